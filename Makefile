@@ -1,0 +1,132 @@
+# onesheet — see README.md.  `make` builds, `make run` runs the pipeline on
+# the embedded default, `make check` runs every test.
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+
+# Debian packages the project builds, tests and runs with (make deps).
+DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
+    libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev \
+    libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
+    python3 curl procps
+
+PKGS := libcurl openssl jansson sqlite3 cairo pangocairo
+HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
+HAVE_MHD     := $(shell $(PKG_CONFIG) --exists libmicrohttpd && echo 1)
+ifeq ($(HAVE_SYSTEMD),1)
+PKGS += libsystemd
+SYSTEMD_DEF := -DHAVE_SYSTEMD=1
+endif
+ifeq ($(HAVE_MHD),1)
+PKGS += libmicrohttpd
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN   := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+          -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+ifneq ($(CI),)
+WARN   += -Werror
+endif
+OPT    ?= -O2 -g
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icommon $(PKG_CFLAGS) \
+          -DONESHEET_VERSION=\"$(VERSION)\" $(SYSTEMD_DEF) $(EXTRA_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+BUILD  := build/san
+BIN    := build/san/bin
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD  := build/rel
+BIN    := bin
+endif
+
+COMMON_SRC  := $(sort $(wildcard common/*.c))
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC    := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+PROGS := $(BIN)/onesheet $(BIN)/onesheet-worker
+ifneq ($(wildcard api/*.c),)
+ifeq ($(HAVE_MHD),1)
+PROGS += $(BIN)/onesheet-api
+endif
+endif
+
+.PHONY: all deps run check unit tests install clean bench
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/support -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libtestsupport.a: $(SUPPORT_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^ $(if $(SUPPORT_OBJ),,)
+
+define prog
+$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard $(2)/*.c))) $(BUILD)/libcommon.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(eval $(call prog,onesheet,submit))
+$(eval $(call prog,onesheet-worker,worker))
+$(eval $(call prog,onesheet-api,api))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libtestsupport.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libtestsupport.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+
+# Installs the exact Debian packages and the pinned npm emulators.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $(DEB_PACKAGES)
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+# The whole pipeline on the embedded default: 20 prompts → 20 posters.
+run: $(PROGS)
+	@BIN=$(BIN) ./tests/run-demo.sh
+
+check: tests
+	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) ./tests/run.sh $(T)
+
+unit: $(UNIT_BIN)
+	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./tests/run.sh unit
+
+bench: $(PROGS) $(TOOL_BIN)
+	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./bench/run.sh
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/onesheet/schema \
+	    $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 schema/* $(DESTDIR)$(PREFIX)/share/onesheet/schema/
+	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onesheet/
+	@if ls systemd/*.service >/dev/null 2>&1; then \
+	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
+	    install -m 0644 systemd/*.service systemd/*.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/ 2>/dev/null || true; fi
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,72 @@
+/* http — a small libcurl wrapper: one handle per http_client_t (connection
+ * reuse), connect and total timeouts, response-size caps, TLS verification
+ * always on, `User-Agent: onesheet/VERSION`, proxy environment honoured.
+ * Plain http:// is refused unless the host is loopback (127.0.0.0/8, ::1,
+ * localhost) or the client was created with allow_insecure_http.
+ *
+ * An http_client_t is used by one thread at a time. */
+#ifndef ONESHEET_HTTP_H
+#define ONESHEET_HTTP_H
+
+#include "buf.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *name;
+    const char *value;
+} http_header_t;
+
+typedef struct {
+    const char *method;          /* "GET", "PUT", "POST", ... */
+    const char *url;
+    const http_header_t *headers;
+    size_t nheaders;
+    const void *body;            /* borrowed for the call */
+    size_t body_len;
+    long connect_timeout_ms;     /* 0: client default */
+    long timeout_ms;             /* total; 0: client default */
+    size_t max_response;        /* 0: client default */
+} http_request_t;
+
+typedef struct {
+    long status;                 /* HTTP status, 0 when no response */
+    http_header_t *headers;      /* owned; names lower-cased */
+    size_t nheaders;
+    buf_t body;                  /* owned */
+} http_response_t;
+
+typedef struct {
+    long connect_timeout_ms;     /* default 3000 */
+    long timeout_ms;             /* default 30000 */
+    size_t max_response;         /* default 64 MiB */
+    bool allow_insecure_http;    /* plain http to non-loopback hosts */
+    const char *ca_file;         /* extra CA bundle (tests); NULL: system */
+} http_options_t;
+
+typedef struct http_client http_client_t;
+
+/* Creates a client.  opts may be NULL for defaults.  NULL on failure. */
+http_client_t *http_client_new(const http_options_t *opts, err_t *err);
+void http_client_free(http_client_t *c);
+
+/* Performs one request (no retries; see retry.h).  Any HTTP status is
+ * ERR_OK with resp->status set; transport failures map to ERR_TIMEOUT,
+ * ERR_NETWORK, ERR_TOOBIG (response over the cap) or ERR_CONFIG (an http://
+ * URL to a non-loopback host).  resp must be freed with
+ * http_response_free even on error. */
+err_code_t http_do(http_client_t *c, const http_request_t *req,
+                   http_response_t *resp, err_t *err);
+
+void http_response_init(http_response_t *r);
+void http_response_free(http_response_t *r);
+/* Case-insensitive header lookup; NULL when absent (borrowed). */
+const char *http_response_header(const http_response_t *r, const char *name);
+
+/* True when url's host is loopback. */
+bool http_url_is_loopback(const char *url);
+
+#endif

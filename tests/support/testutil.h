@@ -1,0 +1,21 @@
+/* testutil — small helpers shared by the unit tests. */
+#ifndef ONESHEET_TESTUTIL_H
+#define ONESHEET_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Creates a fresh private directory under $TMPDIR; returns a new string the
+ * caller frees (abort on failure). */
+char *tu_mkdtemp(void);
+/* Removes a directory tree (best effort). */
+void tu_rmtree(const char *path);
+/* Reads a whole file; returns a new NUL-terminated buffer (caller frees) and
+ * its length in *len, or NULL when unreadable. */
+char *tu_read_file(const char *path, size_t *len);
+/* Writes text to path (abort on failure). */
+void tu_write_file(const char *path, const char *text);
+/* Returns "$FIXTURES/rel" (static buffer); FIXTURES defaults to
+ * tests/fixtures relative to the working directory. */
+const char *tu_fixture(const char *rel);
+
+#endif
