@@ -48,7 +48,8 @@ BIN    := bin
 endif
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
-COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+SCHEMA_SQL  := $(sort $(wildcard schema/sqlite/*.sql))
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -69,6 +70,13 @@ all: $(PROGS)
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/support -c $< -o $@
+
+$(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
+	@mkdir -p $(dir $@)
+	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
+
+$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c common/schema_sql.h
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	@rm -f $@
