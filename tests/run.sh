@@ -9,6 +9,11 @@ root=$(dirname "$here")
 export BIN BUILD ROOT="$root" FIXTURES="$root/tests/fixtures"
 export ONESHEET_TEST_TOOLS="$BUILD/tools"
 filter=${1:-}
+# Sanitizer builds: fail on the first report; library-internal leaks
+# (fontconfig, pango caches) are listed in tests/lsan.supp.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+[ -f "$here/lsan.supp" ] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
 pass=0; fail=0; failed=()
 
 run_one() {

@@ -1,0 +1,130 @@
+/* cli — see cli.h. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_open(cli_t *cli, unsigned need)
+{
+    err_t e;
+    err_clear(&e);
+    if (config_load(&cli->cfg, cli->config_path, NULL, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    if (config_prepare_state(&cli->cfg, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    if ((need & CLI_LEDGER) && !(cli->ledger = ledger_open(cli->cfg.ledger, &e)))
+        return cli_fail(cli, &e);
+    if ((need & CLI_QUEUE) && !(cli->queue = queue_open(cli->cfg.queue, &e)))
+        return cli_fail(cli, &e);
+    if (cli->queue)
+        cli->queue->max_receives = cli->cfg.max_receives;
+    if ((need & CLI_STORE) && !(cli->store = store_open(cli->cfg.store, &e)))
+        return cli_fail(cli, &e);
+    return 0;
+}
+
+void cli_close(cli_t *cli)
+{
+    store_close(cli->store);
+    queue_close(cli->queue);
+    ledger_close(cli->ledger);
+    config_free(&cli->cfg);
+    cli->store = NULL;
+    cli->queue = NULL;
+    cli->ledger = NULL;
+}
+
+int cli_fail(const cli_t *cli, const err_t *e)
+{
+    fprintf(stderr, "%s: %s\n", cli->prog ? cli->prog : "onesheet", e->msg);
+    return err_exit_status(e->code);
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+json_t *cli_job_json(const ledger_job_t *j)
+{
+    json_t *o = json_object();
+    set_str(o, "batch", j->batch_id);
+    set_str(o, "id", j->job_id);
+    set_str(o, "state", job_state_name(j->state));
+    json_object_set_new(o, "attempts", json_integer(j->attempts));
+    if (j->line)
+        json_object_set_new(o, "line", json_integer(j->line));
+    if (j->spec_json) {
+        json_t *spec = json_loads(j->spec_json, 0, NULL);
+        if (spec)
+            json_object_set_new(o, "spec", spec);
+    }
+    set_str(o, "url", j->url);
+    set_str(o, "sha256", j->sha256);
+    if (j->bytes)
+        json_object_set_new(o, "bytes", json_integer(j->bytes));
+    if (j->state == JOB_SUCCEEDED)
+        json_object_set_new(o, "seed", json_integer(j->seed));
+    set_str(o, "model", j->model);
+    if (j->error_code || j->error_message) {
+        json_t *e = json_object();
+        set_str(e, "code", j->error_code);
+        set_str(e, "message", j->error_message);
+        json_object_set_new(o, "error", e);
+    }
+    if (j->created_ms)
+        json_object_set_new(o, "created_ms", json_integer(j->created_ms));
+    if (j->started_ms)
+        json_object_set_new(o, "started_ms", json_integer(j->started_ms));
+    if (j->finished_ms)
+        json_object_set_new(o, "finished_ms", json_integer(j->finished_ms));
+    return o;
+}
+
+void cli_print_json(json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t chars = 0, o = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+    while (*p && o + 8 < cap) {
+        if ((*p & 0xC0) != 0x80) {
+            if (chars == n) {
+                /* Replace the tail with an ellipsis. */
+                while (o > 0 && chars > n - 1) {
+                    o--;
+                    if (((unsigned char)out[o] & 0xC0) != 0x80)
+                        chars--;
+                }
+                memcpy(out + o, "\xe2\x80\xa6", 3);
+                o += 3;
+                break;
+            }
+            chars++;
+        }
+        out[o++] = (*p == '\n' || *p == '\t') ? ' ' : (char)*p;
+        p++;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *cli_job_prompt(const ledger_job_t *j)
+{
+    static char text[512];
+    json_t *spec = j->spec_json ? json_loads(j->spec_json, 0, NULL) : NULL;
+    const char *p = spec ? json_string_value(json_object_get(spec, "prompt")) : NULL;
+    snprintf(text, sizeof text, "%s", p ? p : "");
+    json_decref(spec);
+    return text;
+}

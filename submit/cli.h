@@ -1,0 +1,59 @@
+/* cli — what the `onesheet` subcommands share: configuration, the opened
+ * back-ends, error printing and job rendering. */
+#ifndef ONESHEET_CLI_H
+#define ONESHEET_CLI_H
+
+#include "config.h"
+#include "ledger.h"
+#include "queue.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum { CLI_QUEUE = 1, CLI_LEDGER = 2, CLI_STORE = 4 };
+
+typedef struct {
+    config_t cfg;
+    queue_t *queue;
+    ledger_t *ledger;
+    store_t *store;
+    const char *config_path;  /* --config */
+    const char *prog;         /* "onesheet submit" etc. for messages */
+} cli_t;
+
+/* A subcommand: argv[0] is its name.  Returns the process exit status. */
+typedef int (*cli_cmd_fn)(cli_t *cli, int argc, char **argv);
+
+/* Loads configuration (with --config) and opens the back-ends in need.
+ * On failure prints the error and returns its exit status (else 0). */
+int cli_open(cli_t *cli, unsigned need);
+void cli_close(cli_t *cli);
+
+/* Prints "onesheet: MSG" to stderr and returns the exit status for e. */
+int cli_fail(const cli_t *cli, const err_t *e);
+
+/* A job as a JSON object (new reference). */
+json_t *cli_job_json(const ledger_job_t *j);
+/* Prints a JSON value on stdout, one line. */
+void cli_print_json(json_t *v);
+/* Shortens s to at most n display characters (UTF-8 aware) into out. */
+const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap);
+/* Prompt text from a job's spec JSON (borrowed from a static buffer). */
+const char *cli_job_prompt(const ledger_job_t *j);
+
+/* Batch progress for `wait` and `submit --wait`: polls until every job of
+ * the batch is terminal (or timeout_s passes, 0 = forever), showing a
+ * progress bar on a terminal; writes the results manifest when output is
+ * set.  Returns 0 all succeeded, 1 some did not, 75 timed out. */
+int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output,
+                   double timeout_s, bool json);
+
+int cmd_submit(cli_t *cli, int argc, char **argv);
+int cmd_status(cli_t *cli, int argc, char **argv);
+int cmd_wait(cli_t *cli, int argc, char **argv);
+int cmd_list(cli_t *cli, int argc, char **argv);
+int cmd_cancel(cli_t *cli, int argc, char **argv);
+int cmd_urls(cli_t *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,118 @@
+/* cancel and urls — act on jobs the ledger holds. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+/* Cancelling only changes the ledger: the worker deletes a cancelled job's
+ * message when it receives it, and a running job's conditional completion
+ * then fails, so its result is never recorded. */
+int cmd_cancel(cli_t *cli, int argc, char **argv)
+{
+    int rc, status = 0;
+    err_t e;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf("usage: onesheet cancel JOB|BATCH ...\n");
+        return argc < 2 ? EX_USAGE : 0;
+    }
+    if ((rc = cli_open(cli, CLI_LEDGER)) != 0)
+        return rc;
+    for (int i = 1; i < argc; i++) {
+        ledger_batch_t b;
+        size_t n = 0;
+        memset(&b, 0, sizeof b);
+        err_clear(&e);
+        bool is_batch = cli->ledger->ops->get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK;
+        ledger_batch_free(&b);
+        if (!is_batch && e.code != ERR_NOTFOUND)
+            return cli_fail(cli, &e);
+        err_clear(&e);
+        if (cli->ledger->ops->cancel(cli->ledger, is_batch ? argv[i] : NULL,
+                                     is_batch ? NULL : argv[i], &n, &e) != ERR_OK) {
+            if (e.code == ERR_NOTFOUND) {
+                fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
+                status = EX_DATAERR;
+                continue;
+            }
+            return cli_fail(cli, &e);
+        }
+        printf("%s: cancelled %zu %s\n", argv[i], n, n == 1 ? "job" : "jobs");
+    }
+    return status;
+}
+
+int cmd_urls(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    long ttl = 0;
+    bool json = false;
+    int opt, rc;
+    err_t e;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 't': {
+            char *end;
+            ttl = strtol(optarg, &end, 10);
+            if (*end || ttl <= 0 || ttl > 604800) {
+                fprintf(stderr, "%s: --ttl: expected seconds from 1 to 604800\n", cli->prog);
+                return EX_USAGE;
+            }
+            break;
+        }
+        case 'j': json = true; break;
+        case 'h':
+            printf("usage: onesheet urls BATCH [--ttl S] [--json]\n");
+            return 0;
+        default: return EX_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "usage: onesheet urls BATCH [--ttl S] [--json]\n");
+        return EX_USAGE;
+    }
+    if ((rc = cli_open(cli, CLI_LEDGER | CLI_STORE)) != 0)
+        return rc;
+    if (!ttl)
+        ttl = cli->cfg.url_ttl;
+    ledger_filter_t f = {.batch_id = argv[optind], .state = JOB_SUCCEEDED};
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    ledger_batch_t b;
+    memset(&b, 0, sizeof b);
+    err_clear(&e);
+    if (cli->ledger->ops->get_batch(cli->ledger, argv[optind], &b, &e) != ERR_OK) {
+        if (e.code == ERR_NOTFOUND)
+            err_set(&e, ERR_NOTFOUND, "%s: no such batch", argv[optind]);
+        return cli_fail(cli, &e);
+    }
+    ledger_batch_free(&b);
+    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    for (size_t i = 0; i < n; i++) {
+        char *url = NULL;
+        int64_t expires = 0;
+        if (!jobs[i].store_key ||
+            cli->store->ops->url(cli->store, jobs[i].store_key, ttl, &url, &expires, &e) !=
+                ERR_OK) {
+            fprintf(stderr, "%s: %s: %s\n", cli->prog, jobs[i].job_id,
+                    jobs[i].store_key ? e.msg : "no stored result");
+            continue;
+        }
+        if (json)
+            printf("{\"id\":\"%s\",\"url\":\"%s\",\"expires\":%lld}\n", jobs[i].job_id, url,
+                   (long long)expires);
+        else
+            printf("%s %s\n", jobs[i].job_id, url);
+        free(url);
+    }
+    ledger_jobs_free(jobs, n);
+    return 0;
+}

@@ -1,0 +1,248 @@
+/* status and list — what the ledger knows, as a table or JSON lines. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+static void print_batch_row(const ledger_batch_t *b)
+{
+    char src[64];
+    printf("%-18s %-30s %6lld", b->batch_id, cli_ellipsize(b->source, 28, src, sizeof src),
+           (long long)b->total);
+    for (int s = 0; s < JOB__NSTATES; s++)
+        printf(" %9lld", (long long)b->by_state[s]);
+    printf("\n");
+}
+
+static void print_batch_header(void)
+{
+    printf("%-18s %-30s %6s", "BATCH", "SOURCE", "JOBS");
+    for (int s = 0; s < JOB__NSTATES; s++)
+        printf(" %9s", job_state_name((job_state_t)s));
+    printf("\n");
+}
+
+static json_t *batch_json(const ledger_batch_t *b)
+{
+    json_t *o = json_object(), *c = json_object();
+    json_object_set_new(o, "batch", json_string(b->batch_id));
+    json_object_set_new(o, "source", json_string(b->source ? b->source : ""));
+    json_object_set_new(o, "created_ms", json_integer(b->created_ms));
+    json_object_set_new(o, "jobs", json_integer(b->total));
+    for (int s = 0; s < JOB__NSTATES; s++)
+        json_object_set_new(c, job_state_name((job_state_t)s), json_integer(b->by_state[s]));
+    json_object_set_new(o, "states", c);
+    return o;
+}
+
+static void print_job_header(void)
+{
+    printf("%-24s %-10s %3s  %-44s %s\n", "JOB", "STATE", "TRY", "PROMPT", "RESULT");
+}
+
+static void print_job_row(const ledger_job_t *j)
+{
+    char p[200];
+    const char *result = j->url ? j->url : j->error_message ? j->error_message : "";
+    printf("%-24s %-10s %3d  %-44s %s%s%s\n", j->job_id, job_state_name(j->state),
+           j->attempts, cli_ellipsize(cli_job_prompt(j), 42, p, sizeof p),
+           j->error_code && !j->url ? j->error_code : "", j->error_code && !j->url ? ": " : "",
+           result);
+}
+
+static void print_jobs(ledger_job_t *jobs, size_t n, bool json)
+{
+    if (!json && n)
+        print_job_header();
+    for (size_t i = 0; i < n; i++) {
+        if (json) {
+            json_t *o = cli_job_json(&jobs[i]);
+            cli_print_json(o);
+            json_decref(o);
+        } else {
+            print_job_row(&jobs[i]);
+        }
+    }
+}
+
+int cmd_status(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    bool json = false;
+    int opt, rc, status = 0;
+    err_t e;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (opt == 'j')
+            json = true;
+        else if (opt == 'h') {
+            printf("usage: onesheet status [JOB|BATCH ...] [--json]\n");
+            return 0;
+        } else
+            return EX_USAGE;
+    }
+    if ((rc = cli_open(cli, CLI_LEDGER)) != 0)
+        return rc;
+    err_clear(&e);
+    if (optind == argc) {
+        ledger_batch_t *bs = NULL;
+        size_t n = 0;
+        if (cli->ledger->ops->list_batches(cli->ledger, 0, &bs, &n, &e) != ERR_OK)
+            return cli_fail(cli, &e);
+        if (!json && n)
+            print_batch_header();
+        for (size_t i = 0; i < n; i++) {
+            if (json) {
+                json_t *o = batch_json(&bs[i]);
+                cli_print_json(o);
+                json_decref(o);
+            } else {
+                print_batch_row(&bs[i]);
+            }
+        }
+        if (!json && n == 0)
+            printf("no batches yet (onesheet submit FILE)\n");
+        ledger_batches_free(bs, n);
+        return 0;
+    }
+    for (int i = optind; i < argc; i++) {
+        ledger_batch_t b;
+        memset(&b, 0, sizeof b);
+        err_clear(&e);
+        if (cli->ledger->ops->get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK) {
+            ledger_filter_t f = {.batch_id = argv[i], .state = -1};
+            ledger_job_t *jobs = NULL;
+            size_t n = 0;
+            if (json) {
+                json_t *o = batch_json(&b);
+                cli_print_json(o);
+                json_decref(o);
+            } else {
+                print_batch_header();
+                print_batch_row(&b);
+                printf("\n");
+            }
+            if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {
+                ledger_batch_free(&b);
+                return cli_fail(cli, &e);
+            }
+            print_jobs(jobs, n, json);
+            ledger_jobs_free(jobs, n);
+            ledger_batch_free(&b);
+            continue;
+        }
+        if (e.code != ERR_NOTFOUND)
+            return cli_fail(cli, &e);
+        ledger_job_t *jobs = NULL;
+        size_t n = 0;
+        err_clear(&e);
+        if (cli->ledger->ops->get_jobs(cli->ledger, NULL, argv[i], &jobs, &n, &e) != ERR_OK)
+            return cli_fail(cli, &e);
+        if (n == 0) {
+            fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
+            status = EX_DATAERR;
+            continue;
+        }
+        print_jobs(jobs, n, json);
+        ledger_jobs_free(jobs, n);
+    }
+    return status;
+}
+
+/* Parses --since: seconds since the epoch, an ISO 8601 UTC time
+ * (2026-11-25T09:00:00Z or a date), or a relative age like 30m, 2h, 1d. */
+static int parse_since(const char *s, int64_t *ms)
+{
+    struct tm tm;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    memset(&tm, 0, sizeof tm);
+    if (end != s && *end && !end[1] && strchr("smhd", *end) && v >= 0) {
+        long long mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
+        *ms = ((int64_t)time(NULL) - v * mult) * 1000;
+        return 0;
+    }
+    if (end != s && !*end && v >= 0) {
+        *ms = (int64_t)v * 1000;
+        return 0;
+    }
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof tm);
+        end = strptime(s, "%Y-%m-%d", &tm);
+        if (!end || *end)
+            return -1;
+    }
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+int cmd_list(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
+        {"batch", required_argument, NULL, 'b'}, {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    ledger_filter_t f = {.state = -1};
+    bool json = false;
+    int opt, rc;
+    err_t e;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            if ((f.state = job_state_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --state: expected queued, running, succeeded, failed, "
+                        "filtered or cancelled, got \"%s\"\n", cli->prog, optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'S':
+            if (parse_since(optarg, &f.since_ms) != 0) {
+                fprintf(stderr, "%s: --since: expected a time like 2026-11-25T09:00:00Z, "
+                        "2026-11-25, or an age like 2h, got \"%s\"\n", cli->prog, optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'b': f.batch_id = optarg; break;
+        case 'l': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v <= 0) {
+                fprintf(stderr, "%s: --limit: expected a positive integer\n", cli->prog);
+                return EX_USAGE;
+            }
+            f.limit = (size_t)v;
+            break;
+        }
+        case 'j': json = true; break;
+        case 'h':
+            printf("usage: onesheet list [--state S] [--since T] [--batch B] [--limit N] [--json]\n");
+            return 0;
+        default: return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "%s: unexpected argument \"%s\"\n", cli->prog, argv[optind]);
+        return EX_USAGE;
+    }
+    if ((rc = cli_open(cli, CLI_LEDGER)) != 0)
+        return rc;
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    err_clear(&e);
+    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    print_jobs(jobs, n, json);
+    ledger_jobs_free(jobs, n);
+    return 0;
+}

@@ -1,0 +1,201 @@
+/* wait — follow a batch to the end: a progress bar on a terminal, one plain
+ * line per change otherwise, then the results manifest (JSONL: id, state,
+ * url, error). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t done_count(const ledger_batch_t *b)
+{
+    return b->by_state[JOB_SUCCEEDED] + b->by_state[JOB_FAILED] +
+           b->by_state[JOB_FILTERED] + b->by_state[JOB_CANCELLED];
+}
+
+static void progress(const ledger_batch_t *b, bool tty, double elapsed)
+{
+    int64_t done = done_count(b);
+    if (tty) {
+        int width = 30, fill = b->total ? (int)(done * width / b->total) : width;
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %lld/%lld done  ok %lld  failed %lld  filtered %lld  "
+                "running %lld  %.0fs ", bar, (long long)done, (long long)b->total,
+                (long long)b->by_state[JOB_SUCCEEDED], (long long)b->by_state[JOB_FAILED],
+                (long long)b->by_state[JOB_FILTERED], (long long)b->by_state[JOB_RUNNING],
+                elapsed);
+    } else {
+        fprintf(stderr, "%s: %lld/%lld done (succeeded %lld, failed %lld, filtered %lld, "
+                "cancelled %lld, running %lld, queued %lld)\n", b->batch_id,
+                (long long)done, (long long)b->total, (long long)b->by_state[JOB_SUCCEEDED],
+                (long long)b->by_state[JOB_FAILED], (long long)b->by_state[JOB_FILTERED],
+                (long long)b->by_state[JOB_CANCELLED], (long long)b->by_state[JOB_RUNNING],
+                (long long)b->by_state[JOB_QUEUED]);
+    }
+}
+
+/* Writes the manifest to path atomically (temp + rename). */
+static int write_manifest(cli_t *cli, const char *batch_id, const char *path)
+{
+    ledger_filter_t f = {.batch_id = batch_id, .state = -1};
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    err_t e;
+    char tmp[4096];
+    FILE *fp;
+
+    err_clear(&e);
+    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    if (strcmp(path, "-") == 0) {
+        fp = stdout;
+    } else {
+        snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+        if (!(fp = fopen(tmp, "w"))) {
+            perror(path);
+            ledger_jobs_free(jobs, n);
+            return EX_CANTCREAT;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(jobs[i].job_id));
+        json_object_set_new(o, "batch", json_string(jobs[i].batch_id));
+        json_object_set_new(o, "state", json_string(job_state_name(jobs[i].state)));
+        json_object_set_new(o, "url", jobs[i].url ? json_string(jobs[i].url) : json_null());
+        if (jobs[i].error_code || jobs[i].error_message) {
+            json_t *er = json_object();
+            json_object_set_new(er, "code", json_string(jobs[i].error_code ? jobs[i].error_code : ""));
+            json_object_set_new(er, "message",
+                                json_string(jobs[i].error_message ? jobs[i].error_message : ""));
+            json_object_set_new(o, "error", er);
+        } else {
+            json_object_set_new(o, "error", json_null());
+        }
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        fprintf(fp, "%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    }
+    ledger_jobs_free(jobs, n);
+    if (fp != stdout) {
+        if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
+            rename(tmp, path) != 0) {
+            perror(path);
+            unlink(tmp);
+            return EX_IOERR;
+        }
+    }
+    return 0;
+}
+
+int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double timeout_s,
+                   bool json)
+{
+    bool tty = isatty(STDERR_FILENO);
+    double t0 = now_s();
+    int64_t last_done = -1, last_running = -1;
+    ledger_batch_t b;
+    err_t e;
+
+    for (;;) {
+        memset(&b, 0, sizeof b);
+        err_clear(&e);
+        if (cli->ledger->ops->get_batch(cli->ledger, batch_id, &b, &e) != ERR_OK) {
+            if (e.code == ERR_NOTFOUND)
+                err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch_id);
+            return cli_fail(cli, &e);
+        }
+        int64_t done = done_count(&b);
+        if (tty || done != last_done || b.by_state[JOB_RUNNING] != last_running)
+            progress(&b, tty, now_s() - t0);
+        last_done = done;
+        last_running = b.by_state[JOB_RUNNING];
+        if (done == b.total)
+            break;
+        if (timeout_s > 0 && now_s() - t0 >= timeout_s) {
+            if (tty)
+                fputc('\n', stderr);
+            fprintf(stderr, "%s: timed out after %.0fs with %lld of %lld jobs done\n",
+                    cli->prog, timeout_s, (long long)done, (long long)b.total);
+            ledger_batch_free(&b);
+            if (output)
+                write_manifest(cli, batch_id, output);
+            return EX_TEMPFAIL;
+        }
+        ledger_batch_free(&b);
+        usleep(tty ? 250000 : 500000);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    int rc = b.by_state[JOB_SUCCEEDED] == b.total ? 0 : 1;
+    if (json) {
+        printf("{\"batch\":\"%s\",\"jobs\":%lld,\"succeeded\":%lld,\"failed\":%lld,"
+               "\"filtered\":%lld,\"cancelled\":%lld}\n", batch_id, (long long)b.total,
+               (long long)b.by_state[JOB_SUCCEEDED], (long long)b.by_state[JOB_FAILED],
+               (long long)b.by_state[JOB_FILTERED], (long long)b.by_state[JOB_CANCELLED]);
+    }
+    ledger_batch_free(&b);
+    if (output) {
+        int wrc = write_manifest(cli, batch_id, output);
+        if (wrc)
+            return wrc;
+    }
+    return rc;
+}
+
+int cmd_wait(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *output = NULL;
+    double timeout = 0;
+    bool json = false;
+    int opt, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o': output = optarg; break;
+        case 't': {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (*end || timeout <= 0) {
+                fprintf(stderr, "%s: --timeout: expected seconds > 0\n", cli->prog);
+                return EX_USAGE;
+            }
+            break;
+        }
+        case 'j': json = true; break;
+        case 'h':
+            printf("usage: onesheet wait BATCH [--output FILE|-] [--timeout S] [--json]\n"
+                   "exit status: 0 all succeeded, 1 some failed/filtered/cancelled, "
+                   "75 timed out\n");
+            return 0;
+        default: return EX_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "usage: onesheet wait BATCH [--output FILE] [--timeout S]\n");
+        return EX_USAGE;
+    }
+    if ((rc = cli_open(cli, CLI_LEDGER)) != 0)
+        return rc;
+    return cli_wait_batch(cli, argv[optind], output, timeout, json);
+}

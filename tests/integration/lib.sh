@@ -1,0 +1,28 @@
+# Shared helpers for the integration scripts (sourced).  Each script gets a
+# private state directory that is removed on exit, and kills any worker it
+# started.
+set -euo pipefail
+: "${BIN:?BIN must point at the built binaries}"
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/onesheet-it-XXXXXX")
+export ONESHEET_STATE_DIR=$T/state
+export ONESHEET_CONFIG=/dev/null
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+db() { sqlite3 -batch -noheader "$ONESHEET_STATE_DIR/onesheet.db" "$@"; }
+
+# expect_status CODE CMD...: runs CMD, checks its exit status.
+expect_status() {
+    local want=$1; shift
+    set +e; "$@" >"$T/out" 2>"$T/err"; local got=$?; set -e
+    [ "$got" = "$want" ] || { cat "$T/err" >&2; fail "expected exit $want, got $got: $*"; }
+}
+# is_png FILE: checks the PNG signature.
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }

@@ -1,0 +1,165 @@
+/* Tests for config: defaults, file → env → flags precedence, and clear
+ * errors naming the file, line and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "testutil.h"
+
+/* A fake environment: NAME=VALUE pairs. */
+static const char *const *fake_env;
+
+static const char *fake_getenv(const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *p = fake_env; p && *p; p++)
+        if (strncmp(*p, name, n) == 0 && (*p)[n] == '=')
+            return *p + n + 1;
+    return NULL;
+}
+
+static void defaults_derive_from_state_dir(void **state)
+{
+    (void)state;
+    const char *env[] = {"HOME=/home/ann", "ONESHEET_CONFIG=/dev/null", NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.state_dir, "/home/ann/.local/state/onesheet");
+    assert_string_equal(c.queue, "sqlite:/home/ann/.local/state/onesheet/onesheet.db");
+    assert_string_equal(c.ledger, c.queue);
+    assert_string_equal(c.store, "file:/home/ann/.local/state/onesheet/posters");
+    assert_string_equal(c.model, "draft");
+    assert_int_equal(c.url_ttl, 3600);
+    config_free(&c);
+
+    const char *env2[] = {"HOME=/home/ann", "XDG_STATE_HOME=/xdg", "ONESHEET_CONFIG=/dev/null", NULL};
+    fake_env = env2;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.state_dir, "/xdg/onesheet");
+    config_free(&c);
+}
+
+static void env_overrides_file_and_flags_override_env(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/conf", dir);
+    tu_write_file(path, "# comment\n\nmodel = stability.sd3-5-large-v1:0\nurl_ttl = 600\n"
+                        "store = \"file:/srv/posters\"\n");
+    const char *env[] = {"HOME=/h", "ONESHEET_URL_TTL=900", NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, path, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.model, "stability.sd3-5-large-v1:0");
+    assert_int_equal(c.url_ttl, 900);
+    assert_string_equal(c.store, "file:/srv/posters");
+    assert_string_equal(c.config_path, path);
+    assert_int_equal(config_set(&c, "url_ttl", "60", "--url-ttl", &e), ERR_OK);
+    assert_int_equal(c.url_ttl, 60);
+    config_free(&c);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void bad_file_values_name_file_line_and_key(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *want; } cases[] = {
+        {"model = draft\nurl_ttl = 604801\n", ":2: url_ttl: must be an integer from 1 to 604800"},
+        {"queue = redis://x\n", ":1: queue: expected sqlite:PATH"},
+        {"just words\n", ":1: expected \"key = value\""},
+        {" = value\n", ":1: missing key"},
+        {"colour = red\n", ":1: unknown key \"colour\""},
+        {"ledger = sqlite:\n", ":1: ledger:"},
+        {"store = s3:/x\n", ":1: store:"},
+        {"model = bad model\n", ":1: model:"},
+        {"log_json = maybe\n", ":1: log_json:"},
+        {"max_receives = 0\n", ":1: max_receives:"},
+        {"visibility_timeout = 12x\n", ":1: visibility_timeout:"},
+    };
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    const char *env[] = {"HOME=/h", NULL};
+    fake_env = env;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        config_t c;
+        err_t e;
+        tu_write_file(path, cases[i].text);
+        assert_int_equal(config_load(&c, path, fake_getenv, &e), ERR_CONFIG);
+        if (!strstr(e.msg, cases[i].want) || !strstr(e.msg, "bad.conf"))
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, e.msg, cases[i].want);
+        config_free(&c);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void bad_env_value_names_the_variable(void **state)
+{
+    (void)state;
+    const char *env[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", "ONESHEET_URL_TTL=soon", NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "ONESHEET_URL_TTL: url_ttl"));
+    config_free(&c);
+}
+
+static void missing_explicit_file_is_an_error(void **state)
+{
+    (void)state;
+    const char *env[] = {"HOME=/h", NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, "/nonexistent/onesheet.conf", fake_getenv, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "/nonexistent/onesheet.conf"));
+    config_free(&c);
+}
+
+static void prepare_state_creates_private_directory(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char sd[512];
+    snprintf(sd, sizeof sd, "%s/a/b/onesheet", dir);
+    const char *env[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", NULL};
+    config_t c;
+    err_t e;
+    struct stat st;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_int_equal(config_set(&c, "state_dir", sd, "test", &e), ERR_OK);
+    assert_int_equal(config_prepare_state(&c, &e), ERR_OK);
+    assert_int_equal(stat(sd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    config_free(&c);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_derive_from_state_dir),
+        cmocka_unit_test(env_overrides_file_and_flags_override_env),
+        cmocka_unit_test(bad_file_values_name_file_line_and_key),
+        cmocka_unit_test(bad_env_value_names_the_variable),
+        cmocka_unit_test(missing_explicit_file_is_an_error),
+        cmocka_unit_test(prepare_state_creates_private_directory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/* process — one message through the pipeline, in DESIGN.md's order:
+ * (1) claim in the ledger, (2) generate, (3) store at a deterministic key,
+ * (4) make the URL, (5) mark succeeded conditionally, (6) only then delete
+ * the message.  A crash anywhere before (6) leaves the message to reappear
+ * after its visibility lapses; the claim and the conditional completion make
+ * that re-delivery harmless. */
+#include "worker.h"
+
+#include "crypto.h"
+#include "job.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t worker_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void publish(worker_thread_t *t, const char *batch, const char *job,
+                    const char *receipt)
+{
+    worker_t *w = t->w;
+    inflight_t *f = &w->inflight[t->index];
+
+    pthread_mutex_lock(&w->lock);
+    f->active = true;
+    f->lease_lost = false;
+    snprintf(f->batch_id, sizeof f->batch_id, "%s", batch);
+    snprintf(f->job_id, sizeof f->job_id, "%s", job);
+    snprintf(f->receipt, sizeof f->receipt, "%s", receipt);
+    snprintf(f->owner, sizeof f->owner, "%s", t->owner);
+    f->next_beat_ms = worker_now_ms() + (int64_t)w->lease_s * 1000 / 3;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static bool unpublish(worker_thread_t *t)
+{
+    worker_t *w = t->w;
+    bool lost;
+
+    pthread_mutex_lock(&w->lock);
+    lost = w->inflight[t->index].lease_lost;
+    w->inflight[t->index].active = false;
+    pthread_mutex_unlock(&w->lock);
+    return lost;
+}
+
+/* Backoff for a retryable failure: full jitter on an exponential base,
+ * carried by the message's visibility so no thread sleeps on it. */
+static int backoff_s(int receive_count)
+{
+    int cap = 300, base = 2;
+    int ceiling = base << (receive_count < 8 ? receive_count : 8);
+    if (ceiling > cap)
+        ceiling = cap;
+    return 1 + rand() % ceiling;
+}
+
+static void delete_msg(worker_thread_t *t, const queue_msg_t *m, const char *job)
+{
+    err_t e;
+    err_clear(&e);
+    if (queue_delete(t->queue, m->receipt, &e) != ERR_OK && e.code != ERR_NOTFOUND)
+        log_warn("delete_failed", "job=%s error=\"%s\"", job, e.msg);
+}
+
+/* Retryable failure: give the job back (ledger) and hide the message for a
+ * while; past max_receives the job fails for good. */
+static void retry_later(worker_thread_t *t, const queue_msg_t *m,
+                        const char *batch, const char *job, const err_t *cause)
+{
+    worker_t *w = t->w;
+    err_t e;
+    const char *code = cause->service_code[0] ? cause->service_code : err_name(cause->code);
+
+    err_clear(&e);
+    if (m->receive_count >= t->queue->max_receives) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "gave up after %d attempts: %s", m->receive_count,
+                 cause->msg);
+        if (t->ledger->ops->fail(t->ledger, batch, job, t->owner, JOB_FAILED, code,
+                                 msg, &e) == ERR_OK) {
+            atomic_fetch_add(&w->n_failed, 1);
+            log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
+                      code, m->receive_count);
+        }
+        delete_msg(t, m, job);
+        return;
+    }
+    t->ledger->ops->release(t->ledger, batch, job, t->owner, code, cause->msg, &e);
+    int delay = backoff_s(m->receive_count);
+    err_clear(&e);
+    queue_change_visibility(t->queue, m->receipt, delay, &e);
+    atomic_fetch_add(&w->n_retried, 1);
+    log_warn("job_retry", "batch=%s job=%s code=%s attempt=%d retry_in_s=%d", batch,
+             job, code, m->receive_count, delay);
+}
+
+void worker_process(worker_thread_t *t, const queue_msg_t *m)
+{
+    worker_t *w = t->w;
+    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], key[512];
+    job_spec_t spec;
+    engine_result_t res;
+    ledger_claim_t claim;
+    uint8_t sha[SHA256_LEN];
+    char sha_hex[SHA256_HEX_LEN];
+    char *url = NULL;
+    int64_t expires = 0, t0 = worker_now_ms();
+    err_t e;
+
+    err_clear(&e);
+    job_spec_init(&spec);
+    engine_result_init(&res);
+    if (job_message_decode(m->body, m->body_len, batch, job, &spec, &e) != ERR_OK) {
+        /* A poison message cannot be attributed to a job; let it reach the
+         * dead-letter store quickly instead of waiting out its visibility. */
+        log_error("poison_message", "message=%s receive_count=%d error=\"%s\"", m->id,
+                  m->receive_count, e.msg);
+        err_clear(&e);
+        queue_change_visibility(t->queue, m->receipt, 0, &e);
+        goto out;
+    }
+
+    /* (1) claim */
+    if (t->ledger->ops->claim(t->ledger, batch, job, t->owner, w->lease_s, &claim,
+                              &e) != ERR_OK) {
+        log_warn("claim_error", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
+        err_clear(&e);
+        queue_change_visibility(t->queue, m->receipt, backoff_s(1), &e);
+        goto out;
+    }
+    if (claim != CLAIM_OK) {
+        if (claim == CLAIM_HELD) {
+            /* Another worker holds a live lease (a duplicate delivery):
+             * look again once that lease could have lapsed. */
+            queue_change_visibility(t->queue, m->receipt, w->lease_s, &e);
+        } else {
+            delete_msg(t, m, job);
+        }
+        atomic_fetch_add(&w->n_skipped, 1);
+        log_info("job_skipped", "batch=%s job=%s reason=%s", batch, job,
+                 claim == CLAIM_DONE ? "done" : claim == CLAIM_HELD ? "held"
+                 : claim == CLAIM_CANCELLED ? "cancelled" : "unknown");
+        goto out;
+    }
+    publish(t, batch, job, m->receipt);
+    log_info("job_started", "batch=%s job=%s attempt=%d", batch, job, m->receive_count);
+
+    /* (2) generate */
+    err_code_t rc = t->engine->ops->generate(t->engine, &spec, job, &res, &e);
+    if (w->test_delay_ms)
+        usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
+    if (rc == ERR_FILTERED || (rc != ERR_OK && !err_is_retryable(&e))) {
+        job_state_t st = rc == ERR_FILTERED ? JOB_FILTERED : JOB_FAILED;
+        const char *code = e.service_code[0] ? e.service_code : err_name(e.code);
+        err_t e2;
+        err_clear(&e2);
+        unpublish(t);
+        if (t->ledger->ops->fail(t->ledger, batch, job, t->owner, st, code, e.msg,
+                                 &e2) == ERR_OK)
+            atomic_fetch_add(st == JOB_FILTERED ? &w->n_filtered : &w->n_failed, 1);
+        log_error(st == JOB_FILTERED ? "job_filtered" : "job_failed",
+                  "batch=%s job=%s code=%s", batch, job, code);
+        delete_msg(t, m, job);
+        goto out;
+    }
+    if (rc != ERR_OK) {
+        unpublish(t);
+        retry_later(t, m, batch, job, &e);
+        goto out;
+    }
+
+    /* (3) store at the deterministic key, with its checksum */
+    crypto_sha256(res.image.data, res.image.len, sha);
+    hex_encode(sha, SHA256_LEN, sha_hex);
+    if (store_key(batch, job, res.ext, key, sizeof key) != ERR_OK ||
+        t->store->ops->put(t->store, key, res.image.data, res.image.len, sha,
+                           res.content_type, &e) != ERR_OK ||
+        /* (4) the URL */
+        t->store->ops->url(t->store, key, w->cfg.url_ttl, &url, &expires, &e) != ERR_OK) {
+        if (e.code == ERR_OK)
+            err_set(&e, ERR_INTERNAL, "store key too long");
+        unpublish(t);
+        log_error("store_failed", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
+        retry_later(t, m, batch, job, &e);
+        goto out;
+    }
+
+    /* (5) mark succeeded, conditional on still holding the lease */
+    ledger_result_t r = {
+        .url = url, .store_key = key, .sha256 = sha_hex, .model = res.model,
+        .bytes = (int64_t)res.image.len, .seed = res.seed, .cost_usd = res.cost_usd,
+    };
+    bool lost = unpublish(t);
+    if (t->ledger->ops->succeed(t->ledger, batch, job, t->owner, &r, &e) != ERR_OK) {
+        /* Lost the lease (someone else took over after it lapsed) or the job
+         * was cancelled: the other holder's result or the cancel stands. */
+        log_warn("job_superseded", "batch=%s job=%s lease_lost=%d error=\"%s\"", batch,
+                 job, lost, e.msg);
+        ledger_job_t *jobs = NULL;
+        size_t n = 0;
+        err_clear(&e);
+        if (t->ledger->ops->get_jobs(t->ledger, batch, job, &jobs, &n, &e) == ERR_OK &&
+            n == 1 && job_state_terminal(jobs[0].state))
+            delete_msg(t, m, job);
+        ledger_jobs_free(jobs, n);
+        goto out;
+    }
+    atomic_fetch_add(&w->n_succeeded, 1);
+    log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", batch, job,
+             res.image.len, (long long)(worker_now_ms() - t0));
+
+    /* (6) only now is the message done with */
+    delete_msg(t, m, job);
+out:
+    free(url);
+    engine_result_free(&res);
+    job_spec_free(&spec);
+}
+
+void worker_note_dead(worker_thread_t *t)
+{
+    queue_msg_t *msgs = NULL;
+    size_t n = 0;
+    err_t e;
+
+    err_clear(&e);
+    if (queue_take_dead(t->queue, 32, &msgs, &n, &e) != ERR_OK) {
+        log_warn("dead_letter_check_failed", "error=\"%s\"", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], msg[200];
+        job_spec_t spec;
+        job_spec_init(&spec);
+        err_clear(&e);
+        if (job_message_decode(msgs[i].body, msgs[i].body_len, batch, job, &spec, &e) ==
+            ERR_OK) {
+            snprintf(msg, sizeof msg, "message dead-lettered after %d receives",
+                     msgs[i].receive_count);
+            if (t->ledger->ops->fail(t->ledger, batch, job, NULL, JOB_FAILED,
+                                     "dead_letter", msg, &e) == ERR_OK)
+                atomic_fetch_add(&t->w->n_failed, 1);
+            log_error("job_dead_lettered", "batch=%s job=%s receives=%d", batch, job,
+                      msgs[i].receive_count);
+        } else {
+            log_error("poison_dead_lettered", "message=%s", msgs[i].id);
+        }
+        job_spec_free(&spec);
+    }
+    queue_msgs_free(msgs, n);
+}
