@@ -8,11 +8,11 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages the project builds, tests and runs with (make deps).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
-    libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev \
+    libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libpng-dev zlib1g-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
-    python3 curl procps
+    python3 curl procps bc time
 
-PKGS := libcurl openssl jansson sqlite3 cairo pangocairo
+PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
 HAVE_MHD     := $(shell $(PKG_CONFIG) --exists libmicrohttpd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
@@ -126,10 +126,11 @@ bench: $(PROGS) $(TOOL_BIN)
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 install: $(PROGS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/onesheet/schema \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/onesheet/schema/sqlite \
 	    $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 schema/* $(DESTDIR)$(PREFIX)/share/onesheet/schema/
+	install -m 0644 schema/sqlite/*.sql $(DESTDIR)$(PREFIX)/share/onesheet/schema/sqlite/
+	for f in schema/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/onesheet/schema/ || true; done
 	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onesheet/
 	@if ls systemd/*.service >/dev/null 2>&1; then \

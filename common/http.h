@@ -56,8 +56,9 @@ void http_client_free(http_client_t *c);
 /* Performs one request (no retries; see retry.h).  Any HTTP status is
  * ERR_OK with resp->status set; transport failures map to ERR_TIMEOUT,
  * ERR_NETWORK, ERR_TOOBIG (response over the cap) or ERR_CONFIG (an http://
- * URL to a non-loopback host).  resp must be freed with
- * http_response_free even on error. */
+ * URL to a non-loopback host).  resp must be initialised (http_response_init
+ * or zeroed); its previous contents are freed, so one response can be reused
+ * across calls.  Free it with http_response_free even on error. */
 err_code_t http_do(http_client_t *c, const http_request_t *req,
                    http_response_t *resp, err_t *err);
 
@@ -68,5 +69,16 @@ const char *http_response_header(const http_response_t *r, const char *name);
 
 /* True when url's host is loopback. */
 bool http_url_is_loopback(const char *url);
+
+/* Turns a non-2xx AWS reply into err: err->http_status is the status,
+ * err->service_code the AWS error code (header x-amzn-ErrorType cut at ':',
+ * else JSON "__type" after '#' or "code", else XML <Code>), and the message
+ * comes from JSON "message"/"Message" or XML <Message>, cut before any echoed
+ * canonical request or string-to-sign.  The code is ERR_SKEW for clock-skew
+ * rejections, ERR_THROTTLED for 429 and throttling codes, ERR_CONFLICT for
+ * ConditionalCheckFailedException, ERR_UNAVAILABLE for 5xx, ERR_AUTH for
+ * 401/403 and credential/signature codes, ERR_PERMANENT for other statuses
+ * (ERR_NETWORK when status is 0).  Returns ERR_OK (err cleared) for 2xx. */
+err_code_t http_error_from_aws(const http_response_t *r, err_t *err);
 
 #endif

@@ -42,18 +42,23 @@ typedef struct {
     const char *title;        /* NULL: none */
 } job_defaults_t;
 
+/* Empties s: no strings, seed JOB_SEED_UNSET, "" for the enum arrays. */
 void job_spec_init(job_spec_t *s);
+/* Frees every string s owns and re-initialises it. */
 void job_spec_free(job_spec_t *s);
 
 /* Parses one JSON object (text[0..len), need not be NUL-terminated) into s.
- * Unknown fields, wrong types, invalid UTF-8 and NUL bytes are errors whose
- * message starts with the field name ("seed: must be an integer ...").
- * Fields not present are left as job_spec_init() set them. */
+ * Unknown fields, duplicate keys, wrong types, invalid UTF-8 and NUL bytes
+ * ("\u0000" too) are errors whose message starts with the field name
+ * ("seed: must be an integer ...", "prompt: invalid UTF-8").  Fields not
+ * present, or null, are left as job_spec_init() set them. */
 err_code_t job_spec_parse_json(const char *text, size_t len, job_spec_t *s,
                                err_t *err);
 
-/* Fills unset fields from d, trims surrounding whitespace in the prompt, and
- * validates every field.  Errors name the field as above. */
+/* Fills unset fields from d (NULL: built-in defaults only), trims
+ * surrounding whitespace in the prompt and the other text fields (optional
+ * text left empty becomes NULL), rewrites tags_json canonically (keys
+ * sorted), and validates every field.  Errors name the field as above. */
 err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err);
 
 /* Canonical compact JSON of a normalised spec (fixed key order, no id).
@@ -61,6 +66,11 @@ err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err
 err_code_t job_spec_to_json(const job_spec_t *s, buf_t *out);
 /* Canonical JSON including the "id" field when set. */
 err_code_t job_spec_to_json_with_id(const job_spec_t *s, buf_t *out);
+
+/* True when s is a usable id (client, job or batch): 1..JOB_ID_MAX bytes of
+ * letters, digits and "._:-", not starting with '.' (ids become object-key
+ * path segments, so "." and ".." must be impossible). */
+bool job_id_valid(const char *s);
 
 /* Derived job id for a normalised spec in batch batch_id: "j" + 20 hex of
  * SHA-256(batch_id "\n" canonical JSON); or the client id when set. */
@@ -74,8 +84,11 @@ int64_t job_effective_seed(const job_spec_t *s, const char *job_id);
 /* Queue message body {"v":1,"batch":…,"job":…,"spec":{…}} (appends). */
 err_code_t job_message_encode(const char *batch_id, const char *job_id,
                               const job_spec_t *s, buf_t *out);
-/* Parses a message body; fills batch and job ids and the spec.  ERR_INVALID
- * for an unparseable body or an unknown version (a poison message). */
+/* Parses a message body; fills batch and job ids and the spec (s is
+ * initialised here, not freed: free it with job_spec_free() afterwards, also
+ * on error).  The spec comes back normalised.  ERR_INVALID for an
+ * unparseable body, an unknown version, a missing or unknown field, a bad id
+ * or an invalid spec (a poison message). */
 err_code_t job_message_decode(const char *body, size_t len,
                               char batch_id[JOB_ID_MAX + 1],
                               char job_id[JOB_ID_MAX + 1], job_spec_t *s,
@@ -85,7 +98,7 @@ err_code_t job_message_decode(const char *body, size_t len,
 
 typedef enum { BULK_AUTO, BULK_TXT, BULK_JSONL, BULK_CSV } bulk_format_t;
 
-/* Parses "txt", "jsonl", "csv"; returns -1 when unknown. */
+/* Parses "txt", "jsonl", "csv" (and "auto"); returns -1 when unknown. */
 int bulk_format_parse(const char *s);
 
 typedef struct {
@@ -108,6 +121,8 @@ typedef struct {
     char batch_id[JOB_ID_MAX + 1]; /* filled by bulk_assign_ids() */
 } bulk_t;
 
+/* Empties b.  bulk_free() frees the items (and their specs) and errors and
+ * leaves b empty again. */
 void bulk_init(bulk_t *b);
 void bulk_free(bulk_t *b);
 
@@ -118,8 +133,11 @@ void bulk_free(bulk_t *b);
  *   jsonl: one spec object a line; blank lines skipped
  *   csv:   RFC 4180 with a header row naming spec fields (prompt required;
  *          tags.* columns become tags); quoted fields may span lines
- * Every bad line is recorded in b->errors ("name:line: field: reason") and
- * parsing continues; duplicate client ids are errors on the later line.
+ * Every bad line is recorded in b->errors ("name:line: field: reason"; for
+ * CSV the line where the record starts) and parsing continues; duplicate
+ * client ids are errors on the later line; identical specs without ids are
+ * folded (b->nduplicates).  b comes from bulk_init(); err gets the first
+ * error (and a count of the others).
  * An input with no jobs at all is an error ("name: no prompts found").
  * Returns ERR_OK when there are no errors, ERR_INVALID otherwise, or
  * ERR_NOMEM. */

@@ -115,6 +115,11 @@ const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap)
         out[o++] = (*p == '\n' || *p == '\t') ? ' ' : (char)*p;
         p++;
     }
+    /* Pad to n columns: printf's widths count bytes, not characters. */
+    while (chars < n && o + 1 < cap) {
+        out[o++] = ' ';
+        chars++;
+    }
     out[o] = '\0';
     return out;
 }

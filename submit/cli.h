@@ -37,7 +37,8 @@ int cli_fail(const cli_t *cli, const err_t *e);
 json_t *cli_job_json(const ledger_job_t *j);
 /* Prints a JSON value on stdout, one line. */
 void cli_print_json(json_t *v);
-/* Shortens s to at most n display characters (UTF-8 aware) into out. */
+/* Fits s into exactly n characters (UTF-8 aware): cut with an ellipsis or
+ * padded with spaces, into out.  Returns out. */
 const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap);
 /* Prompt text from a job's spec JSON (borrowed from a static buffer). */
 const char *cli_job_prompt(const ledger_job_t *j);

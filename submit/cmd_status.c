@@ -11,7 +11,7 @@
 static void print_batch_row(const ledger_batch_t *b)
 {
     char src[64];
-    printf("%-18s %-30s %6lld", b->batch_id, cli_ellipsize(b->source, 28, src, sizeof src),
+    printf("%-18s %s %6lld", b->batch_id, cli_ellipsize(b->source, 30, src, sizeof src),
            (long long)b->total);
     for (int s = 0; s < JOB__NSTATES; s++)
         printf(" %9lld", (long long)b->by_state[s]);
@@ -41,15 +41,15 @@ static json_t *batch_json(const ledger_batch_t *b)
 
 static void print_job_header(void)
 {
-    printf("%-24s %-10s %3s  %-44s %s\n", "JOB", "STATE", "TRY", "PROMPT", "RESULT");
+    printf("%-24s %-10s %3s  %-44s  %s\n", "JOB", "STATE", "TRY", "PROMPT", "RESULT");
 }
 
 static void print_job_row(const ledger_job_t *j)
 {
     char p[200];
     const char *result = j->url ? j->url : j->error_message ? j->error_message : "";
-    printf("%-24s %-10s %3d  %-44s %s%s%s\n", j->job_id, job_state_name(j->state),
-           j->attempts, cli_ellipsize(cli_job_prompt(j), 42, p, sizeof p),
+    printf("%-24s %-10s %3d  %s  %s%s%s\n", j->job_id, job_state_name(j->state),
+           j->attempts, cli_ellipsize(cli_job_prompt(j), 44, p, sizeof p),
            j->error_code && !j->url ? j->error_code : "", j->error_code && !j->url ? ": " : "",
            result);
 }

@@ -18,7 +18,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#define SEND_CHUNK 1000
+#define SEND_CHUNK 10000
 
 static void usage(FILE *fp)
 {
@@ -262,8 +262,12 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
             return cli_fail(cli, &e);
         }
     }
-    for (size_t i = 0; i < b.nerrors; i++)
+    /* A file of garbage should not flood the terminal: the first 200 errors
+     * say enough, and the count says the rest. */
+    for (size_t i = 0; i < b.nerrors && i < 200; i++)
         fprintf(stderr, "%s\n", b.errors[i].msg);
+    if (b.nerrors > 200)
+        fprintf(stderr, "%s: ... and %zu more invalid entries\n", cli->prog, b.nerrors - 200);
     if (b.nerrors && (!skip_invalid || b.nitems == 0)) {
         fprintf(stderr, "%s: %zu invalid %s; nothing enqueued%s\n", cli->prog, b.nerrors,
                 b.nerrors == 1 ? "entry" : "entries",

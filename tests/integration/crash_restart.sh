@@ -14,12 +14,12 @@ for round in 1 2 3; do
     kill -9 "$pid"; wait "$pid" 2>/dev/null || true
     kills=$((kills + 1))
 done
-done_before=$(db "select count(*) from jobs where state='succeeded'")
+done_before=$(db "select count(*) from ledger_jobs where state='succeeded'")
 [ "$done_before" -lt 60 ] || fail "the kills came too late to test anything"
 # Restart and drain: messages held by the killed workers reappear after 2 s.
 "$BIN/onesheet-worker" --concurrency 2 --visibility 2 --drain 2>>"$T/w.log"
-[ "$(db "select count(*) from jobs where state='succeeded'")" = 60 ] || {
-    db "select job_id,state,attempts,error_message from jobs where state!='succeeded'"; fail "all succeeded"; }
+[ "$(db "select count(*) from ledger_jobs where state='succeeded'")" = 60 ] || {
+    db "select job_id,state,attempts,error_message from ledger_jobs where state!='succeeded'"; fail "all succeeded"; }
 [ "$(db "select count(*) from queue_messages")" = 0 ] || fail "messages left"
 [ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f | wc -l)" = 60 ] || {
     find "$ONESHEET_STATE_DIR/posters/$batch" -type f | grep -v '\.png$'; fail "one file per job, no temp files"; }

@@ -13,7 +13,7 @@ for i in 1 2; do
     sleep 1.2
 done
 "$BIN/onesheet-worker" --concurrency 1 --visibility 1 --drain 2>>"$T/w.log"
-state=$(db "select state || '|' || error_code from jobs where batch_id='$batch'")
+state=$(db "select state || '|' || error_code from ledger_jobs where batch_id='$batch'")
 [ "$state" = "failed|dead_letter" ] || { cat "$T/w.log"; fail "job state $state"; }
 [ "$(db "select count(*) from queue_dead")" = 1 ] || fail "message in the dead-letter table"
 grep -q event=job_dead_lettered "$T/w.log" || fail "logged"

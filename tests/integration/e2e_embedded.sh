@@ -12,7 +12,7 @@ b2=$("$BIN/onesheet" submit examples/prompts.jsonl 2>/dev/null)
 b3=$("$BIN/onesheet" submit examples/catalogue.csv 2>/dev/null)
 b4=$(echo "A lighthouse keeper's last night, painted in oils" | "$BIN/onesheet" submit - 2>/dev/null)
 b5=$("$BIN/onesheet" submit --prompt "A futuristic city skyline at sunset" --aspect 16:9 2>/dev/null)
-total=$(db "select count(*) from jobs")
+total=$(db "select count(*) from ledger_jobs")
 [ "$(db "select count(*) from queue_messages")" = "$total" ] || fail "one message per job"
 ok "submitted $total jobs in 5 batches"
 
@@ -27,10 +27,10 @@ ok "resubmit enqueues 0"
 "$BIN/onesheet" cancel "$b5" >/dev/null
 "$BIN/onesheet-worker" --concurrency 2 --drain --log-level warn 2>"$T/worker.err"
 [ "$(db "select count(*) from queue_messages")" = 0 ] || fail "queue drained"
-[ "$(db "select state from jobs where batch_id='$b5'")" = cancelled ] || fail "cancelled job stays cancelled"
-[ "$(db "select count(*) from jobs where state='succeeded'")" = $((total - 1)) ] || {
-    db "select job_id, state, error_message from jobs where state!='succeeded'"; fail "all succeeded"; }
-[ "$(db "select count(*) from jobs where attempts != 1 and state='succeeded'")" = 0 ] || fail "each processed once"
+[ "$(db "select state from ledger_jobs where batch_id='$b5'")" = cancelled ] || fail "cancelled job stays cancelled"
+[ "$(db "select count(*) from ledger_jobs where state='succeeded'")" = $((total - 1)) ] || {
+    db "select job_id, state, error_message from ledger_jobs where state!='succeeded'"; fail "all succeeded"; }
+[ "$(db "select count(*) from ledger_jobs where attempts != 1 and state='succeeded'")" = 0 ] || fail "each processed once"
 ok "worker drained: $((total - 1)) succeeded, 1 cancelled"
 
 # One PNG per succeeded job, at BATCH/JOB.png, matching the ledger's sha256.
@@ -41,14 +41,14 @@ while IFS='|' read -r b j sha url; do
     is_png "$f" || fail "$f is not a PNG"
     [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] || fail "$f checksum differs from ledger"
     [ "$url" = "file://$f" ] || fail "url $url"
-done < <(db "select batch_id, job_id, sha256, url from jobs where state='succeeded'")
+done < <(db "select batch_id, job_id, sha256, url from ledger_jobs where state='succeeded'")
 ok "one valid PNG per job, checksums match"
 
 # status: batch table, batch detail, one job, JSON.
 "$BIN/onesheet" status >"$T/st" && grep -q "$b1" "$T/st" || fail "status lists batches"
 "$BIN/onesheet" status "$b1" >"$T/st1"
 [ "$(grep -c ' succeeded ' "$T/st1")" -ge "$n1" ] || fail "status BATCH shows jobs"
-j=$(db "select job_id from jobs where batch_id='$b2' limit 1")
+j=$(db "select job_id from ledger_jobs where batch_id='$b2' limit 1")
 "$BIN/onesheet" status "$j" --json >"$T/sj"
 python3 -c "import json,sys; d=json.load(open('$T/sj')); assert d['state']=='succeeded' and d['url'].startswith('file://'), d"
 "$BIN/onesheet" status --json | python3 -c "
@@ -72,16 +72,16 @@ ok "wait manifest"
 
 # list filters, urls.
 [ "$("$BIN/onesheet" list --state cancelled --json | wc -l)" = 1 ] || fail "list --state"
-[ "$("$BIN/onesheet" list --batch "$b3" --json | wc -l)" = "$(db "select count(*) from jobs where batch_id='$b3'")" ] || fail "list --batch"
+[ "$("$BIN/onesheet" list --batch "$b3" --json | wc -l)" = "$(db "select count(*) from ledger_jobs where batch_id='$b3'")" ] || fail "list --batch"
 [ "$("$BIN/onesheet" list --since 1h --json | wc -l)" = "$total" ] || fail "list --since"
 expect_status 64 "$BIN/onesheet" list --state bogus
-[ "$("$BIN/onesheet" urls "$b3" | wc -l)" = "$(db "select count(*) from jobs where batch_id='$b3'")" ] || fail "urls"
+[ "$("$BIN/onesheet" urls "$b3" | wc -l)" = "$(db "select count(*) from ledger_jobs where batch_id='$b3'")" ] || fail "urls"
 ok "list and urls"
 
 # Dry run writes nothing.
-before=$(db "select count(*) from jobs")
+before=$(db "select count(*) from ledger_jobs")
 "$BIN/onesheet" submit --dry-run --prompt "A new prompt nobody sent" >/dev/null 2>&1
-[ "$(db "select count(*) from jobs")" = "$before" ] || fail "dry run enqueued"
+[ "$(db "select count(*) from ledger_jobs")" = "$before" ] || fail "dry run enqueued"
 ok "dry run"
 
 # Private state: directory 0700, database 0600.

@@ -11,8 +11,8 @@ for i in 1 2 3 4; do
 done
 for p in "${PIDS[@]}"; do wait "$p" || fail "worker exited non-zero"; done
 PIDS=()
-[ "$(db "select count(*) from jobs where batch_id='$batch' and state='succeeded'")" = 500 ] || fail "all 500 succeeded"
-[ "$(db "select count(*) from jobs where attempts != 1")" = 0 ] || fail "a job was claimed twice"
+[ "$(db "select count(*) from ledger_jobs where batch_id='$batch' and state='succeeded'")" = 500 ] || fail "all 500 succeeded"
+[ "$(db "select count(*) from ledger_jobs where attempts != 1")" = 0 ] || fail "a job was claimed twice"
 started=$(cat "$T"/w*.log | grep -c 'event=job_started')
 uniq=$(cat "$T"/w*.log | grep 'event=job_started' | grep -o 'job=[^ ]*' | sort -u | wc -l)
 [ "$started" = 500 ] && [ "$uniq" = 500 ] || fail "generations: $started started, $uniq distinct"

@@ -11,9 +11,9 @@ for _ in $(seq 50); do grep -q job_started "$T/w.log" && break; sleep 0.1; done
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || fail "worker exit status $rc after SIGTERM"
-[ "$(db "select count(*) from jobs where state='running'")" = 0 ] || fail "jobs left running"
+[ "$(db "select count(*) from ledger_jobs where state='running'")" = 0 ] || fail "jobs left running"
 started=$(grep -c event=job_started "$T/w.log")
-succeeded=$(db "select count(*) from jobs where state='succeeded'")
+succeeded=$(db "select count(*) from ledger_jobs where state='succeeded'")
 [ "$started" = "$succeeded" ] || fail "started $started but succeeded $succeeded"
 [ "$succeeded" -lt 20 ] || fail "worker did not stop early"
 ok "SIGTERM finished $succeeded in-flight jobs and exited 0"

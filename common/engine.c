@@ -1,0 +1,61 @@
+/* engine — see engine.h.  The back-end table and the pieces every back-end
+ * shares: result init/free and the aspect-ratio → pixel-size table. */
+#include "engine.h"
+
+#include <string.h>
+
+void engine_result_init(engine_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->image);
+}
+
+void engine_result_free(engine_result_t *r)
+{
+    if (!r)
+        return;
+    buf_free(&r->image);
+    engine_result_init(r);
+}
+
+/* Opens the back-end for model: "draft" (or NULL/empty, the default) is the
+ * local proof renderer; any other id names a Bedrock model, whose engine is
+ * not part of this build yet, so that is a configuration error.  Returns a
+ * new engine the caller closes with engine_close(), or NULL with err set. */
+engine_t *engine_open(const char *model, err_t *err)
+{
+    if (!model || !*model || strcmp(model, "draft") == 0)
+        return engine_draft_open(err);
+    err_set(err, ERR_CONFIG, "model %s needs the Bedrock engine (not built yet)",
+            model);
+    return NULL;
+}
+
+/* About one megapixel, the sizes the Stability models generate at, so a
+ * draft has the proportions of the final poster.  Every side is a multiple
+ * of 32 (1248 = 39 x 32 is not one of 64, whatever engine.h says); 21:9 and
+ * 9:21 are the models' 2.4:1 approximation. */
+static const struct {
+    const char *aspect;
+    int w, h;
+} sizes[] = {
+    {"1:1", 1024, 1024}, {"2:3", 832, 1248},  {"3:2", 1248, 832},
+    {"4:5", 896, 1120},  {"5:4", 1120, 896},  {"16:9", 1344, 768},
+    {"9:16", 768, 1344}, {"21:9", 1536, 640}, {"9:21", 640, 1536},
+};
+
+/* Fills *w and *h for aspect; ERR_INVALID (w, h untouched) when the ratio is
+ * not one of the nine the job spec allows. */
+err_code_t engine_size_for_aspect(const char *aspect, int *w, int *h)
+{
+    if (!aspect)
+        return ERR_INVALID;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        if (strcmp(aspect, sizes[i].aspect) == 0) {
+            *w = sizes[i].w;
+            *h = sizes[i].h;
+            return ERR_OK;
+        }
+    }
+    return ERR_INVALID;
+}

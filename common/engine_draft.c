@@ -1,0 +1,455 @@
+/* engine_draft — the "draft" engine: a local, deterministic proof poster
+ * drawn with cairo + pango.  No AI is involved and the output says so twice
+ * (a signal-yellow band top and bottom) plus a diagonal DRAFT watermark, so a
+ * proof can never be mistaken for a generated poster.
+ *
+ * Determinism: everything drawn is a function of the spec and the effective
+ * seed (palette and shapes come from a splitmix64 stream seeded with it), and
+ * font rendering is pinned (grey antialiasing, no hinting) so the same input
+ * gives byte-identical PNGs in any thread or process on one system.
+ *
+ * Threads: each engine owns its PangoFontMap and PangoContext and each
+ * render its cairo surface, so engines in different threads share no pango
+ * or cairo objects and render concurrently without locks. */
+#include "engine.h"
+#include "engine_draft_art.h"
+#include "pngenc.h"
+
+#include <cairo.h>
+#include <pango/pangocairo.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Art-direction text is laid out from at most this many bytes of the prompt:
+ * the poster can show a few hundred words at most, and it bounds the layout
+ * time of a 10,000-character prompt. */
+#define ART_TEXT_MAX 1200
+#define TITLE_FROM_PROMPT_MAX 44
+
+typedef struct {
+    engine_t base;
+    PangoFontMap *fontmap;
+    PangoContext *pango;
+} draft_engine_t;
+
+/* ---- text ---- */
+
+typedef struct {
+    const char *family;
+    PangoWeight weight;
+    PangoStyle style;
+    PangoAlignment align;
+    double max_px, min_px;
+    int max_lines;
+    double tracking; /* letter spacing as a fraction of the size */
+} font_t;
+
+static void layout_set_size(PangoLayout *l, const font_t *f, double px)
+{
+    PangoFontDescription *d = pango_font_description_new();
+    pango_font_description_set_family(d, f->family);
+    pango_font_description_set_weight(d, f->weight);
+    pango_font_description_set_style(d, f->style);
+    pango_font_description_set_absolute_size(d, px * PANGO_SCALE);
+    pango_layout_set_font_description(l, d);
+    pango_font_description_free(d);
+    if (f->tracking > 0) {
+        PangoAttrList *attrs = pango_attr_list_new();
+        pango_attr_list_insert(attrs, pango_attr_letter_spacing_new(
+                                          (int)(px * f->tracking * PANGO_SCALE)));
+        pango_layout_set_attributes(l, attrs);
+        pango_attr_list_unref(attrs);
+    }
+}
+
+static int layout_height(PangoLayout *l)
+{
+    int h;
+    pango_layout_get_pixel_size(l, NULL, &h);
+    return h;
+}
+
+static int layout_fits(PangoLayout *l, const font_t *f, int max_h)
+{
+    return layout_height(l) <= max_h && pango_layout_get_line_count(l) <= f->max_lines;
+}
+
+/* Lays text out at the largest size in [min_px, max_px] that fits w x max_h
+ * in at most f->max_lines lines (bisection; fit is monotonic enough in the
+ * size).  Text that does not fit even at min_px is cut with an ellipsis.
+ * Returns a new layout (caller unrefs). */
+static PangoLayout *fit_text(PangoContext *ctx, const font_t *f, const char *text,
+                             int w, int max_h)
+{
+    PangoLayout *l = pango_layout_new(ctx);
+    pango_layout_set_text(l, text, -1);
+    pango_layout_set_width(l, w * PANGO_SCALE);
+    pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+    pango_layout_set_alignment(l, f->align);
+
+    layout_set_size(l, f, f->max_px);
+    if (layout_fits(l, f, max_h))
+        return l;
+    double lo = f->min_px, hi = f->max_px;
+    for (int i = 0; i < 7; i++) {
+        double mid = (lo + hi) / 2;
+        layout_set_size(l, f, mid);
+        if (layout_fits(l, f, max_h))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    layout_set_size(l, f, lo);
+    if (!layout_fits(l, f, max_h)) {
+        int n = pango_layout_get_line_count(l);
+        int fit = (int)(max_h / ((double)layout_height(l) / (n > 0 ? n : 1)));
+        if (fit > f->max_lines)
+            fit = f->max_lines;
+        pango_layout_set_height(l, -(fit > 1 ? fit : 1));
+        pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
+    }
+    return l;
+}
+
+/* Fits text (see fit_text) into w x max_h and draws it with its top at y,
+ * or its bottom at y when from_bottom; a faint drop shadow of shadow px keeps
+ * it legible over the art.  Returns the height drawn, in px. */
+static int text_block(cairo_t *cr, PangoContext *ctx, const font_t *f,
+                      const char *text, double x, double y, double w,
+                      double max_h, int from_bottom, rgb_t c, double shadow)
+{
+    PangoLayout *l = fit_text(ctx, f, text, (int)w, (int)max_h);
+    int h = layout_height(l);
+    if (from_bottom)
+        y -= h;
+    if (shadow > 0) {
+        cairo_move_to(cr, x + shadow, y + shadow);
+        cairo_set_source_rgba(cr, 0, 0, 0, 0.45);
+        pango_cairo_show_layout(cr, l);
+    }
+    cairo_move_to(cr, x, y);
+    draft_set_rgb(cr, c, 1);
+    pango_cairo_show_layout(cr, l);
+    g_object_unref(l);
+    return h;
+}
+
+/* n moved back to the start of the character it falls inside. */
+static size_t utf8_floor(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/* s as valid UTF-8 (pango would otherwise warn on stderr), cut to at most
+ * max bytes with "…" added when cut.  Returns a new string (g_free). */
+static char *clean_text(const char *s, size_t max)
+{
+    char *v = g_utf8_make_valid(s ? s : "", -1);
+    if (strlen(v) <= max)
+        return v;
+    char *out = g_strdup_printf("%.*s…", (int)utf8_floor(v, max), v);
+    g_free(v);
+    return out;
+}
+
+/* A title from the first clause of the prompt, cut at a word boundary. */
+static char *title_from_prompt(const char *prompt)
+{
+    char *v = g_utf8_make_valid(prompt ? prompt : "", -1);
+    size_t n = strcspn(v, ",.;:!?\n"), sp;
+    int cut = n > TITLE_FROM_PROMPT_MAX;
+    if (cut) {
+        n = sp = utf8_floor(v, TITLE_FROM_PROMPT_MAX);
+        while (sp > TITLE_FROM_PROMPT_MAX / 2 && v[sp] != ' ')
+            sp--;
+        if (v[sp] == ' ')
+            n = sp;
+    }
+    char *t = g_strdup_printf("%.*s%s", (int)n, v, cut ? "…" : "");
+    g_free(v);
+    return t;
+}
+
+/* ---- DRAFT marking ---- */
+
+/* A signal-yellow band with near-black text, hazard stripes at both ends. */
+static void draw_band(cairo_t *cr, PangoContext *ctx, double y, double bh, int w,
+                      const char *family, const char *text)
+{
+    double ends = bh * 1.6;
+    cairo_save(cr);
+    cairo_rectangle(cr, 0, y, w, bh);
+    cairo_clip(cr);
+    cairo_set_source_rgb(cr, 0.06, 0.06, 0.06);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 1.0, 0.835, 0.0);
+    for (double x = -bh; x < w + bh; x += bh * 0.7) {
+        cairo_move_to(cr, x, y + bh);
+        cairo_rel_line_to(cr, bh * 0.35, 0);
+        cairo_rel_line_to(cr, bh, -bh);
+        cairo_rel_line_to(cr, -bh * 0.35, 0);
+        cairo_close_path(cr);
+    }
+    cairo_fill(cr);
+    cairo_rectangle(cr, ends, y, w - 2 * ends, bh);
+    cairo_fill(cr);
+    cairo_restore(cr);
+
+    font_t f = {family, PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL, PANGO_ALIGN_CENTER,
+                bh * 0.5, bh * 0.22, 1, 0.03};
+    PangoLayout *l = fit_text(ctx, &f, text, (int)fmax(10, w - 2 * ends - bh * 0.6),
+                              (int)(bh * 0.9));
+    cairo_move_to(cr, ends + bh * 0.3, y + (bh - layout_height(l)) / 2);
+    cairo_set_source_rgb(cr, 0.06, 0.06, 0.06);
+    pango_cairo_show_layout(cr, l);
+    g_object_unref(l);
+}
+
+/* "DRAFT" along the poster's rising diagonal, outlined and nearly clear. */
+static void draw_watermark(cairo_t *cr, PangoContext *ctx, int w, int h)
+{
+    font_t f = {"DejaVu Sans", PANGO_WEIGHT_HEAVY, PANGO_STYLE_NORMAL,
+                PANGO_ALIGN_CENTER, 0, 0, 1, 0.08};
+    double diag = hypot(w, h);
+    int lw, lh;
+    PangoLayout *l = pango_layout_new(ctx);
+    pango_layout_set_text(l, "DRAFT", -1);
+    layout_set_size(l, &f, diag * 0.2);
+    pango_layout_get_pixel_size(l, &lw, &lh);
+    layout_set_size(l, &f, diag * 0.2 * (diag * 0.62) / (lw > 0 ? lw : 1));
+
+    cairo_save(cr);
+    cairo_translate(cr, w / 2.0, h / 2.0);
+    cairo_rotate(cr, -atan2(h, w));
+    pango_cairo_update_layout(cr, l);
+    pango_layout_get_pixel_size(l, &lw, &lh);
+    cairo_move_to(cr, -lw / 2.0, -lh / 2.0);
+    pango_cairo_layout_path(cr, l);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.07);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.25);
+    cairo_set_line_width(cr, fmax(1.5, diag * 0.0015));
+    cairo_stroke(cr);
+    cairo_restore(cr);
+    g_object_unref(l);
+    /* The layout shared the engine's context; give it the upright matrix back. */
+    pango_cairo_update_context(cr, ctx);
+}
+
+/* ---- composition ---- */
+
+static void draw_scrim(cairo_t *cr, const palette_t *p, int landscape, int w, int h,
+                       double text_top)
+{
+    rgb_t c = p->bg_bottom;
+    cairo_pattern_t *g;
+    if (landscape) {
+        g = cairo_pattern_create_linear(0, 0, w * 0.62, 0);
+        cairo_pattern_add_color_stop_rgba(g, 0, c.r, c.g, c.b, 0.9);
+        cairo_pattern_add_color_stop_rgba(g, 0.75, c.r, c.g, c.b, 0.7);
+    } else {
+        g = cairo_pattern_create_linear(0, text_top - h * 0.1, 0, h);
+        cairo_pattern_add_color_stop_rgba(g, 0, c.r, c.g, c.b, 0);
+        cairo_pattern_add_color_stop_rgba(g, 0.2, c.r, c.g, c.b, 0.8);
+    }
+    cairo_pattern_add_color_stop_rgba(g, 1, c.r, c.g, c.b, landscape ? 0 : 0.92);
+    cairo_set_source(cr, g);
+    cairo_paint(cr);
+    cairo_pattern_destroy(g);
+}
+
+static void compose(cairo_t *cr, PangoContext *ctx, const job_spec_t *spec,
+                    const char *job_id, int64_t seed, int w, int h)
+{
+    rng_t r = {(uint64_t)seed ^ 0x6f6e657368656574ULL};
+    palette_t p;
+    draft_palette_from_seed(&r, &p);
+
+    const char *layout = spec->layout;
+    int minimal = layout && strcmp(layout, "minimal") == 0;
+    int bold = layout && strcmp(layout, "bold") == 0;
+    int landscape = w * 5 > h * 6; /* wider than 1.2:1: text left, art right */
+    double u = fmin(w, h), m = round(0.06 * u);
+    double band = fmax(24, round(0.045 * u)), foot = fmax(22, round(0.032 * u));
+    double cx = m, cw = landscape ? w * 0.5 - m : w - 2 * m;
+    double text_top = landscape ? band + m * 0.8
+                                : round(h * (h * 10 >= w * 14 ? 0.52 : 0.46));
+    PangoAlignment al = landscape ? PANGO_ALIGN_LEFT : PANGO_ALIGN_CENTER;
+
+    draft_draw_background(cr, &r, &p, w, h);
+    if (landscape)
+        draft_draw_key_art(cr, &r, &p, w * 0.42, band, w * 0.58, h - band - foot, layout);
+    else
+        draft_draw_key_art(cr, &r, &p, 0, band, w, text_top - band, layout);
+    draw_scrim(cr, &p, landscape, w, h, text_top);
+
+    /* Credits sit at the bottom; the other blocks stack down from text_top
+     * and the art direction takes whatever room is left between. */
+    double bottom = h - foot - m * 0.5, y = text_top;
+    if (spec->credits && *spec->credits) {
+        font_t f = {"DejaVu Sans Condensed", PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL,
+                    al, 0.026 * u, 0.013 * u, 3, 0.02};
+        char *t = clean_text(spec->credits, 2000);
+        bottom -= text_block(cr, ctx, &f, t, cx, bottom, cw, h * (landscape ? 0.15 : 0.08),
+                             1, p.ink_soft, 0) + m * 0.4;
+        g_free(t);
+    }
+
+    char *title = spec->title && *spec->title ? clean_text(spec->title, 400)
+                                              : title_from_prompt(spec->prompt);
+    if (!minimal) {
+        char *up = g_utf8_strup(title, -1);
+        g_free(title);
+        title = up;
+    }
+    font_t tf = {minimal ? "DejaVu Serif" : "DejaVu Sans",
+                 bold ? PANGO_WEIGHT_HEAVY : PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL, al,
+                 (bold ? 0.14 : 0.115) * u, 0.04 * u, 3, minimal ? 0 : 0.01};
+    y += text_block(cr, ctx, &tf, title, cx, y, cw, h * (landscape ? 0.34 : 0.17), 0,
+                    p.ink, fmax(1, u * 0.003)) + 0.02 * u;
+    g_free(title);
+
+    if (spec->tagline && *spec->tagline) {
+        font_t f = {"DejaVu Serif", PANGO_WEIGHT_NORMAL, PANGO_STYLE_ITALIC, al,
+                    0.045 * u, 0.022 * u, 2, 0};
+        char *t = clean_text(spec->tagline, 600);
+        y += text_block(cr, ctx, &f, t, cx, y, cw, h * (landscape ? 0.12 : 0.07), 0,
+                        p.accent_light, fmax(1, u * 0.002)) + 0.02 * u;
+        g_free(t);
+    }
+
+    /* The prompt, set as art direction for whoever makes the real poster. */
+    y += 0.015 * u;
+    double label_px = fmax(11, 0.019 * u), indent = 0.022 * u;
+    double body_h = bottom - y - label_px * 1.6;
+    font_t bf = {"DejaVu Serif", PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL, PANGO_ALIGN_LEFT,
+                 0.03 * u, fmax(10, 0.015 * u), 60, 0};
+    font_t lf = {"DejaVu Sans", PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL,
+                 PANGO_ALIGN_LEFT, label_px, label_px, 1, 0.2};
+    if (body_h >= bf.min_px * 2.6) {
+        y += text_block(cr, ctx, &lf, "ART DIRECTION", cx, y, cw, label_px * 2, 0,
+                        p.accent[1], 0) + label_px * 0.4;
+        char *prompt = clean_text(spec->prompt, ART_TEXT_MAX);
+        char *avoid = clean_text(spec->negative_prompt, 400);
+        char *text = *avoid ? g_strdup_printf("%s\nAvoid: %s", prompt, avoid)
+                            : g_strdup(prompt);
+        int bh = text_block(cr, ctx, &bf, text, cx + indent, y, cw - indent, body_h, 0,
+                            p.ink_soft, 0);
+        cairo_rectangle(cr, cx, y + 2, fmax(2, u * 0.004), bh > 5 ? bh - 4 : 1);
+        draft_set_rgb(cr, p.accent[1], 0.9);
+        cairo_fill(cr);
+        g_free(text);
+        g_free(avoid);
+        g_free(prompt);
+    }
+
+    draw_watermark(cr, ctx, w, h);
+    draw_band(cr, ctx, 0, band, w, "DejaVu Sans",
+              "DRAFT \u2014 onesheet proof, not AI-generated");
+    char footer[320];
+    snprintf(footer, sizeof footer,
+             "DRAFT \u00b7 model draft \u00b7 seed %lld \u00b7 %s \u00b7 %dx%d%s%.128s",
+             (long long)seed, spec->aspect_ratio[0] ? spec->aspect_ratio : "2:3", w, h,
+             job_id && *job_id ? " \u00b7 job " : "", job_id ? job_id : "");
+    char *vf = g_utf8_make_valid(footer, -1);
+    draw_band(cr, ctx, h - foot, foot, w, "DejaVu Sans Mono", vf);
+    g_free(vf);
+}
+
+/* ---- engine ops ---- */
+
+static cairo_status_t png_write(void *closure, const unsigned char *data,
+                                unsigned int len)
+{
+    return buf_append(closure, data, len) == ERR_OK ? CAIRO_STATUS_SUCCESS
+                                                    : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Renders spec as a PNG into out (replacing any image it held).  ERR_INVALID
+ * for an unknown aspect ratio, ERR_NOMEM when cairo runs out of memory. */
+static err_code_t draft_generate(engine_t *base, const job_spec_t *spec,
+                                 const char *job_id, engine_result_t *out,
+                                 err_t *err)
+{
+    draft_engine_t *e = (draft_engine_t *)base;
+    const char *aspect = spec->aspect_ratio[0] ? spec->aspect_ratio : "2:3";
+    int w, h;
+
+    if (engine_size_for_aspect(aspect, &w, &h) != ERR_OK)
+        return err_set(err, ERR_INVALID, "aspect_ratio: unknown ratio \"%s\"", aspect);
+    int64_t seed = job_effective_seed(spec, job_id ? job_id : "");
+
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_status_t st = cairo_surface_status(s);
+    buf_t png = BUF_INIT;
+    if (st == CAIRO_STATUS_SUCCESS) {
+        cairo_t *cr = cairo_create(s);
+        pango_cairo_update_context(cr, e->pango);
+        compose(cr, e->pango, spec, job_id, seed, w, h);
+        st = cairo_status(cr);
+        cairo_destroy(cr);
+    }
+    if (st == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_flush(s);
+        st = cairo_surface_write_to_png_stream(s, png_write, &png);
+    }
+    cairo_surface_destroy(s);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        buf_free(&png);
+        return err_set(err, st == CAIRO_STATUS_NO_MEMORY || st == CAIRO_STATUS_WRITE_ERROR
+                                ? ERR_NOMEM : ERR_INTERNAL,
+                       "draft render: %s", cairo_status_to_string(st));
+    }
+
+    buf_free(&out->image);
+    out->image = png;
+    snprintf(out->content_type, sizeof out->content_type, "image/png");
+    snprintf(out->ext, sizeof out->ext, "png");
+    snprintf(out->model, sizeof out->model, "draft");
+    out->seed = seed;
+    out->cost_usd = 0;
+    out->width = w;
+    out->height = h;
+    return ERR_OK;
+}
+
+static void draft_close(engine_t *base)
+{
+    draft_engine_t *e = (draft_engine_t *)base;
+    g_object_unref(e->pango);
+    g_object_unref(e->fontmap);
+    free(e);
+}
+
+static const engine_ops_t draft_ops = {draft_generate, draft_close};
+
+/* Opens a draft engine with its own font map and pango context (so one per
+ * thread renders without sharing pango state).  Returns a new engine the
+ * caller closes with engine_close(), or NULL with err set (ERR_NOMEM). */
+engine_t *engine_draft_open(err_t *err)
+{
+    draft_engine_t *e = calloc(1, sizeof *e);
+    if (!e) {
+        err_set(err, ERR_NOMEM, "draft engine: out of memory");
+        return NULL;
+    }
+    /* GLib aborts rather than return NULL when it runs out of memory. */
+    e->fontmap = pango_cairo_font_map_new();
+    e->pango = pango_font_map_create_context(e->fontmap);
+    /* Pinned rendering options: output must not depend on the user's
+     * fontconfig hinting preferences or the screen. */
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    pango_cairo_context_set_font_options(e->pango, fo);
+    cairo_font_options_destroy(fo);
+    pango_context_set_round_glyph_positions(e->pango, FALSE);
+    e->base.ops = &draft_ops;
+    return &e->base;
+}

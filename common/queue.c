@@ -1,0 +1,42 @@
+/* queue — back-end selection and helpers shared by every back-end; see
+ * queue.h.  The back-ends live in queue_sqlite.c and queue_sqs.c. */
+#include "queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Opens the back-end named by the URL's scheme.  The message names the
+ * whole value, since it usually comes straight from a config file. */
+queue_t *queue_open(const char *url, err_t *err)
+{
+    static const char sqlite_scheme[] = "sqlite:";
+    size_t n = sizeof sqlite_scheme - 1;
+
+    if (!url || !*url) {
+        err_set(err, ERR_CONFIG, "queue: empty value (want sqlite:PATH)");
+        return NULL;
+    }
+    if (strncmp(url, sqlite_scheme, n) == 0) {
+        if (!url[n]) {
+            err_set(err, ERR_CONFIG, "queue \"%s\": missing database path", url);
+            return NULL;
+        }
+        return queue_sqlite_open(url + n, err);
+    }
+    err_set(err, ERR_CONFIG, "queue \"%s\": unknown kind of queue (want sqlite:PATH)",
+            url);
+    return NULL;
+}
+
+/* Frees every string of the n messages, then the array.  NULL is fine. */
+void queue_msgs_free(queue_msg_t *msgs, size_t n)
+{
+    if (!msgs)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].id);
+        free(msgs[i].receipt);
+        free(msgs[i].body);
+    }
+    free(msgs);
+}
