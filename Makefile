@@ -56,6 +56,8 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC    := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+LIVE_SRC    := $(sort $(wildcard tests/live/live_*.c))
+LIVE_BIN    := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 PROGS := $(BIN)/onesheet $(BIN)/onesheet-worker
 ifneq ($(wildcard api/*.c),)
@@ -103,7 +105,13 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libtestsupport.a $(BUILD)/li
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+# Tests against the emulators: cmocka programs the integration scripts run
+# with the emulators' endpoints in the environment.
+$(BUILD)/live/%: $(BUILD)/tests/live/%.o $(BUILD)/libtestsupport.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN)
 
 # Installs the exact Debian packages and the pinned npm emulators.
 deps:

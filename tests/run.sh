@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 : "${BIN:=$root/bin}" "${BUILD:=$root/build/rel}"
 export BIN BUILD ROOT="$root" FIXTURES="$root/tests/fixtures"
-export ONESHEET_TEST_TOOLS="$BUILD/tools"
+export ONESHEET_TEST_TOOLS="$BUILD/tools" ONESHEET_TEST_LIVE="$BUILD/live"
 filter=${1:-}
 # Sanitizer builds: fail on the first report; library-internal leaks
 # (fontconfig, pango caches) are listed in tests/lsan.supp.
