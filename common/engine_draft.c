@@ -6,7 +6,9 @@
  * Determinism: everything drawn is a function of the spec and the effective
  * seed (palette and shapes come from a splitmix64 stream seeded with it), and
  * font rendering is pinned (grey antialiasing, no hinting) so the same input
- * gives byte-identical PNGs in any thread or process on one system.
+ * gives byte-identical PNGs in any thread or process on one system.  The
+ * palette and key art are in engine_draft_art.c; the PNG, with the prompt,
+ * seed and job in text chunks, comes from pngenc.c.
  *
  * Threads: each engine owns its PangoFontMap and PangoContext and each
  * render its cairo surface, so engines in different threads share no pango
@@ -22,6 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef ONESHEET_VERSION
+#define ONESHEET_VERSION "dev"
+#endif
 
 /* Art-direction text is laid out from at most this many bytes of the prompt:
  * the poster can show a few hundred words at most, and it bounds the layout
@@ -363,15 +369,37 @@ static void compose(cairo_t *cr, PangoContext *ctx, const job_spec_t *spec,
 
 /* ---- engine ops ---- */
 
-static cairo_status_t png_write(void *closure, const unsigned char *data,
-                                unsigned int len)
+/* Encodes the rendered surface s as a PNG into png, with where it came from
+ * in text chunks: Software (tEXt), then iTXt onesheet:prompt, :model, :seed
+ * and :job (left out when there is no job id).  Returns pngenc's code. */
+static err_code_t encode_png(cairo_surface_t *s, const job_spec_t *spec,
+                             const char *job_id, int64_t seed, buf_t *png, err_t *err)
 {
-    return buf_append(closure, data, len) == ERR_OK ? CAIRO_STATUS_SUCCESS
-                                                    : CAIRO_STATUS_WRITE_ERROR;
+    char seed_s[24];
+    snprintf(seed_s, sizeof seed_s, "%lld", (long long)seed);
+    /* Spec text is validated UTF-8 already; this only guards direct callers. */
+    char *prompt = g_utf8_make_valid(spec->prompt ? spec->prompt : "", -1);
+    char *job = g_utf8_make_valid(job_id ? job_id : "", -1);
+    const pngenc_text_t text[] = {
+        {"Software", "onesheet " ONESHEET_VERSION, false},
+        {"onesheet:prompt", prompt, true},
+        {"onesheet:model", "draft", true},
+        {"onesheet:seed", seed_s, true},
+        {"onesheet:job", job, true},
+    };
+    size_t ntext = sizeof text / sizeof *text - (*job ? 0 : 1);
+    err_code_t rc = pngenc_rgb24(cairo_image_surface_get_data(s),
+                                 cairo_image_surface_get_width(s),
+                                 cairo_image_surface_get_height(s),
+                                 cairo_image_surface_get_stride(s), text, ntext, png, err);
+    g_free(job);
+    g_free(prompt);
+    return rc;
 }
 
 /* Renders spec as a PNG into out (replacing any image it held).  ERR_INVALID
- * for an unknown aspect ratio, ERR_NOMEM when cairo runs out of memory. */
+ * for an unknown aspect ratio, ERR_NOMEM when cairo or the encoder runs out
+ * of memory; out is untouched on error. */
 static err_code_t draft_generate(engine_t *base, const job_spec_t *spec,
                                  const char *job_id, engine_result_t *out,
                                  err_t *err)
@@ -394,16 +422,19 @@ static err_code_t draft_generate(engine_t *base, const job_spec_t *spec,
         st = cairo_status(cr);
         cairo_destroy(cr);
     }
+    err_code_t rc = ERR_OK;
     if (st == CAIRO_STATUS_SUCCESS) {
         cairo_surface_flush(s);
-        st = cairo_surface_write_to_png_stream(s, png_write, &png);
+        rc = encode_png(s, spec, job_id, seed, &png, err);
     }
     cairo_surface_destroy(s);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        buf_free(&png);
-        return err_set(err, st == CAIRO_STATUS_NO_MEMORY || st == CAIRO_STATUS_WRITE_ERROR
-                                ? ERR_NOMEM : ERR_INTERNAL,
+    if (st != CAIRO_STATUS_SUCCESS)
+        return err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
                        "draft render: %s", cairo_status_to_string(st));
+    if (rc != ERR_OK) {
+        buf_free(&png);
+        err_prefix(err, "draft render");
+        return rc;
     }
 
     buf_free(&out->image);

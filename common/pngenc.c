@@ -107,7 +107,7 @@ static void on_write(png_structp png, png_bytep data, size_t len)
     enc_t *enc = png_get_io_ptr(png);
     if (injected_failure() || buf_append(enc->out, data, len) != ERR_OK) {
         enc->nomem = true;
-        png_error(png, "out of memory growing the output buffer");
+        png_error(png, "output buffer could not grow");
     }
 }
 

@@ -9,9 +9,10 @@ case "$bin" in /*) ;; *) bin=$root/$bin ;; esac
 export ONESHEET_STATE_DIR=${ONESHEET_STATE_DIR:-$root/run}
 export ONESHEET_CONFIG=${ONESHEET_CONFIG:-/dev/null}
 
+cd "$root"
 echo "== state directory: $ONESHEET_STATE_DIR (queue + ledger: onesheet.db, posters: posters/)"
 echo "== onesheet submit examples/prompts.txt"
-batch=$("$bin/onesheet" submit "$root/examples/prompts.txt")
+batch=$("$bin/onesheet" submit examples/prompts.txt)
 echo "== onesheet-worker --concurrency 2 --drain"
 "$bin/onesheet-worker" --concurrency 2 --drain --log-level warn
 echo "== onesheet status $batch"

@@ -5,13 +5,19 @@
 #include <cmocka.h>
 
 #include <cairo.h>
+#include <png.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "job.h"
+
+#ifndef ONESHEET_VERSION
+#define ONESHEET_VERSION "dev"
+#endif
 
 static const char *const aspects[] = {"1:1", "2:3", "3:2", "4:5", "5:4",
                                       "16:9", "9:16", "21:9", "9:21"};
@@ -98,6 +104,67 @@ static uint32_t pixel_at(cairo_surface_t *img, int x, int y)
     const uint8_t *row = cairo_image_surface_get_data(img) +
                          (size_t)y * (size_t)cairo_image_surface_get_stride(img);
     return ((const uint32_t *)row)[x] & 0xffffff;
+}
+
+/* ---- PNG text chunks ---- */
+
+typedef struct {
+    int n;
+    char key[8][80];
+    char *value[8];
+    int compression[8];
+} texts_t;
+
+static void png_mem_read(png_structp png, png_bytep d, size_t n)
+{
+    reader_t *r = png_get_io_ptr(png);
+    if (r->b->len - r->off < n)
+        png_error(png, "read past the end");
+    memcpy(d, r->b->data + r->off, n);
+    r->off += n;
+}
+
+/* The text chunks ahead of the image data of png, read with libpng. */
+static void read_texts(const buf_t *png, texts_t *t)
+{
+    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(rd);
+    reader_t src = {png, 0};
+    png_textp tx;
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(rd)))
+        fail_msg("libpng could not read the PNG header");
+    png_set_read_fn(rd, &src, png_mem_read);
+    png_read_info(rd, info);
+    t->n = png_get_text(rd, info, &tx, NULL);
+    assert_in_range(t->n, 0, 8);
+    for (int i = 0; i < t->n; i++) {
+        snprintf(t->key[i], sizeof t->key[i], "%s", tx[i].key);
+        t->value[i] = strdup(tx[i].text);
+        t->compression[i] = tx[i].compression;
+    }
+    png_destroy_read_struct(&rd, &info, NULL);
+}
+
+static void texts_free(texts_t *t)
+{
+    for (int i = 0; i < t->n; i++)
+        free(t->value[i]);
+    t->n = 0;
+}
+
+/* Checks chunk i of t is key = value, as iTXt or (itxt false) tEXt. */
+static void assert_text(const texts_t *t, int i, const char *key, const char *value,
+                        int itxt)
+{
+    assert_true(i < t->n);
+    assert_string_equal(t->key[i], key);
+    assert_string_equal(t->value[i], value);
+    if (itxt)
+        assert_true(t->compression[i] == PNG_ITXT_COMPRESSION_NONE ||
+                    t->compression[i] == PNG_ITXT_COMPRESSION_zTXt);
+    else
+        assert_int_equal(t->compression[i], PNG_TEXT_COMPRESSION_NONE);
 }
 
 static void sizes_are_about_a_megapixel_in_multiples_of_32(void **state)
@@ -353,6 +420,81 @@ static void generate_replaces_a_previous_result(void **state)
     assert_null(r.image.data);
 }
 
+static void draft_png_carries_its_metadata(void **state)
+{
+    (void)state;
+    static const char *const utf8_prompt =
+        "Caf\xc3\xa9 at midnight \xe2\x80\x94 \xe6\x9d\xb1\xe4\xba\xac, neon";
+    job_spec_t s = spec_of("2:3", 42, utf8_prompt);
+    engine_result_t r;
+    texts_t t;
+    engine_result_init(&r);
+    assert_int_equal(render(&s, "job-7f3a", &r), ERR_OK);
+    read_texts(&r.image, &t);
+    assert_int_equal(t.n, 5);
+    assert_text(&t, 0, "Software", "onesheet " ONESHEET_VERSION, 0);
+    assert_text(&t, 1, "onesheet:prompt", utf8_prompt, 1);
+    assert_text(&t, 2, "onesheet:model", "draft", 1);
+    assert_text(&t, 3, "onesheet:seed", "42", 1);
+    assert_text(&t, 4, "onesheet:job", "job-7f3a", 1);
+    texts_free(&t);
+
+    /* The seed recorded is the effective one; a 10,000-character prompt is
+     * kept whole; without a job id there is no job chunk. */
+    char *longp = malloc(JOB_PROMPT_MAX + 1);
+    for (size_t i = 0; i < JOB_PROMPT_MAX; i++)
+        longp[i] = "lighthouse at dusk "[i % 19];
+    longp[JOB_PROMPT_MAX] = '\0';
+    s = spec_of("1:1", JOB_SEED_UNSET, longp);
+    assert_int_equal(render(&s, "", &r), ERR_OK);
+    char seed[24];
+    snprintf(seed, sizeof seed, "%lld", (long long)job_effective_seed(&s, ""));
+    read_texts(&r.image, &t);
+    assert_int_equal(t.n, 4);
+    assert_text(&t, 1, "onesheet:prompt", longp, 1);
+    assert_int_equal(t.compression[1], PNG_ITXT_COMPRESSION_zTXt);
+    assert_text(&t, 3, "onesheet:seed", seed, 1);
+    texts_free(&t);
+    assert_valid_png(&r.image, 1024, 1024);
+    engine_result_free(&r);
+    free(longp);
+}
+
+/* Not a pass/fail check: prints the render time and size of a 2:3 poster
+ * so a change to drawing or encoding can be compared (fewer renders under
+ * the sanitizers, where the time means little). */
+static void prints_ms_per_two_by_three_poster(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    enum { N = 3 };
+#else
+    enum { N = 20 };
+#endif
+    err_t e;
+    engine_t *eng = engine_open("draft", &e);
+    engine_result_t r;
+    size_t bytes = 0;
+    struct timespec t0, t1;
+    engine_result_init(&r);
+    job_spec_t s = spec_of("2:3", 1, prompt);
+    s.title = "The Last Light";
+    s.tagline = "Some maps lead home.";
+    assert_int_equal(eng->ops->generate(eng, &s, "jwarm", &r, &e), ERR_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < N; i++) {
+        s.seed = i + 1;
+        assert_int_equal(eng->ops->generate(eng, &s, "jtime", &r, &e), ERR_OK);
+        bytes += r.image.len;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6) / N;
+    printf("draft 2:3 832x1248: %.1f ms/poster, %zu bytes/poster (mean of %d)\n", ms,
+           bytes / N, N);
+    engine_result_free(&r);
+    engine_close(eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +507,8 @@ int main(void)
         cmocka_unit_test(unknown_aspect_ratio_is_invalid),
         cmocka_unit_test(four_threads_render_the_same_bytes_as_one),
         cmocka_unit_test(generate_replaces_a_previous_result),
+        cmocka_unit_test(draft_png_carries_its_metadata),
+        cmocka_unit_test(prints_ms_per_two_by_three_poster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
