@@ -66,12 +66,16 @@ PROGS += $(BIN)/onesheet-api
 endif
 endif
 
+ALL_SRC := $(COMMON_SRC) $(SUPPORT_SRC) $(UNIT_SRC) $(TOOL_SRC) $(LIVE_SRC) \
+           $(wildcard submit/*.c worker/*.c api/*.c)
+-include $(ALL_SRC:%.c=$(BUILD)/%.d)
+
 .PHONY: all deps run check unit tests install clean bench
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/support -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -Itests/support -c $< -o $@
 
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)

@@ -35,6 +35,10 @@ typedef struct {
     creds_cache_t *creds;
     long connect_timeout_ms;     /* 0: http default */
     long timeout_ms;             /* 0: http default */
+    /* Retry strategy: NULL reads AWS_RETRY_MODE / AWS_MAX_ATTEMPTS through
+     * getenv.  When given it is used as is (copied), hooks included, so
+     * tests can pass a no-op sleep. */
+    const retry_options_t *retry;
 } aws_env_options_t;
 
 /* Creates an environment.  opts may be NULL (process defaults).  Fails with
@@ -57,6 +61,14 @@ int64_t aws_env_creds_expiry(aws_env_t *env);
 
 /* A client for one service.  NULL with err set on failure. */
 aws_client_t *aws_client_new(aws_env_t *env, endpoint_service_t svc, err_t *err);
+/* A client for svc that sends to base_url (http(s)://host[:port][/path],
+ * no query) instead of the resolved endpoint, signing for region (NULL: the
+ * env's).  For resources named by URL, e.g. an SQS queue URL given in the
+ * configuration.  Plain http only to loopback hosts (http.h).  NULL with
+ * err set (ERR_CONFIG for a bad URL or region). */
+aws_client_t *aws_client_new_url(aws_env_t *env, endpoint_service_t svc,
+                                 const char *base_url, const char *region,
+                                 err_t *err);
 void aws_client_free(aws_client_t *c);
 const endpoint_t *aws_client_endpoint(const aws_client_t *c);
 aws_env_t *aws_client_env(const aws_client_t *c);
@@ -88,12 +100,28 @@ typedef struct {
 err_code_t aws_request(aws_client_t *c, const aws_request_t *req,
                        http_response_t *resp, err_t *err);
 
+/* Replies to aws_json_call() larger than this are ERR_TOOBIG. */
+#define AWS_JSON_MAX_REPLY ((size_t)32 * 1024 * 1024)
+
 /* The JSON protocols (SQS, DynamoDB): POST / with X-Amz-Target: target and
  * Content-Type: application/x-amz-json-1.0.  body is borrowed.  On success
  * *reply is the parsed reply object (new reference; caller decrefs).  A
  * reply that is not a JSON object is ERR_INVALID naming the target. */
 err_code_t aws_json_call(aws_client_t *c, const char *target, json_t *body,
                          json_t **reply, err_t *err);
+
+/* Per-call settings for aws_json_call_opts(); zero fields take defaults. */
+typedef struct {
+    long timeout_ms;             /* 0: the env's default (long polls need
+                                    more than their wait) */
+    size_t max_response;         /* 0: AWS_JSON_MAX_REPLY */
+    bool no_retry;               /* one attempt only */
+} aws_json_opts_t;
+
+/* aws_json_call() with settings; o may be NULL. */
+err_code_t aws_json_call_opts(aws_client_t *c, const char *target, json_t *body,
+                              const aws_json_opts_t *o, json_t **reply,
+                              err_t *err);
 
 /* A presigned URL (query signing) for method + url, valid ttl_s seconds but
  * never beyond the credentials' expiry (*expires_unix says until when).

@@ -1,6 +1,8 @@
 /* engine — see engine.h.  The back-end table and the pieces every back-end
  * shares: result init/free and the aspect-ratio → pixel-size table. */
 #include "engine.h"
+#include "bedrock_models.h"
+#include "engine_bedrock.h"
 
 #include <string.h>
 
@@ -19,15 +21,22 @@ void engine_result_free(engine_result_t *r)
 }
 
 /* Opens the back-end for model: "draft" (or NULL/empty, the default) is the
- * local proof renderer; any other id names a Bedrock model, whose engine is
- * not part of this build yet, so that is a configuration error.  Returns a
- * new engine the caller closes with engine_close(), or NULL with err set. */
+ * local proof renderer; a Bedrock model or inference-profile id from the
+ * table in bedrock_models.c opens the Bedrock engine.  Anything else is
+ * ERR_CONFIG naming the model and listing the known ones.  Returns a new
+ * engine the caller closes with engine_close(), or NULL with err set. */
 engine_t *engine_open(const char *model, err_t *err)
 {
     if (!model || !*model || strcmp(model, "draft") == 0)
         return engine_draft_open(err);
-    err_set(err, ERR_CONFIG, "model %s needs the Bedrock engine (not built yet)",
-            model);
+    if (bedrock_model_lookup(model))
+        return engine_bedrock_open(model, err);
+    buf_t known = BUF_INIT;
+    if (bedrock_model_list(&known) != ERR_OK)
+        buf_reset(&known);
+    err_set(err, ERR_CONFIG, "unknown model \"%.128s\" (known: draft, %s)", model,
+            known.data ? (const char *)known.data : "");
+    buf_free(&known);
     return NULL;
 }
 

@@ -2,6 +2,7 @@
  * every back-end; see ledger.h.  The back-ends live in ledger_sqlite.c and
  * ledger_dynamodb.c. */
 #include "ledger.h"
+#include "ddb.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,12 @@ ledger_t *ledger_open(const char *url, err_t *err)
         }
         return ledger_sqlite_open(url + n, err);
     }
-    err_set(err, ERR_CONFIG, "ledger \"%s\": unknown kind of ledger (want sqlite:PATH)",
-            url);
+    if (strncmp(url, "dynamodb:", 9) == 0) {
+        aws_env_t *env = aws_env_default(err);
+        return env ? ledger_dynamodb_open(env, url + 9, err) : NULL;
+    }
+    err_set(err, ERR_CONFIG, "ledger \"%s\": unknown kind of ledger (want sqlite:PATH"
+            " or dynamodb:TABLE)", url);
     return NULL;
 }
 

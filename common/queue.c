@@ -1,6 +1,7 @@
 /* queue — back-end selection and helpers shared by every back-end; see
  * queue.h.  The back-ends live in queue_sqlite.c and queue_sqs.c. */
 #include "queue.h"
+#include "queue_sqs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ queue_t *queue_open(const char *url, err_t *err)
     size_t n = sizeof sqlite_scheme - 1;
 
     if (!url || !*url) {
-        err_set(err, ERR_CONFIG, "queue: empty value (want sqlite:PATH)");
+        err_set(err, ERR_CONFIG, "queue: empty value (want sqlite:PATH, sqs:NAME or a queue URL)");
         return NULL;
     }
     if (strncmp(url, sqlite_scheme, n) == 0) {
@@ -23,8 +24,11 @@ queue_t *queue_open(const char *url, err_t *err)
         }
         return queue_sqlite_open(url + n, err);
     }
-    err_set(err, ERR_CONFIG, "queue \"%s\": unknown kind of queue (want sqlite:PATH)",
-            url);
+    if (strncmp(url, "sqs:", 4) == 0 || strncmp(url, "https://", 8) == 0 ||
+        strncmp(url, "http://", 7) == 0)
+        return queue_sqs_open(url, err);
+    err_set(err, ERR_CONFIG, "queue \"%s\": unknown kind of queue (want sqlite:PATH, "
+            "sqs:NAME or an SQS queue URL)", url);
     return NULL;
 }
 
@@ -39,4 +43,10 @@ void queue_msgs_free(queue_msg_t *msgs, size_t n)
         free(msgs[i].body);
     }
     free(msgs);
+}
+
+void queue_apply_max_receives(queue_t *q, const char *url, int max_receives)
+{
+    if (q && url && strncmp(url, "sqlite:", 7) == 0)
+        q->max_receives = max_receives;
 }

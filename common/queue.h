@@ -86,6 +86,12 @@ static inline void queue_close(queue_t *q) { if (q) q->ops->close(q); }
 
 void queue_msgs_free(queue_msg_t *msgs, size_t n);
 
+/* Applies the configured max_receives to a queue opened from url.  An SQS
+ * queue keeps the maxReceiveCount of its own redrive policy (read at open;
+ * `onesheet init` sets it from the configuration), because SQS, not the
+ * worker, moves its messages to the dead-letter queue. */
+void queue_apply_max_receives(queue_t *q, const char *url, int max_receives);
+
 /* Back-end constructors (called by queue_open). */
 queue_t *queue_sqlite_open(const char *path, err_t *err);
 

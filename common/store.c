@@ -2,13 +2,14 @@
  * the deterministic object keys every back-end uses. */
 #include "store.h"
 #include "job.h"
+#include "store_s3.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* Opens the back-end url names:
  *   file:DIR, file:///ABS/DIR   a local directory (store_file.c)
- *   s3://BUCKET/PREFIX          Amazon S3 (not part of this build yet)
+ *   s3://BUCKET/PREFIX          Amazon S3 or any S3-compatible endpoint (store_s3.c)
  * Returns a new store the caller closes with store_close(), or NULL with err
  * set: ERR_CONFIG for a value that names no usable back-end, or whatever the
  * back-end's open reports (ERR_IO when the directory cannot be created). */
@@ -34,10 +35,8 @@ store_t *store_open(const char *url, err_t *err)
         }
         return store_file_open(url + 5, err);
     }
-    if (strncmp(url, "s3://", 5) == 0) {
-        err_set(err, ERR_CONFIG, "store %s needs the S3 back-end (not built yet)", url);
-        return NULL;
-    }
+    if (strncmp(url, "s3://", 5) == 0)
+        return store_s3_open(url, err);
     err_set(err, ERR_CONFIG, "store %s: unknown store (want file:DIR or s3://BUCKET/PREFIX)",
             url);
     return NULL;

@@ -17,8 +17,7 @@ int cli_open(cli_t *cli, unsigned need)
         return cli_fail(cli, &e);
     if ((need & CLI_QUEUE) && !(cli->queue = queue_open(cli->cfg.queue, &e)))
         return cli_fail(cli, &e);
-    if (cli->queue)
-        cli->queue->max_receives = cli->cfg.max_receives;
+    queue_apply_max_receives(cli->queue, cli->cfg.queue, cli->cfg.max_receives);
     if ((need & CLI_STORE) && !(cli->store = store_open(cli->cfg.store, &e)))
         return cli_fail(cli, &e);
     return 0;

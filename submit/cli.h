@@ -56,5 +56,6 @@ int cmd_wait(cli_t *cli, int argc, char **argv);
 int cmd_list(cli_t *cli, int argc, char **argv);
 int cmd_cancel(cli_t *cli, int argc, char **argv);
 int cmd_urls(cli_t *cli, int argc, char **argv);
+int cmd_init(cli_t *cli, int argc, char **argv);
 
 #endif

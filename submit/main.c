@@ -18,6 +18,7 @@ static const struct {
     {"list", cmd_list, "list [--state S] [--since T]    list jobs"},
     {"cancel", cmd_cancel, "cancel JOB|BATCH ...            cancel jobs not yet finished"},
     {"urls", cmd_urls, "urls BATCH                      fresh URLs of a batch's posters"},
+    {"init", cmd_init, "init                            create the configured queue, table, bucket"},
 };
 
 static void usage(FILE *fp)

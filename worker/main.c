@@ -117,7 +117,7 @@ void *worker_heartbeat_main(void *arg)
         queue_close(q);
         return NULL;
     }
-    q->max_receives = w->cfg.max_receives;
+    queue_apply_max_receives(q, w->cfg.queue, w->cfg.max_receives);
     while (!atomic_load(&w->stop) || atomic_load(&w->idle_threads) < w->concurrency) {
         int64_t now = worker_now_ms();
         for (int i = 0; i < w->concurrency; i++) {
@@ -165,7 +165,7 @@ static int open_thread(worker_thread_t *t, err_t *e)
         !(t->store = store_open(w->cfg.store, e)) ||
         !(t->engine = engine_open(w->cfg.model, e)))
         return -1;
-    t->queue->max_receives = w->cfg.max_receives;
+    queue_apply_max_receives(t->queue, w->cfg.queue, w->cfg.max_receives);
     return 0;
 }
 

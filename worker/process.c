@@ -72,7 +72,9 @@ static void delete_msg(worker_thread_t *t, const queue_msg_t *m, const char *job
 }
 
 /* Retryable failure: give the job back (ledger) and hide the message for a
- * while; past max_receives the job fails for good. */
+ * while.  On the last delivery max_receives allows, the job fails for good
+ * and the message is made visible at once, so the queue moves it to the
+ * dead-letter store on its next receive: it stays there for inspection. */
 static void retry_later(worker_thread_t *t, const queue_msg_t *m,
                         const char *batch, const char *job, const err_t *cause)
 {
@@ -91,7 +93,8 @@ static void retry_later(worker_thread_t *t, const queue_msg_t *m,
             log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
                       code, m->receive_count);
         }
-        delete_msg(t, m, job);
+        err_clear(&e);
+        queue_change_visibility(t->queue, m->receipt, 0, &e);
         return;
     }
     t->ledger->ops->release(t->ledger, batch, job, t->owner, code, cause->msg, &e);

@@ -12,6 +12,7 @@
 : "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 EMU_PIDS=()
 EMU_DIR=${EMU_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/onesheet-emu-XXXXXX")}
+mkdir -p "$EMU_DIR"
 
 emu_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

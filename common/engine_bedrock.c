@@ -1,0 +1,179 @@
+/* engine_bedrock — see engine_bedrock.h.
+ *
+ * One generation is: pick the model (the spec's, else the engine's), check
+ * the spec against its limits, build the body, POST it signed (aws_request
+ * retries throttling, 5xx and timeouts with backoff), then parse the reply.
+ * The reply body is handed to the parser, which decodes the image into the
+ * reply's own storage, so a job holds at most the reply (or its JSON) and
+ * one decoded image, and the image is never copied again on its way to the
+ * store. */
+#include "engine_bedrock.h"
+#include "bedrock_models.h"
+#include "sigv4.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    engine_t base;
+    aws_client_t *client;
+    const bedrock_model_t *model;
+    char model_id[128];      /* as configured, prefix included */
+    long timeout_ms;
+    size_t max_reply;
+    buf_t body;              /* request body, reused across jobs */
+    buf_t path;
+} bedrock_engine_t;
+
+/* ERR_CONFIG (or ERR_INVALID for a job's own model field) naming model and
+ * listing the ids that would have been accepted. */
+static err_code_t unknown_model(err_t *err, err_code_t code, const char *what,
+                                const char *model)
+{
+    buf_t known = BUF_INIT;
+    if (bedrock_model_list(&known) != ERR_OK)
+        buf_reset(&known);
+    err_set(err, code, "%sunknown model \"%.128s\" (known: draft, %s; an id may start "
+            "with us., eu., apac. or global.)", what, model ? model : "",
+            known.data ? (const char *)known.data : "");
+    buf_free(&known);
+    return code;
+}
+
+/* The model a job goes to: the spec's when it names another model, else
+ * the engine's.  A spec naming the engine's model with another (or no)
+ * inference-profile prefix gets the engine's id: where a model is routed
+ * is the worker's configuration, not the job's.  A draft job cannot be
+ * served by a Bedrock worker. */
+static err_code_t pick_model(bedrock_engine_t *be, const job_spec_t *s,
+                             const bedrock_model_t **m, const char **id, err_t *err)
+{
+    *m = be->model;
+    *id = be->model_id;
+    if (!s->model || !s->model[0] || strcmp(s->model, be->model_id) == 0)
+        return ERR_OK;
+    if (strcmp(s->model, "draft") == 0)
+        return err_set(err, ERR_INVALID,
+                       "model: this worker generates with %s, not draft", be->model_id);
+    if (strlen(s->model) >= sizeof be->model_id || !(*m = bedrock_model_lookup(s->model)))
+        return unknown_model(err, ERR_INVALID, "model: ", s->model);
+    if (*m != be->model)
+        *id = s->model;
+    return ERR_OK;
+}
+
+/* "/model/{id}/invoke" with the id URI-encoded once (':' → %3A); the
+ * signer encodes the path again for the canonical request. */
+static err_code_t build_path(buf_t *path, const char *id)
+{
+    err_code_t rc;
+    buf_reset(path);
+    if ((rc = buf_append_str(path, "/model/")) != ERR_OK ||
+        (rc = sigv4_uri_encode(id, strlen(id), false, path)) != ERR_OK)
+        return rc;
+    return buf_append_str(path, "/invoke");
+}
+
+static err_code_t bedrock_generate(engine_t *e, const job_spec_t *s, const char *job_id,
+                                   engine_result_t *out, err_t *err)
+{
+    bedrock_engine_t *be = (bedrock_engine_t *)e;
+    const bedrock_model_t *m;
+    const char *id;
+    http_response_t resp;
+    err_code_t rc;
+
+    err_clear(err);
+    if ((rc = pick_model(be, s, &m, &id, err)) != ERR_OK ||
+        (rc = bedrock_check_spec(m, s, err)) != ERR_OK)
+        return rc;
+    int64_t seed = bedrock_seed_for(m, s, job_id);
+    buf_reset(&be->body);
+    if ((rc = bedrock_request_body(m, s, seed, &be->body, err)) != ERR_OK)
+        return rc;
+    if (build_path(&be->path, id) != ERR_OK)
+        return err_set(err, ERR_NOMEM, "out of memory");
+
+    static const http_header_t hdrs[] = {
+        {"Content-Type", "application/json"},
+        {"Accept", "application/json"},
+    };
+    aws_request_t rq = {
+        .method = "POST", .path = (const char *)be->path.data,
+        .headers = hdrs, .nheaders = 2,
+        .body = be->body.data, .body_len = be->body.len,
+        .timeout_ms = be->timeout_ms, .max_response = be->max_reply,
+    };
+    http_response_init(&resp);
+    rc = aws_request(be->client, &rq, &resp, err);
+    if (rc != ERR_OK) {
+        rc = bedrock_refine_error(m, err);
+        err_prefix(err, "%s", id);
+        http_response_free(&resp);
+        return rc;
+    }
+    out->seed = seed;
+    rc = bedrock_parse_reply(m, &resp.body, s->output_format, out, err);
+    http_response_free(&resp);
+    if (rc != ERR_OK) {
+        buf_free(&out->image);
+        return err_prefix(err, "%s", id);
+    }
+    snprintf(out->model, sizeof out->model, "%s", id);
+    out->cost_usd = m->price_usd;
+    return ERR_OK;
+}
+
+static void bedrock_close(engine_t *e)
+{
+    bedrock_engine_t *be = (bedrock_engine_t *)e;
+    if (!be)
+        return;
+    aws_client_free(be->client);
+    buf_free(&be->body);
+    buf_free(&be->path);
+    free(be);
+}
+
+static const engine_ops_t bedrock_ops = {bedrock_generate, bedrock_close};
+
+engine_t *engine_bedrock_open_with(const char *model, const engine_bedrock_options_t *o,
+                                   err_t *err)
+{
+    const bedrock_model_t *m = bedrock_model_lookup(model);
+    bedrock_engine_t *be;
+    aws_env_t *env;
+
+    if (!m || strlen(model) >= sizeof be->model_id) {
+        unknown_model(err, ERR_CONFIG, "", model);
+        return NULL;
+    }
+    env = o && o->env ? o->env : aws_env_default(err);
+    if (!env) {
+        err_prefix(err, "Bedrock model %s", model);
+        return NULL;
+    }
+    if (!(be = calloc(1, sizeof *be))) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    be->base.ops = &bedrock_ops;
+    be->model = m;
+    snprintf(be->model_id, sizeof be->model_id, "%s", model);
+    be->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : ENGINE_BEDROCK_TIMEOUT_MS;
+    be->max_reply = o && o->max_reply > 0 ? o->max_reply : ENGINE_BEDROCK_MAX_REPLY;
+    buf_init(&be->body);
+    buf_init(&be->path);
+    if (!(be->client = aws_client_new(env, ENDPOINT_BEDROCK_RUNTIME, err))) {
+        err_prefix(err, "Bedrock model %s", model);
+        free(be);
+        return NULL;
+    }
+    return &be->base;
+}
+
+engine_t *engine_bedrock_open(const char *model, err_t *err)
+{
+    return engine_bedrock_open_with(model, NULL, err);
+}

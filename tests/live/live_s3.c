@@ -1,0 +1,329 @@
+/* live_s3 — the S3 store against s3rver behind sigproxy (see
+ * tests/integration/s3_live.sh), so every request's signature is verified
+ * and If-None-Match / checksums are enforced although s3rver ignores them.
+ *
+ * Environment: AWS_ENDPOINT_URL_S3 (the proxy), AWS_REGION, the S3RVER
+ * keys, optionally ONESHEET_LIVE_BUCKET (default "posters-live") and
+ * ONESHEET_LIVE_FAULTS (run only the lost-reply test, against a proxy
+ * started with --fail-every 2 --fail-after, once the bucket exists).
+ * The proxy's counters are read from AWS_ENDPOINT_URL_S3/__sigproxy/stats;
+ * the last test checks that only the deliberately bad requests were
+ * rejected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "sigv4.h"
+#include "store_s3.h"
+
+typedef struct {
+    aws_env_t *env;
+    store_t *s;
+    const char *bucket;
+    const char *endpoint;
+    char store_url[128];
+} live_t;
+
+static live_t L;
+static int deliberate_rejections;
+
+/* One counter from the proxy's stats endpoint. */
+static long proxy_stat(const char *name)
+{
+    err_t e;
+    char url[512];
+    http_client_t *c = http_client_new(NULL, &e);
+    http_response_t r;
+    http_response_init(&r);
+    snprintf(url, sizeof url, "%s/__sigproxy/stats", L.endpoint);
+    http_request_t rq = {.method = "GET", .url = url};
+    if (!c || http_do(c, &rq, &r, &e) != ERR_OK || r.status != 200)
+        fail_msg("proxy stats: %s (status %ld)", e.msg, r.status);
+    json_t *j = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
+    json_t *v = j ? json_object_get(j, name) : NULL;
+    if (!json_is_integer(v))
+        fail_msg("proxy stats: no %s in %s", name, (const char *)r.body.data);
+    long n = (long)json_integer_value(v);
+    json_decref(j);
+    http_response_free(&r);
+    http_client_free(c);
+    return n;
+}
+
+/* Deterministic pseudo-random bytes, so failures reproduce. */
+static uint8_t *make_bytes(size_t n, unsigned seed)
+{
+    uint8_t *p = malloc(n);
+    unsigned x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+    return p;
+}
+
+static err_code_t put_bytes(const char *key, const uint8_t *p, size_t n, err_t *e)
+{
+    uint8_t sha[SHA256_LEN];
+    crypto_sha256(p, n, sha);
+    return L.s->ops->put(L.s, key, p, n, sha, "image/png", e);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    err_t e;
+    L.endpoint = getenv("AWS_ENDPOINT_URL_S3");
+    L.bucket = getenv("ONESHEET_LIVE_BUCKET");
+    if (!L.bucket || !*L.bucket)
+        L.bucket = "posters-live";
+    if (!L.endpoint || !http_url_is_loopback(L.endpoint)) {
+        fprintf(stderr, "live_s3: AWS_ENDPOINT_URL_S3 must point at the loopback proxy\n");
+        return -1;
+    }
+    if (!(L.env = aws_env_new(NULL, &e))) {
+        fprintf(stderr, "live_s3: aws_env_new: %s\n", e.msg);
+        return -1;
+    }
+    snprintf(L.store_url, sizeof L.store_url, "s3://%s/live", L.bucket);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    store_close(L.s);
+    aws_env_free(L.env);
+    return 0;
+}
+
+static void ensure_creates_the_bucket_once_then_finds_it(void **state)
+{
+    (void)state;
+    err_t e;
+    char report[160];
+    if (store_s3_ensure(L.env, L.bucket, report, sizeof report, &e) != ERR_OK)
+        fail_msg("ensure: %s", e.msg);
+    assert_non_null(strstr(report, "created in us-east-1"));
+    if (store_s3_ensure(L.env, L.bucket, report, sizeof report, &e) != ERR_OK)
+        fail_msg("ensure again: %s", e.msg);
+    assert_non_null(strstr(report, ": exists"));
+    L.s = store_s3_open_env(L.env, L.store_url, &e);
+    if (!L.s)
+        fail_msg("open %s: %s", L.store_url, e.msg);
+}
+
+static void put_get_and_presigned_download_round_trip(void **state)
+{
+    (void)state;
+    err_t e;
+    size_t n = 300 * 1024 + 7, len = 0;
+    uint8_t *p = make_bytes(n, 1), *got = NULL, want[SHA256_LEN], dl[SHA256_LEN];
+    if (put_bytes("b1/j1.png", p, n, &e) != ERR_OK)
+        fail_msg("put: %s", e.msg);
+    if (L.s->ops->get(L.s, "b1/j1.png", &got, &len, &e) != ERR_OK)
+        fail_msg("get: %s", e.msg);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, p, n);
+    free(got);
+
+    char *url = NULL;
+    int64_t expires = 0;
+    if (L.s->ops->url(L.s, "b1/j1.png", 600, &url, &expires, &e) != ERR_OK)
+        fail_msg("url: %s", e.msg);
+    assert_true(expires > time(NULL) + 500);
+    http_client_t *c = http_client_new(NULL, &e);
+    http_response_t r;
+    http_response_init(&r);
+    http_request_t rq = {.method = "GET", .url = url};
+    assert_int_equal(http_do(c, &rq, &r, &e), ERR_OK);
+    assert_int_equal(r.status, 200);
+    crypto_sha256(p, n, want);
+    crypto_sha256(r.body.data, r.body.len, dl);
+    assert_memory_equal(dl, want, SHA256_LEN);
+
+    /* The same URL with one signature digit changed must be refused. */
+    char *sig = strstr(url, "X-Amz-Signature=");
+    assert_non_null(sig);
+    sig += strlen("X-Amz-Signature=");
+    *sig = *sig == '0' ? '1' : '0';
+    assert_int_equal(http_do(c, &rq, &r, &e), ERR_OK);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr((const char *)r.body.data, "SignatureDoesNotMatch"));
+    deliberate_rejections++;
+    http_response_free(&r);
+    http_client_free(c);
+    free(url);
+    free(p);
+}
+
+static void second_put_goes_through_412_and_overwrites_only_other_bytes(void **state)
+{
+    (void)state;
+    err_t e;
+    size_t n = 4096, len = 0;
+    uint8_t *a = make_bytes(n, 2), *b = make_bytes(n, 3), *got = NULL;
+    long pre0 = proxy_stat("precondition_failed");
+    if (put_bytes("b1/j2.png", a, n, &e) != ERR_OK)
+        fail_msg("put: %s", e.msg);
+    assert_int_equal(proxy_stat("precondition_failed"), pre0);
+    if (put_bytes("b1/j2.png", a, n, &e) != ERR_OK)
+        fail_msg("identical put: %s", e.msg);
+    assert_int_equal(proxy_stat("precondition_failed"), pre0 + 1);
+    if (put_bytes("b1/j2.png", b, n, &e) != ERR_OK)
+        fail_msg("regenerated put: %s", e.msg);
+    assert_int_equal(proxy_stat("precondition_failed"), pre0 + 2);
+    if (L.s->ops->get(L.s, "b1/j2.png", &got, &len, &e) != ERR_OK)
+        fail_msg("get: %s", e.msg);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, b, n);
+    free(got);
+    free(a);
+    free(b);
+}
+
+static void put_with_a_wrong_sha256_is_refused_and_stores_nothing(void **state)
+{
+    (void)state;
+    err_t e;
+    uint8_t sha[SHA256_LEN], *got = NULL;
+    size_t len = 0;
+    crypto_sha256("not these bytes", 15, sha);
+    assert_int_equal(L.s->ops->put(L.s, "b1/j3.png", "the bytes", 9, sha, "image/png", &e),
+                     ERR_PERMANENT);
+    assert_string_equal(e.service_code, "XAmzContentSHA256Mismatch");
+    assert_int_equal(L.s->ops->get(L.s, "b1/j3.png", &got, &len, &e), ERR_NOTFOUND);
+}
+
+static void checksum_header_that_does_not_match_is_bad_digest(void **state)
+{
+    (void)state;
+    err_t e;
+    char *url = NULL;
+    aws_client_t *c = aws_client_new(L.env, ENDPOINT_S3, &e);
+    assert_non_null(c);
+    assert_int_equal(endpoint_s3_object_url(aws_client_endpoint(c), L.bucket, "live/b1/j4.png",
+                                            &url, &e), ERR_OK);
+    /* base64 of the SHA-256 of "" while the body is "abc". */
+    const http_header_t h[] = {
+        {"x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}};
+    aws_request_t rq = {.method = "PUT", .url = url, .headers = h, .nheaders = 1,
+                        .body = "abc", .body_len = 3};
+    http_response_t r;
+    http_response_init(&r);
+    assert_int_equal(aws_request(c, &rq, &r, &e), ERR_PERMANENT);
+    assert_int_equal(e.http_status, 400);
+    assert_string_equal(e.service_code, "BadDigest");
+    http_response_free(&r);
+    free(url);
+    aws_client_free(c);
+}
+
+static void get_of_a_missing_key_is_notfound(void **state)
+{
+    (void)state;
+    err_t e;
+    uint8_t *got = NULL;
+    size_t len = 0;
+    assert_int_equal(L.s->ops->get(L.s, "nobatch/none.png", &got, &len, &e), ERR_NOTFOUND);
+    assert_null(got);
+}
+
+static void request_signed_with_a_wrong_secret_is_rejected(void **state)
+{
+    (void)state;
+    err_t e;
+    char *url = NULL;
+    aws_client_t *ac = aws_client_new(L.env, ENDPOINT_S3, &e);
+    assert_int_equal(endpoint_s3_object_url(aws_client_endpoint(ac), L.bucket,
+                                            "live/b1/j1.png", &url, &e), ERR_OK);
+    sigv4_credentials_t bad = {"S3RVER", "not-the-secret", NULL};
+    sigv4_params_t p;
+    sigv4_params_init(&p, "s3", "us-east-1", time(NULL));
+    sigv4_request_t sq = {.method = "GET", .url = url};
+    sigv4_result_t sr;
+    sigv4_result_init(&sr);
+    assert_int_equal(sigv4_sign_headers(&sq, &p, &bad, &sr, &e), ERR_OK);
+    http_client_t *c = http_client_new(NULL, &e);
+    http_response_t r;
+    http_response_init(&r);
+    http_request_t rq = {.method = "GET", .url = url, .headers = sr.headers,
+                         .nheaders = sr.nheaders};
+    assert_int_equal(http_do(c, &rq, &r, &e), ERR_OK);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(http_error_from_aws(&r, &e), ERR_AUTH);
+    assert_string_equal(e.service_code, "SignatureDoesNotMatch");
+    deliberate_rejections++;
+    http_response_free(&r);
+    http_client_free(c);
+    sigv4_result_free(&sr);
+    aws_client_free(ac);
+    free(url);
+}
+
+/* Last: every request the store made had a valid signature. */
+static void proxy_rejected_only_the_deliberately_bad_requests(void **state)
+{
+    (void)state;
+    assert_int_equal(deliberate_rejections, 2);
+    assert_int_equal(proxy_stat("rejected"), deliberate_rejections);
+    assert_true(proxy_stat("accepted") >= 15);
+    assert_int_equal(proxy_stat("upstream_errors"), 0);
+}
+
+/* With ONESHEET_LIVE_FAULTS: the proxy serves every other request but
+ * loses its reply (--fail-every 2 --fail-after), so retried puts meet their
+ * own earlier writes and must come through the 412 path. */
+static void puts_survive_lost_replies(void **state)
+{
+    (void)state;
+    err_t e;
+    char key[32];
+    size_t n = 2048, len = 0;
+    if (!(L.s = store_s3_open_env(L.env, L.store_url, &e)))
+        fail_msg("open %s: %s", L.store_url, e.msg);
+    for (unsigned i = 0; i < 3; i++) {
+        uint8_t *p = make_bytes(n, 10 + i), *got = NULL;
+        snprintf(key, sizeof key, "faults/j%u.png", i);
+        if (put_bytes(key, p, n, &e) != ERR_OK)
+            fail_msg("put %s: %s", key, e.msg);
+        if (L.s->ops->get(L.s, key, &got, &len, &e) != ERR_OK)
+            fail_msg("get %s: %s", key, e.msg);
+        assert_int_equal(len, n);
+        assert_memory_equal(got, p, n);
+        free(got);
+        free(p);
+    }
+    assert_true(proxy_stat("injected") >= 3);
+    assert_true(proxy_stat("precondition_failed") >= 1);
+    assert_int_equal(proxy_stat("rejected"), 0);
+}
+
+int main(void)
+{
+    if (getenv("ONESHEET_LIVE_FAULTS")) {
+        const struct CMUnitTest faults[] = {cmocka_unit_test(puts_survive_lost_replies)};
+        return cmocka_run_group_tests(faults, group_setup, group_teardown);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ensure_creates_the_bucket_once_then_finds_it),
+        cmocka_unit_test(put_get_and_presigned_download_round_trip),
+        cmocka_unit_test(second_put_goes_through_412_and_overwrites_only_other_bytes),
+        cmocka_unit_test(put_with_a_wrong_sha256_is_refused_and_stores_nothing),
+        cmocka_unit_test(checksum_header_that_does_not_match_is_bad_digest),
+        cmocka_unit_test(get_of_a_missing_key_is_notfound),
+        cmocka_unit_test(request_signed_with_a_wrong_secret_is_rejected),
+        cmocka_unit_test(proxy_rejected_only_the_deliberately_bad_requests),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
