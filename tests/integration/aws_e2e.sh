@@ -19,32 +19,9 @@ EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
 source "$ROOT/tests/support/emulators.sh"
 trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
 
-emu_start sqs; emu_start s3; emu_start dynamodb
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-
-# start TOOL NAME ARGS...: runs a tool that writes its port to a file; sets
-# the variable NAME to its URL.
-start() {
-    local tool=$1 var=$2; shift 2
-    local pf=$T/$var.port deadline=$((SECONDS + 15))
-    "$TOOLS/$tool" --listen 127.0.0.1:0 --port-file "$pf" --region us-east-1 \
-        --key S3RVER --secret S3RVER --log "$T/$var.log" "$@" 2>"$T/$var.err" &
-    PIDS+=($!)
-    until [ -s "$pf" ]; do
-        [ "$SECONDS" -lt "$deadline" ] || { cat "$T/$var.err" >&2; fail "$tool did not start"; }
-        sleep 0.05
-    done
-    printf -v "$var" 'http://127.0.0.1:%s' "$(cat "$pf")"
-}
-start sigproxy SQS_PROXY --upstream "$EMU_SQS" --service sqs
-start sigproxy S3_PROXY --upstream "$EMU_S3" --service s3 --s3-preconditions
-start sigproxy DDB_PROXY --upstream "$EMU_DYNAMODB" --service dynamodb
-start bedrock_standin BEDROCK --latency-ms 20 --image-bytes 200000
-export AWS_ENDPOINT_URL_SQS=$SQS_PROXY AWS_ENDPOINT_URL_S3=$S3_PROXY
-export AWS_ENDPOINT_URL_DYNAMODB=$DDB_PROXY AWS_ENDPOINT_URL_BEDROCK_RUNTIME=$BEDROCK
-export ONESHEET_QUEUE=sqs:onesheet-it ONESHEET_LEDGER=dynamodb:onesheet-it
-export ONESHEET_STORE=s3://posters/it ONESHEET_MODEL=stability.sd3-5-large-v1:0
+source "$ROOT/tests/support/awsstack.sh"
+STANDIN_ARGS="--latency-ms 20 --image-bytes 200000"
+awsstack_start || fail "could not start the AWS stack"
 export ONESHEET_MAX_RECEIVES=2 ONESHEET_URL_TTL=900
 
 "$BIN/onesheet" init >"$T/init1" 2>&1 || { cat "$T/init1"; fail "init"; }
