@@ -205,6 +205,8 @@ typedef struct {
     size_t header_bytes;
     bool toobig;
     bool nomem;
+    bool sized;       /* the body buffer was sized from Content-Length */
+    CURL *h;
 } transfer_t;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -214,6 +216,19 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     if (n > t->cap || t->resp->body.len > t->cap - n) {
         t->toobig = true;
         return 0;
+    }
+    if (!t->sized) {
+        /* Size the buffer once from Content-Length (within the cap): a
+         * multi-megabyte image reply otherwise grows it by doubling, copying
+         * and faulting in pages several times. */
+        curl_off_t cl = -1;
+        t->sized = true;
+        if (curl_easy_getinfo(t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0 && (uint64_t)cl <= t->cap &&
+            buf_reserve(&t->resp->body, (size_t)cl) != ERR_OK) {
+            t->nomem = true;
+            return 0;
+        }
     }
     if (buf_append(&t->resp->body, data, n) != ERR_OK) {
         t->nomem = true;
@@ -420,8 +435,8 @@ err_code_t http_do(http_client_t *c, const http_request_t *req,
     long cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
                                            : c->opts.connect_timeout_ms;
     long to = req->timeout_ms > 0 ? req->timeout_ms : c->opts.timeout_ms;
-    transfer_t t = {resp, cap, 0, false, false};
     CURL *h = c->h;
+    transfer_t t = {resp, cap, 0, false, false, false, h};
     curl_easy_reset(h);
     c->errbuf[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, req->url);
