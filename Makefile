@@ -10,7 +10,7 @@ PKG_CONFIG ?= pkg-config
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
     libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libpng-dev zlib1g-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
-    python3 curl procps bc time
+    python3 curl procps bc time chromium fonts-noto-cjk
 
 PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
@@ -70,7 +70,8 @@ ALL_SRC := $(COMMON_SRC) $(SUPPORT_SRC) $(UNIT_SRC) $(TOOL_SRC) $(LIVE_SRC) \
            $(wildcard submit/*.c worker/*.c api/*.c)
 -include $(ALL_SRC:%.c=$(BUILD)/%.d)
 
-.PHONY: all deps run check unit tests install clean bench
+.PHONY: all deps run check unit tests install clean bench lambda
+include api/lambda.mk
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)
@@ -145,9 +146,12 @@ install: $(PROGS)
 	for f in schema/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/onesheet/schema/ || true; done
 	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onesheet/
-	@if ls systemd/*.service >/dev/null 2>&1; then \
-	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
-	    install -m 0644 systemd/*.service systemd/*.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/ 2>/dev/null || true; fi
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	sed -i 's|/usr/local/|$(PREFIX)/|g' $(DESTDIR)$(PREFIX)/lib/systemd/system/onesheet*.service
+	install -m 0644 systemd/onesheet.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/onesheet.conf
+	install -m 0644 systemd/onesheet.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/onesheet.conf
 
 clean:
 	rm -rf build bin

@@ -58,6 +58,33 @@ static bool valid_model(const char *v)
     return true;
 }
 
+/* A comma-separated list of 64-hex-digit digests, spaces around commas
+ * allowed; empty means no keys. */
+static bool valid_key_hashes(const char *v)
+{
+    const char *p = v;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return true;
+    for (;;) {
+        size_t n = 0;
+        while (isspace((unsigned char)*p))
+            p++;
+        while (isxdigit((unsigned char)p[n]))
+            n++;
+        if (n != 64)
+            return false;
+        p += n;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return true;
+        if (*p++ != ',')
+            return false;
+    }
+}
+
 err_code_t config_set(config_t *c, const char *key, const char *value,
                       const char *origin, err_t *err)
 {
@@ -136,6 +163,14 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
                            origin, value);
         return ERR_OK;
     }
+    if (strcmp(key, "api_keys") == 0) {
+        if (!valid_key_hashes(value))
+            return err_set(err, ERR_CONFIG,
+                           "%s: api_keys: expected comma-separated SHA-256 hex digests "
+                           "(64 hex digits each, e.g. from `printf %%s KEY | sha256sum`)",
+                           origin);
+        return replace(&c->api_keys, value, err);
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -208,6 +243,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_MAX_RECEIVES", "max_receives"},
         {"ONESHEET_VISIBILITY_TIMEOUT", "visibility_timeout"},
         {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
+        {"ONESHEET_API_KEYS", "api_keys"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -308,5 +344,6 @@ void config_free(config_t *c)
     free(c->model);
     free(c->log_level);
     free(c->config_path);
+    free(c->api_keys);
     memset(c, 0, sizeof *c);
 }

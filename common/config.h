@@ -26,6 +26,7 @@ typedef struct {
     int visibility_timeout; /* seconds a received message stays hidden */
     char *log_level;      /* debug | info | warn | error */
     bool log_json;
+    char *api_keys;       /* onesheet-api: comma-separated SHA-256 hex of keys */
     char *config_path;    /* the file that was read, or NULL */
 } config_t;
 

@@ -1,7 +1,10 @@
-/* engine_draft — the "draft" engine: a local, deterministic proof poster
- * drawn with cairo + pango.  No AI is involved and the output says so twice
- * (a signal-yellow band top and bottom) plus a diagonal DRAFT watermark, so a
- * proof can never be mistaken for a generated poster.
+/* engine_draft — the "draft" engine: local, deterministic proof art drawn
+ * with cairo + pango.  No AI is involved and the output says so twice (a
+ * signal-yellow band top and bottom) plus a diagonal DRAFT watermark, so a
+ * proof can never be mistaken for a generated poster.  Like a real model it
+ * makes only the art: the title, tagline, credits and the prompt as art
+ * direction are set by poster.c, the same path Bedrock images take, and it
+ * keeps its text clear of these bands (poster_draft_bands()).
  *
  * Determinism: everything drawn is a function of the spec and the effective
  * seed (palette and shapes come from a splitmix64 stream seeded with it), and
@@ -16,6 +19,7 @@
 #include "engine.h"
 #include "engine_draft_art.h"
 #include "pngenc.h"
+#include "poster.h"
 
 #include <cairo.h>
 #include <pango/pangocairo.h>
@@ -28,12 +32,6 @@
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"
 #endif
-
-/* Art-direction text is laid out from at most this many bytes of the prompt:
- * the poster can show a few hundred words at most, and it bounds the layout
- * time of a 10,000-character prompt. */
-#define ART_TEXT_MAX 1200
-#define TITLE_FROM_PROMPT_MAX 44
 
 typedef struct {
     engine_t base;
@@ -118,67 +116,6 @@ static PangoLayout *fit_text(PangoContext *ctx, const font_t *f, const char *tex
         pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
     }
     return l;
-}
-
-/* Fits text (see fit_text) into w x max_h and draws it with its top at y,
- * or its bottom at y when from_bottom; a faint drop shadow of shadow px keeps
- * it legible over the art.  Returns the height drawn, in px. */
-static int text_block(cairo_t *cr, PangoContext *ctx, const font_t *f,
-                      const char *text, double x, double y, double w,
-                      double max_h, int from_bottom, rgb_t c, double shadow)
-{
-    PangoLayout *l = fit_text(ctx, f, text, (int)w, (int)max_h);
-    int h = layout_height(l);
-    if (from_bottom)
-        y -= h;
-    if (shadow > 0) {
-        cairo_move_to(cr, x + shadow, y + shadow);
-        cairo_set_source_rgba(cr, 0, 0, 0, 0.45);
-        pango_cairo_show_layout(cr, l);
-    }
-    cairo_move_to(cr, x, y);
-    draft_set_rgb(cr, c, 1);
-    pango_cairo_show_layout(cr, l);
-    g_object_unref(l);
-    return h;
-}
-
-/* n moved back to the start of the character it falls inside. */
-static size_t utf8_floor(const char *s, size_t n)
-{
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
-/* s as valid UTF-8 (pango would otherwise warn on stderr), cut to at most
- * max bytes with "…" added when cut.  Returns a new string (g_free). */
-static char *clean_text(const char *s, size_t max)
-{
-    char *v = g_utf8_make_valid(s ? s : "", -1);
-    if (strlen(v) <= max)
-        return v;
-    char *out = g_strdup_printf("%.*s…", (int)utf8_floor(v, max), v);
-    g_free(v);
-    return out;
-}
-
-/* A title from the first clause of the prompt, cut at a word boundary. */
-static char *title_from_prompt(const char *prompt)
-{
-    char *v = g_utf8_make_valid(prompt ? prompt : "", -1);
-    size_t n = strcspn(v, ",.;:!?\n"), sp;
-    int cut = n > TITLE_FROM_PROMPT_MAX;
-    if (cut) {
-        n = sp = utf8_floor(v, TITLE_FROM_PROMPT_MAX);
-        while (sp > TITLE_FROM_PROMPT_MAX / 2 && v[sp] != ' ')
-            sp--;
-        if (v[sp] == ' ')
-            n = sp;
-    }
-    char *t = g_strdup_printf("%.*s%s", (int)n, v, cut ? "…" : "");
-    g_free(v);
-    return t;
 }
 
 /* ---- DRAFT marking ---- */
@@ -276,16 +213,14 @@ static void compose(cairo_t *cr, PangoContext *ctx, const job_spec_t *spec,
     palette_t p;
     draft_palette_from_seed(&r, &p);
 
+    /* The art leaves room where poster.c sets the text: the lower half of
+     * a portrait proof, the left column of a landscape one. */
     const char *layout = spec->layout;
-    int minimal = layout && strcmp(layout, "minimal") == 0;
-    int bold = layout && strcmp(layout, "bold") == 0;
     int landscape = w * 5 > h * 6; /* wider than 1.2:1: text left, art right */
-    double u = fmin(w, h), m = round(0.06 * u);
-    double band = fmax(24, round(0.045 * u)), foot = fmax(22, round(0.032 * u));
-    double cx = m, cw = landscape ? w * 0.5 - m : w - 2 * m;
+    double u = fmin(w, h), m = round(0.06 * u), band, foot;
+    poster_draft_bands(w, h, &band, &foot);
     double text_top = landscape ? band + m * 0.8
                                 : round(h * (h * 10 >= w * 14 ? 0.52 : 0.46));
-    PangoAlignment al = landscape ? PANGO_ALIGN_LEFT : PANGO_ALIGN_CENTER;
 
     draft_draw_background(cr, &r, &p, w, h);
     if (landscape)
@@ -293,66 +228,6 @@ static void compose(cairo_t *cr, PangoContext *ctx, const job_spec_t *spec,
     else
         draft_draw_key_art(cr, &r, &p, 0, band, w, text_top - band, layout);
     draw_scrim(cr, &p, landscape, w, h, text_top);
-
-    /* Credits sit at the bottom; the other blocks stack down from text_top
-     * and the art direction takes whatever room is left between. */
-    double bottom = h - foot - m * 0.5, y = text_top;
-    if (spec->credits && *spec->credits) {
-        font_t f = {"DejaVu Sans Condensed", PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL,
-                    al, 0.026 * u, 0.013 * u, 3, 0.02};
-        char *t = clean_text(spec->credits, 2000);
-        bottom -= text_block(cr, ctx, &f, t, cx, bottom, cw, h * (landscape ? 0.15 : 0.08),
-                             1, p.ink_soft, 0) + m * 0.4;
-        g_free(t);
-    }
-
-    char *title = spec->title && *spec->title ? clean_text(spec->title, 400)
-                                              : title_from_prompt(spec->prompt);
-    if (!minimal) {
-        char *up = g_utf8_strup(title, -1);
-        g_free(title);
-        title = up;
-    }
-    font_t tf = {minimal ? "DejaVu Serif" : "DejaVu Sans",
-                 bold ? PANGO_WEIGHT_HEAVY : PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL, al,
-                 (bold ? 0.14 : 0.115) * u, 0.04 * u, 3, minimal ? 0 : 0.01};
-    y += text_block(cr, ctx, &tf, title, cx, y, cw, h * (landscape ? 0.34 : 0.17), 0,
-                    p.ink, fmax(1, u * 0.003)) + 0.02 * u;
-    g_free(title);
-
-    if (spec->tagline && *spec->tagline) {
-        font_t f = {"DejaVu Serif", PANGO_WEIGHT_NORMAL, PANGO_STYLE_ITALIC, al,
-                    0.045 * u, 0.022 * u, 2, 0};
-        char *t = clean_text(spec->tagline, 600);
-        y += text_block(cr, ctx, &f, t, cx, y, cw, h * (landscape ? 0.12 : 0.07), 0,
-                        p.accent_light, fmax(1, u * 0.002)) + 0.02 * u;
-        g_free(t);
-    }
-
-    /* The prompt, set as art direction for whoever makes the real poster. */
-    y += 0.015 * u;
-    double label_px = fmax(11, 0.019 * u), indent = 0.022 * u;
-    double body_h = bottom - y - label_px * 1.6;
-    font_t bf = {"DejaVu Serif", PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL, PANGO_ALIGN_LEFT,
-                 0.03 * u, fmax(10, 0.015 * u), 60, 0};
-    font_t lf = {"DejaVu Sans", PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL,
-                 PANGO_ALIGN_LEFT, label_px, label_px, 1, 0.2};
-    if (body_h >= bf.min_px * 2.6) {
-        y += text_block(cr, ctx, &lf, "ART DIRECTION", cx, y, cw, label_px * 2, 0,
-                        p.accent[1], 0) + label_px * 0.4;
-        char *prompt = clean_text(spec->prompt, ART_TEXT_MAX);
-        char *avoid = clean_text(spec->negative_prompt, 400);
-        char *text = *avoid ? g_strdup_printf("%s\nAvoid: %s", prompt, avoid)
-                            : g_strdup(prompt);
-        int bh = text_block(cr, ctx, &bf, text, cx + indent, y, cw - indent, body_h, 0,
-                            p.ink_soft, 0);
-        cairo_rectangle(cr, cx, y + 2, fmax(2, u * 0.004), bh > 5 ? bh - 4 : 1);
-        draft_set_rgb(cr, p.accent[1], 0.9);
-        cairo_fill(cr);
-        g_free(text);
-        g_free(avoid);
-        g_free(prompt);
-    }
 
     draw_watermark(cr, ctx, w, h);
     draw_band(cr, ctx, 0, band, w, "DejaVu Sans",

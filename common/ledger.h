@@ -87,6 +87,17 @@ typedef struct {
     const char *after_batch_id;
 } ledger_filter_t;
 
+/* A campaign firing's spend, recorded once per (campaign, slot). */
+typedef struct {
+    const char *campaign;
+    const char *slot;         /* ISO 8601 UTC of the scheduled firing */
+    const char *month;        /* "YYYY-MM" of the slot (UTC) */
+    const char *batch_id;
+    double usd;               /* estimated cost reserved for the firing */
+    int64_t jobs;
+    double month_limit;       /* USD per calendar month; < 0: no limit */
+} ledger_spend_t;
+
 typedef struct ledger ledger_t;
 
 typedef struct {
@@ -146,6 +157,20 @@ typedef struct {
     err_code_t (*list_batches)(ledger_t *l, size_t limit, ledger_batch_t **out,
                                size_t *n, err_t *err);
     void (*close)(ledger_t *l);
+    /* Optional (NULL when the back-end does not record campaign spend yet).
+     * Records s once: when (campaign, slot) is already recorded, *added is
+     * false and nothing changes.  Otherwise, when s->month_limit >= 0 and
+     * the month's recorded spend plus s->usd would exceed it, nothing is
+     * recorded and the answer is ERR_TOOBIG naming the budget.  The check
+     * and the write are one transaction, so two firings cannot both slip
+     * under the limit.  *month_total (optional) gets the month's spend
+     * after the call. */
+    err_code_t (*spend_add)(ledger_t *l, const ledger_spend_t *s, bool *added,
+                            double *month_total, err_t *err);
+    /* Optional.  The spend recorded for campaign in month ("YYYY-MM") into
+     * *usd (0 when none). */
+    err_code_t (*spend_get)(ledger_t *l, const char *campaign, const char *month,
+                            double *usd, err_t *err);
 } ledger_ops_t;
 
 struct ledger {

@@ -10,6 +10,7 @@
  * A lease only matters when someone else wants the job: its owner may still
  * extend or complete it after expiry, as long as nobody has claimed it. */
 #include "ledger.h"
+#include "ledger_sqlite_spend.h"
 #include "sqlite_util.h"
 
 #include <stdio.h>
@@ -644,6 +645,18 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
     return collect_jobs(DB(l), st, out, n, err);
 }
 
+static err_code_t sl_spend_add(ledger_t *l, const ledger_spend_t *s, bool *added,
+                               double *month_total, err_t *err)
+{
+    return ledger_sqlite_spend_add(DB(l), s, added, month_total, err);
+}
+
+static err_code_t sl_spend_get(ledger_t *l, const char *campaign, const char *month,
+                               double *usd, err_t *err)
+{
+    return ledger_sqlite_spend_get(DB(l), campaign, month, usd, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -659,6 +672,8 @@ static const ledger_ops_t sl_ops = {
     .list = sl_list,
     .list_batches = sl_list_batches,
     .close = sl_close,
+    .spend_add = sl_spend_add,
+    .spend_get = sl_spend_get,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

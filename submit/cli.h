@@ -4,6 +4,7 @@
 #define ONESHEET_CLI_H
 
 #include "config.h"
+#include "job.h"
 #include "ledger.h"
 #include "queue.h"
 #include "store.h"
@@ -50,12 +51,20 @@ const char *cli_job_prompt(const ledger_job_t *j);
 int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output,
                    double timeout_s, bool json);
 
+/* Estimates b's cost from the price table (cost.h).  With dry, prints the
+ * estimate; with budget >= 0 (USD), refuses an estimate over it or an
+ * unknown one.  Returns 0, or the exit status after printing why. */
+int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry);
+
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);
 int cmd_wait(cli_t *cli, int argc, char **argv);
 int cmd_list(cli_t *cli, int argc, char **argv);
 int cmd_cancel(cli_t *cli, int argc, char **argv);
 int cmd_urls(cli_t *cli, int argc, char **argv);
+int cmd_gallery(cli_t *cli, int argc, char **argv);
 int cmd_init(cli_t *cli, int argc, char **argv);
+int cmd_campaign(cli_t *cli, int argc, char **argv);
+int cmd_campaign_install(cli_t *cli, int argc, char **argv);
 
 #endif

@@ -31,14 +31,31 @@ int cmd_cancel(cli_t *cli, int argc, char **argv)
         if (!is_batch && e.code != ERR_NOTFOUND)
             return cli_fail(cli, &e);
         err_clear(&e);
-        if (cli->ledger->ops->cancel(cli->ledger, is_batch ? argv[i] : NULL,
-                                     is_batch ? NULL : argv[i], &n, &e) != ERR_OK) {
-            if (e.code == ERR_NOTFOUND) {
+        if (is_batch) {
+            if (cli->ledger->ops->cancel(cli->ledger, argv[i], NULL, &n, &e) != ERR_OK)
+                return cli_fail(cli, &e);
+        } else {
+            /* A job id names a job in every batch that holds it. */
+            ledger_job_t *jobs = NULL;
+            size_t nj = 0;
+            if (cli->ledger->ops->get_jobs(cli->ledger, NULL, argv[i], &jobs, &nj, &e) !=
+                ERR_OK)
+                return cli_fail(cli, &e);
+            if (nj == 0) {
                 fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
                 status = EX_DATAERR;
                 continue;
             }
-            return cli_fail(cli, &e);
+            for (size_t k = 0; k < nj; k++) {
+                size_t one = 0;
+                if (cli->ledger->ops->cancel(cli->ledger, jobs[k].batch_id, jobs[k].job_id,
+                                             &one, &e) != ERR_OK) {
+                    ledger_jobs_free(jobs, nj);
+                    return cli_fail(cli, &e);
+                }
+                n += one;
+            }
+            ledger_jobs_free(jobs, nj);
         }
         printf("%s: cancelled %zu %s\n", argv[i], n, n == 1 ? "job" : "jobs");
     }

@@ -9,6 +9,7 @@
  * duplicate message is harmless because processing is idempotent). */
 #include "cli.h"
 #include "job.h"
+#include "submit.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,8 +18,6 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-#define SEND_CHUNK 10000
 
 static void usage(FILE *fp)
 {
@@ -31,7 +30,8 @@ static void usage(FILE *fp)
             "  --seed N                 seed default\n"
             "  --title T                poster title default\n"
             "  --skip-invalid           enqueue the valid lines, report the rest\n"
-            "  --dry-run                validate and show what would be enqueued\n"
+            "  --dry-run                validate and show what would be enqueued, and its cost\n"
+            "  --budget USD             refuse (enqueue nothing) when the estimate is over USD\n"
             "  --wait                   wait for the batch to finish (see onesheet wait)\n"
             "  --output FILE            with --wait: write the results manifest\n"
             "  --json                   machine-readable output\n");
@@ -84,86 +84,6 @@ static err_code_t single_prompt(const char *text, const job_defaults_t *d, bulk_
     return ERR_OK;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    const bulk_item_t *const *x = a, *const *y = b;
-    return strcmp((*x)->job_id, (*y)->job_id);
-}
-
-/* Sends the batch's pending jobs (new, or never sent) in chunks, marking
- * each chunk enqueued after its send.  *sent counts messages sent. */
-static int enqueue_pending(cli_t *cli, bulk_t *b, size_t *sent)
-{
-    char **ids = NULL;
-    size_t nids = 0;
-    err_t e;
-    int rc = 0;
-    bulk_item_t **index = malloc((b->nitems ? b->nitems : 1) * sizeof *index);
-
-    err_clear(&e);
-    *sent = 0;
-    if (!index) {
-        err_set(&e, ERR_NOMEM, "out of memory");
-        return cli_fail(cli, &e);
-    }
-    for (size_t i = 0; i < b->nitems; i++)
-        index[i] = &b->items[i];
-    qsort(index, b->nitems, sizeof *index, cmp_id);
-    if (cli->ledger->ops->pending_enqueue(cli->ledger, b->batch_id, &ids, &nids, &e) !=
-        ERR_OK) {
-        free(index);
-        return cli_fail(cli, &e);
-    }
-    buf_t *bodies = calloc(SEND_CHUNK, sizeof *bodies);
-    const char **ptrs = calloc(SEND_CHUNK, sizeof *ptrs);
-    if (!bodies || !ptrs) {
-        err_set(&e, ERR_NOMEM, "out of memory");
-        rc = cli_fail(cli, &e);
-        goto out;
-    }
-    for (size_t at = 0; at < nids && rc == 0; at += SEND_CHUNK) {
-        size_t n = nids - at < SEND_CHUNK ? nids - at : SEND_CHUNK;
-        for (size_t i = 0; i < n; i++) {
-            bulk_item_t key, *kp = &key, **hit;
-            snprintf(key.job_id, sizeof key.job_id, "%s", ids[at + i]);
-            hit = bsearch(&kp, index, b->nitems, sizeof *index, cmp_id);
-            buf_reset(&bodies[i]);
-            if (!hit) {
-                err_set(&e, ERR_INTERNAL, "job %s of batch %s is not in this input",
-                        ids[at + i], b->batch_id);
-                rc = cli_fail(cli, &e);
-                break;
-            }
-            if (job_message_encode(b->batch_id, (*hit)->job_id, &(*hit)->spec,
-                                   &bodies[i]) != ERR_OK) {
-                err_set(&e, ERR_NOMEM, "out of memory");
-                rc = cli_fail(cli, &e);
-                break;
-            }
-            ptrs[i] = (const char *)bodies[i].data;
-        }
-        if (rc)
-            break;
-        if (queue_send_batch(cli->queue, ptrs, n, &e) != ERR_OK ||
-            cli->ledger->ops->mark_enqueued(cli->ledger, b->batch_id,
-                                            (const char *const *)ids + at, n, &e) != ERR_OK) {
-            rc = cli_fail(cli, &e);
-            break;
-        }
-        *sent += n;
-    }
-out:
-    for (size_t i = 0; bodies && i < SEND_CHUNK; i++)
-        buf_free(&bodies[i]);
-    free(bodies);
-    free(ptrs);
-    for (size_t i = 0; i < nids; i++)
-        free(ids[i]);
-    free(ids);
-    free(index);
-    return rc;
-}
-
 int cmd_submit(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -171,12 +91,14 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"aspect", required_argument, NULL, 'a'},
         {"seed", required_argument, NULL, 's'}, {"title", required_argument, NULL, 't'},
         {"skip-invalid", no_argument, NULL, 'k'}, {"dry-run", no_argument, NULL, 'n'},
+        {"budget", required_argument, NULL, 'B'},
         {"wait", no_argument, NULL, 'w'}, {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *prompt = NULL, *output = NULL, *seed_s = NULL;
     bool skip_invalid = false, dry = false, wait = false, json = false;
+    double budget = -1;
     int fmt = BULK_AUTO, opt, rc;
     job_defaults_t d = {.seed = JOB_SEED_UNSET};
     bulk_t b;
@@ -199,6 +121,16 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
         case 't': d.title = optarg; break;
         case 'k': skip_invalid = true; break;
         case 'n': dry = true; break;
+        case 'B': {
+            char *end;
+            budget = strtod(optarg, &end);
+            if (*end || end == optarg || !(budget >= 0 && budget <= 1e9)) {
+                fprintf(stderr, "%s: --budget: must be a number of USD, got \"%s\"\n",
+                        cli->prog, optarg);
+                return EX_USAGE;
+            }
+            break;
+        }
         case 'w': wait = true; break;
         case 'o': output = optarg; break;
         case 'j': json = true; break;
@@ -289,6 +221,10 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
         fprintf(stderr, "%s: %zu duplicate %s folded into one job each\n", cli->prog,
                 b.nduplicates, b.nduplicates == 1 ? "entry" : "entries");
 
+    if ((rc = cli_cost_check(cli, &b, budget, dry)) != 0) {
+        bulk_free(&b);
+        return rc;
+    }
     if (dry) {
         for (size_t i = 0; i < b.nitems; i++) {
             buf_t spec = BUF_INIT;
@@ -309,33 +245,15 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
         return 0;
     }
 
-    ledger_new_job_t *nj = calloc(b.nitems, sizeof *nj);
-    buf_t *specs = calloc(b.nitems, sizeof *specs);
-    bool created = false;
-    size_t added = 0, sent = 0;
+    submit_result_t res;
+    size_t added, sent;
     rc = 0;
-    if (!nj || !specs) {
-        err_set(&e, ERR_NOMEM, "out of memory");
+    if (submit_batch(cli->queue, cli->ledger, &b, name, &res, &e) != ERR_OK) {
         rc = cli_fail(cli, &e);
         goto out;
     }
-    for (size_t i = 0; i < b.nitems; i++) {
-        if (job_spec_to_json_with_id(&b.items[i].spec, &specs[i]) != ERR_OK) {
-            err_set(&e, ERR_NOMEM, "out of memory");
-            rc = cli_fail(cli, &e);
-            goto out;
-        }
-        nj[i].job_id = b.items[i].job_id;
-        nj[i].spec_json = (const char *)specs[i].data;
-        nj[i].line = (int)b.items[i].line;
-    }
-    if (cli->ledger->ops->add_batch(cli->ledger, b.batch_id, name, nj, b.nitems, &created,
-                                    &added, &e) != ERR_OK) {
-        rc = cli_fail(cli, &e);
-        goto out;
-    }
-    if ((rc = enqueue_pending(cli, &b, &sent)) != 0)
-        goto out;
+    added = res.added;
+    sent = res.sent;
     if (json)
         printf("{\"batch\":\"%s\",\"jobs\":%zu,\"new\":%zu,\"enqueued\":%zu,\"invalid\":%zu}\n",
                b.batch_id, b.nitems, added, sent, b.nerrors);
@@ -351,10 +269,6 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
     if (wait)
         rc = cli_wait_batch(cli, b.batch_id, output, 0, false);
 out:
-    for (size_t i = 0; specs && i < b.nitems; i++)
-        buf_free(&specs[i]);
-    free(specs);
-    free(nj);
     bulk_free(&b);
     return rc;
 }

@@ -18,6 +18,8 @@ static const struct {
     {"list", cmd_list, "list [--state S] [--since T]    list jobs"},
     {"cancel", cmd_cancel, "cancel JOB|BATCH ...            cancel jobs not yet finished"},
     {"urls", cmd_urls, "urls BATCH                      fresh URLs of a batch's posters"},
+    {"gallery", cmd_gallery, "gallery BATCH -o DIR            an HTML contact sheet of a batch's posters"},
+    {"campaign", cmd_campaign, "campaign plan|run|install FILE  scheduled campaigns (plan, one firing, systemd timer)"},
     {"init", cmd_init, "init                            create the configured queue, table, bucket"},
 };
 

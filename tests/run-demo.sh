@@ -18,7 +18,7 @@ echo "== onesheet-worker --concurrency 2 --drain"
 echo "== onesheet status $batch"
 "$bin/onesheet" status "$batch"
 echo
-n=$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.png' | wc -l)
+n=$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.png' ! -name '*.raw.png' | wc -l)
 echo "== $n posters in $ONESHEET_STATE_DIR/posters/$batch/"
 "$bin/onesheet" wait "$batch" --output "$ONESHEET_STATE_DIR/$batch.results.jsonl" >/dev/null 2>&1 \
     && echo "== results manifest: $ONESHEET_STATE_DIR/$batch.results.jsonl"

@@ -163,7 +163,8 @@ static int open_thread(worker_thread_t *t, err_t *e)
     if (!(t->queue = queue_open(w->cfg.queue, e)) ||
         !(t->ledger = ledger_open(w->cfg.ledger, e)) ||
         !(t->store = store_open(w->cfg.store, e)) ||
-        !(t->engine = engine_open(w->cfg.model, e)))
+        !(t->engine = engine_open(w->cfg.model, e)) ||
+        !(t->poster = poster_open(e)))
         return -1;
     queue_apply_max_receives(t->queue, w->cfg.queue, w->cfg.max_receives);
     return 0;
@@ -171,6 +172,7 @@ static int open_thread(worker_thread_t *t, err_t *e)
 
 static void close_thread(worker_thread_t *t)
 {
+    poster_close(t->poster);
     engine_close(t->engine);
     store_close(t->store);
     ledger_close(t->ledger);
@@ -289,6 +291,12 @@ int main(int argc, char **argv)
              W.concurrency, W.cfg.model, W.visibility_s, W.drain, W.owner_base);
 #ifdef HAVE_SYSTEMD
     sd_notify(0, "READY=1\nSTATUS=processing");
+    /* WatchdogSec= in the unit: ping from this loop, which stalls only if
+     * the process is wedged, at a quarter of the interval. */
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+        wd_usec = 0;
+    int64_t last_wd = 0;
 #endif
     int64_t t0 = worker_now_ms(), last_stats = t0;
     pthread_create(&hb, NULL, worker_heartbeat_main, &W);
@@ -309,6 +317,12 @@ int main(int argc, char **argv)
             break;
         usleep(100 * 1000);
         int64_t now = worker_now_ms();
+#ifdef HAVE_SYSTEMD
+        if (wd_usec && (now - last_wd) * 4000 >= (int64_t)wd_usec) {
+            last_wd = now;
+            sd_notify(0, "WATCHDOG=1");
+        }
+#endif
         if (now - last_stats >= 30000) {
             last_stats = now;
             log_stats("stats", (now - t0) / 1000.0);

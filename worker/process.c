@@ -1,9 +1,14 @@
 /* process — one message through the pipeline, in DESIGN.md's order:
- * (1) claim in the ledger, (2) generate, (3) store at a deterministic key,
- * (4) make the URL, (5) mark succeeded conditionally, (6) only then delete
- * the message.  A crash anywhere before (6) leaves the message to reappear
- * after its visibility lapses; the claim and the conditional completion make
- * that re-delivery harmless. */
+ * (1) claim in the ledger, (2) generate, (3) compose the poster, (4) store
+ * the raw art and the poster at deterministic keys, (5) make the URL,
+ * (6) mark succeeded conditionally, (7) only then delete the message.  A
+ * crash anywhere before (7) leaves the message to reappear after its
+ * visibility lapses; the claim and the conditional completion make that
+ * re-delivery harmless, and both puts are idempotent (same bytes, same key).
+ *
+ * Every job is composed (poster.c decides what text a poster gets: a real
+ * image with no title, tagline or credits is just re-encoded with its
+ * metadata), so every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
 
 #include "crypto.h"
@@ -106,16 +111,30 @@ static void retry_later(worker_thread_t *t, const queue_msg_t *m,
              job, code, m->receive_count, delay);
 }
 
+/* "BATCH/JOB.raw.EXT", where the engine's art is kept beside the poster
+ * (store_key() checks the ids and extension). */
+static err_code_t raw_key_for(const char *batch, const char *job, const char *ext,
+                              char *out, size_t cap)
+{
+    err_code_t rc = store_key(batch, job, ext, out, cap);
+    if (rc != ERR_OK)
+        return rc;
+    int n = snprintf(out, cap, "%s/%s.raw.%s", batch, job, ext);
+    return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : ERR_OK;
+}
+
 void worker_process(worker_thread_t *t, const queue_msg_t *m)
 {
     worker_t *w = t->w;
-    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], key[512];
+    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], key[512], raw_key[520];
     job_spec_t spec;
     engine_result_t res;
     ledger_claim_t claim;
     uint8_t sha[SHA256_LEN];
     char sha_hex[SHA256_HEX_LEN];
     char *url = NULL;
+    buf_t poster = BUF_INIT;
+    const char *poster_type = NULL, *poster_ext = NULL;
     int64_t expires = 0, t0 = worker_now_ms();
     err_t e;
 
@@ -159,6 +178,10 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
 
     /* (2) generate */
     err_code_t rc = t->engine->ops->generate(t->engine, &spec, job, &res, &e);
+    /* (3) compose: art a poster cannot be made from fails like a bad image */
+    if (rc == ERR_OK && (rc = poster_for_job(t->poster, &spec, job, &res, &poster,
+                                             &poster_type, &poster_ext, NULL, &e)) != ERR_OK)
+        err_prefix(&e, "compose");
     if (w->test_delay_ms)
         usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
     if (rc == ERR_FILTERED || (rc != ERR_OK && !err_is_retryable(&e))) {
@@ -181,13 +204,18 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         goto out;
     }
 
-    /* (3) store at the deterministic key, with its checksum */
-    crypto_sha256(res.image.data, res.image.len, sha);
+    /* (4) store the raw art, then the poster, each with its checksum */
+    uint8_t raw_sha[SHA256_LEN];
+    crypto_sha256(res.image.data, res.image.len, raw_sha);
+    crypto_sha256(poster.data, poster.len, sha);
     hex_encode(sha, SHA256_LEN, sha_hex);
-    if (store_key(batch, job, res.ext, key, sizeof key) != ERR_OK ||
-        t->store->ops->put(t->store, key, res.image.data, res.image.len, sha,
+    if (raw_key_for(batch, job, res.ext, raw_key, sizeof raw_key) != ERR_OK ||
+        store_key(batch, job, poster_ext, key, sizeof key) != ERR_OK ||
+        t->store->ops->put(t->store, raw_key, res.image.data, res.image.len, raw_sha,
                            res.content_type, &e) != ERR_OK ||
-        /* (4) the URL */
+        t->store->ops->put(t->store, key, poster.data, poster.len, sha, poster_type,
+                           &e) != ERR_OK ||
+        /* (5) the URL */
         t->store->ops->url(t->store, key, w->cfg.url_ttl, &url, &expires, &e) != ERR_OK) {
         if (e.code == ERR_OK)
             err_set(&e, ERR_INTERNAL, "store key too long");
@@ -197,10 +225,10 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         goto out;
     }
 
-    /* (5) mark succeeded, conditional on still holding the lease */
+    /* (6) mark succeeded, conditional on still holding the lease */
     ledger_result_t r = {
         .url = url, .store_key = key, .sha256 = sha_hex, .model = res.model,
-        .bytes = (int64_t)res.image.len, .seed = res.seed, .cost_usd = res.cost_usd,
+        .bytes = (int64_t)poster.len, .seed = res.seed, .cost_usd = res.cost_usd,
     };
     bool lost = unpublish(t);
     if (t->ledger->ops->succeed(t->ledger, batch, job, t->owner, &r, &e) != ERR_OK) {
@@ -219,12 +247,13 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
     }
     atomic_fetch_add(&w->n_succeeded, 1);
     log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", batch, job,
-             res.image.len, (long long)(worker_now_ms() - t0));
+             poster.len, (long long)(worker_now_ms() - t0));
 
-    /* (6) only now is the message done with */
+    /* (7) only now is the message done with */
     delete_msg(t, m, job);
 out:
     free(url);
+    buf_free(&poster);
     engine_result_free(&res);
     job_spec_free(&spec);
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "engine.h"
 #include "ledger.h"
+#include "poster.h"
 #include "queue.h"
 #include "store.h"
 
@@ -52,10 +53,11 @@ typedef struct {
     ledger_t *ledger;
     store_t *store;
     engine_t *engine;
+    poster_t *poster;
 } worker_thread_t;
 
-/* Processes one received message end to end (claim → generate → store →
- * mark succeeded → delete).  Logs what happened; never exits. */
+/* Processes one received message end to end (claim → generate → compose →
+ * store → mark succeeded → delete).  Logs what happened; never exits. */
 void worker_process(worker_thread_t *t, const queue_msg_t *m);
 
 /* Marks jobs whose messages were dead-lettered as failed. */

@@ -21,8 +21,10 @@ done_before=$(db "select count(*) from ledger_jobs where state='succeeded'")
 [ "$(db "select count(*) from ledger_jobs where state='succeeded'")" = 60 ] || {
     db "select job_id,state,attempts,error_message from ledger_jobs where state!='succeeded'"; fail "all succeeded"; }
 [ "$(db "select count(*) from queue_messages")" = 0 ] || fail "messages left"
-[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f | wc -l)" = 60 ] || {
-    find "$ONESHEET_STATE_DIR/posters/$batch" -type f | grep -v '\.png$'; fail "one file per job, no temp files"; }
+# Each job stores its poster (JOB.png) and the engine's art (JOB.raw.png).
+[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f | wc -l)" = 120 ] || {
+    find "$ONESHEET_STATE_DIR/posters/$batch" -type f | grep -v '\.png$'; fail "two files per job, no temp files"; }
+[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.raw.png' | wc -l)" = 60 ] || fail "one raw art per job"
 succ=$(grep -c 'event=job_succeeded' "$T/w.log")
 [ "$succ" = 60 ] || fail "job_succeeded logged $succ times for 60 jobs"
 extra=$(( $(grep -c 'event=job_started' "$T/w.log") - 60 ))

@@ -23,22 +23,29 @@ grep -q "nothing new" "$T/again.err" || fail "resubmit says nothing new"
 [ "$(db "select count(*) from queue_messages")" = "$total" ] || fail "resubmit enqueued something"
 ok "resubmit enqueues 0"
 
-# Cancel one job of b5 before the worker runs: it must end cancelled.
+# Cancel b5 (a batch id) and b4's job (by job id) before the worker runs:
+# both must end cancelled.
 "$BIN/onesheet" cancel "$b5" >/dev/null
+j4=$(db "select job_id from ledger_jobs where batch_id='$b4'")
+"$BIN/onesheet" cancel "$j4" | grep -q "cancelled 1 job" || fail "cancel by job id"
+expect_status 65 "$BIN/onesheet" cancel jnosuchjob00000000000
 "$BIN/onesheet-worker" --concurrency 2 --drain --log-level warn 2>"$T/worker.err"
 [ "$(db "select count(*) from queue_messages")" = 0 ] || fail "queue drained"
 [ "$(db "select state from ledger_jobs where batch_id='$b5'")" = cancelled ] || fail "cancelled job stays cancelled"
-[ "$(db "select count(*) from ledger_jobs where state='succeeded'")" = $((total - 1)) ] || {
+[ "$(db "select state from ledger_jobs where batch_id='$b4'")" = cancelled ] || fail "cancelled job by id"
+[ "$(db "select count(*) from ledger_jobs where state='succeeded'")" = $((total - 2)) ] || {
     db "select job_id, state, error_message from ledger_jobs where state!='succeeded'"; fail "all succeeded"; }
 [ "$(db "select count(*) from ledger_jobs where attempts != 1 and state='succeeded'")" = 0 ] || fail "each processed once"
-ok "worker drained: $((total - 1)) succeeded, 1 cancelled"
+ok "worker drained: $((total - 2)) succeeded, 2 cancelled"
 
-# One PNG per succeeded job, at BATCH/JOB.png, matching the ledger's sha256.
+# One poster per succeeded job, at BATCH/JOB.png, matching the ledger's
+# sha256, and the engine's art beside it at BATCH/JOB.raw.png.
 files=$(find "$ONESHEET_STATE_DIR/posters" -type f | wc -l)
-[ "$files" = $((total - 1)) ] || fail "expected $((total - 1)) files, found $files"
+[ "$files" = $((2 * (total - 2))) ] || fail "expected $((2 * (total - 2))) files, found $files"
 while IFS='|' read -r b j sha url; do
     f="$ONESHEET_STATE_DIR/posters/$b/$j.png"
     is_png "$f" || fail "$f is not a PNG"
+    is_png "$ONESHEET_STATE_DIR/posters/$b/$j.raw.png" || fail "$j has no raw art"
     [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] || fail "$f checksum differs from ledger"
     [ "$url" = "file://$f" ] || fail "url $url"
 done < <(db "select batch_id, job_id, sha256, url from ledger_jobs where state='succeeded'")
@@ -71,7 +78,7 @@ expect_status 1 "$BIN/onesheet" wait "$b5"
 ok "wait manifest"
 
 # list filters, urls.
-[ "$("$BIN/onesheet" list --state cancelled --json | wc -l)" = 1 ] || fail "list --state"
+[ "$("$BIN/onesheet" list --state cancelled --json | wc -l)" = 2 ] || fail "list --state"
 [ "$("$BIN/onesheet" list --batch "$b3" --json | wc -l)" = "$(db "select count(*) from ledger_jobs where batch_id='$b3'")" ] || fail "list --batch"
 [ "$("$BIN/onesheet" list --since 1h --json | wc -l)" = "$total" ] || fail "list --since"
 expect_status 64 "$BIN/onesheet" list --state bogus

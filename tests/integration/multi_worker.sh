@@ -20,5 +20,6 @@ for i in 1 2 3 4; do
     n=$(grep -c 'event=job_succeeded' "$T/w$i.log" || true)
     echo "  worker $i: $n jobs"
 done
-[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.png' | wc -l)" = 500 ] || fail "500 files"
+[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.png' ! -name '*.raw.png' | wc -l)" = 500 ] || fail "500 posters"
+[ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.raw.png' | wc -l)" = 500 ] || fail "500 raw art files"
 ok "4 workers, 500 jobs, each processed exactly once"

@@ -6,17 +6,36 @@
 # PIDS array; extra stand-in flags in STANDIN_ARGS.
 #   awsstack_start           start everything, export the settings
 #   awsstack_rejections      print the total of signature rejections
-awsstack_tool() {  # TOOL VAR ARGS...: run a tool that writes its port to a file
-    local tool=$1 var=$2; shift 2
-    local pf=$T/$var.port deadline=$((SECONDS + 15))
-    "$TOOLS/$tool" --listen 127.0.0.1:0 --port-file "$pf" --region us-east-1 \
-        --key S3RVER --secret S3RVER --log "$T/$var.log" "$@" 2>"$T/$var.err" &
-    PIDS+=($!)
-    until [ -s "$pf" ]; do
-        [ "$SECONDS" -lt "$deadline" ] || { cat "$T/$var.err" >&2; echo "$tool did not start" >&2; return 1; }
+#   awsstack_tool TOOL VAR ARGS...     one tool with the S3RVER keys
+#   awsstack_launch TOOL BASE ARGS...  any tool that writes its port to a file
+
+# awsstack_launch TOOL BASE ARGS...: runs $TOOLS/TOOL on a free loopback
+# port with its port in BASE.port, its log in BASE.log and its stderr in
+# BASE.err, and waits up to 15 s for the port.  Sets AWSSTACK_PID (also on
+# failure, so the caller can stop it) and AWSSTACK_URL; if the tool exits or
+# does not start, prints its stderr and returns 1.
+awsstack_launch() {
+    local tool=$1 base=$2 deadline=$((SECONDS + 15)); shift 2
+    rm -f "$base.port"
+    "$TOOLS/$tool" --listen 127.0.0.1:0 --port-file "$base.port" --log "$base.log" \
+        "$@" 2>"$base.err" &
+    AWSSTACK_PID=$!
+    until [ -s "$base.port" ]; do
+        kill -0 "$AWSSTACK_PID" 2>/dev/null || { cat "$base.err" >&2; echo "$tool exited" >&2; return 1; }
+        [ "$SECONDS" -lt "$deadline" ] || { cat "$base.err" >&2; echo "$tool did not start" >&2; return 1; }
         sleep 0.05
     done
-    printf -v "$var" 'http://127.0.0.1:%s' "$(cat "$pf")"
+    AWSSTACK_URL=http://127.0.0.1:$(cat "$base.port")
+}
+
+# awsstack_tool TOOL VAR ARGS...: a tool with the S3RVER keys, its files
+# under $T/VAR.*, its pid added to PIDS; sets VAR to its URL.
+awsstack_tool() {
+    local tool=$1 var=$2 rc=0; shift 2
+    awsstack_launch "$tool" "$T/$var" --region us-east-1 --key S3RVER --secret S3RVER "$@" || rc=$?
+    PIDS+=("$AWSSTACK_PID")
+    [ "$rc" -eq 0 ] || return 1
+    printf -v "$var" '%s' "$AWSSTACK_URL"
 }
 
 awsstack_start() {

@@ -1,7 +1,7 @@
 /* fake_sqs — see fake_sqs.h. */
 #include "fake_sqs.h"
 #include "buf.h"
-#include "sigv4.h"
+#include "fakeaws.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -79,12 +79,6 @@ static void batch_reply(fake_sqs_t *s, const char *op, json_t *entries, fake_res
 void fake_sqs_handler(const fake_request_t *req, fake_response_t *resp, void *ud)
 {
     fake_sqs_t *s = ud;
-    http_header_t hs[FAKE_MAX_HEADERS];
-    for (size_t k = 0; k < req->nheaders; k++)
-        hs[k] = (http_header_t){req->headers[k].name, req->headers[k].value};
-    sigv4_request_t sq = {.method = req->method, .path = req->path, .query = req->query,
-                          .headers = hs, .nheaders = req->nheaders, .body = req->body,
-                          .body_len = req->body_len};
     sigv4_credentials_t c = {s->akid, s->secret, NULL};
     sigv4_verify_opts_t vo = {.now = time(NULL), .region = "us-east-1", .service = "sqs"};
     const char *t = fake_request_header(req, "X-Amz-Target");
@@ -92,7 +86,7 @@ void fake_sqs_handler(const fake_request_t *req, fake_response_t *resp, void *ud
     json_t *body = json_loadb(req->body, req->body_len, 0, NULL), *q;
 
     pthread_mutex_lock(&s->mu);
-    if (sigv4_verify(&sq, &c, &vo, NULL, NULL) != ERR_OK) {
+    if (fakeaws_verify(req, &c, &vo, NULL, NULL) != ERR_OK) {
         s->rejected++;
         sqs_error(resp, "SignatureDoesNotMatch");
         goto out;

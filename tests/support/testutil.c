@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(void)
@@ -68,4 +69,11 @@ const char *tu_fixture(const char *rel)
     const char *base = getenv("FIXTURES");
     snprintf(path, sizeof path, "%s/%s", base && *base ? base : "tests/fixtures", rel);
     return path;
+}
+
+double tu_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -17,5 +17,7 @@ void tu_write_file(const char *path, const char *text);
 /* Returns "$FIXTURES/rel" (static buffer); FIXTURES defaults to
  * tests/fixtures relative to the working directory. */
 const char *tu_fixture(const char *rel);
+/* Seconds on the monotonic clock, for timing a step. */
+double tu_mono_s(void);
 
 #endif

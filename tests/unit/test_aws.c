@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "aws.h"
+#include "fakeaws.h"
 #include "fakeserver.h"
 #include "redact.h"
 #include "sigv4.h"
@@ -43,54 +44,11 @@ typedef struct {
 } srv_t;
 
 typedef struct {
-    const char *k[8], *v[8];
-    int n;
-} fenv_t;
-
-typedef struct {
     srv_t srv;
     fake_server_t *fs;
-    fenv_t env;
-    int64_t creds_expiry;      /* 0: long-term keys */
-    bool with_token;
-    bool wrong_secret;
-    creds_cache_t *cache;
-    aws_env_t *aws;
+    fakeaws_t a;               /* keys AKID/SECRET unless a test says else */
     aws_client_t *c;
 } fx_t;
-
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fenv_t *e = ctx;
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], name) == 0)
-            return e->v[i];
-    return NULL;
-}
-
-static void fenv_set(fenv_t *e, const char *k, const char *v)
-{
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], k) == 0) {
-            e->v[i] = v;
-            return;
-        }
-    e->k[e->n] = k;
-    e->v[e->n++] = v;
-}
-
-static err_code_t provider(void *ctx, creds_t *out, err_t *err)
-{
-    fx_t *f = ctx;
-    return creds_set(out, AKID, f->wrong_secret ? "another" SECRET : SECRET,
-                     f->with_token ? TOKEN : NULL, f->creds_expiry, "test", err);
-}
-
-static void no_sleep(long ms, void *ud)
-{
-    (void)ms;
-    (void)ud;
-}
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -101,7 +59,6 @@ static void copy(char *dst, size_t cap, const char *src)
 static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
 {
     srv_t *s = ud;
-    http_header_t hs[FAKE_MAX_HEADERS];
     char date[64];
     pthread_mutex_lock(&s->mu);
     int i = s->n++;
@@ -111,13 +68,6 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
     copy(s->token, sizeof s->token, fake_request_header(req, "X-Amz-Security-Token"));
     copy(s->path, sizeof s->path, req->target);
     snprintf(s->body, sizeof s->body, "%.*s", (int)req->body_len, req->body);
-    for (size_t k = 0; k < req->nheaders; k++) {
-        hs[k].name = req->headers[k].name;
-        hs[k].value = req->headers[k].value;
-    }
-    sigv4_request_t sq = {.method = req->method, .path = req->path, .query = req->query,
-                          .headers = hs, .nheaders = req->nheaders, .body = req->body,
-                          .body_len = req->body_len};
     sigv4_credentials_t c = {AKID, SECRET, strlen(s->token) ? TOKEN : NULL};
     sigv4_verify_opts_t vo = {.now = (time_t)now, .max_skew = s->max_skew,
                               .region = "us-east-1"};
@@ -126,7 +76,7 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
     sigv4_verify_info_init(&info);
     fake_http_date(now, date, sizeof date);
     fake_response_header(resp, "Date", date);
-    if (sigv4_verify(&sq, &c, &vo, &info, &e) != ERR_OK) {
+    if (fakeaws_verify(req, &c, &vo, &info, &e) != ERR_OK) {
         s->rejected++;
         char body[256];
         snprintf(body, sizeof body, "{\"__type\":\"com.amazon.coral.service#%s\","
@@ -183,17 +133,10 @@ static void make_client(fx_t *f)
 {
     err_t e;
     aws_client_free(f->c);
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
-    f->cache = creds_cache_new_provider(provider, f, NULL, NULL, &e);
-    assert_non_null(f->cache);
-    retry_options_t ro = {.max_attempts = 3, .sleep_ms = no_sleep};
-    aws_env_options_t o = {.getenv = fenv_get, .getenv_ctx = &f->env,
-                           .creds = f->cache, .retry = &ro};
-    f->aws = aws_env_new(&o, &e);
-    if (!f->aws)
+    f->c = NULL;
+    if (fakeaws_open(&f->a, NULL, &e) != ERR_OK)
         fail_msg("aws_env_new: %s", e.msg);
-    f->c = aws_client_new(f->aws, ENDPOINT_SQS, &e);
+    f->c = aws_client_new(f->a.aws, ENDPOINT_SQS, &e);
     if (!f->c)
         fail_msg("aws_client_new: %s", e.msg);
 }
@@ -206,9 +149,11 @@ static int setup(void **state)
     f->srv.nsteps = 1;
     f->fs = fake_server_start(handler, &f->srv);
     assert_non_null(f->fs);
-    fenv_set(&f->env, "AWS_REGION", "us-east-1");
-    fenv_set(&f->env, "AWS_ENDPOINT_URL", fake_server_url(f->fs));
-    fenv_set(&f->env, "HOME", "/nonexistent/onesheet-test");
+    f->a.akid = AKID;
+    f->a.secret = SECRET;
+    fakeenv_set(&f->a.env, "AWS_REGION", "us-east-1");
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL", fake_server_url(f->fs));
+    fakeenv_set(&f->a.env, "HOME", "/nonexistent/onesheet-test");
     make_client(f);
     *state = f;
     return 0;
@@ -219,8 +164,7 @@ static int teardown(void **state)
     fx_t *f = *state;
     fake_server_stop(f->fs);
     aws_client_free(f->c);
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
+    fakeaws_close(&f->a);
     pthread_mutex_destroy(&f->srv.mu);
     free(f);
     redact_reset();
@@ -260,8 +204,8 @@ static void session_token_is_sent_and_signed(void **state)
     fx_t *f = *state;
     json_t *reply = NULL;
     err_t e;
-    f->with_token = true;
-    f->creds_expiry = (int64_t)time(NULL) + 3600;
+    f->a.token = TOKEN;
+    f->a.expiry = (int64_t)time(NULL) + 3600;
     make_client(f);
     assert_int_equal(call(f, "AmazonSQS.ListQueues", &reply, &e), ERR_OK);
     json_decref(reply);
@@ -275,7 +219,7 @@ static void wrong_secret_is_rejected_by_the_verifier(void **state)
     fx_t *f = *state;
     json_t *reply = NULL;
     err_t e;
-    f->wrong_secret = true;
+    f->a.secret = "another" SECRET;
     make_client(f);
     assert_int_equal(call(f, "AmazonSQS.ListQueues", &reply, &e), ERR_AUTH);
     assert_int_equal(f->srv.rejected, 1);
@@ -478,12 +422,12 @@ static void presign_clamps_to_credentials_expiry(void **state)
     char *url = NULL, obj[256];
     int64_t exp = 0, now = (int64_t)time(NULL);
     err_t e;
-    f->with_token = true;
-    f->creds_expiry = now + 900;
+    f->a.token = TOKEN;
+    f->a.expiry = now + 900;
     make_client(f);
     snprintf(obj, sizeof obj, "%s/bucket/key.png", fake_server_url(f->fs));
     assert_int_equal(aws_presign(f->c, "GET", obj, 3600, &url, &exp, &e), ERR_OK);
-    assert_true(exp <= f->creds_expiry - 60 && exp >= f->creds_expiry - 62);
+    assert_true(exp <= f->a.expiry - 60 && exp >= f->a.expiry - 62);
     const char *x = strstr(url, "X-Amz-Expires=");
     assert_non_null(x);
     long ttl = strtol(x + 14, NULL, 10);
@@ -495,7 +439,7 @@ static void presign_clamps_to_credentials_expiry(void **state)
     assert_int_equal(sigv4_verify(&sq, &c, &vo, NULL, &e), ERR_OK);
     free(url);
 
-    f->creds_expiry = now + 30;
+    f->a.expiry = now + 30;
     make_client(f);
     assert_int_equal(aws_presign(f->c, "GET", obj, 3600, &url, &exp, &e), ERR_AUTH);
     assert_null(url);
@@ -517,19 +461,19 @@ static void presign_clamps_to_seven_days(void **state)
 
 static void missing_region_is_a_config_error(void **state)
 {
-    fenv_t env = {0};
+    fakeenv_t env = {0};
     err_t e;
-    fenv_set(&env, "HOME", "/nonexistent/onesheet-test");
-    aws_env_options_t o = {.getenv = fenv_get, .getenv_ctx = &env};
+    fakeenv_set(&env, "HOME", "/nonexistent/onesheet-test");
+    aws_env_options_t o = {.getenv = fakeenv_get, .getenv_ctx = &env};
     assert_null(aws_env_new(&o, &e));
     assert_int_equal(e.code, ERR_CONFIG);
     assert_string_equal(e.msg, "AWS region not set: set AWS_REGION");
-    fenv_set(&env, "AWS_REGION", "us-west-2");
-    fenv_set(&env, "AWS_MAX_ATTEMPTS", "many");
+    fakeenv_set(&env, "AWS_REGION", "us-west-2");
+    fakeenv_set(&env, "AWS_MAX_ATTEMPTS", "many");
     assert_null(aws_env_new(&o, &e));
     assert_int_equal(e.code, ERR_CONFIG);
     assert_non_null(strstr(e.msg, "AWS_MAX_ATTEMPTS"));
-    fenv_set(&env, "AWS_MAX_ATTEMPTS", "2");
+    fakeenv_set(&env, "AWS_MAX_ATTEMPTS", "2");
     aws_env_t *a = aws_env_new(&o, &e);
     assert_non_null(a);
     assert_string_equal(aws_env_region(a), "us-west-2");
@@ -541,7 +485,7 @@ static void plain_http_to_a_remote_host_is_refused(void **state)
     fx_t *f = *state;
     json_t *reply = NULL;
     err_t e;
-    fenv_set(&f->env, "AWS_ENDPOINT_URL", "http://sqs.example.com");
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL", "http://sqs.example.com");
     make_client(f);
     assert_int_equal(call(f, "AmazonSQS.ListQueues", &reply, &e), ERR_CONFIG);
     assert_int_equal(requests(f), 0);
@@ -554,7 +498,7 @@ static void client_for_a_url_sends_there_and_signs_its_region(void **state)
     err_t e;
     http_response_t resp;
     snprintf(base, sizeof base, "%s/prefix/", fake_server_url(f->fs));
-    aws_client_t *c = aws_client_new_url(f->aws, ENDPOINT_SQS, base, "eu-west-1", &e);
+    aws_client_t *c = aws_client_new_url(f->a.aws, ENDPOINT_SQS, base, "eu-west-1", &e);
     assert_non_null(c);
     assert_string_equal(aws_client_endpoint(c)->region, "eu-west-1");
     http_response_init(&resp);
@@ -565,8 +509,8 @@ static void client_for_a_url_sends_there_and_signs_its_region(void **state)
     assert_string_equal(f->srv.path, "/prefix/x");
     http_response_free(&resp);
     aws_client_free(c);
-    assert_null(aws_client_new_url(f->aws, ENDPOINT_SQS, "ftp://x/", NULL, &e));
-    assert_null(aws_client_new_url(f->aws, ENDPOINT_SQS, base, "EU WEST", &e));
+    assert_null(aws_client_new_url(f->a.aws, ENDPOINT_SQS, "ftp://x/", NULL, &e));
+    assert_null(aws_client_new_url(f->a.aws, ENDPOINT_SQS, base, "EU WEST", &e));
     assert_int_equal(e.code, ERR_CONFIG);
 }
 

@@ -151,6 +151,32 @@ static void prepare_state_creates_private_directory(void **state)
     free(dir);
 }
 
+static void api_keys_accept_hash_lists_and_reject_anything_else(void **state)
+{
+    (void)state;
+    const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    char two[200];
+    snprintf(two, sizeof two, "%s , %s", h, h);
+    const char *env[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", two, NULL};
+    char envline[220];
+    snprintf(envline, sizeof envline, "ONESHEET_API_KEYS=%s", two);
+    env[2] = envline;
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.api_keys, two);
+    assert_int_equal(config_set(&c, "api_keys", "", "test", &e), ERR_OK);
+    const char *bad[] = {"secret", "9f86d0", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_set(&c, "api_keys", bad[i], "test", &e), ERR_CONFIG);
+        assert_non_null(strstr(e.msg, "api_keys"));
+        /* A rejected value, which may be a raw key, is never echoed. */
+        assert_null(strstr(e.msg, bad[i]));
+    }
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +186,7 @@ int main(void)
         cmocka_unit_test(bad_env_value_names_the_variable),
         cmocka_unit_test(missing_explicit_file_is_an_error),
         cmocka_unit_test(prepare_state_creates_private_directory),
+        cmocka_unit_test(api_keys_accept_hash_lists_and_reject_anything_else),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,40 +17,15 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "fakeenv.h"
 #include "redact.h"
 #include "testutil.h"
 
 #define SECRET_LIKE "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 
 typedef struct {
-    const char *k[48], *v[48];
-    int n;
-} fenv_t;
-
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fenv_t *e = ctx;
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], name) == 0)
-            return e->v[i];
-    return NULL;
-}
-
-static void fenv_set(fenv_t *e, const char *k, const char *v)
-{
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], k) == 0) {
-            e->v[i] = v;
-            return;
-        }
-    assert_true(e->n < 48);
-    e->k[e->n] = k;
-    e->v[e->n++] = v;
-}
-
-typedef struct {
     char *home;
-    fenv_t env;
+    fakeenv_t env;
     creds_options_t opts;
     char path[1024];
 } fx_t;
@@ -64,8 +39,8 @@ static int setup(void **state)
     f->home = tu_mkdtemp();
     snprintf(aws, sizeof aws, "%s/.aws", f->home);
     assert_int_equal(mkdir(aws, 0700), 0);
-    fenv_set(&f->env, "AWS_EC2_METADATA_DISABLED", "true");
-    f->opts.getenv = fenv_get;
+    fakeenv_set(&f->env, "AWS_EC2_METADATA_DISABLED", "true");
+    f->opts.getenv = fakeenv_get;
     f->opts.getenv_ctx = &f->env;
     f->opts.home = f->home;
     redact_reset();
@@ -111,9 +86,9 @@ static void env_keys_are_used_with_session_token(void **state)
     creds_t c;
     err_t e;
 
-    fenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
-    fenv_set(&f->env, "AWS_SESSION_TOKEN", "envTokenXXXXXXXX");
+    fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    fakeenv_set(&f->env, "AWS_SESSION_TOKEN", "envTokenXXXXXXXX");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDENV");
     assert_string_equal(c.secret_access_key, "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
@@ -131,7 +106,7 @@ static void env_half_pair_is_a_config_error(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "AWS_SECRET_ACCESS_KEY"));
 }
@@ -143,13 +118,13 @@ static void env_beats_shared_files(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDENV");
     creds_free(&c);
-    fenv_set(&f->env, "AWS_ACCESS_KEY_ID", NULL);
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
+    fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", NULL);
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDDEFAULT");
     assert_string_equal(c.source, CREDS_SRC_PROFILE);
@@ -164,7 +139,7 @@ static void aws_profile_selects_a_section_and_config_needs_the_prefix(void **sta
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "dev");
+    fakeenv_set(&f->env, "AWS_PROFILE", "dev");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     /* From credentials [dev]; the config file's bare [dev] is not a profile. */
     assert_string_equal(c.access_key_id, "AKIDDEV");
@@ -185,7 +160,7 @@ static void config_profile_prefix_and_spacing_are_understood(void **state)
 
     install_both(f);
     f->opts.profile = "cfgonly";   /* opts->profile beats AWS_PROFILE */
-    fenv_set(&f->env, "AWS_PROFILE", "dev");
+    fakeenv_set(&f->env, "AWS_PROFILE", "dev");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDCFGONLY");
     creds_free(&c);
@@ -202,7 +177,7 @@ static void credentials_file_wins_over_config_for_one_profile(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "both");
+    fakeenv_set(&f->env, "AWS_PROFILE", "both");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDFROMCREDENTIALS");
     assert_string_equal(c.secret_access_key, "bothCredsSecretXXXXXXXXXXXXXXXXXXXXXXXXXX");
@@ -216,11 +191,11 @@ static void credentials_file_takes_section_names_literally(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "profile literal");
+    fakeenv_set(&f->env, "AWS_PROFILE", "profile literal");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDLITERAL");
     creds_free(&c);
-    fenv_set(&f->env, "AWS_PROFILE", "literal");
+    fakeenv_set(&f->env, "AWS_PROFILE", "literal");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
 }
 
@@ -231,7 +206,7 @@ static void unknown_profile_is_named_in_the_error(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "nosuch");
+    fakeenv_set(&f->env, "AWS_PROFILE", "nosuch");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "profile 'nosuch' not found"));
     assert_non_null(strstr(e.msg, "~/.aws/config"));
@@ -245,7 +220,7 @@ static void profile_without_credentials_falls_through(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "regiononly");
+    fakeenv_set(&f->env, "AWS_PROFILE", "regiononly");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_AUTH);
     assert_non_null(strstr(e.msg, "profile 'regiononly' has no credentials"));
 }
@@ -257,10 +232,10 @@ static void broken_profiles_explain_themselves(void **state)
     err_t e;
 
     install_both(f);
-    fenv_set(&f->env, "AWS_PROFILE", "halfkey");
+    fakeenv_set(&f->env, "AWS_PROFILE", "halfkey");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "aws_access_key_id without aws_secret_access_key"));
-    fenv_set(&f->env, "AWS_PROFILE", "sso");
+    fakeenv_set(&f->env, "AWS_PROFILE", "sso");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "SSO"));
 }
@@ -278,13 +253,13 @@ static void file_locations_come_from_the_environment(void **state)
     tu_write_file(at_home(f, ".aws/credentials"),
                   "[default]\naws_access_key_id = AKIDWRONG\n"
                   "aws_secret_access_key = wrongSecretXXXXXXXXXXXXXXXX\n");
-    fenv_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere/creds");
-    fenv_set(&f->env, "AWS_CONFIG_FILE", "~/elsewhere/conf");
-    fenv_set(&f->env, "AWS_PROFILE", "cfgonly");
+    fakeenv_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere/creds");
+    fakeenv_set(&f->env, "AWS_CONFIG_FILE", "~/elsewhere/conf");
+    fakeenv_set(&f->env, "AWS_PROFILE", "cfgonly");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDCFGONLY");
     creds_free(&c);
-    fenv_set(&f->env, "AWS_PROFILE", NULL);
+    fakeenv_set(&f->env, "AWS_PROFILE", NULL);
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.access_key_id, "AKIDDEFAULT");
     creds_free(&c);
@@ -373,7 +348,7 @@ static const char *proc_profile(fx_t *f, const char *script)
     snprintf(cmd, sizeof cmd, "/bin/sh '%s'", at_home(f, "proc.sh"));
     snprintf(conf, sizeof conf, "[profile proc]\ncredential_process = %s\n", cmd);
     tu_write_file(at_home(f, ".aws/config"), conf);
-    fenv_set(&f->env, "AWS_PROFILE", "proc");
+    fakeenv_set(&f->env, "AWS_PROFILE", "proc");
     return cmd;
 }
 
@@ -529,12 +504,12 @@ static void errors_never_contain_secrets(void **state)
     }
 
     /* Half-set environment and half-set profiles. */
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", secret);
-    fenv_set(&f->env, "AWS_SESSION_TOKEN", token);
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", secret);
+    fakeenv_set(&f->env, "AWS_SESSION_TOKEN", token);
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_null(strstr(e.msg, "NEVERSHOWN"));
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
-    fenv_set(&f->env, "AWS_SESSION_TOKEN", NULL);
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
+    fakeenv_set(&f->env, "AWS_SESSION_TOKEN", NULL);
     tu_write_file(at_home(f, ".aws/credentials"),
                   "[default]\naws_secret_access_key = procSecretNEVERSHOWNXXXXXXXXXXXXXXXXXXXX\n"
                   "aws_session_token = procTokenNEVERSHOWNXXXXXXXXXX\n");

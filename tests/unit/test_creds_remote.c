@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "fakeenv.h"
 #include "fakeserver.h"
 #include "redact.h"
 #include "sigv4.h"
@@ -163,31 +164,6 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
 }
 
 /* ---- Fixture: an injected environment and home directory. */
-typedef struct {
-    const char *k[48], *v[48];
-    int n;
-} fenv_t;
-
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fenv_t *e = ctx;
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], name) == 0)
-            return e->v[i];
-    return NULL;
-}
-
-static void fenv_set(fenv_t *e, const char *k, const char *v)
-{
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->k[i], k) == 0) {
-            e->v[i] = v;
-            return;
-        }
-    e->k[e->n] = k;
-    e->v[e->n++] = v;
-}
-
 static int64_t fixed_now(void *ctx)
 {
     (void)ctx;
@@ -196,7 +172,7 @@ static int64_t fixed_now(void *ctx)
 
 typedef struct {
     char *home;
-    fenv_t env;
+    fakeenv_t env;
     creds_options_t opts;
     fake_server_t *fs;
     char url[256], paths[4][1024];
@@ -214,10 +190,10 @@ static int setup(void **state)
     f->fs = fake_server_start(handler, NULL);
     assert_non_null(f->fs);
     copy(f->url, sizeof f->url, fake_server_url(f->fs));
-    fenv_set(&f->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT", f->url);
-    fenv_set(&f->env, "AWS_ENDPOINT_URL_STS", f->url);
-    fenv_set(&f->env, "AWS_REGION", "us-west-2");
-    f->opts.getenv = fenv_get;
+    fakeenv_set(&f->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT", f->url);
+    fakeenv_set(&f->env, "AWS_ENDPOINT_URL_STS", f->url);
+    fakeenv_set(&f->env, "AWS_REGION", "us-west-2");
+    f->opts.getenv = fakeenv_get;
     f->opts.getenv_ctx = &f->env;
     f->opts.home = f->home;
     f->opts.now = fixed_now;
@@ -295,7 +271,7 @@ static void imds_disabled_is_never_contacted(void **state)
     creds_t c;
     err_t e;
 
-    fenv_set(&f->env, "AWS_EC2_METADATA_DISABLED", "TRUE");
+    fakeenv_set(&f->env, "AWS_EC2_METADATA_DISABLED", "TRUE");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_AUTH);
     assert_non_null(strstr(e.msg, "AWS_EC2_METADATA_DISABLED"));
     assert_int_equal(fake_server_requests(f->fs), 0);
@@ -348,15 +324,15 @@ static void container_full_uri_sends_the_auth_token(void **state)
     err_t e;
 
     snprintf(uri, sizeof uri, "%s/container/creds", f->url);
-    fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
-    fenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic Y29udGFpbmVyLXRva2Vu");
+    fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
+    fakeenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic Y29udGFpbmVyLXRva2Vu");
     fake.container_auth = "Basic Y29udGFpbmVyLXRva2Vu";
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.source, CREDS_SRC_CONTAINER);
     assert_string_equal(c.access_key_id, "AKIDREMOTE");
     creds_free(&c);
     /* The endpoint refusing the token stops the chain: IMDS is not asked. */
-    fenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic d3Jvbmc=");
+    fakeenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic d3Jvbmc=");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_AUTH);
     assert_non_null(strstr(e.msg, "HTTP 401"));
     assert_int_equal(fake.imds_puts, 0);
@@ -370,9 +346,9 @@ static void container_token_file_wins_and_is_reread(void **state)
     err_t e;
 
     snprintf(uri, sizeof uri, "%s/container/creds", f->url);
-    fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
-    fenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "from-the-variable");
-    fenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
+    fakeenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "from-the-variable");
+    fakeenv_set(&f->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
              put(f, 0, "eks-token", "eks-pod-identity-token-1\n"));
     fake.container_auth = "eks-pod-identity-token-1";
     assert_int_equal(creds_from_container(&f->opts, &c, &e), ERR_OK);
@@ -393,7 +369,7 @@ static void container_relative_uri_goes_to_the_ecs_endpoint(void **state)
     err_t e;
 
     f->opts.container_endpoint = f->url;
-    fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/container/creds");
+    fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/container/creds");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.source, CREDS_SRC_CONTAINER);
     assert_int_equal(fake.container_calls, 1);
@@ -411,7 +387,7 @@ static void container_full_uri_must_be_https_loopback_or_link_local(void **state
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         creds_t c;
         err_t e;
-        fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i]);
+        fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i]);
         if (creds_from_container(&f->opts, &c, &e) != ERR_CONFIG)
             fail_msg("%s was accepted", bad[i]);
         assert_non_null(strstr(e.msg, "AWS_CONTAINER_CREDENTIALS_FULL_URI"));
@@ -431,7 +407,7 @@ static void assume_role_is_sigv4_signed_with_the_source_profile(void **state)
         "duration_seconds = 1800\n");
     put(f, 1, ".aws/credentials",
         "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = " BASE_SECRET "\n");
-    fenv_set(&f->env, "AWS_PROFILE", "poster");
+    fakeenv_set(&f->env, "AWS_PROFILE", "poster");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.source, CREDS_SRC_ASSUME_ROLE);
     assert_string_equal(c.access_key_id, "AKIDASSUMED");
@@ -465,17 +441,17 @@ static void assume_role_failures_are_clear_and_secret_free(void **state)
         "[profile orphan]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = ghost\n");
     put(f, 1, ".aws/credentials",
         "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = " BASE_SECRET "\n");
-    fenv_set(&f->env, "AWS_PROFILE", "poster");
+    fakeenv_set(&f->env, "AWS_PROFILE", "poster");
     fake.sts_error = "AccessDenied";
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_AUTH);
     assert_string_equal(e.service_code, "AccessDenied");
     assert_int_equal(e.http_status, 403);
     assert_non_null(strstr(e.msg, "not allowed & never will be"));
     assert_null(strstr(e.msg, BASE_SECRET));
-    fenv_set(&f->env, "AWS_PROFILE", "loop1");
+    fakeenv_set(&f->env, "AWS_PROFILE", "loop1");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "loops"));
-    fenv_set(&f->env, "AWS_PROFILE", "orphan");
+    fakeenv_set(&f->env, "AWS_PROFILE", "orphan");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "'ghost' not found"));
 }
@@ -486,10 +462,10 @@ static void web_identity_from_env_is_unsigned(void **state)
     creds_t c;
     err_t e;
 
-    fenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE",
+    fakeenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE",
              put(f, 0, "token.jwt", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwb2QifQ.c2ln\n"));
-    fenv_set(&f->env, "AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa");
-    fenv_set(&f->env, "AWS_ROLE_SESSION_NAME", "pod-7");
+    fakeenv_set(&f->env, "AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa");
+    fakeenv_set(&f->env, "AWS_ROLE_SESSION_NAME", "pod-7");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
     assert_string_equal(c.source, CREDS_SRC_WEB_IDENTITY);
     assert_string_equal(c.access_key_id, "AKIDWEB");
@@ -500,7 +476,7 @@ static void web_identity_from_env_is_unsigned(void **state)
     assert_non_null(strstr(fake.sts_body,
                            "WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwb2QifQ.c2ln"));
     /* A missing token file is an error, not a fall-through. */
-    fenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token");
+    fakeenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token");
     assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_NOINPUT);
 }
 
@@ -533,28 +509,28 @@ static void chain_order_is_env_files_web_identity_container_imds(void **state)
     creds_t c;
     err_t e;
 
-    fenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
-    fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", "envSecretXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
     put(f, 0, ".aws/credentials",
         "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = fileSecretXXXXXXXX\n");
-    fenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE", put(f, 1, "t.jwt", "a.b.c"));
-    fenv_set(&f->env, "AWS_ROLE_ARN", "arn:aws:iam::1:role/x");
+    fakeenv_set(&f->env, "AWS_WEB_IDENTITY_TOKEN_FILE", put(f, 1, "t.jwt", "a.b.c"));
+    fakeenv_set(&f->env, "AWS_ROLE_ARN", "arn:aws:iam::1:role/x");
     snprintf(uri, sizeof uri, "%s/container/creds", f->url);
-    fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
+    fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uri);
     for (size_t i = 0; i < 5; i++) {
         assert_int_equal(creds_resolve(&f->opts, &c, &e), ERR_OK);
         if (strcmp(c.source, want[i]) != 0)
             fail_msg("step %zu: got %s, want %s", i, c.source, want[i]);
         creds_free(&c);
         if (i == 0) {
-            fenv_set(&f->env, "AWS_ACCESS_KEY_ID", NULL);
-            fenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
+            fakeenv_set(&f->env, "AWS_ACCESS_KEY_ID", NULL);
+            fakeenv_set(&f->env, "AWS_SECRET_ACCESS_KEY", NULL);
         } else if (i == 1) {
             unlink(f->paths[0]);
         } else if (i == 2) {
-            fenv_set(&f->env, "AWS_ROLE_ARN", NULL);
+            fakeenv_set(&f->env, "AWS_ROLE_ARN", NULL);
         } else if (i == 3) {
-            fenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL);
+            fakeenv_set(&f->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL);
         }
     }
     assert_int_equal(fake.container_calls, 1);

@@ -18,6 +18,7 @@
 #include "aws.h"
 #include "bedrock_models.h"
 #include "engine_bedrock.h"
+#include "fakeaws.h"
 #include "fakeserver.h"
 #include "imgsniff.h"
 
@@ -59,16 +60,10 @@ static char *png_reply(long long seed)
 static void scripted(const fake_request_t *req, fake_response_t *resp, void *ud)
 {
     script_t *s = ud;
-    http_header_t hs[FAKE_MAX_HEADERS];
-    for (size_t i = 0; i < req->nheaders; i++)
-        hs[i] = (http_header_t){req->headers[i].name, req->headers[i].value};
-    sigv4_request_t sr = {.method = req->method, .path = req->path, .query = req->query,
-                          .headers = hs, .nheaders = req->nheaders, .body = req->body,
-                          .body_len = req->body_len};
     sigv4_credentials_t cr = {AKID, SECRET, NULL};
     sigv4_verify_opts_t vo = {.now = time(NULL), .region = "us-west-2", .service = "bedrock"};
     err_t e;
-    bool sig_ok = sigv4_verify(&sr, &cr, &vo, NULL, &e) == ERR_OK;
+    bool sig_ok = fakeaws_verify(req, &cr, &vo, NULL, &e) == ERR_OK;
 
     pthread_mutex_lock(&s->mu);
     step_t st = s->steps[s->n < s->nsteps ? s->n : s->nsteps - 1];
@@ -95,62 +90,20 @@ static void scripted(const fake_request_t *req, fake_response_t *resp, void *ud)
 /* ---- fixture: env, credentials, both servers ---- */
 
 typedef struct {
-    const char *k[6], *v[6];
-    int n;
-} fenv_t;
-
-typedef struct {
-    fenv_t env;
-    const char *secret;
-    creds_cache_t *cache;
-    aws_env_t *aws;
+    fakeaws_t a;               /* keys AKID and a.secret */
     script_t script;
     fake_server_t *fs;
     standin_t *standin;
 } fx_t;
 
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fenv_t *f = ctx;
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->k[i], name) == 0)
-            return f->v[i];
-    return NULL;
-}
-
-static void fenv_set(fenv_t *f, const char *k, const char *v)
-{
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->k[i], k) == 0) {
-            f->v[i] = v;
-            return;
-        }
-    f->k[f->n] = k;
-    f->v[f->n++] = v;
-}
-
-static err_code_t provider(void *ctx, creds_t *out, err_t *err)
-{
-    fx_t *f = ctx;
-    return creds_set(out, AKID, f->secret, NULL, 0, "test", err);
-}
-
-static void no_sleep(long ms, void *ud) { (void)ms; (void)ud; }
-
 /* (Re)makes the AWS env pointing at url for region. */
 static void make_env(fx_t *f, const char *url, const char *region)
 {
     err_t e;
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
-    fenv_set(&f->env, "AWS_REGION", region);
-    fenv_set(&f->env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url);
-    fenv_set(&f->env, "HOME", "/nonexistent/onesheet-test");
-    f->cache = creds_cache_new_provider(provider, f, NULL, NULL, &e);
-    retry_options_t ro = {.max_attempts = 3, .sleep_ms = no_sleep};
-    aws_env_options_t o = {.getenv = fenv_get, .getenv_ctx = &f->env, .creds = f->cache,
-                           .retry = &ro};
-    if (!(f->aws = aws_env_new(&o, &e)))
+    fakeenv_set(&f->a.env, "AWS_REGION", region);
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url);
+    fakeenv_set(&f->a.env, "HOME", "/nonexistent/onesheet-test");
+    if (fakeaws_open(&f->a, NULL, &e) != ERR_OK)
         fail_msg("aws_env_new: %s", e.msg);
 }
 
@@ -158,7 +111,8 @@ static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     char msg[256];
-    f->secret = SECRET;
+    f->a.akid = AKID;
+    f->a.secret = SECRET;
     pthread_mutex_init(&f->script.mu, NULL);
     f->script.steps[0] = (step_t){.status = 200};
     f->script.nsteps = 1;
@@ -178,8 +132,7 @@ static int teardown(void **state)
     fx_t *f = *state;
     fake_server_stop(f->fs);
     standin_stop(f->standin);
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
+    fakeaws_close(&f->a);
     pthread_mutex_destroy(&f->script.mu);
     free(f);
     return 0;
@@ -198,7 +151,7 @@ static void use_script(fx_t *f, const step_t *steps, int n)
 static engine_t *open_engine(fx_t *f, const char *model, long timeout_ms)
 {
     err_t e;
-    engine_bedrock_options_t o = {.env = f->aws, .timeout_ms = timeout_ms};
+    engine_bedrock_options_t o = {.env = f->a.aws, .timeout_ms = timeout_ms};
     engine_t *eng = engine_bedrock_open_with(model, &o, &e);
     if (!eng)
         fail_msg("open %s: %s", model, e.msg);
@@ -314,7 +267,7 @@ static void every_model_in_the_table_round_trips(void **state)
 static void a_wrong_secret_is_refused_once_as_auth(void **state)
 {
     fx_t *f = *state;
-    f->secret = "notTheRightSecretKey0123456789abcdefWXYZ";
+    f->a.secret = "notTheRightSecretKey0123456789abcdefWXYZ";
     make_env(f, standin_url(f->standin), "us-east-1");
     job_spec_t s = spec("x", "png", 1);
     engine_result_t r;
@@ -323,7 +276,7 @@ static void a_wrong_secret_is_refused_once_as_auth(void **state)
     assert_string_equal(e.service_code, "InvalidSignatureException");
     assert_int_equal(e.http_status, 403);
     assert_false(err_is_retryable(&e));
-    assert_null(strstr(e.msg, f->secret));
+    assert_null(strstr(e.msg, f->a.secret));
     assert_int_equal(stat_of(f, "rejected", "auth"), 1);
     assert_int_equal(stat_of(f, "calls", NULL), 0);
     assert_int_equal(r.image.len, 0);
@@ -473,7 +426,7 @@ static void a_reply_over_the_cap_is_too_big(void **state)
 {
     fx_t *f = *state;
     err_t e;
-    engine_bedrock_options_t o = {.env = f->aws, .max_reply = 4096};
+    engine_bedrock_options_t o = {.env = f->a.aws, .max_reply = 4096};
     engine_t *eng = engine_bedrock_open_with(SD35, &o, &e);
     assert_non_null(eng);
     job_spec_t s = spec("big", "png", 1);
@@ -532,7 +485,7 @@ static void the_stand_in_refuses_bad_bodies_models_and_signatures(void **state)
          "{\"taskType\":\"TEXT_IMAGE\",\"textToImageParams\":{\"text\":\"\"}}", "text"},
     };
     err_t e;
-    aws_client_t *c = aws_client_new(f->aws, ENDPOINT_BEDROCK_RUNTIME, &e);
+    aws_client_t *c = aws_client_new(f->a.aws, ENDPOINT_BEDROCK_RUNTIME, &e);
     assert_non_null(c);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         http_response_t resp;

@@ -21,8 +21,10 @@
 #include <time.h>
 
 #include "ddb.h"
+#include "fakeaws.h"
 #include "fakeserver.h"
 #include "sigv4.h"
+#include "testutil.h"
 
 #define AKID "AKIDTESTEXAMPLE"
 #define SECRET "testSecretKeyEXAMPLE0123456789abcdefWXYZ"
@@ -51,49 +53,24 @@ typedef struct {
 typedef struct {
     srv_t srv;
     fake_server_t *fs;
-    creds_cache_t *cache;
-    aws_env_t *env;
+    fakeaws_t a;
     ledger_t *l;
 } fx_t;
-
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fx_t *f = ctx;
-    if (strcmp(name, "AWS_REGION") == 0)
-        return "us-east-1";
-    if (strcmp(name, "AWS_ENDPOINT_URL_DYNAMODB") == 0)
-        return fake_server_url(f->fs);
-    return NULL;
-}
-
-static err_code_t provider(void *ctx, creds_t *out, err_t *err)
-{
-    (void)ctx;
-    return creds_set(out, AKID, SECRET, NULL, 0, "test", err);
-}
-
-static void no_sleep(long ms, void *ud) { (void)ms; (void)ud; }
 
 /* Verifies the signature, records the request, plays the next step. */
 static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
 {
     srv_t *s = ud;
-    http_header_t hs[FAKE_MAX_HEADERS];
     sigv4_verify_info_t info;
     err_t e;
 
     pthread_mutex_lock(&s->mu);
     int i = s->n++;
-    for (size_t k = 0; k < req->nheaders; k++)
-        hs[k] = (http_header_t){req->headers[k].name, req->headers[k].value};
-    sigv4_request_t sq = {.method = req->method, .path = req->path, .query = req->query,
-                          .headers = hs, .nheaders = req->nheaders, .body = req->body,
-                          .body_len = req->body_len};
     sigv4_credentials_t c = {AKID, SECRET, NULL};
     sigv4_verify_opts_t vo = {.now = time(NULL), .region = "us-east-1",
                               .service = "dynamodb"};
     sigv4_verify_info_init(&info);
-    if (sigv4_verify(&sq, &c, &vo, &info, &e) != ERR_OK)
+    if (fakeaws_verify(req, &c, &vo, &info, &e) != ERR_OK)
         s->rejected++;
     sigv4_verify_info_free(&info);
     if (i < MAX_SEEN) {
@@ -178,13 +155,13 @@ static int setup(void **state)
     pthread_mutex_init(&f->srv.mu, NULL);
     SCRIPT(f, R(200, "{}"));
     assert_non_null(f->fs = fake_server_start(handler, &f->srv));
-    assert_non_null(f->cache = creds_cache_new_provider(provider, NULL, NULL, NULL, &e));
-    retry_options_t ro = {.max_attempts = 3, .sleep_ms = no_sleep};
-    aws_env_options_t o = {.getenv = fenv_get, .getenv_ctx = f, .creds = f->cache,
-                           .retry = &ro};
-    if (!(f->env = aws_env_new(&o, &e)))
+    f->a.akid = AKID;
+    f->a.secret = SECRET;
+    fakeenv_set(&f->a.env, "AWS_REGION", "us-east-1");
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_DYNAMODB", fake_server_url(f->fs));
+    if (fakeaws_open(&f->a, NULL, &e) != ERR_OK)
         fail_msg("aws_env_new: %s", e.msg);
-    if (!(f->l = ledger_dynamodb_open(f->env, "posters", &e)))
+    if (!(f->l = ledger_dynamodb_open(f->a.aws, "posters", &e)))
         fail_msg("open: %s", e.msg);
     *state = f;
     return 0;
@@ -200,8 +177,7 @@ static int teardown(void **state)
         free(f->srv.target[i]);
         json_decref(f->srv.body[i]);
     }
-    aws_env_free(f->env);
-    creds_cache_free(f->cache);
+    fakeaws_close(&f->a);
     pthread_mutex_destroy(&f->srv.mu);
     free(f);
     return 0;
@@ -322,9 +298,9 @@ static void bad_arguments_send_nothing(void **state)
     assert_int_equal((f->l->ops->fail)(f->l, "b1", "j1", "w1", JOB_SUCCEEDED, "x", "y", &e),
                      ERR_INVALID);
     assert_int_equal(nreq(f), 0);
-    assert_null(ledger_dynamodb_open(f->env, "ab", &e));
+    assert_null(ledger_dynamodb_open(f->a.aws, "ab", &e));
     assert_int_equal(e.code, ERR_CONFIG);
-    assert_null(ledger_dynamodb_open(f->env, "has space", &e));
+    assert_null(ledger_dynamodb_open(f->a.aws, "has space", &e));
     assert_int_equal(e.code, ERR_CONFIG);
     assert_int_equal(ledger_dynamodb_set_clock_offset_ms(NULL, 5), ERR_INVALID);
 }
@@ -413,13 +389,6 @@ static void oversized_or_bad_jobs_are_refused_before_sending(void **state)
     assert_int_equal(nreq(f), 0);
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* 65 writes that each take 50 ms: one at a time they need 3.25 s; the pool
  * keeps eight in flight. */
 static void add_batch_keeps_several_writes_in_flight(void **state)
@@ -436,10 +405,10 @@ static void add_batch_keeps_several_writes_in_flight(void **state)
         jobs[i] = (ledger_new_job_t){ids[i], "{}", i + 1};
     }
     f->srv.stall_ms = 50;
-    double t0 = mono_s();
+    double t0 = tu_mono_s();
     assert_int_equal(f->l->ops->add_batch(f->l, "b1", "x", jobs, N, &created, &added, &e),
                      ERR_OK);
-    double took = mono_s() - t0;
+    double took = tu_mono_s() - t0;
     assert_int_equal(added, N);
     assert_int_equal(nreq(f), N + 1);
     if (took > 1.6)
@@ -728,7 +697,7 @@ static void ensure_creates_a_missing_table_and_waits_until_active(void **state)
            R(200, DESCRIBED("CREATING", "CREATING")),
            R(200, DESCRIBED("ACTIVE", "CREATING")),
            R(200, DESCRIBED("ACTIVE", "ACTIVE")));
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "posters", report, sizeof report, &e),
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", report, sizeof report, &e),
                      ERR_OK);
     assert_non_null(strstr(report, "created table posters"));
     assert_int_equal(nreq(f), 5);
@@ -742,7 +711,7 @@ static void ensure_creates_a_missing_table_and_waits_until_active(void **state)
            R(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceInUseException\","
                   "\"message\":\"Table already exists\"}"),
            R(200, DESCRIBED("ACTIVE", "ACTIVE")));
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "posters", report, sizeof report, &e),
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", report, sizeof report, &e),
                      ERR_OK);
     assert_non_null(strstr(report, "exists"));
 }
@@ -753,18 +722,18 @@ static void ensure_leaves_an_existing_table_alone(void **state)
     char report[256];
     err_t e;
     SCRIPT(f, R(200, DESCRIBED("ACTIVE", "ACTIVE")));
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "posters", report, sizeof report, &e),
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", report, sizeof report, &e),
                      ERR_OK);
     assert_non_null(strstr(report, "table posters exists"));
     assert_int_equal(nreq(f), 1);
     /* Same name, other layout: refused, naming what is missing. */
     SCRIPT(f, R(200, "{\"Table\":{\"TableStatus\":\"ACTIVE\"}}"));
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "posters", report, sizeof report, &e),
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", report, sizeof report, &e),
                      ERR_CONFIG);
     assert_non_null(strstr(e.msg, "by_line"));
     SCRIPT(f, R(200, "{\"Table\":{}}"));
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "posters", NULL, 0, &e), ERR_INVALID);
-    assert_int_equal(ledger_dynamodb_ensure(f->env, "p", NULL, 0, &e), ERR_CONFIG);
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", NULL, 0, &e), ERR_INVALID);
+    assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "p", NULL, 0, &e), ERR_CONFIG);
 }
 
 int main(void)

@@ -81,13 +81,6 @@ static queue_stats_t stats(queue_t *q)
     return st;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void send_receive_delete_in_order(void **state)
 {
     fx_t *fx = *state;
@@ -488,17 +481,17 @@ static void wait_returns_when_a_message_arrives(void **state)
         _exit(q && queue_send_batch(q, &body, 1, &e) == ERR_OK ? 0 : 1);
     }
     queue_t *q = open_q(fx);
-    double t0 = mono_s();
+    double t0 = tu_mono_s();
     assert_int_equal(queue_receive(q, 1, 30, 5, &m, &n, &e), ERR_OK);
-    double took = mono_s() - t0;
+    double took = tu_mono_s() - t0;
     assert_int_equal(n, 1);
     assert_string_equal(m->body, "late");
     assert_true(took >= 0.2 && took < 3.0);
     queue_msgs_free(m, n);
-    t0 = mono_s();
+    t0 = tu_mono_s();
     assert_int_equal(queue_receive(q, 1, 30, 1, &m, &n, &e), ERR_OK);
     assert_int_equal(n, 0);
-    assert_true(mono_s() - t0 >= 0.9);
+    assert_true(tu_mono_s() - t0 >= 0.9);
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -516,9 +509,9 @@ static void hundred_thousand_sends_are_fast(void **state)
 
     for (size_t i = 0; i < N; i++)
         bodies[i] = body;
-    double t0 = mono_s();
+    double t0 = tu_mono_s();
     send_strs(q, bodies, N);
-    double took = mono_s() - t0;
+    double took = tu_mono_s() - t0;
     printf("# sent %d messages in %.3f s\n", N, took);
     assert_int_equal(stats(q).visible, N);
     assert_true(took < 60.0);   /* informational; catches a transaction per row */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fake_sqs.h"
+#include "fakeaws.h"
 #include "queue_sqs.h"
 #include "redact.h"
 
@@ -24,38 +25,15 @@
 typedef struct {
     fake_sqs_t s;
     fake_server_t *fs;
-    const char *env_k[8], *env_v[8];
-    int nenv;
-    creds_cache_t *cache;
-    aws_env_t *aws;
+    fakeaws_t a;
     queue_t *q;
 } fx_t;
-
-static const char *fenv_get(void *ctx, const char *name)
-{
-    fx_t *f = ctx;
-    for (int i = 0; i < f->nenv; i++)
-        if (strcmp(f->env_k[i], name) == 0)
-            return f->env_v[i];
-    return NULL;
-}
-
-static err_code_t provider(void *ctx, creds_t *out, err_t *err)
-{
-    return creds_set(out, AKID, SECRET, NULL, 0, "test", err);
-}
-
-static void no_sleep(long ms, void *ud)
-{
-    (void)ms;
-    (void)ud;
-}
 
 static queue_t *open_q(fx_t *f, const char *spec)
 {
     err_t e;
     err_clear(&e);
-    queue_t *q = queue_sqs_open_env(f->aws, spec, &e);
+    queue_t *q = queue_sqs_open_env(f->a.aws, spec, &e);
     if (!q)
         fail_msg("open %s: %s", spec, e.msg);
     return q;
@@ -67,19 +45,12 @@ static int setup(void **state)
     err_t e;
     fake_sqs_init(&f->s, AKID, SECRET);
     f->fs = fake_server_start(fake_sqs_handler, &f->s);
-    f->env_k[0] = "AWS_REGION";
-    f->env_v[0] = "us-east-1";
-    f->env_k[1] = "HOME";
-    f->env_v[1] = "/nonexistent/onesheet-test";
-    f->env_k[2] = "AWS_ENDPOINT_URL_SQS";
-    f->env_v[2] = fake_server_url(f->fs);
-    f->nenv = 3;
-    f->cache = creds_cache_new_provider(provider, NULL, NULL, NULL, &e);
-    retry_options_t ro = {.max_attempts = 3, .sleep_ms = no_sleep};
-    aws_env_options_t o = {.getenv = fenv_get, .getenv_ctx = f, .creds = f->cache,
-                           .retry = &ro};
-    f->aws = aws_env_new(&o, &e);
-    assert_non_null(f->aws);
+    fakeenv_set(&f->a.env, "AWS_REGION", "us-east-1");
+    fakeenv_set(&f->a.env, "HOME", "/nonexistent/onesheet-test");
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_SQS", fake_server_url(f->fs));
+    f->a.akid = AKID;
+    f->a.secret = SECRET;
+    assert_int_equal(fakeaws_open(&f->a, NULL, &e), ERR_OK);
     fake_sqs_add_queue(&f->s, "jobs", "262144", "jobs-dlq");
     fake_sqs_add_queue(&f->s, "jobs-dlq", "262144", NULL);
     f->q = open_q(f, "sqs:jobs");
@@ -95,8 +66,7 @@ static int teardown(void **state)
     fake_server_stop(f->fs);
     assert_int_equal(f->s.rejected, 0);
     fake_sqs_free(&f->s);
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
+    fakeaws_close(&f->a);
     free(f);
     redact_reset();
     return 0;
@@ -135,14 +105,14 @@ static void open_missing_queue_is_notfound_and_names_init(void **state)
 {
     fx_t *f = *state;
     err_t e;
-    assert_null(queue_sqs_open_env(f->aws, "sqs:nope", &e));
+    assert_null(queue_sqs_open_env(f->a.aws, "sqs:nope", &e));
     assert_int_equal(e.code, ERR_NOTFOUND);
     assert_non_null(strstr(e.msg, "onesheet init"));
-    assert_null(queue_sqs_open_env(f->aws, "sqs:bad name", &e));
+    assert_null(queue_sqs_open_env(f->a.aws, "sqs:bad name", &e));
     assert_int_equal(e.code, ERR_CONFIG);
-    assert_null(queue_sqs_open_env(f->aws, "sqs:jobs.fifo", &e));
+    assert_null(queue_sqs_open_env(f->a.aws, "sqs:jobs.fifo", &e));
     assert_int_equal(e.code, ERR_CONFIG);
-    assert_null(queue_sqs_open_env(f->aws, "ftp://x/y", &e));
+    assert_null(queue_sqs_open_env(f->a.aws, "ftp://x/y", &e));
     assert_int_equal(e.code, ERR_CONFIG);
 }
 
@@ -160,10 +130,10 @@ static void open_by_url_without_an_endpoint_goes_to_the_url_host(void **state)
     fx_t *f = *state;
     char url[256];
     err_t e;
-    f->nenv = 2;   /* no AWS_ENDPOINT_URL_SQS */
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_SQS", NULL);
     snprintf(url, sizeof url, "%s/000000000000/jobs", fake_server_url(f->fs));
     /* The stand-in only knows QURL, so reaching it is what is checked. */
-    assert_null(queue_sqs_open_env(f->aws, url, &e));
+    assert_null(queue_sqs_open_env(f->a.aws, url, &e));
     assert_int_equal(e.code, ERR_PERMANENT);
     assert_string_equal(e.service_code, "QueueDoesNotExist");
     assert_string_equal(jstr(logged(f, 0, "GetQueueAttributes"), "QueueUrl"), url);
@@ -181,7 +151,7 @@ static void bad_redrive_policy_is_invalid(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_object_set_new(json_object_get(f->s.queues, "jobs"), "RedrivePolicy",
                             json_string(bad[i]));
-        assert_null(queue_sqs_open_env(f->aws, "sqs:jobs", &e));
+        assert_null(queue_sqs_open_env(f->a.aws, "sqs:jobs", &e));
         assert_int_equal(e.code, ERR_INVALID);
         assert_non_null(strstr(e.msg, "RedrivePolicy"));
     }
@@ -526,7 +496,7 @@ static void ensure_creates_then_finds_then_updates(void **state)
     fx_t *f = *state;
     char report[256];
     err_t e;
-    assert_int_equal(queue_sqs_ensure(f->aws, "posters", 4, 300, report, sizeof report, &e),
+    assert_int_equal(queue_sqs_ensure(f->a.aws, "posters", 4, 300, report, sizeof report, &e),
                      ERR_OK);
     assert_string_equal(report, "created queue posters-dlq\ncreated queue posters");
     json_t *dlq = json_object_get(f->s.queues, "posters-dlq");
@@ -539,16 +509,16 @@ static void ensure_creates_then_finds_then_updates(void **state)
     assert_int_equal(json_integer_value(json_object_get(p, "maxReceiveCount")), 4);
     json_decref(p);
 
-    assert_int_equal(queue_sqs_ensure(f->aws, "posters", 4, 300, report, sizeof report, &e),
+    assert_int_equal(queue_sqs_ensure(f->a.aws, "posters", 4, 300, report, sizeof report, &e),
                      ERR_OK);
     assert_string_equal(report, "queue posters-dlq exists\nqueue posters exists");
-    assert_int_equal(queue_sqs_ensure(f->aws, "posters", 6, 300, report, sizeof report, &e),
+    assert_int_equal(queue_sqs_ensure(f->a.aws, "posters", 6, 300, report, sizeof report, &e),
                      ERR_OK);
     assert_string_equal(report, "queue posters-dlq exists\n"
                                 "queue posters exists (updated RedrivePolicy)");
-    assert_int_equal(queue_sqs_ensure(f->aws, "bad.name", 4, 300, report, sizeof report, &e),
+    assert_int_equal(queue_sqs_ensure(f->a.aws, "bad.name", 4, 300, report, sizeof report, &e),
                      ERR_CONFIG);
-    assert_int_equal(queue_sqs_ensure(f->aws, "posters", 0, 300, report, sizeof report, &e),
+    assert_int_equal(queue_sqs_ensure(f->a.aws, "posters", 0, 300, report, sizeof report, &e),
                      ERR_CONFIG);
 }
 

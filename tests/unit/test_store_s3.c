@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "fakeaws.h"
 #include "fakeserver.h"
 #include "redact.h"
 #include "sigv4.h"
@@ -48,29 +49,10 @@ typedef struct {
     srv_t srv;
     fake_server_t *fs;
     const char *endpoint;       /* AWS_ENDPOINT_URL_S3 */
-    int64_t creds_expiry;
-    creds_cache_t *cache;
-    aws_env_t *aws;
+    fakeaws_t a;
     bool path_style;
     store_t *s;
 } fx_t;
-
-/* The environment the store sees: a region and the S3 endpoint. */
-static const char *fx_getenv(void *ctx, const char *name)
-{
-    fx_t *f = ctx;
-    if (strcmp(name, "AWS_REGION") == 0)
-        return "us-west-2";
-    return strcmp(name, "AWS_ENDPOINT_URL_S3") == 0 ? f->endpoint : NULL;
-}
-
-static err_code_t provider(void *ctx, creds_t *out, err_t *err)
-{
-    fx_t *f = ctx;
-    return creds_set(out, AKID, SECRET, NULL, f->creds_expiry, "test", err);
-}
-
-static void no_sleep(long ms, void *ud) { (void)ms, (void)ud; }
 
 static obj_t *find(srv_t *s, const char *path)
 {
@@ -123,12 +105,6 @@ static const char *hdr(const fake_request_t *req, const char *name)
 static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
 {
     srv_t *s = ud;
-    http_header_t hs[FAKE_MAX_HEADERS];
-    for (size_t k = 0; k < req->nheaders; k++)
-        hs[k] = (http_header_t){req->headers[k].name, req->headers[k].value};
-    sigv4_request_t sq = {.method = req->method, .path = req->path, .query = req->query,
-                          .headers = hs, .nheaders = req->nheaders, .body = req->body,
-                          .body_len = req->body_len};
     sigv4_credentials_t c = {AKID, SECRET, NULL};
     sigv4_verify_opts_t vo = {.now = time(NULL), .region = "us-west-2", .service = "s3"};
     sigv4_verify_info_t info;
@@ -136,7 +112,7 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
     sigv4_verify_info_init(&info);
     pthread_mutex_lock(&s->mu);
     snprintf(s->last_path, sizeof s->last_path, "%s", req->path);
-    if (sigv4_verify(&sq, &c, &vo, &info, &e) != ERR_OK) {
+    if (fakeaws_verify(req, &c, &vo, &info, &e) != ERR_OK) {
         s->rejected++;
         xml_error(resp, info.reason == SIGV4_VERIFY_PAYLOAD_MISMATCH ? 400 : 403,
                   sigv4_verify_reason_code(info.reason));
@@ -193,25 +169,23 @@ out:
 static void release(fx_t *f)
 {
     store_close(f->s);
-    aws_env_free(f->aws);
-    creds_cache_free(f->cache);
+    f->s = NULL;
+    fakeaws_close(&f->a);
 }
 
 /* (Re)makes the env and the store "s3://posters/out" with the fixture's
- * settings. */
+ * settings: the environment the store sees is a region and the S3
+ * endpoint. */
 static void reopen(fx_t *f, const char *url)
 {
     err_t e;
     release(f);
-    f->cache = creds_cache_new_provider(provider, f, NULL, NULL, &e);
-    assert_non_null(f->cache);
-    retry_options_t ro = {.max_attempts = 3, .sleep_ms = no_sleep};
-    aws_env_options_t o = {.getenv = fx_getenv, .getenv_ctx = f, .creds = f->cache,
-                           .retry = &ro, .s3_path_style = f->path_style};
-    f->aws = aws_env_new(&o, &e);
-    if (!f->aws)
+    fakeenv_set(&f->a.env, "AWS_REGION", "us-west-2");
+    fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_S3", f->endpoint);
+    aws_env_options_t o = {.s3_path_style = f->path_style};
+    if (fakeaws_open(&f->a, &o, &e) != ERR_OK)
         fail_msg("aws_env_new: %s", e.msg);
-    f->s = store_s3_open_env(f->aws, url ? url : "s3://posters/out/", &e);
+    f->s = store_s3_open_env(f->a.aws, url ? url : "s3://posters/out/", &e);
     if (!f->s)
         fail_msg("store_s3_open_env: %s", e.msg);
 }
@@ -225,6 +199,8 @@ static int setup(void **state)
     if (!f->fs)
         return -1;
     f->endpoint = fake_server_url(f->fs);
+    f->a.akid = AKID;
+    f->a.secret = SECRET;
     reopen(f, NULL);
     *state = f;
     return 0;
@@ -410,12 +386,12 @@ static void url_expiry_is_clamped_to_seven_days_and_the_credentials(void **state
     free(url);
     assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 0, &url, &expires, &e), ERR_INVALID);
 
-    f->creds_expiry = (int64_t)time(NULL) + 1800;
+    f->a.expiry = (int64_t)time(NULL) + 1800;
     reopen(f, NULL);
     assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 3600, &url, &expires, &e), ERR_OK);
     long got = strtol(param(url, "X-Amz-Expires", v, sizeof v), NULL, 10);
     assert_true(got > 0 && got < 1800);
-    assert_true(expires <= f->creds_expiry);
+    assert_true(expires <= f->a.expiry);
     free(url);
 }
 
@@ -531,11 +507,11 @@ static void ensure_reports_an_existing_bucket_and_creates_a_missing_one(void **s
     err_t e;
     char report[128];
     keep(&f->srv, "/posters/", "", 0, NULL);
-    assert_int_equal(store_s3_ensure(f->aws, "posters", report, sizeof report, &e), ERR_OK);
+    assert_int_equal(store_s3_ensure(f->a.aws, "posters", report, sizeof report, &e), ERR_OK);
     assert_string_equal(report, "s3 bucket posters: exists");
     assert_int_equal(f->srv.puts, 0);
 
-    assert_int_equal(store_s3_ensure(f->aws, "fresh", report, sizeof report, &e), ERR_OK);
+    assert_int_equal(store_s3_ensure(f->a.aws, "fresh", report, sizeof report, &e), ERR_OK);
     assert_string_equal(report, "s3 bucket fresh: created in us-west-2");
     assert_string_equal(f->srv.last_path, "/fresh/");
     assert_non_null(strstr(f->srv.last_body,
@@ -550,19 +526,19 @@ static void ensure_maps_conflicts_regions_and_denials(void **state)
     char report[128];
     canned(f, "PUT", 409, "application/xml",
            "<Error><Code>BucketAlreadyOwnedByYou</Code><Message>yours</Message></Error>");
-    assert_int_equal(store_s3_ensure(f->aws, "racy", report, sizeof report, &e), ERR_OK);
+    assert_int_equal(store_s3_ensure(f->a.aws, "racy", report, sizeof report, &e), ERR_OK);
     assert_non_null(strstr(report, "exists"));
     canned(f, "PUT", 409, "application/xml",
            "<Error><Code>BucketAlreadyExists</Code><Message>taken</Message></Error>");
-    assert_int_equal(store_s3_ensure(f->aws, "taken", report, sizeof report, &e), ERR_EXISTS);
+    assert_int_equal(store_s3_ensure(f->a.aws, "taken", report, sizeof report, &e), ERR_EXISTS);
     canned(f, "HEAD", 301, NULL, NULL);
     f->srv.canned_hdr = "x-amz-bucket-region";
     f->srv.canned_hdr_value = "eu-west-1";
-    assert_int_equal(store_s3_ensure(f->aws, "faraway", report, sizeof report, &e), ERR_CONFIG);
+    assert_int_equal(store_s3_ensure(f->a.aws, "faraway", report, sizeof report, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "eu-west-1"));
     f->srv.canned_hdr = NULL;
     canned(f, "HEAD", 403, NULL, NULL);
-    assert_int_equal(store_s3_ensure(f->aws, "private", report, sizeof report, &e), ERR_AUTH);
+    assert_int_equal(store_s3_ensure(f->a.aws, "private", report, sizeof report, &e), ERR_AUTH);
 }
 
 static void store_urls_parse_into_bucket_and_prefix(void **state)

@@ -1,0 +1,264 @@
+/* server_mhd — onesheet-api over HTTP with libmicrohttpd.
+ *
+ * A thread per connection: POST /generate-poster may wait up to the sync
+ * timeout, and a blocked handler must not hold up other clients.  Back-end
+ * handles come from the router's pool, not from the threads.  The
+ * connection limit, the idle timeout (which also ends slow headers and
+ * bodies) and the per-connection memory limit (headers) keep slow or
+ * greedy clients from exhausting the server; bodies are capped at
+ * API_MAX_BODY, refused early when Content-Length already says too much. */
+#include "server.h"
+
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    buf_t body;
+    bool too_big;
+} conn_ctx_t;
+
+typedef struct {
+    api_header_t h[API_MAX_HEADERS];
+    size_t n;
+} header_list_t;
+
+int server_parse_listen(const char *listen, void *ssp, unsigned *len, bool *loopback,
+                        err_t *err)
+{
+    struct sockaddr_storage *ss = ssp;
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port;
+
+    memset(ss, 0, sizeof *ss);
+    if (!colon || (size_t)(colon - listen) >= sizeof host) {
+        err_set(err, ERR_USAGE, "expected ADDR:PORT, got \"%s\"", listen);
+        return -1;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 0 || port > 65535) {
+        err_set(err, ERR_USAGE, "bad port in \"%s\"", listen);
+        return -1;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
+            err_set(err, ERR_USAGE, "bad IPv6 address in \"%s\"", listen);
+            return -1;
+        }
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *s6;
+        *loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+        return 0;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+        err_set(err, ERR_USAGE, "bad IPv4 address in \"%s\" (use a numeric address)", listen);
+        return -1;
+    }
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    *len = sizeof *s4;
+    *loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    return 0;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    header_list_t *hl = cls;
+    (void)kind;
+    if (hl->n < API_MAX_HEADERS)
+        hl->h[hl->n++] = (api_header_t){key, value ? value : ""};
+    return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, const api_response_t *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    char ra[16];
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->retry_after > 0) {
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
+    if (r->allow)
+        MHD_add_response_header(resp, "Allow", r->allow);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void log_request(const char *method, const char *url, const char *client,
+                        const api_response_t *r, double ms)
+{
+    char path[300];
+    if (r->status >= 500)
+        log_warn("request", "method=%s path=%s status=%d ms=%.1f client=%s detail=%s", method,
+                 log_q(url, path, sizeof path), r->status, ms, client, r->detail);
+    else
+        log_debug("request", "method=%s path=%s status=%d ms=%.1f client=%s", method,
+                  log_q(url, path, sizeof path), r->status, ms, client);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    api_t *api = cls;
+    conn_ctx_t *ctx = *con_cls;
+    (void)version;
+
+    if (!ctx) {
+        if (!(ctx = calloc(1, sizeof *ctx)))
+            return MHD_NO;
+        *con_cls = ctx;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
+            /* Answer before reading a byte of it; MHD closes the connection
+             * afterwards rather than draining the body. */
+            api_response_t r;
+            memset(&r, 0, sizeof r);
+            ctx->too_big = true;
+            api_request_t req = {.method = method, .path = url, .body_too_big = true};
+            header_list_t hl = {.n = 0};
+            MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+            req.headers = hl.h;
+            req.nheaders = hl.n;
+            api_handle(api, &req, &r);
+            enum MHD_Result ret = send_response(c, &r);
+            api_response_free(&r);
+            return ret;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!ctx->too_big && ctx->body.len + *upload_data_size > API_MAX_BODY) {
+            ctx->too_big = true;
+            buf_free(&ctx->body);
+        }
+        if (!ctx->too_big && buf_append(&ctx->body, upload_data, *upload_data_size) != ERR_OK)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    double t0 = now_s();
+    header_list_t hl = {.n = 0};
+    char client[INET6_ADDRSTRLEN] = "-";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, client,
+                      sizeof client);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, client,
+                      sizeof client);
+    }
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+    api_request_t req = {
+        .method = method, .path = url, .headers = hl.h, .nheaders = hl.n,
+        .body = (const char *)ctx->body.data, .body_len = ctx->body.len,
+        .body_too_big = ctx->too_big, .client = client, .base_path = "",
+    };
+    api_response_t r;
+    api_handle(api, &req, &r);
+    log_request(method, url, client, &r, (now_s() - t0) * 1000);
+    enum MHD_Result ret = send_response(c, &r);
+    api_response_free(&r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    conn_ctx_t *ctx = *con_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (ctx) {
+        buf_free(&ctx->body);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
+int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *stop)
+{
+    struct sockaddr_storage ss;
+    unsigned len;
+    bool loopback;
+    err_t e;
+
+    if (server_parse_listen(o->listen, &ss, &len, &loopback, &e) != 0) {
+        log_error("listen_failed", "error=\"%s\"", e.msg);
+        return 64;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_END);
+    if (!d) {
+        log_error("listen_failed", "listen=%s error=\"%s\"", o->listen,
+                  errno ? strerror(errno) : "cannot start the HTTP server");
+        return 71;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = di ? di->port : 0;
+    log_info("listening", "listen=%s port=%u auth=%s", o->listen, port,
+             api_auth_enabled(api) ? "api_keys" : "off_loopback");
+    if (o->port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", o->port_file);
+        FILE *fp = fopen(tmp, "w");
+        if (!fp || fprintf(fp, "%u\n", port) < 0 || fclose(fp) != 0 ||
+            rename(tmp, o->port_file) != 0) {
+            log_error("port_file_failed", "path=%s error=\"%s\"", o->port_file, strerror(errno));
+            MHD_stop_daemon(d);
+            return 73;
+        }
+    }
+    while (!*stop)
+        usleep(100 * 1000);
+    log_info("stopping", "reason=signal");
+    api_stop(api);
+    MHD_stop_daemon(d);
+    return 0;
+}

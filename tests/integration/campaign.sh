@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Campaigns end to end on the embedded default: plan shows the expansion,
+# estimate and next firings; run enqueues one firing and a second run of
+# the same slot enqueues nothing; budgets refuse with exit 65 and enqueue
+# nothing; bad campaign files exit 65 naming the file and field; the
+# worker makes the posters.
+. "$(dirname "$0")/lib.sh"
+C=$ROOT/examples/campaign.json
+SLOT=2026-11-30T09:00:00Z
+
+"$BIN/onesheet" campaign plan "$C" --slot "$SLOT" >"$T/plan" 2>"$T/err" || { cat "$T/err"; fail plan; }
+grep -q 'batch  *weekly-releases-20261130T090000Z' "$T/plan" || fail "plan: batch id"
+grep -q 'jobs  *12 of 49 candidates (sampled)' "$T/plan" || { cat "$T/plan"; fail "plan: counts"; }
+grep -q 'estimate  *\$0.00' "$T/plan" || fail "plan: estimate"
+[ "$(grep -c ' UTC$' "$T/plan")" = 5 ] || fail "plan: five next firings"
+"$BIN/onesheet" campaign plan "$C" --slot "$SLOT" --json >"$T/plan.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["jobs"]==12 and len(d["next"])==5 and len(d["prompts"])==12' "$T/plan.json" || fail "plan --json"
+ok "plan shows batch, counts, estimate and five firings"
+
+"$BIN/onesheet" campaign run "$C" --slot "$SLOT" >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "run"; }
+[ "$(cat "$T/out")" = weekly-releases-20261130T090000Z ] || fail "run: batch id"
+[ "$(db "SELECT COUNT(*) FROM queue_messages")" = 12 ] || fail "run: 12 messages"
+"$BIN/onesheet" campaign run "$C" --slot "$SLOT" --json >"$T/out" 2>"$T/err"
+grep -q '"enqueued":0' "$T/out" && grep -q '"already":true' "$T/out" || fail "rerun: $(cat "$T/out")"
+grep -q 'already fired' "$T/err" || fail "rerun message"
+[ "$(db "SELECT COUNT(*) FROM queue_messages")" = 12 ] || fail "rerun enqueued more"
+[ "$(db "SELECT COUNT(*) FROM campaign_spend")" = 1 ] || fail "spend recorded once"
+ok "the same slot twice enqueues nothing new"
+
+# Budgets: sd3.5 at $0.08 x 12 = $0.96 a firing.
+sed -e 's/"model": "draft"/"model": "stability.sd3-5-large-v1:0"/' \
+    -e 's/"per_firing_usd": 5/"per_firing_usd": 0.5/' "$C" >"$T/pricey.json"
+expect_status 65 "$BIN/onesheet" campaign run "$T/pricey.json" --slot "$SLOT"
+grep -q 'per-firing budget of \$0.50' "$T/err" || { cat "$T/err"; fail "firing budget message"; }
+sed -e 's/"model": "draft"/"model": "stability.sd3-5-large-v1:0"/' \
+    -e 's/"name": "weekly-releases"/"name": "pricey"/' \
+    -e 's/"per_month_usd": 20/"per_month_usd": 2/' "$C" >"$T/monthly.json"
+"$BIN/onesheet" campaign run "$T/monthly.json" --slot 2026-11-02T09:00:00Z >/dev/null 2>&1 || fail "first firing"
+"$BIN/onesheet" campaign run "$T/monthly.json" --slot 2026-11-09T09:00:00Z >/dev/null 2>&1 || fail "second firing"
+expect_status 65 "$BIN/onesheet" campaign run "$T/monthly.json" --slot 2026-11-16T09:00:00Z
+grep -q 'monthly budget exceeded' "$T/err" || { cat "$T/err"; fail "monthly budget message"; }
+[ "$(db "SELECT COUNT(*) FROM queue_messages")" = 36 ] || fail "refused firing enqueued"
+ok "budgets refuse with exit 65 and enqueue nothing"
+
+# submit --budget uses the same estimate.
+expect_status 65 "$BIN/onesheet" submit --model stability.sd3-5-large-v1:0 --budget 1 "$ROOT/examples/prompts.txt"
+grep -q 'over budget: 20 jobs would cost about \$1.60' "$T/err" || { cat "$T/err"; fail "submit budget"; }
+"$BIN/onesheet" submit --dry-run "$ROOT/examples/prompts.txt" >/dev/null 2>"$T/err"
+grep -q 'estimated cost: \$0.00 for 20 jobs' "$T/err" || fail "dry-run estimate"
+ONESHEET_PRICES=$T/p.json expect_status 78 "$BIN/onesheet" submit --dry-run "$ROOT/examples/prompts.txt"
+ok "submit --dry-run and --budget share the estimate"
+
+for f in "$FIXTURES"/bad/campaigns/*.json; do
+    expect_status 65 "$BIN/onesheet" campaign plan "$f"
+    grep -q "$(basename "$f")" "$T/err" || fail "$(basename "$f"): message lacks the file name"
+done
+expect_status 66 "$BIN/onesheet" campaign run "$T/nope.json"
+expect_status 64 "$BIN/onesheet" campaign run "$C" --slot tomorrow
+expect_status 64 "$BIN/onesheet" campaign frobnicate "$C"
+ok "bad campaign files and usage are refused"
+
+"$BIN/onesheet-worker" --drain --concurrency 2 2>"$T/worker.log" || fail worker
+[ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE batch_id = 'weekly-releases-20261130T090000Z' AND state = 'succeeded'")" = 12 ] ||
+    fail "campaign posters not made"
+ok "the worker makes the campaign's posters"
