@@ -25,6 +25,7 @@ static worker_t W;
 static void on_signal(int sig)
 {
     (void)sig;
+    atomic_store(&W.signalled, true);
     atomic_store(&W.stop, true);
 }
 
@@ -37,6 +38,11 @@ static void usage(FILE *fp)
             "      --max-jobs N      exit after taking N messages\n"
             "      --visibility S    seconds a received message stays hidden (default: config, 60)\n"
             "      --poll-wait S     seconds one receive waits for work (default 1)\n"
+            "      --grace S         after SIGTERM, seconds in-flight jobs get to finish\n"
+            "                        before they are given back (default 30)\n"
+            "      --rpm N           generate calls a minute, shared by all threads;\n"
+            "                        slows down on throttling, then probes back up\n"
+            "      --metrics H:P     serve Prometheus text on http://H:P/metrics\n"
             "      --model M         engine model (default: config, draft)\n"
             "      --config FILE     config file\n"
             "      --log-json        JSON log lines\n"
@@ -87,6 +93,11 @@ static void *thread_main(void *arg)
             atomic_fetch_sub(&w->idle_threads, 1);
         }
         for (size_t i = 0; i < n; i++) {
+            if (atomic_load(&w->stop)) {
+                /* Stopping: a message received meanwhile goes straight back. */
+                queue_change_visibility(t->queue, msgs[i].receipt, 0, &e);
+                continue;
+            }
             long taken = atomic_fetch_add(&w->taken, 1) + 1;
             if (w->max_jobs && taken > w->max_jobs) {
                 /* Over the limit: hand it straight back. */
@@ -127,6 +138,16 @@ void *worker_heartbeat_main(void *arg)
             pthread_mutex_unlock(&w->lock);
             if (!f.active || f.lease_lost || now < f.next_beat_ms)
                 continue;
+            /* Under beat_lock a job given back at shutdown is seen as such,
+             * so no heartbeat hides its message again after give-back. */
+            pthread_mutex_lock(&w->beat_lock);
+            pthread_mutex_lock(&w->lock);
+            bool still = w->inflight[i].active && strcmp(w->inflight[i].job_id, f.job_id) == 0;
+            pthread_mutex_unlock(&w->lock);
+            if (!still) {
+                pthread_mutex_unlock(&w->beat_lock);
+                continue;
+            }
             err_clear(&e);
             bool lost = l->ops->extend(l, f.batch_id, f.job_id, f.owner, w->lease_s, &e) ==
                         ERR_CONFLICT;
@@ -134,6 +155,7 @@ void *worker_heartbeat_main(void *arg)
                 err_clear(&e);
                 queue_change_visibility(q, f.receipt, w->visibility_s, &e);
             }
+            pthread_mutex_unlock(&w->beat_lock);
             pthread_mutex_lock(&w->lock);
             inflight_t *g = &w->inflight[i];
             if (g->active && strcmp(g->job_id, f.job_id) == 0 &&
@@ -196,6 +218,9 @@ int main(int argc, char **argv)
         {"max-jobs", required_argument, NULL, 'm'},
         {"visibility", required_argument, NULL, 'v'},
         {"poll-wait", required_argument, NULL, 'p'},
+        {"grace", required_argument, NULL, 'g'},
+        {"rpm", required_argument, NULL, 'r'},
+        {"metrics", required_argument, NULL, 'P'},
         {"model", required_argument, NULL, 'M'},
         {"config", required_argument, NULL, 'C'},
         {"log-json", no_argument, NULL, 'j'},
@@ -211,24 +236,35 @@ int main(int argc, char **argv)
 
     W.concurrency = 2;
     W.poll_wait_s = 1;
+    W.grace_s = 30;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         char *end;
         long v;
         switch (opt) {
-        case 'c': case 'm': case 'v': case 'p':
+        case 'c': case 'm': case 'v': case 'p': case 'g':
             v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < (opt == 'm' || opt == 'p' ? 0 : 1) ||
+            if (*end || end == optarg || v < (opt == 'm' || opt == 'p' || opt == 'g' ? 0 : 1) ||
                 v > (opt == 'c' ? WORKER_MAX_THREADS : 43200)) {
                 fprintf(stderr, "onesheet-worker: --%s: bad value \"%s\"\n",
                         opt == 'c' ? "concurrency" : opt == 'm' ? "max-jobs"
-                        : opt == 'v' ? "visibility" : "poll-wait", optarg);
+                        : opt == 'v' ? "visibility" : opt == 'g' ? "grace" : "poll-wait",
+                        optarg);
                 return EX_USAGE;
             }
             if (opt == 'c') W.concurrency = (int)v;
             else if (opt == 'm') W.max_jobs = v;
             else if (opt == 'v') vis = (int)v;
+            else if (opt == 'g') W.grace_s = (int)v;
             else W.poll_wait_s = (int)v;
             break;
+        case 'r':
+            W.rpm = strtod(optarg, &end);
+            if (*end || end == optarg || !(W.rpm > 0) || W.rpm > 1e6) {
+                fprintf(stderr, "onesheet-worker: --rpm: bad value \"%s\"\n", optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'P': W.metrics_addr = optarg; break;
         case 'd': W.drain = true; break;
         case 'M': model = optarg; break;
         case 'C': config_path = optarg; break;
@@ -264,6 +300,13 @@ int main(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(W.owner_base, sizeof W.owner_base, "%s:%ld", host, (long)getpid());
     pthread_mutex_init(&W.lock, NULL);
+    pthread_mutex_init(&W.beat_lock, NULL);
+    /* Burst 1: the quota is met by pacing, not by bursts that draw 429s. */
+    if (W.rpm > 0 && !(W.rl = ratelimit_new(W.rpm, 1, NULL, NULL))) {
+        log_error("open_failed", "error=\"out of memory\"");
+        config_free(&W.cfg);
+        return EX_OSERR;
+    }
     srand((unsigned)(getpid() ^ time(NULL)));
 
     struct sigaction sa;
@@ -287,8 +330,17 @@ int main(int argc, char **argv)
             return err_exit_status(e.code);
         }
     }
-    log_info("worker_started", "concurrency=%d model=%s visibility_s=%d drain=%d owner=%s",
-             W.concurrency, W.cfg.model, W.visibility_s, W.drain, W.owner_base);
+    if (W.metrics_addr && worker_metrics_start(&W, &e) != 0) {
+        log_error("metrics_failed", "error=\"%s\"", e.msg);
+        for (int i = 0; i < W.concurrency; i++)
+            close_thread(&threads[i]);
+        ratelimit_free(W.rl);
+        config_free(&W.cfg);
+        return err_exit_status(e.code);
+    }
+    log_info("worker_started", "concurrency=%d model=%s visibility_s=%d drain=%d grace_s=%d "
+             "rpm=%g owner=%s", W.concurrency, W.cfg.model, W.visibility_s, W.drain,
+             W.grace_s, W.rpm, W.owner_base);
 #ifdef HAVE_SYSTEMD
     sd_notify(0, "READY=1\nSTATUS=processing");
     /* WatchdogSec= in the unit: ping from this loop, which stalls only if
@@ -306,6 +358,7 @@ int main(int argc, char **argv)
     /* The main thread only watches: signals set W.stop; threads also stop
      * themselves for --drain and --max-jobs. */
     int done = 0;
+    int64_t stop_ms = 0;
     while (done < W.concurrency) {
         done = 0;
         for (int i = 0; i < W.concurrency; i++)
@@ -317,6 +370,25 @@ int main(int argc, char **argv)
             break;
         usleep(100 * 1000);
         int64_t now = worker_now_ms();
+        if (atomic_load(&W.signalled)) {
+            if (!stop_ms) {
+                stop_ms = now;
+                log_info("stopping", "grace_s=%d", W.grace_s);
+#ifdef HAVE_SYSTEMD
+                sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight jobs");
+#endif
+            } else if (now - stop_ms >= (int64_t)W.grace_s * 1000) {
+                /* The grace is over: give back what is still in flight and
+                 * leave without joining threads that may be blocked in a
+                 * model call; their jobs are no longer theirs. */
+                int n = worker_give_back(&W);
+                log_stats("worker_stopped", (now - t0) / 1000.0);
+                log_info("grace_expired", "given_back=%d", n);
+                fflush(stdout);
+                fflush(stderr);
+                _exit(0);
+            }
+        }
 #ifdef HAVE_SYSTEMD
         if (wd_usec && (now - last_wd) * 4000 >= (int64_t)wd_usec) {
             last_wd = now;
@@ -334,6 +406,8 @@ int main(int argc, char **argv)
     atomic_store(&W.stop, true);
     atomic_store(&W.idle_threads, W.concurrency);
     pthread_join(hb, NULL);
+    worker_metrics_stop();
+    ratelimit_free(W.rl);
     for (int i = 0; i < W.concurrency; i++)
         close_thread(&threads[i]);
     log_stats("worker_stopped", (worker_now_ms() - t0) / 1000.0);

@@ -37,6 +37,7 @@ static void publish(worker_thread_t *t, const char *batch, const char *job,
     pthread_mutex_lock(&w->lock);
     f->active = true;
     f->lease_lost = false;
+    f->abandoned = false;
     snprintf(f->batch_id, sizeof f->batch_id, "%s", batch);
     snprintf(f->job_id, sizeof f->job_id, "%s", job);
     snprintf(f->receipt, sizeof f->receipt, "%s", receipt);
@@ -45,16 +46,112 @@ static void publish(worker_thread_t *t, const char *batch, const char *job,
     pthread_mutex_unlock(&w->lock);
 }
 
-static bool unpublish(worker_thread_t *t)
+/* Takes the job back from the heartbeat thread.  Returns whether its lease
+ * was lost; *abandoned says whether shutdown already gave it back, in which
+ * case the job is no longer this thread's to finish, fail or retry. */
+static bool unpublish(worker_thread_t *t, bool *abandoned)
 {
     worker_t *w = t->w;
+    inflight_t *f = &w->inflight[t->index];
     bool lost;
 
     pthread_mutex_lock(&w->lock);
-    lost = w->inflight[t->index].lease_lost;
-    w->inflight[t->index].active = false;
+    lost = f->lease_lost;
+    *abandoned = f->abandoned;
+    f->active = false;
+    f->abandoned = false;
     pthread_mutex_unlock(&w->lock);
     return lost;
+}
+
+int worker_give_back(worker_t *w)
+{
+    inflight_t jobs[WORKER_MAX_THREADS];
+    int n = 0;
+    err_t e;
+
+    /* Claim them under the lock: a thread that unpublishes first keeps its
+     * job; one that unpublishes after finds it abandoned.  beat_lock waits
+     * out a heartbeat in progress and keeps the next one off these jobs. */
+    pthread_mutex_lock(&w->beat_lock);
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency; i++) {
+        inflight_t *f = &w->inflight[i];
+        if (f->active) {
+            f->active = false;
+            f->abandoned = true;
+            jobs[n++] = *f;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->beat_lock);
+    if (n == 0)
+        return 0;
+
+    err_clear(&e);
+    queue_t *q = queue_open(w->cfg.queue, &e);
+    ledger_t *l = q ? ledger_open(w->cfg.ledger, &e) : NULL;
+    if (!q || !l) {
+        /* The leases and visibility lapse on their own; only slower. */
+        log_error("give_back_open_failed", "jobs=%d error=\"%s\"", n, e.msg);
+        queue_close(q);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        err_clear(&e);
+        if (!jobs[i].lease_lost &&
+            l->ops->release(l, jobs[i].batch_id, jobs[i].job_id, jobs[i].owner, "shutdown",
+                            "worker stopped before the job finished", &e) != ERR_OK)
+            log_warn("give_back_release_failed", "batch=%s job=%s error=\"%s\"",
+                     jobs[i].batch_id, jobs[i].job_id, e.msg);
+        err_clear(&e);
+        if (queue_change_visibility(q, jobs[i].receipt, 0, &e) != ERR_OK)
+            log_warn("give_back_visibility_failed", "batch=%s job=%s error=\"%s\"",
+                     jobs[i].batch_id, jobs[i].job_id, e.msg);
+        atomic_fetch_add(&w->n_given_back, 1);
+        log_warn("job_given_back", "batch=%s job=%s reason=shutdown", jobs[i].batch_id,
+                 jobs[i].job_id);
+    }
+    ledger_close(l);
+    queue_close(q);
+    return n;
+}
+
+/* The generate call, paced by the shared limiter when --rpm is set.  A
+ * throttled call slows the limiter and is tried again here, at the new
+ * pace, a few times before it becomes a retry through the queue: waiting
+ * in the thread keeps the message's receive count for real failures. */
+static err_code_t generate(worker_thread_t *t, const job_spec_t *spec, const char *job,
+                           engine_result_t *res, err_t *e)
+{
+    worker_t *w = t->w;
+    err_code_t rc = ERR_OK;
+
+    for (int attempt = 1; attempt <= 4; attempt++) {
+        if (w->rl) {
+            int64_t wait = ratelimit_reserve(w->rl);
+            if (wait > 0)
+                usleep((useconds_t)(wait > 600000 ? 600000 : wait) * 1000);
+        }
+        int64_t t0 = worker_now_ms();
+        err_clear(e);
+        rc = t->engine->ops->generate(t->engine, spec, job, res, e);
+        worker_observe_generate(w, worker_now_ms() - t0);
+        if (rc != ERR_THROTTLED && e->code != ERR_THROTTLED) {
+            if (rc == ERR_OK && w->rl)
+                ratelimit_succeeded(w->rl);
+            return rc;
+        }
+        atomic_fetch_add(&w->n_throttled, 1);
+        if (!w->rl || atomic_load(&w->signalled))
+            return rc;
+        ratelimit_throttled(w->rl);
+        log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", job, attempt,
+                 ratelimit_rate(w->rl));
+        engine_result_free(res);
+        engine_result_init(res);
+    }
+    return rc;
 }
 
 /* Backoff for a retryable failure: full jitter on an exponential base,
@@ -136,6 +233,7 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
     buf_t poster = BUF_INIT;
     const char *poster_type = NULL, *poster_ext = NULL;
     int64_t expires = 0, t0 = worker_now_ms();
+    bool abandoned = false;
     err_t e;
 
     err_clear(&e);
@@ -177,7 +275,7 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
     log_info("job_started", "batch=%s job=%s attempt=%d", batch, job, m->receive_count);
 
     /* (2) generate */
-    err_code_t rc = t->engine->ops->generate(t->engine, &spec, job, &res, &e);
+    err_code_t rc = generate(t, &spec, job, &res, &e);
     /* (3) compose: art a poster cannot be made from fails like a bad image */
     if (rc == ERR_OK && (rc = poster_for_job(t->poster, &spec, job, &res, &poster,
                                              &poster_type, &poster_ext, NULL, &e)) != ERR_OK)
@@ -189,7 +287,8 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         const char *code = e.service_code[0] ? e.service_code : err_name(e.code);
         err_t e2;
         err_clear(&e2);
-        unpublish(t);
+        if (unpublish(t, &abandoned), abandoned)
+            goto abandon;
         if (t->ledger->ops->fail(t->ledger, batch, job, t->owner, st, code, e.msg,
                                  &e2) == ERR_OK)
             atomic_fetch_add(st == JOB_FILTERED ? &w->n_filtered : &w->n_failed, 1);
@@ -199,7 +298,8 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         goto out;
     }
     if (rc != ERR_OK) {
-        unpublish(t);
+        if (unpublish(t, &abandoned), abandoned)
+            goto abandon;
         retry_later(t, m, batch, job, &e);
         goto out;
     }
@@ -219,7 +319,8 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         t->store->ops->url(t->store, key, w->cfg.url_ttl, &url, &expires, &e) != ERR_OK) {
         if (e.code == ERR_OK)
             err_set(&e, ERR_INTERNAL, "store key too long");
-        unpublish(t);
+        if (unpublish(t, &abandoned), abandoned)
+            goto abandon;
         log_error("store_failed", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
         retry_later(t, m, batch, job, &e);
         goto out;
@@ -230,7 +331,9 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         .url = url, .store_key = key, .sha256 = sha_hex, .model = res.model,
         .bytes = (int64_t)poster.len, .seed = res.seed, .cost_usd = res.cost_usd,
     };
-    bool lost = unpublish(t);
+    bool lost = unpublish(t, &abandoned);
+    if (abandoned)
+        goto abandon;
     if (t->ledger->ops->succeed(t->ledger, batch, job, t->owner, &r, &e) != ERR_OK) {
         /* Lost the lease (someone else took over after it lapsed) or the job
          * was cancelled: the other holder's result or the cancel stands. */
@@ -251,6 +354,9 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
 
     /* (7) only now is the message done with */
     delete_msg(t, m, job);
+    goto out;
+abandon:
+    log_info("job_abandoned", "batch=%s job=%s reason=shutdown", batch, job);
 out:
     free(url);
     buf_free(&poster);
