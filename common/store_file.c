@@ -160,52 +160,132 @@ static int sync_parent(const char *path)
     return e;
 }
 
-/* Writes data to path through a temporary file and rename (see top). */
+/* Fills an open temporary file: data, size check, mode, fsync.  Returns 0
+ * or an errno value, naming the failed step in *step. */
+static int fill_temp(int fd, const void *data, size_t len, const char **step)
+{
+    struct stat st;
+    int e;
+    if ((e = write_all(fd, data, len)) != 0) {
+        *step = "write";
+        return e;
+    }
+    if (fstat(fd, &st) != 0) {
+        *step = "stat";
+        return errno;
+    }
+    if ((uint64_t)st.st_size != len) {
+        *step = "check written size";
+        return EIO;
+    }
+    if (fchmod(fd, 0644) != 0) {
+        *step = "chmod";
+        return errno;
+    }
+    if (fsync(fd) != 0) {
+        *step = "fsync";
+        return errno;
+    }
+    return 0;
+}
+
+/* Gives the unnamed file fd (O_TMPFILE) the name path.  When path exists
+ * (new bytes for the same key) it is linked under a unique hidden name and
+ * renamed over path, which replaces atomically.  Returns 0 or an errno. */
+static int publish_tmpfile(int fd, const char *path, const char **step)
+{
+    char proc[64], tmp[PATH_MAX];
+    const char *base = strrchr(path, '/') + 1;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST) {
+        *step = "link";
+        return errno;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)rand() ^ (unsigned)attempt;
+        if (snprintf(tmp, sizeof tmp, "%.*s.%s.%08x", (int)(base - path), path, base, r) >=
+            (int)sizeof tmp) {
+            *step = "link";
+            return ENAMETOOLONG;
+        }
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) {
+            if (rename(tmp, path) == 0)
+                return 0;
+            int e = errno;
+            unlink(tmp);
+            *step = "rename";
+            return e;
+        }
+        if (errno != EEXIST) {
+            *step = "link";
+            return errno;
+        }
+    }
+    *step = "link";
+    return EEXIST;
+}
+
+/* Writes data to path through a temporary file and rename (see top).
+ * Where the filesystem allows, the temporary file is unnamed (O_TMPFILE)
+ * until it is complete: a worker killed mid-write then leaves nothing
+ * behind, not even a hidden temporary file. */
 static err_code_t write_atomic(const char *key, const char *path, const void *data,
                                size_t len, err_t *err)
 {
-    buf_t tmp = BUF_INIT;
     const char *base = strrchr(path, '/') + 1;
-    if (buf_appendf(&tmp, "%.*s.%s.XXXXXX", (int)(base - path), path, base) != ERR_OK) {
-        buf_free(&tmp);
-        return err_set(err, ERR_NOMEM, "store put %s: out of memory", key);
-    }
     const char *step = "create temporary file";
-    int fd = mkostemp((char *)tmp.data, O_CLOEXEC), e = 0;
-    struct stat st;
-    if (fd < 0) {
-        e = errno;
-    } else if ((e = write_all(fd, data, len)) != 0) {
-        step = "write";
-    } else if (fstat(fd, &st) != 0) {
-        step = "stat";
-        e = errno;
-    } else if ((uint64_t)st.st_size != len) {
-        step = "check written size";
-        e = EIO;
-    } else if (fchmod(fd, 0644) != 0) {
-        step = "chmod";
-        e = errno;
-    } else if (fsync(fd) != 0) {
-        step = "fsync";
-        e = errno;
-    }
-    if (fd >= 0 && close(fd) != 0 && e == 0) {
-        step = "close";
-        e = errno;
-    }
-    if (e == 0 && rename((char *)tmp.data, path) != 0) {
-        step = "rename";
-        e = errno;
-    }
-    if (e != 0) {
-        if (fd >= 0)
-            unlink((char *)tmp.data);
+    int e = 0;
+    char dir[PATH_MAX];
+
+    if ((size_t)(base - path) >= sizeof dir)
+        return err_set(err, ERR_INVALID, "store put %s: path too long", key);
+    memcpy(dir, path, (size_t)(base - path));
+    dir[base - path] = '\0';
+    /* Naming an unnamed file goes through /proc/self/fd (linkat with
+     * AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH). */
+    int fd = access("/proc/self/fd", X_OK) == 0
+                 ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644)
+                 : (errno = EOPNOTSUPP, -1);
+    if (fd >= 0) {
+        e = fill_temp(fd, data, len, &step);
+        if (e == 0)
+            e = publish_tmpfile(fd, path, &step);
+        if (close(fd) != 0 && e == 0) {
+            step = "close";
+            e = errno;
+        }
+    } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+        /* No O_TMPFILE here: a named hidden temporary file and rename. */
+        buf_t tmp = BUF_INIT;
+        if (buf_appendf(&tmp, "%.*s.%s.XXXXXX", (int)(base - path), path, base) != ERR_OK) {
+            buf_free(&tmp);
+            return err_set(err, ERR_NOMEM, "store put %s: out of memory", key);
+        }
+        fd = mkostemp((char *)tmp.data, O_CLOEXEC);
+        if (fd < 0) {
+            e = errno;
+        } else {
+            e = fill_temp(fd, data, len, &step);
+            if (close(fd) != 0 && e == 0) {
+                step = "close";
+                e = errno;
+            }
+            if (e == 0 && rename((char *)tmp.data, path) != 0) {
+                step = "rename";
+                e = errno;
+            }
+            if (e != 0)
+                unlink((char *)tmp.data);
+        }
         buf_free(&tmp);
+    } else {
+        e = errno;
+    }
+    if (e != 0)
         return err_set(err, e == ENOMEM ? ERR_NOMEM : ERR_IO, "store put %s: %s: %s", key,
                        step, strerror(e));
-    }
-    buf_free(&tmp);
     if ((e = sync_parent(path)) != 0)
         return err_set(err, ERR_IO, "store put %s: fsync directory: %s", key, strerror(e));
     return ERR_OK;
