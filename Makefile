@@ -1,5 +1,6 @@
 # onesheet — see README.md.  `make` builds, `make run` runs the pipeline on
 # the embedded default, `make check` runs every test.
+.DEFAULT_GOAL := all
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -10,7 +11,7 @@ PKG_CONFIG ?= pkg-config
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
     libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libpng-dev zlib1g-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
-    python3 curl procps bc time chromium fonts-noto-cjk
+    python3 curl procps bc time chromium fonts-noto-cjk clang libclang-rt-14-dev
 
 PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
@@ -72,6 +73,7 @@ ALL_SRC := $(COMMON_SRC) $(SUPPORT_SRC) $(UNIT_SRC) $(TOOL_SRC) $(LIVE_SRC) \
 
 .PHONY: all deps run check unit tests install clean bench lambda
 include api/lambda.mk
+include fuzz/fuzz.mk
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)

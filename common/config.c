@@ -196,6 +196,13 @@ static err_code_t load_file(config_t *c, const char *path, err_t *err)
     while (fgets(line, sizeof line, fp)) {
         lineno++;
         snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
+        /* fgets stops at the newline, not at a NUL, so a line whose newline
+         * comes after a NUL byte looked "too long"; say what it is. */
+        size_t len = strlen(line);
+        if (len + 1 < sizeof line && !feof(fp) && (len == 0 || line[len - 1] != '\n')) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: NUL byte in the line", origin);
+        }
         if (!strchr(line, '\n') && !feof(fp)) {
             fclose(fp);
             return err_set(err, ERR_CONFIG, "%s: line too long", origin);

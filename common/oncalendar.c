@@ -117,6 +117,10 @@ static err_code_t component(pctx_t *p, const char *text, size_t len, const char 
         return BAD(p, "%s is empty or too long", what);
     memcpy(buf, text, len);
     buf[len] = '\0';
+    /* strtok_r skips empty items, so "*:," would leave no second at all: a
+     * schedule that never fires, found only by walking every second to 2200. */
+    if (buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,"))
+        return BAD(p, "%s: empty item in the list \"%s\"", what, buf);
     char *save = NULL;
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         const char *s = item;

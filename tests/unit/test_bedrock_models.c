@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "bedrock_models.h"
 #include "imgsniff.h"
+#include "testutil.h"
 
 #define SD35 "stability.sd3-5-large-v1:0"
 #define CORE "stability.stable-image-core-v1:1"
@@ -610,6 +612,60 @@ static void imgsniff_reads_headers_and_refuses_broken_ones(void **state)
     assert_string_equal(imgsniff_content_type(IMG_WEBP), "image/webp");
 }
 
+/* Every file in tests/fixtures/bad/replies/bedrock is a 2xx reply that must
+ * not become a poster.  The name says the model's shape (sd35__, core__,
+ * sdxl__, titan__, nova__) and, by "filtered" or "model_error", whether
+ * the refusal is ERR_FILTERED or ERR_PERMANENT; everything else is
+ * ERR_INVALID.  PNG is the wanted format throughout. */
+static void bad_reply_corpus_is_refused_without_an_image(void **state)
+{
+    (void)state;
+    static const struct { const char *prefix, *id; } shapes[] = {
+        {"sd35__", SD35}, {"core__", CORE}, {"sdxl__", SDXL}, {"titan__", TITAN}, {"nova__", NOVA},
+    };
+    const char *dir = tu_fixture("bad/replies/bedrock");
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t files = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name, *id = NULL;
+        if (name[0] == '.')
+            continue;
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+            if (strncmp(name, shapes[i].prefix, strlen(shapes[i].prefix)) == 0)
+                id = shapes[i].id;
+        if (!id)
+            fail_msg("%s: name does not start with a model shape", name);
+        err_code_t want = strstr(name, "filtered") ? ERR_FILTERED
+                        : strstr(name, "model_error") ? ERR_PERMANENT : ERR_INVALID;
+        char path[1024];
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        char *text = tu_read_file(path, &len);
+        assert_non_null(text);
+        buf_t body = BUF_INIT;
+        engine_result_t r;
+        err_t e;
+        err_clear(&e);
+        assert_int_equal(buf_append(&body, text, len), ERR_OK);
+        engine_result_init(&r);
+        err_code_t rc = bedrock_parse_reply(bedrock_model_lookup(id), &body, "png", &r, &e);
+        if (rc != want)
+            fail_msg("%s: got %s (%s), want %s", name, err_name(rc), e.msg,
+                     err_name(want));
+        if (r.image.len != 0 || e.msg[0] == '\0')
+            fail_msg("%s: refused with an image or without a message", name);
+        engine_result_free(&r);
+        buf_free(&body);
+        free(text);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +688,7 @@ int main(void)
         cmocka_unit_test(long_strings_escapes_and_markers_parse_like_json),
         cmocka_unit_test(filter_validation_errors_become_filtered),
         cmocka_unit_test(imgsniff_reads_headers_and_refuses_broken_ones),
+        cmocka_unit_test(bad_reply_corpus_is_refused_without_an_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,31 @@ static void bad_file_values_name_file_line_and_key(void **state)
     free(dir);
 }
 
+/* A NUL byte hides the rest of its line from the parser; the error must say
+ * so (it used to read "line too long" for a short line). */
+static void nul_byte_in_file_is_named_not_called_too_long(void **state)
+{
+    (void)state;
+    static const char text[] = "model = draft\nmodel = dr\0aft\nurl_ttl = 60\n";
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/nul.conf", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, fp), sizeof text - 1);
+    fclose(fp);
+    const char *env[] = {"HOME=/h", NULL};
+    fake_env = env;
+    config_t c;
+    err_t e;
+    assert_int_equal(config_load(&c, path, fake_getenv, &e), ERR_CONFIG);
+    if (!strstr(e.msg, "nul.conf:2: NUL byte"))
+        fail_msg("message \"%s\"", e.msg);
+    config_free(&c);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void bad_env_value_names_the_variable(void **state)
 {
     (void)state;
@@ -183,6 +208,7 @@ int main(void)
         cmocka_unit_test(defaults_derive_from_state_dir),
         cmocka_unit_test(env_overrides_file_and_flags_override_env),
         cmocka_unit_test(bad_file_values_name_file_line_and_key),
+        cmocka_unit_test(nul_byte_in_file_is_named_not_called_too_long),
         cmocka_unit_test(bad_env_value_names_the_variable),
         cmocka_unit_test(missing_explicit_file_is_an_error),
         cmocka_unit_test(prepare_state_creates_private_directory),

@@ -123,6 +123,25 @@ static void bad_expressions_are_refused_with_the_reason(void **state)
     }
 }
 
+/* Found by fuzz_oncalendar: an empty list item ("*:," has no second at all)
+ * was accepted, and the schedule that could never fire then made
+ * oncalendar_next walk every second of every day to 2200 (minutes). */
+static void empty_list_items_are_refused_not_walked_forever(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {"*:,*:,", "*:,", "09:00:,", "*-*-,01", "*-*-01,,02",
+                                        "1,,5:00", ",*:00"};
+    for (size_t i = 0; i < sizeof exprs / sizeof *exprs; i++) {
+        oncalendar_t c;
+        err_t e;
+        err_clear(&e);
+        if (oncalendar_parse(exprs[i], &c, &e) != ERR_INVALID)
+            fail_msg("\"%s\" was accepted", exprs[i]);
+        if (!strstr(e.msg, "empty"))
+            fail_msg("\"%s\": message \"%s\" lacks \"empty\"", exprs[i], e.msg);
+    }
+}
+
 static void iso_times_are_strict_utc(void **state)
 {
     int64_t t;
@@ -145,6 +164,7 @@ int main(void)
         cmocka_unit_test(impossible_dates_never_fire),
         cmocka_unit_test(prev_is_the_latest_firing_not_after),
         cmocka_unit_test(bad_expressions_are_refused_with_the_reason),
+        cmocka_unit_test(empty_list_items_are_refused_not_walked_forever),
         cmocka_unit_test(iso_times_are_strict_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
