@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "job.h"
+#include "pngtext.h"
 
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"
@@ -108,53 +109,8 @@ static uint32_t pixel_at(cairo_surface_t *img, int x, int y)
 
 /* ---- PNG text chunks ---- */
 
-typedef struct {
-    int n;
-    char key[8][80];
-    char *value[8];
-    int compression[8];
-} texts_t;
-
-static void png_mem_read(png_structp png, png_bytep d, size_t n)
-{
-    reader_t *r = png_get_io_ptr(png);
-    if (r->b->len - r->off < n)
-        png_error(png, "read past the end");
-    memcpy(d, r->b->data + r->off, n);
-    r->off += n;
-}
-
-/* The text chunks ahead of the image data of png, read with libpng. */
-static void read_texts(const buf_t *png, texts_t *t)
-{
-    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(rd);
-    reader_t src = {png, 0};
-    png_textp tx;
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(rd)))
-        fail_msg("libpng could not read the PNG header");
-    png_set_read_fn(rd, &src, png_mem_read);
-    png_read_info(rd, info);
-    t->n = png_get_text(rd, info, &tx, NULL);
-    assert_in_range(t->n, 0, 8);
-    for (int i = 0; i < t->n; i++) {
-        snprintf(t->key[i], sizeof t->key[i], "%s", tx[i].key);
-        t->value[i] = strdup(tx[i].text);
-        t->compression[i] = tx[i].compression;
-    }
-    png_destroy_read_struct(&rd, &info, NULL);
-}
-
-static void texts_free(texts_t *t)
-{
-    for (int i = 0; i < t->n; i++)
-        free(t->value[i]);
-    t->n = 0;
-}
-
 /* Checks chunk i of t is key = value, as iTXt or (itxt false) tEXt. */
-static void assert_text(const texts_t *t, int i, const char *key, const char *value,
+static void assert_text(const tu_png_texts_t *t, int i, const char *key, const char *value,
                         int itxt)
 {
     assert_true(i < t->n);
@@ -426,17 +382,17 @@ static void draft_png_carries_its_metadata(void **state)
         "Caf\xc3\xa9 at midnight \xe2\x80\x94 \xe6\x9d\xb1\xe4\xba\xac, neon";
     job_spec_t s = spec_of("2:3", 42, utf8_prompt);
     engine_result_t r;
-    texts_t t;
+    tu_png_texts_t t;
     engine_result_init(&r);
     assert_int_equal(render(&s, "job-7f3a", &r), ERR_OK);
-    read_texts(&r.image, &t);
+    tu_png_read_texts(&r.image, 8, &t);
     assert_int_equal(t.n, 5);
     assert_text(&t, 0, "Software", "onesheet " ONESHEET_VERSION, 0);
     assert_text(&t, 1, "onesheet:prompt", utf8_prompt, 1);
     assert_text(&t, 2, "onesheet:model", "draft", 1);
     assert_text(&t, 3, "onesheet:seed", "42", 1);
     assert_text(&t, 4, "onesheet:job", "job-7f3a", 1);
-    texts_free(&t);
+    tu_png_texts_free(&t);
 
     /* The seed recorded is the effective one; a 10,000-character prompt is
      * kept whole; without a job id there is no job chunk. */
@@ -448,12 +404,12 @@ static void draft_png_carries_its_metadata(void **state)
     assert_int_equal(render(&s, "", &r), ERR_OK);
     char seed[24];
     snprintf(seed, sizeof seed, "%lld", (long long)job_effective_seed(&s, ""));
-    read_texts(&r.image, &t);
+    tu_png_read_texts(&r.image, 8, &t);
     assert_int_equal(t.n, 4);
     assert_text(&t, 1, "onesheet:prompt", longp, 1);
     assert_int_equal(t.compression[1], PNG_ITXT_COMPRESSION_zTXt);
     assert_text(&t, 3, "onesheet:seed", seed, 1);
-    texts_free(&t);
+    tu_png_texts_free(&t);
     assert_valid_png(&r.image, 1024, 1024);
     engine_result_free(&r);
     free(longp);

@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "pngenc.h"
+#include "pngtext.h"
 #include "poster.h"
 
 #ifndef ONESHEET_VERSION
@@ -328,55 +329,6 @@ static void low_contrast_art_still_gets_readable_text(void **state)
 
 /* ---- metadata ---- */
 
-typedef struct {
-    int n;
-    char key[10][80];
-    char *value[10];
-} texts_t;
-
-static void png_mem_read(png_structp png, png_bytep d, size_t n)
-{
-    reader_t *r = png_get_io_ptr(png);
-    if (r->b->len - r->off < n)
-        png_error(png, "read past the end");
-    memcpy(d, r->b->data + r->off, n);
-    r->off += n;
-}
-
-static void read_texts(const buf_t *png, texts_t *t)
-{
-    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(rd);
-    reader_t src = {png, 0};
-    png_textp tx;
-    if (setjmp(png_jmpbuf(rd)))
-        fail_msg("libpng could not read the PNG header");
-    png_set_read_fn(rd, &src, png_mem_read);
-    png_read_info(rd, info);
-    t->n = png_get_text(rd, info, &tx, NULL);
-    assert_in_range(t->n, 0, 10);
-    for (int i = 0; i < t->n; i++) {
-        snprintf(t->key[i], sizeof t->key[i], "%s", tx[i].key);
-        t->value[i] = strdup(tx[i].text);
-    }
-    png_destroy_read_struct(&rd, &info, NULL);
-}
-
-static const char *text_of(const texts_t *t, const char *key)
-{
-    for (int i = 0; i < t->n; i++)
-        if (strcmp(t->key[i], key) == 0)
-            return t->value[i];
-    return NULL;
-}
-
-static void texts_free(texts_t *t)
-{
-    for (int i = 0; i < t->n; i++)
-        free(t->value[i]);
-    t->n = 0;
-}
-
 static void metadata_round_trips(void **state)
 {
     (void)state;
@@ -390,26 +342,26 @@ static void metadata_round_trips(void **state)
                          .negative_prompt = "blurry, text", .model = "stability.sd3-5-large-v1:0",
                          .job_id = "job-7f3a", .seed = 4294967294LL};
     assert_int_equal(poster_compose(p, &in, art.data, art.len, &out, NULL, &e), ERR_OK);
-    texts_t t;
-    read_texts(&out, &t);
+    tu_png_texts_t t;
+    tu_png_read_texts(&out, 10, &t);
     assert_int_equal(t.n, 7);
     assert_string_equal(t.key[0], "Software");
     assert_string_equal(t.value[0], "onesheet " ONESHEET_VERSION);
-    assert_string_equal(text_of(&t, "Title"), "Caf\xc3\xa9 Noir");
-    assert_string_equal(text_of(&t, "onesheet:prompt"), prompt);
-    assert_string_equal(text_of(&t, "onesheet:negative_prompt"), "blurry, text");
-    assert_string_equal(text_of(&t, "onesheet:model"), "stability.sd3-5-large-v1:0");
-    assert_string_equal(text_of(&t, "onesheet:seed"), "4294967294");
-    assert_string_equal(text_of(&t, "onesheet:job"), "job-7f3a");
-    texts_free(&t);
+    assert_string_equal(tu_png_text(&t, "Title"), "Caf\xc3\xa9 Noir");
+    assert_string_equal(tu_png_text(&t, "onesheet:prompt"), prompt);
+    assert_string_equal(tu_png_text(&t, "onesheet:negative_prompt"), "blurry, text");
+    assert_string_equal(tu_png_text(&t, "onesheet:model"), "stability.sd3-5-large-v1:0");
+    assert_string_equal(tu_png_text(&t, "onesheet:seed"), "4294967294");
+    assert_string_equal(tu_png_text(&t, "onesheet:job"), "job-7f3a");
+    tu_png_texts_free(&t);
 
     /* Absent values write no chunk. */
     poster_input_t bare = {.seed = -1};
     buf_reset(&out);
     assert_int_equal(poster_compose(p, &bare, art.data, art.len, &out, NULL, &e), ERR_OK);
-    read_texts(&out, &t);
+    tu_png_read_texts(&out, 10, &t);
     assert_int_equal(t.n, 1);
-    texts_free(&t);
+    tu_png_texts_free(&t);
     buf_free(&out);
     buf_free(&art);
     poster_close(p);
@@ -441,13 +393,13 @@ static void draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text
     assert_true(lay.block[POSTER_TITLE].w > 0);
     assert_true(lay.block[POSTER_NOTES].w > 0);
     assert_true(lay.block[POSTER_TAGLINE].w == 0);
-    texts_t t;
-    read_texts(&out, &t);
-    assert_string_equal(text_of(&t, "onesheet:model"), "draft");
-    assert_string_equal(text_of(&t, "onesheet:seed"), "42");
-    assert_string_equal(text_of(&t, "onesheet:job"), "j1");
-    assert_string_equal(text_of(&t, "onesheet:negative_prompt"), "people");
-    texts_free(&t);
+    tu_png_texts_t t;
+    tu_png_read_texts(&out, 10, &t);
+    assert_string_equal(tu_png_text(&t, "onesheet:model"), "draft");
+    assert_string_equal(tu_png_text(&t, "onesheet:seed"), "42");
+    assert_string_equal(tu_png_text(&t, "onesheet:job"), "j1");
+    assert_string_equal(tu_png_text(&t, "onesheet:negative_prompt"), "people");
+    tu_png_texts_free(&t);
     /* Same job, same bytes. */
     assert_int_equal(poster_for_job(p, &s, "j1", &r, &again, &ct, &ext, NULL, &e), ERR_OK);
     assert_int_equal(out.len, again.len);
