@@ -10,10 +10,12 @@ PKG_CONFIG ?= pkg-config
 # Debian packages the project builds, tests and runs with (make deps).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
     libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libpng-dev zlib1g-dev \
+    libjpeg62-turbo-dev libwebp-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
-    python3 curl procps bc time chromium fonts-noto-cjk clang libclang-rt-14-dev
+    python3 curl procps bc time chromium fonts-noto-cjk clang libclang-rt-14-dev \
+    python3-boto3
 
-PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib
+PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib libjpeg libwebp
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
 HAVE_MHD     := $(shell $(PKG_CONFIG) --exists libmicrohttpd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
@@ -136,6 +138,13 @@ check: tests
 
 unit: $(UNIT_BIN)
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./tests/run.sh unit
+
+# Long chaos runs (issue 9), both modes: `make chaos ROUNDS=10`.
+.PHONY: chaos
+ROUNDS ?= 5
+chaos: tests
+	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ONESHEET_TEST_TOOLS=$(abspath $(BUILD))/tools \
+	    ROUNDS=$(ROUNDS) ./tests/chaos/chaos.sh --mode both
 
 bench: $(PROGS) $(TOOL_BIN)
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./bench/run.sh

@@ -11,6 +11,7 @@
 #include "sigv4.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct aws_client {
     endpoint_t ep;
     http_client_t *http;
     retry_t *retry;              /* borrowed from env */
+    buf_t url;                   /* aws_start(): the URL of the transfer */
 };
 
 /* ---- environment ---- */
@@ -298,6 +300,7 @@ void aws_client_free(aws_client_t *c)
     if (!c)
         return;
     http_client_free(c->http);
+    buf_free(&c->url);
     free(c);
 }
 
@@ -318,34 +321,25 @@ int64_t aws_client_now(aws_client_t *c)
 
 /* ---- signed requests ---- */
 
-typedef struct {
-    aws_client_t *c;
-    const aws_request_t *req;
-    const char *url;
-} attempt_t;
-
-/* One attempt: fresh credentials, sign at the corrected clock, send, learn
- * the server's clock from Date, map a non-2xx reply. */
-static err_code_t attempt(retry_t *r, int n, void *ud, http_response_t *resp,
-                          err_t *err)
+/* Signs req for url with fresh credentials at the corrected clock and sets
+ * up the client's transfer (http_start).  The headers are copied; req's
+ * body and url must outlive the transfer. */
+static err_code_t start_signed(aws_client_t *c, const aws_request_t *req, const char *url,
+                               http_response_t *resp, err_t *err)
 {
-    attempt_t *a = ud;
-    aws_client_t *c = a->c;
-    const aws_request_t *req = a->req;
     creds_t cr = CREDS_INIT;
     sigv4_result_t sr;
     http_header_t hdrs[MAX_HEADERS + 4];
     err_code_t rc;
-    (void)n;
 
     sigv4_result_init(&sr);
     if ((rc = creds_cache_get(c->env->creds, &cr, err)) != ERR_OK)
         return rc;
     sigv4_credentials_t sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
     sigv4_params_t p;
-    sigv4_params_init(&p, c->ep.signing_name, c->ep.region, (time_t)retry_clock_now(r));
+    sigv4_params_init(&p, c->ep.signing_name, c->ep.region, (time_t)retry_clock_now(c->retry));
     sigv4_request_t sq = {
-        .method = req->method, .url = a->url, .headers = req->headers,
+        .method = req->method, .url = url, .headers = req->headers,
         .nheaders = req->nheaders, .body = req->body, .body_len = req->body_len,
         .payload_hash = req->payload_hash,
     };
@@ -361,21 +355,92 @@ static err_code_t attempt(retry_t *r, int n, void *ud, http_response_t *resp,
     for (size_t i = 0; i < sr.nheaders; i++)
         hdrs[nh++] = sr.headers[i];
     http_request_t hr = {
-        .method = req->method, .url = a->url, .headers = hdrs, .nheaders = nh,
+        .method = req->method, .url = url, .headers = hdrs, .nheaders = nh,
         .body = req->body, .body_len = req->body_len,
         .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->env->o.timeout_ms,
-        .max_response = req->max_response,
+        .max_response = req->max_response, .sink = req->sink, .sink_ud = req->sink_ud,
     };
-    rc = http_do(c->http, &hr, resp, err);
-    if (rc == ERR_OK) {
-        const char *date = http_response_header(resp, "date");
-        if (date)
-            retry_clock_observe(r, date);
-        rc = http_error_from_aws(resp, err);
-    }
+    rc = http_start(c->http, &hr, resp, err);
 out:
     sigv4_result_free(&sr);
     return rc;
+}
+
+/* The end of an attempt: the transfer's outcome, the server's clock from
+ * Date, a non-2xx reply mapped to an error. */
+static err_code_t finish_signed(aws_client_t *c, int curl_code, http_response_t *resp,
+                                err_t *err)
+{
+    err_code_t rc = http_finish(c->http, curl_code, err);
+    if (rc == ERR_OK) {
+        const char *date = http_response_header(resp, "date");
+        if (date)
+            retry_clock_observe(c->retry, date);
+        rc = http_error_from_aws(resp, err);
+    }
+    return rc;
+}
+
+typedef struct {
+    aws_client_t *c;
+    const aws_request_t *req;
+    const char *url;
+} attempt_t;
+
+/* One attempt, blocking. */
+static err_code_t attempt(retry_t *r, int n, void *ud, http_response_t *resp,
+                          err_t *err)
+{
+    attempt_t *a = ud;
+    err_code_t rc;
+    (void)r;
+    (void)n;
+    if ((rc = start_signed(a->c, a->req, a->url, resp, err)) != ERR_OK)
+        return rc;
+    return finish_signed(a->c, curl_easy_perform(http_client_handle(a->c->http)), resp, err);
+}
+
+/* The full URL of req into url. */
+static err_code_t request_url(const aws_client_t *c, const aws_request_t *req, buf_t *url,
+                              err_t *err)
+{
+    err_code_t rc;
+    if (!req->method || (!req->url && !req->path))
+        return err_set(err, ERR_INTERNAL, "aws_request: missing method or url");
+    if (req->nheaders > MAX_HEADERS)
+        return err_set(err, ERR_INTERNAL, "aws_request: more than %d headers", MAX_HEADERS);
+    buf_reset(url);
+    if (req->url) {
+        rc = buf_append_str(url, req->url);
+    } else {
+        rc = buf_appendf(url, "%s%s%s%s%s", c->ep.url, req->path[0] == '/' ? "" : "/",
+                         req->path, req->query && *req->query ? "?" : "",
+                         req->query ? req->query : "");
+    }
+    if (rc != ERR_OK)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    return ERR_OK;
+}
+
+err_code_t aws_start(aws_client_t *c, const aws_request_t *req, http_response_t *resp,
+                     err_t *err)
+{
+    err_code_t rc;
+    if (!c || !req || !resp)
+        return err_set(err, ERR_INTERNAL, "aws_start: missing client, request or response");
+    if ((rc = request_url(c, req, &c->url, err)) != ERR_OK)
+        return rc;
+    return start_signed(c, req, (const char *)c->url.data, resp, err);
+}
+
+void *aws_client_handle(aws_client_t *c)
+{
+    return http_client_handle(c->http);
+}
+
+err_code_t aws_finish(aws_client_t *c, int curl_code, http_response_t *resp, err_t *err)
+{
+    return finish_signed(c, curl_code, resp, err);
 }
 
 err_code_t aws_request(aws_client_t *c, const aws_request_t *req,
@@ -383,20 +448,11 @@ err_code_t aws_request(aws_client_t *c, const aws_request_t *req,
 {
     buf_t url = BUF_INIT;
     err_code_t rc;
-    if (!c || !req || !req->method || !resp || (!req->url && !req->path))
+    if (!c || !req || !resp)
         return err_set(err, ERR_INTERNAL, "aws_request: missing client, method or url");
-    if (req->nheaders > MAX_HEADERS)
-        return err_set(err, ERR_INTERNAL, "aws_request: more than %d headers", MAX_HEADERS);
-    if (req->url) {
-        rc = buf_append_str(&url, req->url);
-    } else {
-        rc = buf_appendf(&url, "%s%s%s%s%s", c->ep.url, req->path[0] == '/' ? "" : "/",
-                         req->path, req->query && *req->query ? "?" : "",
-                         req->query ? req->query : "");
-    }
-    if (rc != ERR_OK) {
+    if ((rc = request_url(c, req, &url, err)) != ERR_OK) {
         buf_free(&url);
-        return err_set(err, ERR_NOMEM, "out of memory");
+        return rc;
     }
     attempt_t a = {c, req, (const char *)url.data};
     if (req->no_retry) {

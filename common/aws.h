@@ -90,6 +90,8 @@ typedef struct {
     long timeout_ms;                /* 0: the env's default */
     size_t max_response;            /* 0: http default */
     bool no_retry;                  /* one attempt only */
+    http_sink_fn sink;              /* optional: where a 2xx body goes (http.h) */
+    void *sink_ud;
 } aws_request_t;
 
 /* Signs (at aws_client_now), sends and retries (retry_run) one request.
@@ -99,6 +101,20 @@ typedef struct {
  * initialised (http_response_init) and freed by the caller. */
 err_code_t aws_request(aws_client_t *c, const aws_request_t *req,
                        http_response_t *resp, err_t *err);
+
+/* One attempt of req without blocking, for callers with their own libcurl
+ * multi handle: aws_start() signs (fresh credentials, corrected clock) and
+ * sets up the transfer on the client's easy handle, aws_client_handle()
+ * (a CURL *); when the multi handle reports it done with curl_code the
+ * caller removes it and calls aws_finish(), which learns the server's clock
+ * from Date and maps a non-2xx reply as aws_request() does.  Retrying is the
+ * caller's (err_is_retryable(); ERR_SKEW can be retried at once, the clock
+ * being corrected).  One transfer per client at a time; req->body and resp
+ * must outlive it. */
+err_code_t aws_start(aws_client_t *c, const aws_request_t *req, http_response_t *resp,
+                     err_t *err);
+void *aws_client_handle(aws_client_t *c);
+err_code_t aws_finish(aws_client_t *c, int curl_code, http_response_t *resp, err_t *err);
 
 /* Replies to aws_json_call() larger than this are ERR_TOOBIG. */
 #define AWS_JSON_MAX_REPLY ((size_t)32 * 1024 * 1024)

@@ -55,6 +55,18 @@ err_code_t crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[SHA256_LEN])
     return ok ? ERR_OK : ERR_INTERNAL;
 }
 
+crypto_sha256_ctx *crypto_sha256_dup(const crypto_sha256_ctx *c)
+{
+    crypto_sha256_ctx *d;
+    if (!c || !(d = OPENSSL_zalloc(sizeof *d)))
+        return NULL;
+    if (!(d->md = EVP_MD_CTX_new()) || EVP_MD_CTX_copy_ex(d->md, c->md) != 1) {
+        crypto_sha256_free(d);
+        return NULL;
+    }
+    return d;
+}
+
 void crypto_sha256_free(crypto_sha256_ctx *c)
 {
     if (!c)

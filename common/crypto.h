@@ -22,6 +22,9 @@ crypto_sha256_ctx *crypto_sha256_new(void);
 err_code_t crypto_sha256_update(crypto_sha256_ctx *c, const void *data, size_t len);
 err_code_t crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[SHA256_LEN]);
 void crypto_sha256_free(crypto_sha256_ctx *c);
+/* A copy of c's state (to finish two digests that share a prefix); NULL on
+ * failure.  Finish or free both. */
+crypto_sha256_ctx *crypto_sha256_dup(const crypto_sha256_ctx *c);
 
 /* HMAC-SHA256(key, data) into out. */
 err_code_t crypto_hmac_sha256(const void *key, size_t klen, const void *data,

@@ -17,6 +17,7 @@ void engine_result_free(engine_result_t *r)
     if (!r)
         return;
     buf_free(&r->image);
+    crypto_sha256_free(r->sha_head);
     engine_result_init(r);
 }
 

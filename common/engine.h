@@ -7,9 +7,11 @@
 #define ONESHEET_ENGINE_H
 
 #include "buf.h"
+#include "crypto.h"
 #include "err.h"
 #include "job.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -20,6 +22,14 @@ typedef struct {
     char model[128];      /* the model that produced it */
     double cost_usd;      /* estimated cost of this generation */
     int width, height;
+    /* Set by engines that hash the image as it arrives (bedrock_stream):
+     * sha256 is the digest of image, and sha_head (owned, may be NULL) the
+     * SHA-256 state over all of image but its last 12 bytes -- for a PNG,
+     * everything before the IEND chunk, where poster_for_job() splices its
+     * metadata -- so the poster's digest needs no second pass. */
+    bool sha_known;
+    uint8_t sha256[SHA256_LEN];
+    crypto_sha256_ctx *sha_head;
 } engine_result_t;
 
 void engine_result_init(engine_result_t *r);
@@ -35,6 +45,18 @@ typedef struct {
     err_code_t (*generate)(engine_t *e, const job_spec_t *spec,
                            const char *job_id, engine_result_t *out, err_t *err);
     void (*close)(engine_t *e);
+    /* Optional (NULL for engines that work locally, like draft): one
+     * generation as a libcurl transfer driven by the caller's multi handle,
+     * so many can wait on the network without a thread each.  start() sets
+     * it up and gives the CURL easy handle to add in *handle; spec and
+     * job_id may go once start() returns.  When the multi handle reports the
+     * transfer done with curl_code, the caller removes the handle and calls
+     * finish(), which returns what generate() would for this one attempt,
+     * without retrying (err_is_retryable() tells the caller whether to).
+     * One call in flight per engine. */
+    err_code_t (*start)(engine_t *e, const job_spec_t *spec, const char *job_id,
+                        void **handle, err_t *err);
+    err_code_t (*finish)(engine_t *e, int curl_code, engine_result_t *out, err_t *err);
 } engine_ops_t;
 
 struct engine {

@@ -24,6 +24,12 @@ typedef struct {
     size_t max_reply;
     buf_t body;              /* request body, reused across jobs */
     buf_t path;
+    /* The call in flight (start/finish). */
+    const bedrock_model_t *call_model;
+    char call_id[128];
+    char call_format[16];
+    int64_t call_seed;
+    http_response_t call_resp;
 } bedrock_engine_t;
 
 /* ERR_CONFIG (or ERR_INVALID for a job's own model field) naming model and
@@ -75,47 +81,50 @@ static err_code_t build_path(buf_t *path, const char *id)
     return buf_append_str(path, "/invoke");
 }
 
-static err_code_t bedrock_generate(engine_t *e, const job_spec_t *s, const char *job_id,
-                                   engine_result_t *out, err_t *err)
+/* Everything before sending: the model, the checked spec, the body and the
+ * request (which borrows be->body and be->path). */
+static err_code_t prepare(bedrock_engine_t *be, const job_spec_t *s, const char *job_id,
+                          const bedrock_model_t **m, const char **id, int64_t *seed,
+                          aws_request_t *rq, err_t *err)
 {
-    bedrock_engine_t *be = (bedrock_engine_t *)e;
-    const bedrock_model_t *m;
-    const char *id;
-    http_response_t resp;
-    err_code_t rc;
-
-    err_clear(err);
-    if ((rc = pick_model(be, s, &m, &id, err)) != ERR_OK ||
-        (rc = bedrock_check_spec(m, s, err)) != ERR_OK)
-        return rc;
-    int64_t seed = bedrock_seed_for(m, s, job_id);
-    buf_reset(&be->body);
-    if ((rc = bedrock_request_body(m, s, seed, &be->body, err)) != ERR_OK)
-        return rc;
-    if (build_path(&be->path, id) != ERR_OK)
-        return err_set(err, ERR_NOMEM, "out of memory");
-
     static const http_header_t hdrs[] = {
         {"Content-Type", "application/json"},
         {"Accept", "application/json"},
     };
-    aws_request_t rq = {
+    err_code_t rc;
+
+    err_clear(err);
+    if ((rc = pick_model(be, s, m, id, err)) != ERR_OK ||
+        (rc = bedrock_check_spec(*m, s, err)) != ERR_OK)
+        return rc;
+    *seed = bedrock_seed_for(*m, s, job_id);
+    buf_reset(&be->body);
+    if ((rc = bedrock_request_body(*m, s, *seed, &be->body, err)) != ERR_OK)
+        return rc;
+    if (build_path(&be->path, *id) != ERR_OK)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    *rq = (aws_request_t){
         .method = "POST", .path = (const char *)be->path.data,
         .headers = hdrs, .nheaders = 2,
         .body = be->body.data, .body_len = be->body.len,
         .timeout_ms = be->timeout_ms, .max_response = be->max_reply,
     };
-    http_response_init(&resp);
-    rc = aws_request(be->client, &rq, &resp, err);
+    return ERR_OK;
+}
+
+/* The reply of one call into out (rc: how the request went). */
+static err_code_t conclude(bedrock_engine_t *be, err_code_t rc, const bedrock_model_t *m,
+                           const char *id, int64_t seed, const char *format,
+                           http_response_t *resp, engine_result_t *out, err_t *err)
+{
     if (rc != ERR_OK) {
         rc = bedrock_refine_error(m, err);
         err_prefix(err, "%s", id);
-        http_response_free(&resp);
         return rc;
     }
+    (void)be;
     out->seed = seed;
-    rc = bedrock_parse_reply(m, &resp.body, s->output_format, out, err);
-    http_response_free(&resp);
+    rc = bedrock_parse_reply(m, &resp->body, format, out, err);
     if (rc != ERR_OK) {
         buf_free(&out->image);
         return err_prefix(err, "%s", id);
@@ -125,18 +134,74 @@ static err_code_t bedrock_generate(engine_t *e, const job_spec_t *s, const char 
     return ERR_OK;
 }
 
+static err_code_t bedrock_generate(engine_t *e, const job_spec_t *s, const char *job_id,
+                                   engine_result_t *out, err_t *err)
+{
+    bedrock_engine_t *be = (bedrock_engine_t *)e;
+    const bedrock_model_t *m;
+    const char *id;
+    int64_t seed;
+    aws_request_t rq;
+    http_response_t resp;
+    err_code_t rc;
+
+    if ((rc = prepare(be, s, job_id, &m, &id, &seed, &rq, err)) != ERR_OK)
+        return rc;
+    http_response_init(&resp);
+    rc = aws_request(be->client, &rq, &resp, err);
+    rc = conclude(be, rc, m, id, seed, s->output_format, &resp, out, err);
+    http_response_free(&resp);
+    return rc;
+}
+
+static err_code_t bedrock_start(engine_t *e, const job_spec_t *s, const char *job_id,
+                                void **handle, err_t *err)
+{
+    bedrock_engine_t *be = (bedrock_engine_t *)e;
+    const char *id;
+    aws_request_t rq;
+    err_code_t rc;
+
+    *handle = NULL;
+    if ((rc = prepare(be, s, job_id, &be->call_model, &id, &be->call_seed, &rq, err)) !=
+        ERR_OK)
+        return rc;
+    snprintf(be->call_id, sizeof be->call_id, "%s", id);
+    snprintf(be->call_format, sizeof be->call_format, "%s", s->output_format);
+    rq.no_retry = true;
+    if ((rc = aws_start(be->client, &rq, &be->call_resp, err)) != ERR_OK)
+        return err_prefix(err, "%s", id);
+    *handle = aws_client_handle(be->client);
+    return ERR_OK;
+}
+
+static err_code_t bedrock_finish(engine_t *e, int curl_code, engine_result_t *out,
+                                 err_t *err)
+{
+    bedrock_engine_t *be = (bedrock_engine_t *)e;
+    err_clear(err);
+    err_code_t rc = aws_finish(be->client, curl_code, &be->call_resp, err);
+    rc = conclude(be, rc, be->call_model, be->call_id, be->call_seed, be->call_format,
+                  &be->call_resp, out, err);
+    /* Keep the reply buffer's storage only if it was not handed on. */
+    http_response_free(&be->call_resp);
+    return rc;
+}
+
 static void bedrock_close(engine_t *e)
 {
     bedrock_engine_t *be = (bedrock_engine_t *)e;
     if (!be)
         return;
     aws_client_free(be->client);
+    http_response_free(&be->call_resp);
     buf_free(&be->body);
     buf_free(&be->path);
     free(be);
 }
 
-static const engine_ops_t bedrock_ops = {bedrock_generate, bedrock_close};
+static const engine_ops_t bedrock_ops = {bedrock_generate, bedrock_close, bedrock_start,
+                                         bedrock_finish};
 
 engine_t *engine_bedrock_open_with(const char *model, const engine_bedrock_options_t *o,
                                    err_t *err)
@@ -165,6 +230,7 @@ engine_t *engine_bedrock_open_with(const char *model, const engine_bedrock_optio
     be->max_reply = o && o->max_reply > 0 ? o->max_reply : ENGINE_BEDROCK_MAX_REPLY;
     buf_init(&be->body);
     buf_init(&be->path);
+    http_response_init(&be->call_resp);
     if (!(be->client = aws_client_new(env, ENDPOINT_BEDROCK_RUNTIME, err))) {
         err_prefix(err, "Bedrock model %s", model);
         free(be);

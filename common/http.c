@@ -27,11 +27,34 @@
 #define MAX_HEADERS 256
 #define MAX_HEADER_BYTES ((size_t)256 * 1024)
 
+typedef struct {
+    http_response_t *resp;
+    size_t cap;
+    size_t header_bytes;
+    bool toobig;
+    bool nomem;
+    bool sized;       /* the body buffer was sized from Content-Length */
+    bool sinking;     /* a 2xx body: chunks go to the request's sink */
+    bool decided;     /* sinking was decided (at the first body chunk) */
+    err_code_t sink_rc;
+    http_sink_fn sink;
+    void *sink_ud;
+    CURL *h;
+} transfer_t;
+
+/* The client is also the state of its one transfer in progress, which
+ * http_start() sets up and http_finish() ends (http_do() is the two around
+ * curl_easy_perform). */
 struct http_client {
     CURL *h;
     http_options_t opts;
     char *ca_file;
     char errbuf[CURL_ERROR_SIZE];
+    transfer_t t;
+    struct curl_slist *hdrs;
+    char what[256];
+    long cto, to;
+    bool started;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -77,6 +100,7 @@ void http_client_free(http_client_t *c)
         return;
     if (c->h)
         curl_easy_cleanup(c->h);
+    curl_slist_free_all(c->hdrs);
     free(c->ca_file);
     free(c);
 }
@@ -199,20 +223,27 @@ static void describe(const http_request_t *req, char *out, size_t cap)
              (int)(n > 200 ? 200 : n), url);
 }
 
-typedef struct {
-    http_response_t *resp;
-    size_t cap;
-    size_t header_bytes;
-    bool toobig;
-    bool nomem;
-    bool sized;       /* the body buffer was sized from Content-Length */
-    CURL *h;
-} transfer_t;
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     transfer_t *t = ud;
     size_t n = size * nmemb;
+    if (!t->decided) {
+        long status = 0;
+        t->decided = true;
+        curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+        t->sinking = t->sink && status >= 200 && status < 300;
+    }
+    if (t->sinking) {
+        /* The sink keeps its own cap; it is told the length once. */
+        curl_off_t cl = -1;
+        if (!t->sized) {
+            t->sized = true;
+            curl_easy_getinfo(t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        }
+        if ((t->sink_rc = t->sink(t->sink_ud, data, n, (int64_t)cl)) != ERR_OK)
+            return 0;
+        return n;
+    }
     if (n > t->cap || t->resp->body.len > t->cap - n) {
         t->toobig = true;
         return 0;
@@ -404,39 +435,45 @@ static void set_method(CURL *h, const http_request_t *req, bool has_body)
     }
 }
 
-err_code_t http_do(http_client_t *c, const http_request_t *req,
-                   http_response_t *resp, err_t *err)
+err_code_t http_start(http_client_t *c, const http_request_t *req,
+                      http_response_t *resp, err_t *err)
 {
-    char what[256], scheme[16], host[256];
+    char scheme[16], host[256];
     if (!c || !req || !req->url || !resp)
-        return err_set(err, ERR_INVALID, "http_do: missing client, url or response");
+        return err_set(err, ERR_INVALID, "http_start: missing client, url or response");
+    if (c->started)
+        return err_set(err, ERR_INTERNAL, "http_start: a transfer is already in progress");
     http_response_free(resp);
-    describe(req, what, sizeof what);
+    describe(req, c->what, sizeof c->what);
     if (!url_host(req->url, scheme, sizeof scheme, host, sizeof host))
-        return err_set(err, ERR_CONFIG, "%s: cannot parse URL", what);
+        return err_set(err, ERR_CONFIG, "%s: cannot parse URL", c->what);
     if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
-        return err_set(err, ERR_CONFIG, "%s: unsupported scheme", what);
+        return err_set(err, ERR_CONFIG, "%s: unsupported scheme", c->what);
     bool loopback = host_is_loopback(host);
     if (strcmp(scheme, "http") == 0 && !loopback && !c->opts.allow_insecure_http)
         return err_set(err, ERR_CONFIG,
-                       "%s: plain http is only allowed to loopback hosts", what);
+                       "%s: plain http is only allowed to loopback hosts", c->what);
 
     const char *m = req->method ? req->method : "GET";
     bool has_body = req->body_len > 0 || strcmp(m, "POST") == 0 ||
                     strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
-    struct curl_slist *hdrs = NULL;
-    err_code_t rc = build_headers(req, has_body, &hdrs, err);
+    err_code_t rc = build_headers(req, has_body, &c->hdrs, err);
     if (rc != ERR_OK) {
-        err_prefix(err, "%s", what);
+        err_prefix(err, "%s", c->what);
         return rc;
     }
 
     size_t cap = req->max_response ? req->max_response : c->opts.max_response;
-    long cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-                                           : c->opts.connect_timeout_ms;
-    long to = req->timeout_ms > 0 ? req->timeout_ms : c->opts.timeout_ms;
+    c->cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                         : c->opts.connect_timeout_ms;
+    c->to = req->timeout_ms > 0 ? req->timeout_ms : c->opts.timeout_ms;
     CURL *h = c->h;
-    transfer_t t = {resp, cap, 0, false, false, false, h};
+    memset(&c->t, 0, sizeof c->t);
+    c->t.resp = resp;
+    c->t.cap = cap;
+    c->t.h = h;
+    c->t.sink = req->sink;
+    c->t.sink_ud = req->sink_ud;
     curl_easy_reset(h);
     c->errbuf[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, req->url);
@@ -451,35 +488,71 @@ err_code_t http_do(http_client_t *c, const http_request_t *req,
     /* The handle is reused: set (or clear) the bypass on every request. */
     curl_easy_setopt(h, CURLOPT_NOPROXY,
                      loopback || host_is_link_local(host) ? "*" : (const char *)NULL);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, cto);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, to);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->cto);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->to);
+    if (!req->sink)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->t);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &c->t);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)c);
     set_method(h, req, has_body);
+    c->started = true;
+    return ERR_OK;
+}
 
-    CURLcode cr = curl_easy_perform(h);
+void *http_client_handle(http_client_t *c)
+{
+    return c ? c->h : NULL;
+}
+
+err_code_t http_finish(http_client_t *c, int curl_code, err_t *err)
+{
+    CURLcode cr = (CURLcode)curl_code;
+    transfer_t *t = &c->t;
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    resp->status = status;
+    err_code_t rc;
+
+    if (!c->started)
+        return err_set(err, ERR_INTERNAL, "http_finish: no transfer in progress");
+    c->started = false;
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+    t->resp->status = status;
     /* The list is referenced by the handle until the next reset. */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs);
-    if (cr == CURLE_OK && !t.toobig && !t.nomem)
+    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(c->hdrs);
+    c->hdrs = NULL;
+    if (cr == CURLE_OK && !t->toobig && !t->nomem)
         return ERR_OK;
-    rc = map_curl(cr, &t);
+    if (t->sinking && t->sink_rc != ERR_OK && cr == CURLE_WRITE_ERROR) {
+        /* The sink refused the body (too big, out of memory). */
+        rc = t->sink_rc;
+        if (rc == ERR_TOOBIG)
+            return err_set(err, rc, "%s: response too large", c->what);
+        return err_set(err, rc, "%s: %s", c->what,
+                       rc == ERR_NOMEM ? "out of memory" : "reply body refused");
+    }
+    rc = map_curl(cr, t);
     if (rc == ERR_TOOBIG)
-        return err_set(err, rc, "%s: response larger than %zu bytes", what, cap);
+        return err_set(err, rc, "%s: response larger than %zu bytes", c->what, t->cap);
     if (rc == ERR_TIMEOUT)
-        return err_set(err, rc, "%s: timed out (connect %ld ms, total %ld ms)", what,
-                       cto, to);
-    return err_set(err, rc, "%s: %s", what,
+        return err_set(err, rc, "%s: timed out (connect %ld ms, total %ld ms)", c->what,
+                       c->cto, c->to);
+    return err_set(err, rc, "%s: %s", c->what,
                    c->errbuf[0] ? c->errbuf : curl_easy_strerror(cr));
+}
+
+err_code_t http_do(http_client_t *c, const http_request_t *req,
+                   http_response_t *resp, err_t *err)
+{
+    err_code_t rc = http_start(c, req, resp, err);
+    if (rc != ERR_OK)
+        return rc;
+    return http_finish(c, curl_easy_perform(c->h), err);
 }
 
 /* ---- AWS error replies ---- */

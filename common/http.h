@@ -20,6 +20,9 @@ typedef struct {
     const char *value;
 } http_header_t;
 
+typedef err_code_t (*http_sink_fn)(void *ud, const void *data, size_t n,
+                                   int64_t content_length);
+
 typedef struct {
     const char *method;          /* "GET", "PUT", "POST", ... */
     const char *url;
@@ -30,6 +33,13 @@ typedef struct {
     long connect_timeout_ms;     /* 0: client default */
     long timeout_ms;             /* total; 0: client default */
     size_t max_response;        /* 0: client default */
+    /* Optional: a 2xx reply's body is handed to sink chunk by chunk (with
+     * the Content-Length, or -1, on every call) instead of being kept in
+     * resp->body; a non-ERR_OK return aborts the transfer with that code.
+     * Other statuses' bodies still go to resp->body, for error mapping.
+     * The sink enforces its own size cap. */
+    http_sink_fn sink;
+    void *sink_ud;
 } http_request_t;
 
 typedef struct {
@@ -61,6 +71,19 @@ void http_client_free(http_client_t *c);
  * across calls.  Free it with http_response_free even on error. */
 err_code_t http_do(http_client_t *c, const http_request_t *req,
                    http_response_t *resp, err_t *err);
+
+/* The same request in two halves, for callers that drive transfers with
+ * their own libcurl multi handle (the worker's generations): http_start()
+ * checks and sets up the client's easy handle (http_client_handle(), whose
+ * CURLINFO_PRIVATE is the client) exactly as http_do() would; the caller
+ * adds it to its multi handle and, when the multi reports it done with
+ * curl_code, removes it and calls http_finish(), which fills resp->status
+ * and maps the outcome like http_do().  req's body and resp must outlive
+ * the transfer; one transfer per client at a time. */
+err_code_t http_start(http_client_t *c, const http_request_t *req,
+                      http_response_t *resp, err_t *err);
+void *http_client_handle(http_client_t *c);
+err_code_t http_finish(http_client_t *c, int curl_code, err_t *err);
 
 void http_response_init(http_response_t *r);
 void http_response_free(http_response_t *r);

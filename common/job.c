@@ -18,6 +18,7 @@
 #define TAG_VALUE_MAX 256  /* code points */
 
 #define SEED_MSG "seed: must be an integer between 0 and 4294967294"
+#define TTL_MSG "url_ttl: must be an integer from 1 to 604800 (seconds)"
 
 static const char *const aspect_ratios[] = {"16:9", "1:1", "21:9", "2:3", "3:2",
                                             "4:5",  "5:4", "9:16", "9:21"};
@@ -399,6 +400,8 @@ err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err
                        "and \"._:-\"", MODEL_MAX);
     if (s->seed != JOB_SEED_UNSET && (s->seed < 0 || s->seed > JOB_SEED_MAX))
         return err_set(err, ERR_INVALID, SEED_MSG);
+    if (s->url_ttl < 0 || s->url_ttl > JOB_URL_TTL_MAX)
+        return err_set(err, ERR_INVALID, TTL_MSG);
     if ((rc = check_enum("aspect_ratio", s->aspect_ratio, aspect_ratios,
                          NELEM(aspect_ratios), err)) ||
         (rc = check_enum("output_format", s->output_format, output_formats,
@@ -523,7 +526,8 @@ err_code_t job_message_encode(const char *batch_id, const char *job_id,
                               const job_spec_t *s, buf_t *out)
 {
     err_code_t rc;
-    if (!job_id_valid(batch_id) || !job_id_valid(job_id))
+    if (!job_id_valid(batch_id) || !job_id_valid(job_id) || s->url_ttl < 0 ||
+        s->url_ttl > JOB_URL_TTL_MAX)
         return ERR_INVALID;
     if ((rc = buf_append_str(out, "{\"v\":1,\"batch\":")) ||
         (rc = utf8_append_json_string(out, batch_id, strlen(batch_id))) ||
@@ -531,6 +535,10 @@ err_code_t job_message_encode(const char *batch_id, const char *job_id,
         (rc = utf8_append_json_string(out, job_id, strlen(job_id))) ||
         (rc = buf_append_str(out, ",\"spec\":")) ||
         (rc = job_spec_to_json_with_id(s, out)))
+        return rc;
+    /* Only when set, so messages without it stay byte-identical to those
+     * older workers read. */
+    if (s->url_ttl && (rc = buf_appendf(out, ",\"url_ttl\":%ld", s->url_ttl)))
         return rc;
     return buf_append(out, "}", 1);
 }
@@ -548,7 +556,7 @@ static err_code_t message_id(json_t *root, const char *field,
     return ERR_OK;
 }
 
-static const char *const msg_keys[] = {"v", "batch", "job", "spec"};
+static const char *const msg_keys[] = {"v", "batch", "job", "spec", "url_ttl"};
 
 static err_code_t decode_root(json_t *root, char *batch_id, char *job_id,
                               job_spec_t *s, err_t *err)
@@ -575,6 +583,12 @@ static err_code_t decode_root(json_t *root, char *batch_id, char *job_id,
         return err_set(err, ERR_INVALID, "message: spec: missing");
     if ((rc = parse_object(spec, s, err)) || (rc = job_spec_normalise(s, NULL, err)))
         return err_prefix(err, "message: spec");
+    if ((v = json_object_get(root, "url_ttl"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > JOB_URL_TTL_MAX)
+            return err_set(err, ERR_INVALID, "message: " TTL_MSG);
+        s->url_ttl = (long)json_integer_value(v);
+    }
     return ERR_OK;
 }
 

@@ -19,6 +19,7 @@
 #define JOB_ID_MAX 128         /* bytes, for client ids and derived ids */
 #define JOB_SEED_MAX 4294967294LL
 #define JOB_SEED_UNSET (-1)
+#define JOB_URL_TTL_MAX 604800 /* seconds: SigV4's longest presigned URL */
 
 typedef struct {
     char *id;              /* client id (letters, digits, "-_.:"), or NULL */
@@ -31,6 +32,10 @@ typedef struct {
     char *title, *tagline, *credits; /* optional poster text */
     char *layout;          /* optional: classic | minimal | bold */
     char *tags_json;       /* optional compact JSON object of string values */
+    long url_ttl;          /* seconds (1..JOB_URL_TTL_MAX) the result URL lasts;
+                            * 0: the worker's url_ttl.  A delivery option, not
+                            * part of the spec's canonical form or job id: the
+                            * queue message carries it beside the spec. */
 } job_spec_t;
 
 /* Defaults applied to specs that leave a field out (from flags/config). */
@@ -81,14 +86,17 @@ err_code_t job_id_for(const char *batch_id, const job_spec_t *s,
  * retries of a job regenerate the same image. */
 int64_t job_effective_seed(const job_spec_t *s, const char *job_id);
 
-/* Queue message body {"v":1,"batch":…,"job":…,"spec":{…}} (appends). */
+/* Queue message body {"v":1,"batch":…,"job":…,"spec":{…}} (appends), with
+ * "url_ttl":N after the spec when s->url_ttl is set (ERR_INVALID when it is
+ * out of range). */
 err_code_t job_message_encode(const char *batch_id, const char *job_id,
                               const job_spec_t *s, buf_t *out);
 /* Parses a message body; fills batch and job ids and the spec (s is
  * initialised here, not freed: free it with job_spec_free() afterwards, also
- * on error).  The spec comes back normalised.  ERR_INVALID for an
- * unparseable body, an unknown version, a missing or unknown field, a bad id
- * or an invalid spec (a poison message). */
+ * on error).  The spec comes back normalised, with url_ttl from the message
+ * (0 when absent).  ERR_INVALID for an unparseable body, an unknown version,
+ * a missing or unknown field, a bad id, a url_ttl that is not an integer
+ * from 1 to JOB_URL_TTL_MAX, or an invalid spec (a poison message). */
 err_code_t job_message_decode(const char *body, size_t len,
                               char batch_id[JOB_ID_MAX + 1],
                               char job_id[JOB_ID_MAX + 1], job_spec_t *s,

@@ -4,7 +4,6 @@
  * and a bold title at the head), a scrim sized to the group and an ink
  * chosen from the pixels behind it, and the text drawn clipped to its box. */
 #include "poster_internal.h"
-#include "imgsniff.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -253,10 +252,10 @@ static void plan(poster_t *p, const geom_t *g, const poster_input_t *in,
     }
 }
 
-static err_code_t compose_png(poster_t *p, const poster_input_t *in, const void *art,
+static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void *art,
                               size_t len, buf_t *out, poster_layout_t *lay, err_t *err)
 {
-    cairo_surface_t *src = poster_decode_png(art, len, err);
+    cairo_surface_t *src = poster_decode(art, len, err);
     if (!src)
         return err->code;
     int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
@@ -342,26 +341,32 @@ static err_code_t compose_png(poster_t *p, const poster_input_t *in, const void 
     return rc;
 }
 
+/* Whether s would set a block: poster_clean_text() drops NULL and "". */
+static bool has_text(const char *s)
+{
+    return s && *s;
+}
+
 err_code_t poster_compose(poster_t *p, const poster_input_t *in, const void *art,
                           size_t len, buf_t *out, poster_layout_t *lay, err_t *err)
 {
     poster_layout_t tmp;
-    img_info_t info;
+    int w, h;
     if (!lay)
         lay = &tmp;
     memset(lay, 0, sizeof *lay);
-    switch (imgsniff(art, len, &info)) {
-    case IMG_PNG:
-        return compose_png(p, in, art, len, out, lay, err);
-    case IMG_JPEG:
-    case IMG_WEBP:
-        lay->width = info.width;
-        lay->height = info.height;
-        return buf_append(out, art, len) == ERR_OK
-                   ? ERR_OK : err_set(err, ERR_NOMEM, "poster: out of memory");
-    default:
-        return err_set(err, ERR_INVALID, "poster: art is not a PNG, JPEG or WebP image");
+    if (!has_text(in->title) && !has_text(in->tagline) && !has_text(in->notes) &&
+        !has_text(in->credits) && poster_png_spliceable(art, len, &w, &h)) {
+        err_code_t rc = poster_splice(in, art, len, out, &lay->splice_at, &lay->splice_len,
+                                      err);
+        if (rc == ERR_OK) {
+            lay->spliced = true;
+            lay->width = w;
+            lay->height = h;
+        }
+        return rc;
     }
+    return compose_art(p, in, art, len, out, lay, err);
 }
 
 /* A title from the prompt's first clause, cut at a word boundary.  Returns
@@ -414,8 +419,8 @@ err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_i
     g_free(title);
     g_free(notes);
     if (rc == ERR_OK) {
-        *content_type = lay->composed ? "image/png" : art->content_type;
-        *ext = lay->composed ? "png" : art->ext;
+        *content_type = "image/png";
+        *ext = "png";
     }
     return rc;
 }

@@ -14,9 +14,17 @@
  * left column of a landscape poster), "bold" (a heavy title at the head, the
  * rest at the foot) and "minimal" (a small serif title, left aligned).
  *
- * Input: PNG art is decoded and composed.  JPEG and WebP art cannot be
- * decoded here (the build links no JPEG or WebP decoder), so it is passed
- * through unchanged, uncomposed (poster_layout_t.composed is false).
+ * Input: PNG, JPEG (libjpeg-turbo) and WebP (libwebp, still images) art
+ * is decoded and composed alike; the poster is always a PNG.  Art over
+ * POSTER_SIDE_MAX px a side or POSTER_PIXELS_MAX pixels is refused before
+ * its pixels are allocated.  Translucent art is flattened onto black.
+ *
+ * Splice: a poster with no text over PNG art is the art itself with the
+ * metadata chunks inserted before its IEND chunk, pixels never decoded
+ * (poster_layout_t.spliced) -- the worker's case for real art with no
+ * title, tagline or credits, where decoding and re-encoding a 2 MB image
+ * would cost more than everything else the worker does for the job.  Art
+ * that is not a tidy PNG (see poster_compose()) takes the decoding path.
  *
  * Threads: a poster_t owns its pango font map and context; use one per
  * thread.  Output is deterministic: same input, same bytes. */
@@ -33,6 +41,8 @@
 #include <stdint.h>
 
 #define POSTER_MIN_CONTRAST 4.5 /* WCAG AA for normal text */
+#define POSTER_SIDE_MAX 16384       /* px: art wider or taller is refused */
+#define POSTER_PIXELS_MAX 64000000  /* px: art with more pixels is refused */
 
 typedef struct { double x, y, w, h; } poster_box_t;
 
@@ -59,9 +69,18 @@ typedef struct {
 } poster_input_t;
 
 /* Where things went, for callers and tests.  Boxes are in pixels of the
- * output; an absent block has w == 0. */
+ * output; an absent block has w == 0.  After a success exactly one of
+ * composed and spliced is true. */
 typedef struct {
-    bool composed;           /* false: the art was passed through as it was */
+    bool composed;           /* the art was decoded and the poster drawn anew */
+    /* The poster is the PNG art with the metadata spliced in: poster bytes
+     * [0, splice_at) are art[0, len - 12), then splice_len bytes of text
+     * chunks, then art[len - 12, len), the 12-byte IEND chunk
+     * (00 00 00 00 "IEND" AE 42 60 82).  Offsets count from where the
+     * poster starts in out.  Everything below but width and height is
+     * zero when spliced. */
+    bool spliced;
+    size_t splice_at, splice_len;
     int width, height;
     poster_box_t safe;       /* nothing is set outside this */
     poster_box_t block[POSTER__NBLOCKS];  /* ink and logical extents, united */
@@ -79,13 +98,26 @@ typedef struct poster poster_t;
 poster_t *poster_open(err_t *err);
 void poster_close(poster_t *p);
 
-/* Composes in over the art art[0..len) (borrowed) and appends the poster to
- * out: a PNG the size of the art with text chunks Software ("onesheet
- * VERSION"), onesheet:prompt, :negative_prompt, :model, :seed, :job (each
- * only when set) and Title when there is one.  JPEG/WebP art is appended
- * unchanged.  lay (may be NULL) receives the layout.  Returns ERR_OK;
- * ERR_INVALID for bytes that are no image or a PNG that does not decode;
- * ERR_NOMEM.  On error out keeps its length. */
+/* Composes in over the art art[0..len) (borrowed: PNG, JPEG or WebP) and
+ * appends the poster to out: a PNG the size of the art with text chunks
+ * Software ("onesheet VERSION", tEXt), then iTXt Title, onesheet:prompt,
+ * :negative_prompt, :model, :seed, :job (each only when set).  lay (may be
+ * NULL) receives the layout.
+ *
+ * When in sets no text (title, tagline, notes and credits all NULL or
+ * empty) and art is a PNG whose chunk list checks out -- signature, a valid
+ * IHDR first and within the size limits, every chunk length inside the
+ * bytes, only known critical chunks (PLTE before one run of IDAT), the
+ * well-formed 12-byte IEND as its last bytes -- the poster is
+ * spliced (see poster_layout_t.spliced): the chunks go after the image
+ * data, and the art's own chunks, alpha and bytes are kept.  The check reads
+ * chunk headers only, so corruption inside IDAT is carried through, not
+ * reported.  Otherwise the art is decoded.
+ *
+ * Returns ERR_OK; ERR_INVALID for bytes that are no image, art that does
+ * not decode (cut or corrupt PNG, JPEG or WebP; animated WebP) or is too
+ * large; ERR_NOMEM; ERR_TOOBIG for a metadata value over PNGENC_TEXT_MAX.
+ * On error out keeps its length. */
 err_code_t poster_compose(poster_t *p, const poster_input_t *in, const void *art,
                           size_t len, buf_t *out, poster_layout_t *lay, err_t *err);
 
@@ -94,17 +126,19 @@ err_code_t poster_compose(poster_t *p, const poster_input_t *in, const void *art
  * draft proof with no title takes one from the prompt's first clause and
  * shows the prompt (and negative prompt) as art direction, so a proof is a
  * layout a person can judge; real art with no text gets none — the poster
- * is then the art with its metadata.  *content_type and *ext get static
- * strings naming what out holds ("image/png", "png" unless passed through).
- * Errors as poster_compose(). */
+ * is then the art with its metadata (spliced in when the art is a PNG).
+ * *content_type and *ext get static strings naming what out holds: always
+ * "image/png" and "png".  Errors as poster_compose(). */
 err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_id,
                           const engine_result_t *art, buf_t *out,
                           const char **content_type, const char **ext,
                           poster_layout_t *lay, err_t *err);
 
-/* Scales image img[0..len) (PNG) to fit within max_w x max_h, keeping its
- * aspect, and appends it as a PNG to out (no text chunks).  ERR_INVALID
- * when img is not a decodable PNG (JPEG/WebP included). */
+/* Scales image img[0..len) (PNG, JPEG or WebP, borrowed) to fit within
+ * max_w x max_h, keeping its aspect (never enlarging), on white, and appends
+ * it as a PNG to out (no text chunks); *out_w, *out_h (may be NULL) get its
+ * size.  ERR_INVALID when img does not decode (as poster_compose()) or a
+ * size is not positive; ERR_NOMEM. */
 err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
                             buf_t *out, int *out_w, int *out_h, err_t *err);
 

@@ -4,6 +4,7 @@
 #define ONESHEET_POSTER_INTERNAL_H
 
 #include "poster.h"
+#include "pngenc.h"
 
 #include <cairo.h>
 #include <pango/pangocairo.h>
@@ -55,14 +56,47 @@ double poster_box_contrast(cairo_surface_t *s, poster_box_t box, const double rg
 void poster_choose_ink(cairo_surface_t *s, poster_box_t box, double target,
                        double rgb[3], double scrim[3], double *alpha);
 
-/* Decodes PNG bytes to a new CAIRO_FORMAT_ARGB32 surface; NULL with err set
- * (ERR_INVALID, ERR_NOMEM). */
+/* Decodes PNG, JPEG or WebP bytes (borrowed) to a new cairo image surface
+ * (RGB24, or ARGB32 when the art has alpha), refusing sizes over
+ * POSTER_SIDE_MAX / POSTER_PIXELS_MAX before allocating pixels.  Returns
+ * the surface (caller destroys), or NULL with err set: ERR_INVALID for
+ * bytes that are no such image or do not decode (cut, corrupt, animated
+ * WebP), ERR_NOMEM.  poster_decode_png() takes PNG only. */
+cairo_surface_t *poster_decode(const void *data, size_t len, err_t *err);
 cairo_surface_t *poster_decode_png(const void *data, size_t len, err_t *err);
+
+/* The metadata chunks of a poster for in, in the order they are written:
+ * Software (tEXt), then iTXt Title, onesheet:prompt, :negative_prompt,
+ * :model, :seed, :job, each only when set.  Values are valid UTF-8 copies
+ * owned by m (poster_meta_free()). */
+typedef struct {
+    pngenc_text_t text[7];
+    size_t n;
+    char seed[24];
+    char *vals[6];
+} poster_meta_t;
+void poster_meta_init(poster_meta_t *m, const poster_input_t *in);
+void poster_meta_free(poster_meta_t *m);
 
 /* Encodes s as a PNG with in's metadata (see poster_compose()), appending to
  * out. */
 err_code_t poster_encode(cairo_surface_t *s, const poster_input_t *in, buf_t *out,
                          err_t *err);
+
+/* True when PNG art[0..len) is fit for a splice: signature, an IHDR with
+ * valid fields, CRC and a size within the decode limits, chunk lengths
+ * inside the bytes, known critical chunks in order (PLTE before one run of
+ * IDAT), and a well-formed 12-byte IEND as the last bytes.  Reads headers
+ * only (no CRCs past IHDR, no inflating).  Sets *w, *h when true. */
+bool poster_png_spliceable(const void *art, size_t len, int *w, int *h);
+
+/* Appends art (which poster_png_spliceable() accepted) to out with in's
+ * metadata chunks inserted before its IEND.  *at gets the offset of the
+ * insertion from where the poster starts in out (len - 12), *inserted the
+ * bytes inserted.  Returns ERR_OK; ERR_NOMEM, ERR_TOOBIG (a value over
+ * PNGENC_TEXT_MAX); on error out keeps its length. */
+err_code_t poster_splice(const poster_input_t *in, const void *art, size_t len,
+                         buf_t *out, size_t *at, size_t *inserted, err_t *err);
 
 /* in's text as valid UTF-8 cut to at most max bytes (with "…" when cut);
  * NULL for NULL or empty.  Returns a new string (g_free). */

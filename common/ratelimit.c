@@ -10,12 +10,15 @@
 #include <time.h>
 
 #define CUT 0.7
-#define PROBE 1.03
+#define KNEE_MARGIN 0.95   /* return to this share of the rate that drew a 429 */
+#define RETURN 0.3         /* share of the way back covered per success */
+#define PROBE 1.01         /* then probe beyond it by 1 % per success */
 #define HOLD_MS 1000
 
 struct ratelimit {
     pthread_mutex_t mu;
     double ceiling, floor, rate;   /* per minute */
+    double knee;                   /* the rate the last 429 came at */
     double burst, tokens;
     int64_t last_ms, hold_until_ms;
     ratelimit_clock_fn clock;
@@ -39,7 +42,7 @@ ratelimit_t *ratelimit_new(double per_minute, double burst, ratelimit_clock_fn c
     if (!r)
         return NULL;
     pthread_mutex_init(&r->mu, NULL);
-    r->ceiling = r->rate = per_minute;
+    r->ceiling = r->rate = r->knee = per_minute;
     r->floor = fmax(per_minute / 50, 0.5);
     if (r->floor > per_minute)
         r->floor = per_minute;
@@ -90,6 +93,7 @@ void ratelimit_throttled(ratelimit_t *r)
     /* Several calls in flight are throttled together: one cut per second,
      * or a burst of 429s would drive the rate to the floor at once. */
     if (now >= r->hold_until_ms) {
+        r->knee = r->rate;
         r->rate = fmax(r->rate * CUT, r->floor);
         r->hold_until_ms = now + HOLD_MS;
     }
@@ -100,8 +104,17 @@ void ratelimit_succeeded(ratelimit_t *r)
 {
     pthread_mutex_lock(&r->mu);
     int64_t now = refill(r);
-    if (now >= r->hold_until_ms)
-        r->rate = fmin(r->rate * PROBE, r->ceiling);
+    if (now >= r->hold_until_ms) {
+        /* Quickly back to just under where the service pushed back, then
+         * slowly past it: the rate spends its time near the quota instead
+         * of in a sawtooth far below it. */
+        double target = r->knee * KNEE_MARGIN;
+        if (r->rate < target)
+            r->rate = fmax(r->rate + (target - r->rate) * RETURN, r->rate * PROBE);
+        else
+            r->rate *= PROBE;
+        r->rate = fmin(r->rate, r->ceiling);
+    }
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -5,8 +5,9 @@
  * token now, or books the next one and says how long to wait for it, so
  * threads queue up in arrival order instead of racing for a refill.  The
  * fill rate adapts to the service: ratelimit_throttled() cuts it (× 0.7,
- * never below a floor) and ratelimit_succeeded() probes back up a few per
- * cent at a time, never above the configured ceiling.  All of it is guarded
+ * never below a floor) and remembers where the 429 came; successes bring
+ * it quickly back to just below that point, then probe past it slowly,
+ * never above the configured ceiling.  All of it is guarded
  * by a mutex.
  *
  * Why not api_ratelimit.c: that one answers "refuse or admit" per client key
@@ -37,7 +38,9 @@ int64_t ratelimit_reserve(ratelimit_t *r);
  * at least 0.5 a minute), and do not raise it again for a second. */
 void ratelimit_throttled(ratelimit_t *r);
 
-/* A call went through: raise the rate by 3 % up to the ceiling. */
+/* A call went through (outside the second after a cut): move the rate 30 %
+ * of the way back to 95 % of the rate the last 429 came at, and from there
+ * up by 1 % a success, never above the ceiling. */
 void ratelimit_succeeded(ratelimit_t *r);
 
 /* The current rate in calls per minute. */

@@ -1,12 +1,15 @@
 /* onesheet-worker — polls the queue and turns messages into posters.
- * Threads (--concurrency) each own their queue, ledger, store and engine
- * handles; one heartbeat thread keeps in-flight jobs' visibility and leases
- * alive; the main thread watches signals, dead letters and stats. */
+ * worker.h says which thread does what: --concurrency slots of jobs in
+ * flight, served by a few stage threads, one driver for the network
+ * generations, one heartbeat; this thread watches signals, the grace after
+ * SIGTERM, stats and systemd. */
 #include "worker.h"
 
 #include "log.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +36,10 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: onesheet-worker [options]\n"
-            "  -c, --concurrency N   jobs processed at once (threads; default 2)\n"
+            "  -c, --concurrency N   jobs in flight at once (default 2; up to 512)\n"
+            "      --threads N       threads that store and record finished jobs when\n"
+            "                        the engine is a network one (default 4; the draft\n"
+            "                        engine renders on one thread per job in flight)\n"
             "      --drain           exit once no message is visible or in flight\n"
             "      --max-jobs N      exit after taking N messages\n"
             "      --visibility S    seconds a received message stays hidden (default: config, 60)\n"
@@ -50,142 +56,13 @@ static void usage(FILE *fp)
             "  -h, --help\n");
 }
 
-static void *thread_main(void *arg)
-{
-    worker_thread_t *t = arg;
-    worker_t *w = t->w;
-    bool idle = false;
-
-    while (!atomic_load(&w->stop)) {
-        queue_msg_t *msgs = NULL;
-        size_t n = 0;
-        err_t e;
-        err_clear(&e);
-
-        if (w->max_jobs && atomic_load(&w->taken) >= w->max_jobs) {
-            break;
-        }
-        if (queue_receive(t->queue, 1, w->visibility_s, w->poll_wait_s, &msgs, &n, &e) !=
-            ERR_OK) {
-            log_warn("receive_failed", "thread=%d error=\"%s\"", t->index, e.msg);
-            usleep(200 * 1000);
-            continue;
-        }
-        if (n == 0) {
-            if (!idle) {
-                idle = true;
-                atomic_fetch_add(&w->idle_threads, 1);
-            }
-            if (w->drain) {
-                queue_stats_t st;
-                /* Only when every thread is idle and nothing is visible or
-                 * held (also by crashed workers) is the queue drained. */
-                if (atomic_load(&w->idle_threads) == w->concurrency &&
-                    queue_stats(t->queue, &st, &e) == ERR_OK && st.visible == 0 &&
-                    st.inflight == 0 && st.delayed == 0)
-                    atomic_store(&w->stop, true);
-            }
-            worker_note_dead(t);
-            continue;
-        }
-        if (idle) {
-            idle = false;
-            atomic_fetch_sub(&w->idle_threads, 1);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (atomic_load(&w->stop)) {
-                /* Stopping: a message received meanwhile goes straight back. */
-                queue_change_visibility(t->queue, msgs[i].receipt, 0, &e);
-                continue;
-            }
-            long taken = atomic_fetch_add(&w->taken, 1) + 1;
-            if (w->max_jobs && taken > w->max_jobs) {
-                /* Over the limit: hand it straight back. */
-                queue_change_visibility(t->queue, msgs[i].receipt, 0, &e);
-                continue;
-            }
-            worker_process(t, &msgs[i]);
-        }
-        queue_msgs_free(msgs, n);
-    }
-    return NULL;
-}
-
-/* Extends the message's visibility and the ledger lease of every in-flight
- * job a third of the way into its lease, so a slow generation is not
- * mistaken for a crashed one.  A lease found lost is flagged and no longer
- * extended; the job's own thread then learns it from the conditional
- * completion. */
-void *worker_heartbeat_main(void *arg)
-{
-    worker_t *w = arg;
-    err_t e;
-    queue_t *q = queue_open(w->cfg.queue, &e);
-    ledger_t *l = q ? ledger_open(w->cfg.ledger, &e) : NULL;
-
-    if (!q || !l) {
-        log_error("heartbeat_open_failed", "error=\"%s\"", e.msg);
-        queue_close(q);
-        return NULL;
-    }
-    queue_apply_max_receives(q, w->cfg.queue, w->cfg.max_receives);
-    while (!atomic_load(&w->stop) || atomic_load(&w->idle_threads) < w->concurrency) {
-        int64_t now = worker_now_ms();
-        for (int i = 0; i < w->concurrency; i++) {
-            inflight_t f;
-            pthread_mutex_lock(&w->lock);
-            f = w->inflight[i];
-            pthread_mutex_unlock(&w->lock);
-            if (!f.active || f.lease_lost || now < f.next_beat_ms)
-                continue;
-            /* Under beat_lock a job given back at shutdown is seen as such,
-             * so no heartbeat hides its message again after give-back. */
-            pthread_mutex_lock(&w->beat_lock);
-            pthread_mutex_lock(&w->lock);
-            bool still = w->inflight[i].active && strcmp(w->inflight[i].job_id, f.job_id) == 0;
-            pthread_mutex_unlock(&w->lock);
-            if (!still) {
-                pthread_mutex_unlock(&w->beat_lock);
-                continue;
-            }
-            err_clear(&e);
-            bool lost = l->ops->extend(l, f.batch_id, f.job_id, f.owner, w->lease_s, &e) ==
-                        ERR_CONFLICT;
-            if (!lost) {
-                err_clear(&e);
-                queue_change_visibility(q, f.receipt, w->visibility_s, &e);
-            }
-            pthread_mutex_unlock(&w->beat_lock);
-            pthread_mutex_lock(&w->lock);
-            inflight_t *g = &w->inflight[i];
-            if (g->active && strcmp(g->job_id, f.job_id) == 0 &&
-                strcmp(g->batch_id, f.batch_id) == 0) {
-                g->lease_lost = lost;
-                g->next_beat_ms = now + (int64_t)w->lease_s * 1000 / 3;
-            }
-            pthread_mutex_unlock(&w->lock);
-            if (lost)
-                log_warn("lease_lost", "batch=%s job=%s", f.batch_id, f.job_id);
-            else
-                log_debug("heartbeat", "batch=%s job=%s", f.batch_id, f.job_id);
-        }
-        if (atomic_load(&w->stop) && atomic_load(&w->idle_threads) >= w->concurrency)
-            break;
-        usleep(200 * 1000);
-    }
-    queue_close(q);
-    ledger_close(l);
-    return NULL;
-}
-
 static int open_thread(worker_thread_t *t, err_t *e)
 {
     worker_t *w = t->w;
-    snprintf(t->owner, sizeof t->owner, "%s:%d", w->owner_base, t->index);
     if (!(t->queue = queue_open(w->cfg.queue, e)) ||
         !(t->ledger = ledger_open(w->cfg.ledger, e)) ||
         !(t->store = store_open(w->cfg.store, e)) ||
-        !(t->engine = engine_open(w->cfg.model, e)) ||
+        (!w->async && !(t->engine = engine_open(w->cfg.model, e))) ||
         !(t->poster = poster_open(e)))
         return -1;
     queue_apply_max_receives(t->queue, w->cfg.queue, w->cfg.max_receives);
@@ -201,6 +78,62 @@ static void close_thread(worker_thread_t *t)
     queue_close(t->queue);
 }
 
+static worker_thread_t threads[WORKER_MAX_THREADS];
+static int threads_open;
+
+/* Slots, their engines (network engines: one per slot, each with its own
+ * connection), the stage threads' handles and the driver. */
+static int setup(err_t *e)
+{
+    engine_t *probe = engine_open(W.cfg.model, e);
+    if (!probe)
+        return -1;
+    W.async = probe->ops->start != NULL;
+    engine_close(probe);
+    if (!W.async || W.threads == 0)
+        W.threads = W.async ? (W.concurrency < 4 ? W.concurrency : 4) : W.concurrency;
+    if (W.threads > WORKER_MAX_THREADS)
+        W.threads = WORKER_MAX_THREADS;
+    if (W.threads > W.concurrency)
+        W.threads = W.concurrency;
+    if (!(W.slots = calloc((size_t)W.concurrency, sizeof *W.slots))) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < W.concurrency; i++) {
+        W.slots[i].index = i;
+        job_spec_init(&W.slots[i].spec);
+        engine_result_init(&W.slots[i].res);
+        if (W.async && !(W.slots[i].engine = engine_open(W.cfg.model, e)))
+            return -1;
+    }
+    for (int i = 0; i < W.threads; i++) {
+        threads[i].w = &W;
+        threads[i].index = i;
+        threads_open = i + 1;
+        if (open_thread(&threads[i], e) != 0)
+            return -1;
+    }
+    if (W.async && worker_driver_init(&W, e) != 0)
+        return -1;
+    return 0;
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < threads_open; i++)
+        close_thread(&threads[i]);
+    for (int i = 0; W.slots && i < W.concurrency; i++) {
+        worker_slot_clear(&W.slots[i]);
+        engine_close(W.slots[i].engine);
+    }
+    free(W.slots);
+    if (W.multi)
+        curl_multi_cleanup(W.multi);
+    ratelimit_free(W.rl);
+    config_free(&W.cfg);
+}
+
 static void log_stats(const char *event, double secs)
 {
     long ok = atomic_load(&W.n_succeeded);
@@ -214,6 +147,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"concurrency", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 't'},
         {"drain", no_argument, NULL, 'd'},
         {"max-jobs", required_argument, NULL, 'm'},
         {"visibility", required_argument, NULL, 'v'},
@@ -241,17 +175,18 @@ int main(int argc, char **argv)
         char *end;
         long v;
         switch (opt) {
-        case 'c': case 'm': case 'v': case 'p': case 'g':
+        case 'c': case 't': case 'm': case 'v': case 'p': case 'g':
             v = strtol(optarg, &end, 10);
             if (*end || end == optarg || v < (opt == 'm' || opt == 'p' || opt == 'g' ? 0 : 1) ||
-                v > (opt == 'c' ? WORKER_MAX_THREADS : 43200)) {
+                v > (opt == 'c' ? WORKER_MAX_SLOTS : opt == 't' ? WORKER_MAX_THREADS : 43200)) {
                 fprintf(stderr, "onesheet-worker: --%s: bad value \"%s\"\n",
-                        opt == 'c' ? "concurrency" : opt == 'm' ? "max-jobs"
-                        : opt == 'v' ? "visibility" : opt == 'g' ? "grace" : "poll-wait",
-                        optarg);
+                        opt == 'c' ? "concurrency" : opt == 't' ? "threads"
+                        : opt == 'm' ? "max-jobs" : opt == 'v' ? "visibility"
+                        : opt == 'g' ? "grace" : "poll-wait", optarg);
                 return EX_USAGE;
             }
             if (opt == 'c') W.concurrency = (int)v;
+            else if (opt == 't') W.threads = (int)v;
             else if (opt == 'm') W.max_jobs = v;
             else if (opt == 'v') vis = (int)v;
             else if (opt == 'g') W.grace_s = (int)v;
@@ -300,6 +235,13 @@ int main(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(W.owner_base, sizeof W.owner_base, "%s:%ld", host, (long)getpid());
     pthread_mutex_init(&W.lock, NULL);
+    pthread_cond_init(&W.cond, NULL);
+    /* Images are megabytes: keep such buffers in the heap, where a freed
+     * one is reused by the next job, instead of a fresh mmap (and a page
+     * fault per 4 KB) every time.  Few arenas: few threads allocate. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    mallopt(M_ARENA_MAX, 2);
     pthread_mutex_init(&W.beat_lock, NULL);
     /* Burst 1: the quota is met by pacing, not by bursts that draw 429s. */
     if (W.rpm > 0 && !(W.rl = ratelimit_new(W.rpm, 1, NULL, NULL))) {
@@ -316,31 +258,20 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    worker_thread_t threads[WORKER_MAX_THREADS];
-    pthread_t tids[WORKER_MAX_THREADS], hb;
-    memset(threads, 0, sizeof threads);
-    for (int i = 0; i < W.concurrency; i++) {
-        threads[i].w = &W;
-        threads[i].index = i;
-        if (open_thread(&threads[i], &e) != 0) {
-            log_error("open_failed", "error=\"%s\"", e.msg);
-            for (int j = 0; j <= i; j++)
-                close_thread(&threads[j]);
-            config_free(&W.cfg);
-            return err_exit_status(e.code);
-        }
+    if (setup(&e) != 0) {
+        log_error("open_failed", "error=\"%s\"", e.msg);
+        teardown();
+        return err_exit_status(e.code);
     }
     if (W.metrics_addr && worker_metrics_start(&W, &e) != 0) {
         log_error("metrics_failed", "error=\"%s\"", e.msg);
-        for (int i = 0; i < W.concurrency; i++)
-            close_thread(&threads[i]);
-        ratelimit_free(W.rl);
-        config_free(&W.cfg);
+        teardown();
         return err_exit_status(e.code);
     }
-    log_info("worker_started", "concurrency=%d model=%s visibility_s=%d drain=%d grace_s=%d "
-             "rpm=%g owner=%s", W.concurrency, W.cfg.model, W.visibility_s, W.drain,
-             W.grace_s, W.rpm, W.owner_base);
+    log_info("worker_started", "concurrency=%d threads=%d engine=%s model=%s "
+             "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s", W.concurrency,
+             W.threads, W.async ? "network" : "local", W.cfg.model, W.visibility_s,
+             W.drain, W.grace_s, W.rpm, W.owner_base);
 #ifdef HAVE_SYSTEMD
     sd_notify(0, "READY=1\nSTATUS=processing");
     /* WatchdogSec= in the unit: ping from this loop, which stalls only if
@@ -348,32 +279,39 @@ int main(int argc, char **argv)
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) <= 0)
         wd_usec = 0;
-    int64_t last_wd = 0;
+    int64_t last_wd = 0, last_status = 0;
 #endif
     int64_t t0 = worker_now_ms(), last_stats = t0;
+    pthread_t hb, drv, tids[WORKER_MAX_THREADS];
     pthread_create(&hb, NULL, worker_heartbeat_main, &W);
-    for (int i = 0; i < W.concurrency; i++)
-        pthread_create(&tids[i], NULL, thread_main, &threads[i]);
+    if (W.async)
+        pthread_create(&drv, NULL, worker_driver_main, &W);
+    for (int i = 0; i < W.threads; i++)
+        pthread_create(&tids[i], NULL, worker_stage_main, &threads[i]);
 
-    /* The main thread only watches: signals set W.stop; threads also stop
-     * themselves for --drain and --max-jobs. */
+    /* This thread only watches: signals set W.stop; stage threads also stop
+     * the worker for --drain and --max-jobs, and leave once no slot is busy. */
     int done = 0;
     int64_t stop_ms = 0;
-    while (done < W.concurrency) {
+    while (done < W.threads) {
         done = 0;
-        for (int i = 0; i < W.concurrency; i++)
+        for (int i = 0; i < W.threads; i++)
             if (threads[i].index < 0 || pthread_tryjoin_np(tids[i], NULL) == 0) {
                 threads[i].index = -1;
                 done++;
             }
-        if (done == W.concurrency)
+        if (done == W.threads)
             break;
         usleep(100 * 1000);
         int64_t now = worker_now_ms();
         if (atomic_load(&W.signalled)) {
             if (!stop_ms) {
                 stop_ms = now;
-                log_info("stopping", "grace_s=%d", W.grace_s);
+                log_info("stopping", "grace_s=%d in_flight=%d", W.grace_s,
+                         worker_busy_slots(&W));
+                pthread_mutex_lock(&W.lock);
+                pthread_cond_broadcast(&W.cond);
+                pthread_mutex_unlock(&W.lock);
 #ifdef HAVE_SYSTEMD
                 sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight jobs");
 #endif
@@ -394,6 +332,14 @@ int main(int argc, char **argv)
             last_wd = now;
             sd_notify(0, "WATCHDOG=1");
         }
+        if (now - last_status >= 5000) {
+            last_status = now;
+            double secs = (now - t0) / 1000.0;
+            sd_notifyf(0, "STATUS=%s: %d in flight, %ld succeeded, %ld failed, %.1f jobs/s",
+                       stop_ms ? "stopping" : "processing", worker_busy_slots(&W),
+                       atomic_load(&W.n_succeeded), atomic_load(&W.n_failed),
+                       secs > 0 ? atomic_load(&W.n_succeeded) / secs : 0.0);
+        }
 #endif
         if (now - last_stats >= 30000) {
             last_stats = now;
@@ -404,13 +350,14 @@ int main(int argc, char **argv)
     sd_notify(0, "STOPPING=1");
 #endif
     atomic_store(&W.stop, true);
-    atomic_store(&W.idle_threads, W.concurrency);
+    atomic_store(&W.driver_quit, true);
+    worker_driver_wake(&W);
+    if (W.async)
+        pthread_join(drv, NULL);
     pthread_join(hb, NULL);
     worker_metrics_stop();
-    ratelimit_free(W.rl);
-    for (int i = 0; i < W.concurrency; i++)
-        close_thread(&threads[i]);
     log_stats("worker_stopped", (worker_now_ms() - t0) / 1000.0);
+    teardown();
     config_free(&W.cfg);
     return 0;
 }

@@ -57,7 +57,7 @@ static size_t render(worker_t *w, char *out, size_t cap)
 
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->concurrency; i++)
-        inflight += w->inflight[i].active;
+        inflight += w->slots[i].active;
     pthread_mutex_unlock(&w->lock);
 
     put(out, cap, &len, "# HELP onesheet_jobs_total Jobs this worker finished with, by outcome.\n"

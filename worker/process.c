@@ -1,4 +1,4 @@
-/* process — one message through the pipeline, in DESIGN.md's order:
+/* process — one job through the pipeline, in DESIGN.md's order:
  * (1) claim in the ledger, (2) generate, (3) compose the poster, (4) store
  * the raw art and the poster at deterministic keys, (5) make the URL,
  * (6) mark succeeded conditionally, (7) only then delete the message.  A
@@ -6,9 +6,12 @@
  * visibility lapses; the claim and the conditional completion make that
  * re-delivery harmless, and both puts are idempotent (same bytes, same key).
  *
+ * worker_begin() is (1), worker_complete() is (3)..(7) once (2) is done,
+ * by the driver (network engines) or worker_generate_sync() (local ones).
+ *
  * Every job is composed (poster.c decides what text a poster gets: a real
- * image with no title, tagline or credits is just re-encoded with its
- * metadata), so every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
+ * image with no title, tagline or credits gets its metadata spliced in), so
+ * every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
 
 #include "crypto.h"
@@ -28,130 +31,83 @@ int64_t worker_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void publish(worker_thread_t *t, const char *batch, const char *job,
-                    const char *receipt)
+int64_t worker_mono_ms(void)
 {
-    worker_t *w = t->w;
-    inflight_t *f = &w->inflight[t->index];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
+static void msg_free(queue_msg_t *m)
+{
+    free(m->id);
+    free(m->receipt);
+    free(m->body);
+    memset(m, 0, sizeof *m);
+}
+
+static bool msg_copy(queue_msg_t *dst, const queue_msg_t *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->id = strdup(src->id ? src->id : "");
+    dst->receipt = strdup(src->receipt ? src->receipt : "");
+    dst->body = malloc(src->body_len + 1);
+    if (!dst->id || !dst->receipt || !dst->body) {
+        msg_free(dst);
+        return false;
+    }
+    memcpy(dst->body, src->body, src->body_len);
+    dst->body[src->body_len] = '\0';
+    dst->body_len = src->body_len;
+    dst->receive_count = src->receive_count;
+    return true;
+}
+
+/* Frees what the slot's job held (not its engine), leaving it FREE-able. */
+void worker_slot_clear(slot_t *s)
+{
+    msg_free(&s->msg);
+    job_spec_free(&s->spec);
+    job_spec_init(&s->spec);
+    engine_result_free(&s->res);
+    s->rc = ERR_OK;
+    err_clear(&s->err);
+    s->attempts = s->throttles = 0;
+    s->handle = NULL;
+}
+
+/* Publishes the slot's job to the heartbeat. */
+static void publish(worker_t *w, slot_t *s, const char *batch, const char *job)
+{
     pthread_mutex_lock(&w->lock);
-    f->active = true;
-    f->lease_lost = false;
-    f->abandoned = false;
-    snprintf(f->batch_id, sizeof f->batch_id, "%s", batch);
-    snprintf(f->job_id, sizeof f->job_id, "%s", job);
-    snprintf(f->receipt, sizeof f->receipt, "%s", receipt);
-    snprintf(f->owner, sizeof f->owner, "%s", t->owner);
-    f->next_beat_ms = worker_now_ms() + (int64_t)w->lease_s * 1000 / 3;
+    s->active = true;
+    s->lease_lost = false;
+    s->abandoned = false;
+    snprintf(s->batch_id, sizeof s->batch_id, "%s", batch);
+    snprintf(s->job_id, sizeof s->job_id, "%s", job);
+    snprintf(s->receipt, sizeof s->receipt, "%s", s->msg.receipt);
+    /* A third into the lease, or into the message's visibility, which
+     * started at the receive (claims of a batch of messages take a while). */
+    int64_t now = worker_now_ms();
+    s->next_beat_ms = now + (int64_t)w->lease_s * 1000 / 3;
+    if (s->received_ms && s->received_ms + (int64_t)w->visibility_s * 1000 / 3 < s->next_beat_ms)
+        s->next_beat_ms = s->received_ms + (int64_t)w->visibility_s * 1000 / 3;
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Takes the job back from the heartbeat thread.  Returns whether its lease
- * was lost; *abandoned says whether shutdown already gave it back, in which
- * case the job is no longer this thread's to finish, fail or retry. */
-static bool unpublish(worker_thread_t *t, bool *abandoned)
+/* Takes the job back from the heartbeat.  Returns whether its lease was
+ * lost; *abandoned says whether shutdown already gave it back, in which
+ * case the job is no longer this worker's to finish, fail or retry. */
+static bool unpublish(worker_t *w, slot_t *s, bool *abandoned)
 {
-    worker_t *w = t->w;
-    inflight_t *f = &w->inflight[t->index];
     bool lost;
-
     pthread_mutex_lock(&w->lock);
-    lost = f->lease_lost;
-    *abandoned = f->abandoned;
-    f->active = false;
-    f->abandoned = false;
+    lost = s->lease_lost;
+    *abandoned = s->abandoned;
+    s->active = false;
+    s->abandoned = false;
     pthread_mutex_unlock(&w->lock);
     return lost;
-}
-
-int worker_give_back(worker_t *w)
-{
-    inflight_t jobs[WORKER_MAX_THREADS];
-    int n = 0;
-    err_t e;
-
-    /* Claim them under the lock: a thread that unpublishes first keeps its
-     * job; one that unpublishes after finds it abandoned.  beat_lock waits
-     * out a heartbeat in progress and keeps the next one off these jobs. */
-    pthread_mutex_lock(&w->beat_lock);
-    pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++) {
-        inflight_t *f = &w->inflight[i];
-        if (f->active) {
-            f->active = false;
-            f->abandoned = true;
-            jobs[n++] = *f;
-        }
-    }
-    pthread_mutex_unlock(&w->lock);
-    pthread_mutex_unlock(&w->beat_lock);
-    if (n == 0)
-        return 0;
-
-    err_clear(&e);
-    queue_t *q = queue_open(w->cfg.queue, &e);
-    ledger_t *l = q ? ledger_open(w->cfg.ledger, &e) : NULL;
-    if (!q || !l) {
-        /* The leases and visibility lapse on their own; only slower. */
-        log_error("give_back_open_failed", "jobs=%d error=\"%s\"", n, e.msg);
-        queue_close(q);
-        return 0;
-    }
-    for (int i = 0; i < n; i++) {
-        err_clear(&e);
-        if (!jobs[i].lease_lost &&
-            l->ops->release(l, jobs[i].batch_id, jobs[i].job_id, jobs[i].owner, "shutdown",
-                            "worker stopped before the job finished", &e) != ERR_OK)
-            log_warn("give_back_release_failed", "batch=%s job=%s error=\"%s\"",
-                     jobs[i].batch_id, jobs[i].job_id, e.msg);
-        err_clear(&e);
-        if (queue_change_visibility(q, jobs[i].receipt, 0, &e) != ERR_OK)
-            log_warn("give_back_visibility_failed", "batch=%s job=%s error=\"%s\"",
-                     jobs[i].batch_id, jobs[i].job_id, e.msg);
-        atomic_fetch_add(&w->n_given_back, 1);
-        log_warn("job_given_back", "batch=%s job=%s reason=shutdown", jobs[i].batch_id,
-                 jobs[i].job_id);
-    }
-    ledger_close(l);
-    queue_close(q);
-    return n;
-}
-
-/* The generate call, paced by the shared limiter when --rpm is set.  A
- * throttled call slows the limiter and is tried again here, at the new
- * pace, a few times before it becomes a retry through the queue: waiting
- * in the thread keeps the message's receive count for real failures. */
-static err_code_t generate(worker_thread_t *t, const job_spec_t *spec, const char *job,
-                           engine_result_t *res, err_t *e)
-{
-    worker_t *w = t->w;
-    err_code_t rc = ERR_OK;
-
-    for (int attempt = 1; attempt <= 4; attempt++) {
-        if (w->rl) {
-            int64_t wait = ratelimit_reserve(w->rl);
-            if (wait > 0)
-                usleep((useconds_t)(wait > 600000 ? 600000 : wait) * 1000);
-        }
-        int64_t t0 = worker_now_ms();
-        err_clear(e);
-        rc = t->engine->ops->generate(t->engine, spec, job, res, e);
-        worker_observe_generate(w, worker_now_ms() - t0);
-        if (rc != ERR_THROTTLED && e->code != ERR_THROTTLED) {
-            if (rc == ERR_OK && w->rl)
-                ratelimit_succeeded(w->rl);
-            return rc;
-        }
-        atomic_fetch_add(&w->n_throttled, 1);
-        if (!w->rl || atomic_load(&w->signalled))
-            return rc;
-        ratelimit_throttled(w->rl);
-        log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", job, attempt,
-                 ratelimit_rate(w->rl));
-        engine_result_free(res);
-        engine_result_init(res);
-    }
-    return rc;
 }
 
 /* Backoff for a retryable failure: full jitter on an exponential base,
@@ -177,7 +133,7 @@ static void delete_msg(worker_thread_t *t, const queue_msg_t *m, const char *job
  * while.  On the last delivery max_receives allows, the job fails for good
  * and the message is made visible at once, so the queue moves it to the
  * dead-letter store on its next receive: it stays there for inspection. */
-static void retry_later(worker_thread_t *t, const queue_msg_t *m,
+static void retry_later(worker_thread_t *t, const slot_t *s, const queue_msg_t *m,
                         const char *batch, const char *job, const err_t *cause)
 {
     worker_t *w = t->w;
@@ -189,7 +145,7 @@ static void retry_later(worker_thread_t *t, const queue_msg_t *m,
         char msg[700];
         snprintf(msg, sizeof msg, "gave up after %d attempts: %s", m->receive_count,
                  cause->msg);
-        if (t->ledger->ops->fail(t->ledger, batch, job, t->owner, JOB_FAILED, code,
+        if ((t->ledger->ops->fail)(t->ledger, batch, job, s->owner, JOB_FAILED, code,
                                  msg, &e) == ERR_OK) {
             atomic_fetch_add(&w->n_failed, 1);
             log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
@@ -199,7 +155,7 @@ static void retry_later(worker_thread_t *t, const queue_msg_t *m,
         queue_change_visibility(t->queue, m->receipt, 0, &e);
         return;
     }
-    t->ledger->ops->release(t->ledger, batch, job, t->owner, code, cause->msg, &e);
+    t->ledger->ops->release(t->ledger, batch, job, s->owner, code, cause->msg, &e);
     int delay = backoff_s(m->receive_count);
     err_clear(&e);
     queue_change_visibility(t->queue, m->receipt, delay, &e);
@@ -220,42 +176,41 @@ static err_code_t raw_key_for(const char *batch, const char *job, const char *ex
     return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : ERR_OK;
 }
 
-void worker_process(worker_thread_t *t, const queue_msg_t *m)
+
+bool worker_begin(worker_thread_t *t, slot_t *s, const queue_msg_t *m)
 {
     worker_t *w = t->w;
-    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], key[512], raw_key[520];
-    job_spec_t spec;
-    engine_result_t res;
+    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1];
     ledger_claim_t claim;
-    uint8_t sha[SHA256_LEN];
-    char sha_hex[SHA256_HEX_LEN];
-    char *url = NULL;
-    buf_t poster = BUF_INIT;
-    const char *poster_type = NULL, *poster_ext = NULL;
-    int64_t expires = 0, t0 = worker_now_ms();
-    bool abandoned = false;
     err_t e;
 
     err_clear(&e);
-    job_spec_init(&spec);
-    engine_result_init(&res);
-    if (job_message_decode(m->body, m->body_len, batch, job, &spec, &e) != ERR_OK) {
+    int64_t received = s->received_ms;
+    worker_slot_clear(s);
+    s->received_ms = received;
+    snprintf(s->owner, sizeof s->owner, "%s:%d", w->owner_base, s->index);
+    if (!msg_copy(&s->msg, m)) {
+        log_error("out_of_memory", "message=%s", m->id);
+        queue_change_visibility(t->queue, m->receipt, 0, &e);
+        return false;
+    }
+    if (job_message_decode(m->body, m->body_len, batch, job, &s->spec, &e) != ERR_OK) {
         /* A poison message cannot be attributed to a job; let it reach the
          * dead-letter store quickly instead of waiting out its visibility. */
         log_error("poison_message", "message=%s receive_count=%d error=\"%s\"", m->id,
                   m->receive_count, e.msg);
         err_clear(&e);
         queue_change_visibility(t->queue, m->receipt, 0, &e);
-        goto out;
+        return false;
     }
 
     /* (1) claim */
-    if (t->ledger->ops->claim(t->ledger, batch, job, t->owner, w->lease_s, &claim,
-                              &e) != ERR_OK) {
+    if (t->ledger->ops->claim(t->ledger, batch, job, s->owner, w->lease_s, &claim, &e) !=
+        ERR_OK) {
         log_warn("claim_error", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
         err_clear(&e);
         queue_change_visibility(t->queue, m->receipt, backoff_s(1), &e);
-        goto out;
+        return false;
     }
     if (claim != CLAIM_OK) {
         if (claim == CLAIM_HELD) {
@@ -269,16 +224,89 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         log_info("job_skipped", "batch=%s job=%s reason=%s", batch, job,
                  claim == CLAIM_DONE ? "done" : claim == CLAIM_HELD ? "held"
                  : claim == CLAIM_CANCELLED ? "cancelled" : "unknown");
-        goto out;
+        return false;
     }
-    publish(t, batch, job, m->receipt);
+    s->t0_ms = worker_now_ms();
+    publish(w, s, batch, job);
     log_info("job_started", "batch=%s job=%s attempt=%d", batch, job, m->receive_count);
+    return true;
+}
 
-    /* (2) generate */
-    err_code_t rc = generate(t, &spec, job, &res, &e);
+/* The synchronous generate call, paced by the shared limiter when --rpm is
+ * set.  A throttled call slows the limiter and is tried again here, at the
+ * new pace, a few times before it becomes a retry through the queue:
+ * waiting keeps the message's receive count for real failures. */
+void worker_generate_sync(worker_thread_t *t, slot_t *s)
+{
+    worker_t *w = t->w;
+    err_code_t rc = ERR_OK;
+
+    for (int attempt = 1; attempt <= WORKER_THROTTLE_ATTEMPTS; attempt++) {
+        if (w->rl) {
+            int64_t wait = ratelimit_reserve(w->rl);
+            if (wait > 0)
+                usleep((useconds_t)(wait > 600000 ? 600000 : wait) * 1000);
+        }
+        int64_t t0 = worker_mono_ms();
+        err_clear(&s->err);
+        engine_result_free(&s->res);
+        rc = t->engine->ops->generate(t->engine, &s->spec, s->job_id, &s->res, &s->err);
+        worker_observe_generate(w, worker_mono_ms() - t0);
+        if (rc != ERR_THROTTLED && s->err.code != ERR_THROTTLED) {
+            if (rc == ERR_OK && w->rl)
+                ratelimit_succeeded(w->rl);
+            break;
+        }
+        atomic_fetch_add(&w->n_throttled, 1);
+        if (!w->rl || atomic_load(&w->signalled))
+            break;
+        ratelimit_throttled(w->rl);
+        log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id, attempt,
+                 ratelimit_rate(w->rl));
+    }
+    s->rc = rc;
+}
+
+/* The poster's SHA-256.  When the engine hashed the art as it arrived and
+ * the poster is the art with metadata spliced in before its IEND chunk,
+ * the art's running hash continues over the inserted bytes and the IEND:
+ * the image is not read a second time. */
+static void poster_sha(const slot_t *s, const buf_t *poster, const poster_layout_t *lay,
+                       uint8_t out[SHA256_LEN])
+{
+    if (lay->spliced && s->res.sha_head && lay->splice_at + 12 == s->res.image.len &&
+        lay->splice_at + lay->splice_len + 12 == poster->len) {
+        crypto_sha256_ctx *c = crypto_sha256_dup(s->res.sha_head);
+        if (c && crypto_sha256_update(c, poster->data + lay->splice_at,
+                                      lay->splice_len + 12) == ERR_OK &&
+            crypto_sha256_final(c, out) == ERR_OK)
+            return;
+        crypto_sha256_free(c);
+    }
+    crypto_sha256(poster->data, poster->len, out);
+}
+
+void worker_complete(worker_thread_t *t, slot_t *s)
+{
+    worker_t *w = t->w;
+    const queue_msg_t *m = &s->msg;
+    const char *batch = s->batch_id, *job = s->job_id;
+    char key[512], raw_key[520];
+    uint8_t sha[SHA256_LEN], raw_sha[SHA256_LEN];
+    char sha_hex[SHA256_HEX_LEN];
+    char *url = NULL;
+    buf_t poster = BUF_INIT;
+    poster_layout_t lay;
+    const char *poster_type = NULL, *poster_ext = NULL;
+    int64_t expires = 0;
+    bool abandoned = false;
+    err_code_t rc = s->rc;
+    err_t e = s->err;
+
+    memset(&lay, 0, sizeof lay);
     /* (3) compose: art a poster cannot be made from fails like a bad image */
-    if (rc == ERR_OK && (rc = poster_for_job(t->poster, &spec, job, &res, &poster,
-                                             &poster_type, &poster_ext, NULL, &e)) != ERR_OK)
+    if (rc == ERR_OK && (rc = poster_for_job(t->poster, &s->spec, job, &s->res, &poster,
+                                             &poster_type, &poster_ext, &lay, &e)) != ERR_OK)
         err_prefix(&e, "compose");
     if (w->test_delay_ms)
         usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
@@ -287,10 +315,10 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         const char *code = e.service_code[0] ? e.service_code : err_name(e.code);
         err_t e2;
         err_clear(&e2);
-        if (unpublish(t, &abandoned), abandoned)
+        if (unpublish(w, s, &abandoned), abandoned)
             goto abandon;
-        if (t->ledger->ops->fail(t->ledger, batch, job, t->owner, st, code, e.msg,
-                                 &e2) == ERR_OK)
+        if ((t->ledger->ops->fail)(t->ledger, batch, job, s->owner, st, code, e.msg,
+                                   &e2) == ERR_OK)
             atomic_fetch_add(st == JOB_FILTERED ? &w->n_filtered : &w->n_failed, 1);
         log_error(st == JOB_FILTERED ? "job_filtered" : "job_failed",
                   "batch=%s job=%s code=%s", batch, job, code);
@@ -298,43 +326,48 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
         goto out;
     }
     if (rc != ERR_OK) {
-        if (unpublish(t, &abandoned), abandoned)
+        if (unpublish(w, s, &abandoned), abandoned)
             goto abandon;
-        retry_later(t, m, batch, job, &e);
+        retry_later(t, s, m, batch, job, &e);
         goto out;
     }
 
     /* (4) store the raw art, then the poster, each with its checksum */
-    uint8_t raw_sha[SHA256_LEN];
-    crypto_sha256(res.image.data, res.image.len, raw_sha);
-    crypto_sha256(poster.data, poster.len, sha);
+    if (s->res.sha_known)
+        memcpy(raw_sha, s->res.sha256, SHA256_LEN);
+    else
+        crypto_sha256(s->res.image.data, s->res.image.len, raw_sha);
+    poster_sha(s, &poster, &lay, sha);
     hex_encode(sha, SHA256_LEN, sha_hex);
-    if (raw_key_for(batch, job, res.ext, raw_key, sizeof raw_key) != ERR_OK ||
+    err_clear(&e);
+    if (raw_key_for(batch, job, s->res.ext, raw_key, sizeof raw_key) != ERR_OK ||
         store_key(batch, job, poster_ext, key, sizeof key) != ERR_OK ||
-        t->store->ops->put(t->store, raw_key, res.image.data, res.image.len, raw_sha,
-                           res.content_type, &e) != ERR_OK ||
+        t->store->ops->put(t->store, raw_key, s->res.image.data, s->res.image.len, raw_sha,
+                           s->res.content_type, &e) != ERR_OK ||
         t->store->ops->put(t->store, key, poster.data, poster.len, sha, poster_type,
                            &e) != ERR_OK ||
         /* (5) the URL */
-        t->store->ops->url(t->store, key, w->cfg.url_ttl, &url, &expires, &e) != ERR_OK) {
+        t->store->ops->url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
+                                                              : w->cfg.url_ttl,
+                           &url, &expires, &e) != ERR_OK) {
         if (e.code == ERR_OK)
             err_set(&e, ERR_INTERNAL, "store key too long");
-        if (unpublish(t, &abandoned), abandoned)
+        if (unpublish(w, s, &abandoned), abandoned)
             goto abandon;
         log_error("store_failed", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
-        retry_later(t, m, batch, job, &e);
+        retry_later(t, s, m, batch, job, &e);
         goto out;
     }
 
     /* (6) mark succeeded, conditional on still holding the lease */
     ledger_result_t r = {
-        .url = url, .store_key = key, .sha256 = sha_hex, .model = res.model,
-        .bytes = (int64_t)poster.len, .seed = res.seed, .cost_usd = res.cost_usd,
+        .url = url, .store_key = key, .sha256 = sha_hex, .model = s->res.model,
+        .bytes = (int64_t)poster.len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
     };
-    bool lost = unpublish(t, &abandoned);
+    bool lost = unpublish(w, s, &abandoned);
     if (abandoned)
         goto abandon;
-    if (t->ledger->ops->succeed(t->ledger, batch, job, t->owner, &r, &e) != ERR_OK) {
+    if (t->ledger->ops->succeed(t->ledger, batch, job, s->owner, &r, &e) != ERR_OK) {
         /* Lost the lease (someone else took over after it lapsed) or the job
          * was cancelled: the other holder's result or the cancel stands. */
         log_warn("job_superseded", "batch=%s job=%s lease_lost=%d error=\"%s\"", batch,
@@ -350,7 +383,7 @@ void worker_process(worker_thread_t *t, const queue_msg_t *m)
     }
     atomic_fetch_add(&w->n_succeeded, 1);
     log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", batch, job,
-             poster.len, (long long)(worker_now_ms() - t0));
+             poster.len, (long long)(worker_now_ms() - s->t0_ms));
 
     /* (7) only now is the message done with */
     delete_msg(t, m, job);
@@ -360,8 +393,7 @@ abandon:
 out:
     free(url);
     buf_free(&poster);
-    engine_result_free(&res);
-    job_spec_free(&spec);
+    worker_slot_clear(s);
 }
 
 void worker_note_dead(worker_thread_t *t)
@@ -384,7 +416,7 @@ void worker_note_dead(worker_thread_t *t)
             ERR_OK) {
             snprintf(msg, sizeof msg, "message dead-lettered after %d receives",
                      msgs[i].receive_count);
-            if (t->ledger->ops->fail(t->ledger, batch, job, NULL, JOB_FAILED,
+            if ((t->ledger->ops->fail)(t->ledger, batch, job, NULL, JOB_FAILED,
                                      "dead_letter", msg, &e) == ERR_OK)
                 atomic_fetch_add(&t->w->n_failed, 1);
             log_error("job_dead_lettered", "batch=%s job=%s receives=%d", batch, job,

@@ -1,4 +1,24 @@
-/* worker — shared state of onesheet-worker's threads. */
+/* worker — shared state of onesheet-worker's threads.
+ *
+ * A job in flight occupies a slot (--concurrency of them).  Few threads
+ * serve many slots:
+ *
+ *   stage threads (--threads; pool.c)  receive messages into free slots,
+ *       claim them, and finish generated jobs (compose, store, record,
+ *       delete).  With a local engine (draft) they also generate, so there
+ *       is one per slot.
+ *   the driver (driver.c)  runs every network generation at once through
+ *       one libcurl multi handle, paced by the rate limiter, and retries
+ *       throttled and transient failures; no thread waits on a model call.
+ *   the heartbeat (heartbeat.c)  extends visibility and lease of every
+ *       slot's job before they lapse.
+ *   the main thread (main.c)  watches signals, grace, stats and sd_notify.
+ *
+ * A slot's state says who may touch its job: FREE and RESERVED belong to
+ * the stage thread that reserved it, WAITING and RUNNING to the driver,
+ * DONE to any stage thread, which takes it as FINISHING.  State changes
+ * happen under worker_t.lock; cond is signalled when a slot becomes DONE or
+ * FREE. */
 #ifndef ONESHEET_WORKER_H
 #define ONESHEET_WORKER_H
 
@@ -15,21 +35,50 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define WORKER_MAX_SLOTS 512
 #define WORKER_MAX_THREADS 64
 #define WORKER_GEN_BUCKETS 11   /* onesheet_generate_seconds buckets (metrics.c) */
+#define WORKER_GEN_ATTEMPTS 3   /* transient failures tried in one delivery */
+#define WORKER_THROTTLE_ATTEMPTS 4
 
-/* One job in flight, published for the heartbeat thread. */
+typedef enum {
+    SLOT_FREE = 0,
+    SLOT_RESERVED,   /* a stage thread is receiving/claiming into it */
+    SLOT_WAITING,    /* claimed; the driver starts it at not_before_ms */
+    SLOT_RUNNING,    /* its generation is a transfer in the multi handle */
+    SLOT_DONE,       /* generated (or failed): waiting for a stage thread */
+    SLOT_FINISHING,  /* a stage thread is storing and recording it */
+} slot_state_t;
+
+/* One job in flight.  active .. next_beat_ms are what the heartbeat reads
+ * (under worker_t.lock); the rest belongs to the slot's current owner. */
 typedef struct {
     bool active;
     bool lease_lost;
-    bool abandoned;          /* given back at shutdown: its thread must not touch it */
+    bool abandoned;          /* given back at shutdown: its owner must not touch it */
     char batch_id[160], job_id[160], receipt[256], owner[192];
     int64_t next_beat_ms;
-} inflight_t;
+
+    slot_state_t state;
+    int index;
+    queue_msg_t msg;         /* owned copy */
+    job_spec_t spec;
+    engine_t *engine;        /* network engines: one per slot (NULL: local) */
+    void *handle;            /* the transfer while RUNNING */
+    engine_result_t res;
+    err_code_t rc;           /* the generation's outcome */
+    err_t err;
+    int attempts, throttles;
+    bool paced;              /* holds a rate-limiter reservation for not_before_ms */
+    int64_t not_before_ms, t0_ms, gen_t0_ms;
+    int64_t received_ms;     /* wall clock when the message was received */
+} slot_t;
 
 typedef struct {
     config_t cfg;
-    int concurrency;
+    int concurrency;         /* slots */
+    int threads;             /* stage threads */
+    bool async;              /* the engine runs in the driver */
     bool drain;
     long max_jobs;           /* 0: unlimited */
     int visibility_s;
@@ -40,62 +89,72 @@ typedef struct {
     double rpm;              /* --rpm: 0 for no limit */
     const char *metrics_addr;
     char owner_base[128];
-    ratelimit_t *rl;         /* shared by all threads; NULL without --rpm */
+    ratelimit_t *rl;         /* shared by all generations; NULL without --rpm */
 
     atomic_bool stop;        /* SIGTERM/SIGINT or --drain/--max-jobs done */
     atomic_bool signalled;   /* SIGTERM/SIGINT: the grace clock runs */
     atomic_long taken;       /* messages taken toward --max-jobs */
     atomic_long n_succeeded, n_failed, n_filtered, n_retried, n_skipped;
-    atomic_long n_given_back, n_throttled;
-    atomic_int idle_threads;
+    atomic_long n_given_back, n_throttled, n_gen_retries;
 
     /* onesheet_generate_seconds: per-bucket (not cumulative) counts, the
      * last one +Inf, and the sum in microseconds. */
     atomic_long gen_bucket[WORKER_GEN_BUCKETS + 1];
     atomic_llong gen_sum_us;
 
-    pthread_mutex_t lock;    /* guards inflight[] */
+    pthread_mutex_t lock;    /* guards slots' states and heartbeat fields */
+    pthread_cond_t cond;     /* a slot became DONE or FREE */
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
-    inflight_t inflight[WORKER_MAX_THREADS];
+    void *multi;             /* the driver's CURLM, for curl_multi_wakeup */
+    atomic_bool driver_quit;
+    slot_t *slots;           /* [concurrency] */
 } worker_t;
 
-/* Per-thread handles: each thread has its own connections. */
+/* Per stage thread handles: each thread has its own connections. */
 typedef struct {
     worker_t *w;
     int index;
-    char owner[192];
     queue_t *queue;
     ledger_t *ledger;
     store_t *store;
-    engine_t *engine;
+    engine_t *engine;        /* local engines only */
     poster_t *poster;
 } worker_thread_t;
 
-/* Processes one received message end to end (claim → generate → compose →
- * store → mark succeeded → delete).  Logs what happened; never exits. */
-void worker_process(worker_thread_t *t, const queue_msg_t *m);
-
+/* process.c: a message into a claimed slot, and a generated slot to its
+ * end.  worker_begin() returns true when the slot now holds a claimed job
+ * to generate; otherwise the message was dealt with (skipped, poisoned)
+ * and the slot may be freed. */
+bool worker_begin(worker_thread_t *t, slot_t *s, const queue_msg_t *m);
+void worker_complete(worker_thread_t *t, slot_t *s);
+void worker_slot_clear(slot_t *s);
 /* Marks jobs whose messages were dead-lettered as failed. */
 void worker_note_dead(worker_thread_t *t);
+/* The synchronous generate call of local engines (and of a network engine
+ * with no driver), paced by the limiter: fills s->rc, s->err, s->res. */
+void worker_generate_sync(worker_thread_t *t, slot_t *s);
 
-/* The heartbeat thread: extends visibility and lease of in-flight jobs. */
+/* pool.c: the stage threads. */
+void *worker_stage_main(void *arg);
+int worker_busy_slots(worker_t *w);
+
+/* driver.c: the libcurl multi loop. */
+int worker_driver_init(worker_t *w, err_t *err);
+void *worker_driver_main(void *arg);
+void worker_driver_wake(worker_t *w);
+
+/* heartbeat.c */
 void *worker_heartbeat_main(void *arg);
+/* Gives back (lease released, visibility 0) every job still in flight;
+ * used when the grace after SIGTERM is over.  Returns how many. */
+int worker_give_back(worker_t *w);
 
 int64_t worker_now_ms(void);
+int64_t worker_mono_ms(void);
 
-/* Records one generate call's latency for the histogram. */
+/* metrics.c */
 void worker_observe_generate(worker_t *w, int64_t ms);
-
-/* Starts the --metrics thread serving GET /metrics on w->metrics_addr
- * ("HOST:PORT"; port 0 picks one, which is logged).  Returns 0, or -1 with
- * the reason in err when the address cannot be bound. */
 int worker_metrics_start(worker_t *w, err_t *err);
-/* Stops and joins it (no-op when not started). */
 void worker_metrics_stop(void);
-
-/* After the grace: gives every job still in flight back (ledger release
- * with code "shutdown", message visible again) and marks it abandoned so
- * its thread leaves it alone.  Returns how many were given back. */
-int worker_give_back(worker_t *w);
 
 #endif

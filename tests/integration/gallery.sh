@@ -1,7 +1,9 @@
 # onesheet gallery end to end on the embedded default: submit posters with
 # titles in three layouts and two scripts, cancel one job, drain, mark one
-# failed (the draft engine never fails by itself), build the gallery, check
-# its files and HTML, then render it in headless Chromium at phone and
+# failed (the draft engine never fails by itself), swap two posters for
+# JPEG and WebP copies (posters stored before every poster was a PNG, or
+# put there by hand: the gallery thumbnails any of the three), build the
+# gallery, check its files and HTML, then render it in headless Chromium at phone and
 # desktop widths and count the thumbnails in the screenshots by pixel
 # analysis.
 source "$(dirname "$0")/lib.sh"
@@ -27,6 +29,19 @@ for j in keeper harbour tokyo orchard; do
 done
 ok "4 posters, 1 failed, 1 cancelled"
 
+# harbour's poster becomes a WebP, orchard's a JPEG.
+declare -A ext=([keeper]=png [harbour]=webp [tokyo]=png [orchard]=jpeg)
+for j in harbour orchard; do
+    src=$ONESHEET_STATE_DIR/posters/$batch/$j.png
+    "$ONESHEET_TEST_TOOLS/img_encode" "${ext[$j]}" "$src" "${src%.png}.${ext[$j]}" ||
+        fail "$j: img_encode"
+    rm -f "$src"
+    db "update ledger_jobs set store_key='$batch/$j.${ext[$j]}' where job_id='$j'"
+done
+head -c 3 "$ONESHEET_STATE_DIR/posters/$batch/orchard.jpeg" | od -An -tx1 | grep -q 'ff d8 ff' ||
+    fail "orchard: not a JPEG"
+head -c 12 "$ONESHEET_STATE_DIR/posters/$batch/harbour.webp" | grep -q WEBP || fail "harbour: not a WebP"
+
 out=$T/gallery
 expect_status 64 "$BIN/onesheet" gallery "$batch"
 expect_status 65 "$BIN/onesheet" gallery bnosuchbatch0000 -o "$out"
@@ -38,14 +53,22 @@ html=$out/index.html
 [ "$(grep -o '<img ' "$html" | wc -l)" = 4 ] || fail "one thumbnail per poster"
 for j in keeper harbour tokyo orchard; do
     is_png "$out/thumbs/$j.png" || fail "$j: no thumbnail"
-    cmp -s "$out/posters/$j.png" "$ONESHEET_STATE_DIR/posters/$batch/$j.png" || fail "$j: poster copy"
+    cmp -s "$out/posters/$j.${ext[$j]}" "$ONESHEET_STATE_DIR/posters/$batch/$j.${ext[$j]}" ||
+        fail "$j: poster copy"
+    grep -q "href=\"posters/$j.${ext[$j]}\"><img src=\"thumbs/$j.png\"" "$html" ||
+        fail "$j: card links its ${ext[$j]} poster around the thumbnail"
 done
+# The thumbnails keep the art's aspect: harbour is 16:9, orchard 1:1.
+grep -q '<img src="thumbs/harbour.png" width="360" height="206"' "$html" ||
+    fail "harbour (WebP) thumbnail size"
+grep -q '<img src="thumbs/orchard.png" width="360" height="360"' "$html" ||
+    fail "orchard (JPEG) thumbnail size"
 grep -q 'ValidationException: the model refused: &lt;bad&gt; &amp; worse' "$html" || fail "error shown, escaped"
 grep -q 'An orchard in autumn &lt;with&gt; &quot;quotes&quot; &amp; ampersands' "$html" || fail "prompt escaped"
 grep -q '東京の夜' "$html" || fail "UTF-8 title"
 grep -q 'name="viewport"' "$html" || fail "viewport meta for phones"
 ! grep -Eq '(src|href)="(https?:|//)' "$html" || fail "self-contained: no external assets"
-ok "gallery files and HTML"
+ok "gallery files and HTML (PNG, JPEG and WebP posters thumbnailed)"
 
 # --urls links to the store's fresh URLs instead of copies.
 "$BIN/onesheet" gallery "$batch" -o "$T/g2" --urls >/dev/null 2>&1 || fail "gallery --urls"

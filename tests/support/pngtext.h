@@ -18,6 +18,10 @@ typedef struct {
  * not parse or holds more than max chunks (max <= TU_PNG_TEXTS_MAX).  Free
  * with tu_png_texts_free. */
 void tu_png_read_texts(const buf_t *png, int max, tu_png_texts_t *t);
+/* As tu_png_read_texts, but reads the whole PNG through IEND (rows and
+ * all, any CRC error failing the test), so text chunks after the image
+ * data count too. */
+void tu_png_read_all_texts(const buf_t *png, int max, tu_png_texts_t *t);
 /* The value of the first chunk named key, or NULL (borrowed). */
 const char *tu_png_text(const tu_png_texts_t *t, const char *key);
 void tu_png_texts_free(tu_png_texts_t *t);

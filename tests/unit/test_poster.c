@@ -1,6 +1,7 @@
 /* Tests for poster.c: layout stays in the safe area for any text and shape,
  * text is readable on any art (contrast measured on the rendered pixels),
- * metadata round-trips, and non-PNG art passes through. */
+ * metadata round-trips.  JPEG/WebP art: test_poster_decode.c; the splice:
+ * test_poster_splice.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,12 +356,16 @@ static void metadata_round_trips(void **state)
     assert_string_equal(tu_png_text(&t, "onesheet:job"), "job-7f3a");
     tu_png_texts_free(&t);
 
-    /* Absent values write no chunk. */
+    /* Absent values write no chunk (and with no text the chunk is spliced
+     * in after the image data). */
     poster_input_t bare = {.seed = -1};
+    poster_layout_t lay;
     buf_reset(&out);
-    assert_int_equal(poster_compose(p, &bare, art.data, art.len, &out, NULL, &e), ERR_OK);
-    tu_png_read_texts(&out, 10, &t);
+    assert_int_equal(poster_compose(p, &bare, art.data, art.len, &out, &lay, &e), ERR_OK);
+    assert_true(lay.spliced);
+    tu_png_read_all_texts(&out, 10, &t);
     assert_int_equal(t.n, 1);
+    assert_string_equal(t.key[0], "Software");
     tu_png_texts_free(&t);
     buf_free(&out);
     buf_free(&art);
@@ -390,6 +395,7 @@ static void draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text
     assert_int_equal(poster_for_job(p, &s, "j1", &r, &out, &ct, &ext, &lay, &e), ERR_OK);
     assert_string_equal(ct, "image/png");
     assert_string_equal(ext, "png");
+    assert_true(lay.composed && !lay.spliced);
     assert_true(lay.block[POSTER_TITLE].w > 0);
     assert_true(lay.block[POSTER_NOTES].w > 0);
     assert_true(lay.block[POSTER_TAGLINE].w == 0);
@@ -405,15 +411,18 @@ static void draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text
     assert_int_equal(out.len, again.len);
     assert_memory_equal(out.data, again.data, out.len);
 
-    /* Art from a model, no text asked for: no text set. */
+    /* Art from a model, no text asked for: no text set, the metadata
+     * spliced into the art. */
     snprintf(r.model, sizeof r.model, "stability.sd3-5-large-v1:0");
     buf_reset(&out);
     assert_int_equal(poster_for_job(p, &s, "j1", &r, &out, &ct, &ext, &lay, &e), ERR_OK);
+    assert_true(lay.spliced && !lay.composed);
     for (int i = 0; i < POSTER__NBLOCKS; i++)
         assert_true(lay.block[i].w == 0);
     s.title = "The Keeper";
     buf_reset(&out);
     assert_int_equal(poster_for_job(p, &s, "j1", &r, &out, &ct, &ext, &lay, &e), ERR_OK);
+    assert_true(lay.composed && !lay.spliced);
     assert_true(lay.block[POSTER_TITLE].w > 0);
     assert_true(lay.block[POSTER_NOTES].w == 0);
     buf_free(&out);
@@ -423,24 +432,15 @@ static void draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text
     poster_close(p);
 }
 
-static void jpeg_art_passes_through_and_garbage_is_invalid(void **state)
+/* JPEG and WebP art is decoded: test_poster_decode.c. */
+static void garbage_and_cut_png_art_is_invalid(void **state)
 {
     (void)state;
-    /* SOI, then a baseline SOF0 for 64x48: enough for the sniffer. */
-    static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00,
-                                         0x30, 0x00, 0x40, 0x03, 0x01, 0x22, 0x00, 0x02,
-                                         0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9};
     err_t e;
     poster_t *p = poster_open(&e);
     poster_input_t in = {.title = "T", .seed = -1};
     poster_layout_t lay;
     buf_t out = BUF_INIT;
-    assert_int_equal(poster_compose(p, &in, jpeg, sizeof jpeg, &out, &lay, &e), ERR_OK);
-    assert_false(lay.composed);
-    assert_int_equal(out.len, sizeof jpeg);
-    assert_memory_equal(out.data, jpeg, sizeof jpeg);
-
-    buf_reset(&out);
     assert_int_equal(poster_compose(p, &in, "not an image", 12, &out, &lay, &e),
                      ERR_INVALID);
     assert_int_equal(out.len, 0);
@@ -494,7 +494,7 @@ int main(void)
         cmocka_unit_test(low_contrast_art_still_gets_readable_text),
         cmocka_unit_test(metadata_round_trips),
         cmocka_unit_test(draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text),
-        cmocka_unit_test(jpeg_art_passes_through_and_garbage_is_invalid),
+        cmocka_unit_test(garbage_and_cut_png_art_is_invalid),
         cmocka_unit_test(thumbnail_fits_its_box_and_keeps_the_aspect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

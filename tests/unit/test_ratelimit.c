@@ -113,7 +113,7 @@ static void the_rate_never_falls_below_the_floor(void **state)
     ratelimit_free(r);
 }
 
-static void successes_probe_back_up_slowly_to_the_ceiling(void **state)
+static void successes_return_fast_then_probe_slowly(void **state)
 {
     (void)state;
     ratelimit_t *r = make(100, 1);
@@ -123,17 +123,44 @@ static void successes_probe_back_up_slowly_to_the_ceiling(void **state)
     assert_float_equal(ratelimit_rate(r), 70, 1e-9);
     clock_ms += 1000;
     ratelimit_succeeded(r);
-    assert_float_equal(ratelimit_rate(r), 72.1, 1e-9);
-    /* A few per cent per success: a dozen successes recover the cut. */
+    assert_float_equal(ratelimit_rate(r), 77.5, 1e-9);   /* 70 + 0.3 × (95 - 70) */
+    /* Back near 95 (95 % of where the 429 came) within a handful... */
     int n = 1;
-    while (ratelimit_rate(r) < 100) {
+    while (ratelimit_rate(r) < 94) {
         ratelimit_succeeded(r);
         n++;
     }
-    assert_in_range(n, 10, 14);
-    assert_float_equal(ratelimit_rate(r), 100, 1e-9);
+    assert_in_range(n, 5, 12);
+    /* ...then past it by 1 % a success, up to the ceiling and no further. */
+    double before = ratelimit_rate(r);
+    ratelimit_succeeded(r);
+    assert_true(ratelimit_rate(r) <= before * 1.0100001);
+    while (ratelimit_rate(r) < 100)
+        ratelimit_succeeded(r);
     ratelimit_succeeded(r);
     assert_float_equal(ratelimit_rate(r), 100, 1e-9);
+    /* A second 429 at 100 sets the knee there again. */
+    clock_ms += 1000;
+    ratelimit_throttled(r);
+    assert_float_equal(ratelimit_rate(r), 70, 1e-9);
+    ratelimit_free(r);
+}
+
+static void a_knee_below_the_ceiling_holds_the_rate_near_it(void **state)
+{
+    (void)state;
+    /* 429s at 100 and at 70: the rate comes back to work just under 70
+     * (95 % of it) and creeps past it, rather than sawing far below. */
+    ratelimit_t *r = make(100, 1);
+    ratelimit_throttled(r);            /* at 100 */
+    clock_ms += 1000;
+    ratelimit_throttled(r);            /* at 70 */
+    clock_ms += 1000;
+    assert_float_equal(ratelimit_rate(r), 49, 1e-9);
+    for (int i = 0; i < 15; i++)
+        ratelimit_succeeded(r);
+    /* 15 successes: back at 95 % of 70, then a few per cent past it. */
+    assert_in_range((long)ratelimit_rate(r), 66, 74);
     ratelimit_free(r);
 }
 
@@ -180,7 +207,8 @@ int main(void)
         cmocka_unit_test(throttling_cuts_the_rate_by_30_percent),
         cmocka_unit_test(a_burst_of_429s_cuts_once_per_second),
         cmocka_unit_test(the_rate_never_falls_below_the_floor),
-        cmocka_unit_test(successes_probe_back_up_slowly_to_the_ceiling),
+        cmocka_unit_test(successes_return_fast_then_probe_slowly),
+        cmocka_unit_test(a_knee_below_the_ceiling_holds_the_rate_near_it),
         cmocka_unit_test(threads_share_one_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,236 @@
+/* pool — the stage threads: receive into free slots, claim, and finish.
+ *
+ * A stage thread's loop, in order of preference:
+ *   1. a slot whose generation is over (DONE): finish it (compose, store,
+ *      record, delete) — finishing first frees slots and paid-for results;
+ *   2. free slots and no stop: reserve them, receive up to that many
+ *      messages (long polling only when nothing at all is in flight, so a
+ *      finished generation never waits behind a poll), claim each; a claimed
+ *      job goes to the driver (network engines) or is generated here (local
+ *      ones) and then finished at once;
+ *   3. otherwise wait for a slot to become DONE or FREE.
+ * It leaves when the worker stops and no slot is busy. */
+#include "worker.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Call with w->lock held. */
+static int busy_locked(worker_t *w)
+{
+    int n = 0;
+    for (int i = 0; i < w->concurrency; i++)
+        n += w->slots[i].state != SLOT_FREE;
+    return n;
+}
+
+int worker_busy_slots(worker_t *w)
+{
+    pthread_mutex_lock(&w->lock);
+    int n = busy_locked(w);
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+static void set_state(worker_t *w, slot_t *s, slot_state_t st)
+{
+    pthread_mutex_lock(&w->lock);
+    s->state = st;
+    if (st == SLOT_FREE || st == SLOT_DONE)
+        pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* A DONE slot, taken as FINISHING, or NULL. */
+static slot_t *take_done(worker_t *w)
+{
+    slot_t *got = NULL;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency && !got; i++)
+        if (w->slots[i].state == SLOT_DONE) {
+            got = &w->slots[i];
+            got->state = SLOT_FINISHING;
+        }
+    pthread_mutex_unlock(&w->lock);
+    return got;
+}
+
+/* Reserves up to max free slots into out; returns how many. */
+static int reserve(worker_t *w, slot_t **out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency && n < max; i++)
+        if (w->slots[i].state == SLOT_FREE) {
+            w->slots[i].state = SLOT_RESERVED;
+            out[n++] = &w->slots[i];
+        }
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* Waits up to ms for a slot to become DONE or FREE. */
+static void wait_slots(worker_t *w, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    bool any_done = false;
+    for (int i = 0; i < w->concurrency; i++)
+        any_done |= w->slots[i].state == SLOT_DONE;
+    if (!any_done)
+        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static bool limit_reached(worker_t *w)
+{
+    return w->max_jobs && atomic_load(&w->taken) >= w->max_jobs;
+}
+
+/* Hands a claimed slot on: to the driver, or generated and finished here. */
+static void run_claimed(worker_thread_t *t, slot_t *s)
+{
+    worker_t *w = t->w;
+    if (w->async) {
+        s->not_before_ms = worker_mono_ms();
+        set_state(w, s, SLOT_WAITING);
+        worker_driver_wake(w);
+        return;
+    }
+    worker_generate_sync(t, s);
+    worker_complete(t, s);
+    set_state(w, s, SLOT_FREE);
+}
+
+/* One receive into free slots.  Returns how many messages came (0 when
+ * none, -1 when there was nothing to do but wait). */
+static int receive_some(worker_thread_t *t)
+{
+    worker_t *w = t->w;
+    slot_t *slots[10];
+    queue_msg_t *msgs = NULL;
+    size_t n = 0;
+    err_t e;
+
+    /* A local engine generates in this thread: one job at a time each. */
+    int k = reserve(w, slots, w->async ? (int)(sizeof slots / sizeof slots[0]) : 1);
+    if (k == 0)
+        return -1;
+    if (w->max_jobs) {
+        long left = w->max_jobs - atomic_load(&w->taken);
+        if (left < k) {
+            for (int i = (int)(left > 0 ? left : 0); i < k; i++)
+                set_state(w, slots[i], SLOT_FREE);
+            k = (int)(left > 0 ? left : 0);
+            if (k == 0)
+                return -1;
+        }
+    }
+    /* Long-poll only when nothing is in flight: otherwise a finished job
+     * would wait behind the poll. */
+    int busy = worker_busy_slots(w) - k;
+    int wait = busy > 0 ? 0 : w->poll_wait_s;
+    err_clear(&e);
+    if (queue_receive(t->queue, (size_t)k, w->visibility_s, wait, &msgs, &n, &e) != ERR_OK) {
+        log_warn("receive_failed", "thread=%d error=\"%s\"", t->index, e.msg);
+        for (int i = 0; i < k; i++)
+            set_state(w, slots[i], SLOT_FREE);
+        usleep(200 * 1000);
+        return 0;
+    }
+    int64_t received = worker_now_ms();
+    for (size_t i = n; i < (size_t)k; i++)
+        set_state(w, slots[i], SLOT_FREE);
+    for (size_t i = 0; i < n; i++) {
+        slot_t *s = slots[i];
+        long taken = atomic_fetch_add(&w->taken, 1) + 1;
+        if (atomic_load(&w->stop) || (w->max_jobs && taken > w->max_jobs)) {
+            /* Stopping or over the limit: straight back to the queue. */
+            err_clear(&e);
+            queue_change_visibility(t->queue, msgs[i].receipt, 0, &e);
+            set_state(w, s, SLOT_FREE);
+            continue;
+        }
+        s->received_ms = received;
+        if (worker_begin(t, s, &msgs[i])) {
+            run_claimed(t, s);
+        } else {
+            worker_slot_clear(s);
+            set_state(w, s, SLOT_FREE);
+        }
+    }
+    queue_msgs_free(msgs, n);
+    return (int)n;
+}
+
+/* --drain: the queue is drained when no slot is busy and nothing is
+ * visible, in flight (also held by crashed workers) or delayed. */
+static bool drained(worker_thread_t *t)
+{
+    queue_stats_t st;
+    err_t e;
+    err_clear(&e);
+    return worker_busy_slots(t->w) == 0 && queue_stats(t->queue, &st, &e) == ERR_OK &&
+           st.visible == 0 && st.inflight == 0 && st.delayed == 0;
+}
+
+void *worker_stage_main(void *arg)
+{
+    worker_thread_t *t = arg;
+    worker_t *w = t->w;
+    int64_t last_dead = 0;
+
+    for (;;) {
+        slot_t *s = take_done(w);
+        if (s) {
+            worker_complete(t, s);
+            set_state(w, s, SLOT_FREE);
+            continue;
+        }
+        bool stopping = atomic_load(&w->stop) || limit_reached(w);
+        if (stopping) {
+            if (worker_busy_slots(w) == 0) {
+                atomic_store(&w->stop, true);
+                break;
+            }
+            wait_slots(w, 200);
+            continue;
+        }
+        int got = receive_some(t);
+        if (got > 0)
+            continue;
+        if (got == 0) {
+            int64_t now = worker_mono_ms();
+            if (now - last_dead >= 1000) {
+                last_dead = now;
+                worker_note_dead(t);
+            }
+            if (w->drain && drained(t)) {
+                atomic_store(&w->stop, true);
+                continue;
+            }
+            /* Nothing came: with jobs in flight the receive did not wait,
+             * so wait here for one of them (or a while) instead. */
+            if (worker_busy_slots(w) > 0)
+                wait_slots(w, 250);
+            continue;
+        }
+        wait_slots(w, 250);   /* every slot busy */
+    }
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
