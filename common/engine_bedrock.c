@@ -9,6 +9,7 @@
  * store. */
 #include "engine_bedrock.h"
 #include "bedrock_models.h"
+#include "bedrock_stream.h"
 #include "sigv4.h"
 
 #include <stdio.h>
@@ -30,6 +31,8 @@ typedef struct {
     char call_format[16];
     int64_t call_seed;
     http_response_t call_resp;
+    bedrock_stream_t *stream;    /* a 2xx reply, decoded as it arrives */
+    bool stream_started;
 } bedrock_engine_t;
 
 /* ERR_CONFIG (or ERR_INVALID for a job's own model field) naming model and
@@ -154,6 +157,17 @@ static err_code_t bedrock_generate(engine_t *e, const job_spec_t *s, const char 
     return rc;
 }
 
+/* The call's 2xx body, chunk by chunk (http.h's sink). */
+static err_code_t stream_sink(void *ud, const void *data, size_t n, int64_t content_length)
+{
+    bedrock_engine_t *be = ud;
+    if (!be->stream_started) {
+        bedrock_stream_reset(be->stream, content_length > 0 ? (size_t)content_length : 0);
+        be->stream_started = true;
+    }
+    return bedrock_stream_feed(be->stream, data, n);
+}
+
 static err_code_t bedrock_start(engine_t *e, const job_spec_t *s, const char *job_id,
                                 void **handle, err_t *err)
 {
@@ -169,6 +183,9 @@ static err_code_t bedrock_start(engine_t *e, const job_spec_t *s, const char *jo
     snprintf(be->call_id, sizeof be->call_id, "%s", id);
     snprintf(be->call_format, sizeof be->call_format, "%s", s->output_format);
     rq.no_retry = true;
+    rq.sink = stream_sink;
+    rq.sink_ud = be;
+    be->stream_started = false;
     if ((rc = aws_start(be->client, &rq, &be->call_resp, err)) != ERR_OK)
         return err_prefix(err, "%s", id);
     *handle = aws_client_handle(be->client);
@@ -181,8 +198,23 @@ static err_code_t bedrock_finish(engine_t *e, int curl_code, engine_result_t *ou
     bedrock_engine_t *be = (bedrock_engine_t *)e;
     err_clear(err);
     err_code_t rc = aws_finish(be->client, curl_code, &be->call_resp, err);
-    rc = conclude(be, rc, be->call_model, be->call_id, be->call_seed, be->call_format,
-                  &be->call_resp, out, err);
+    if (rc == ERR_OK) {
+        /* A 2xx reply went to the stream: decoded and hashed already. */
+        if (!be->stream_started)
+            bedrock_stream_reset(be->stream, 0);
+        out->seed = be->call_seed;
+        rc = bedrock_stream_finish(be->stream, be->call_model, be->call_format, out, err);
+        if (rc == ERR_OK) {
+            snprintf(out->model, sizeof out->model, "%s", be->call_id);
+            out->cost_usd = be->call_model->price_usd;
+        } else {
+            engine_result_free(out);
+            err_prefix(err, "%s", be->call_id);
+        }
+    } else {
+        rc = conclude(be, rc, be->call_model, be->call_id, be->call_seed, be->call_format,
+                      &be->call_resp, out, err);
+    }
     /* Keep the reply buffer's storage only if it was not handed on. */
     http_response_free(&be->call_resp);
     return rc;
@@ -195,6 +227,7 @@ static void bedrock_close(engine_t *e)
         return;
     aws_client_free(be->client);
     http_response_free(&be->call_resp);
+    bedrock_stream_free(be->stream);
     buf_free(&be->body);
     buf_free(&be->path);
     free(be);
@@ -234,6 +267,11 @@ engine_t *engine_bedrock_open_with(const char *model, const engine_bedrock_optio
     if (!(be->client = aws_client_new(env, ENDPOINT_BEDROCK_RUNTIME, err))) {
         err_prefix(err, "Bedrock model %s", model);
         free(be);
+        return NULL;
+    }
+    if (!(be->stream = bedrock_stream_new(be->max_reply))) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        bedrock_close(&be->base);
         return NULL;
     }
     return &be->base;

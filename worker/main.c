@@ -238,10 +238,11 @@ int main(int argc, char **argv)
     pthread_cond_init(&W.cond, NULL);
     /* Images are megabytes: keep such buffers in the heap, where a freed
      * one is reused by the next job, instead of a fresh mmap (and a page
-     * fault per 4 KB) every time.  Few arenas: few threads allocate. */
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    mallopt(M_ARENA_MAX, 2);
+     * fault per 4 KB) every time.  One arena: the main heap honours the trim
+     * threshold, and few threads allocate. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   /* the most glibc takes */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_ARENA_MAX, 1);
     pthread_mutex_init(&W.beat_lock, NULL);
     /* Burst 1: the quota is met by pacing, not by bursts that draw 429s. */
     if (W.rpm > 0 && !(W.rl = ratelimit_new(W.rpm, 1, NULL, NULL))) {

@@ -4,8 +4,8 @@
  *   1. a slot whose generation is over (DONE): finish it (compose, store,
  *      record, delete) — finishing first frees slots and paid-for results;
  *   2. free slots and no stop: reserve them, receive up to that many
- *      messages (long polling only when nothing at all is in flight, so a
- *      finished generation never waits behind a poll), claim each; a claimed
+ *      messages (with a network engine only one thread at a time receives,
+ *      long polling; the others wait to finish jobs), claim each; a claimed
  *      job goes to the driver (network engines) or is generated here (local
  *      ones) and then finished at once;
  *   3. otherwise wait for a slot to become DONE or FREE.
@@ -74,8 +74,9 @@ static int reserve(worker_t *w, slot_t **out, int max)
     return n;
 }
 
-/* Waits up to ms for a slot to become DONE or FREE. */
-static void wait_slots(worker_t *w, long ms)
+/* Waits up to ms for a slot to become DONE (or, unless done_only, FREE),
+ * or for the worker to stop. */
+static void wait_slots(worker_t *w, long ms, bool done_only)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -86,11 +87,15 @@ static void wait_slots(worker_t *w, long ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&w->lock);
-    bool any_done = false;
-    for (int i = 0; i < w->concurrency; i++)
-        any_done |= w->slots[i].state == SLOT_DONE;
-    if (!any_done)
-        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    for (;;) {
+        bool any_done = false;
+        for (int i = 0; i < w->concurrency; i++)
+            any_done |= w->slots[i].state == SLOT_DONE;
+        if (any_done || atomic_load(&w->stop))
+            break;
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) != 0 || !done_only)
+            break;
+    }
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -138,10 +143,10 @@ static int receive_some(worker_thread_t *t)
                 return -1;
         }
     }
-    /* Long-poll only when nothing is in flight: otherwise a finished job
-     * would wait behind the poll. */
+    /* Long-poll, unless this is the only stage thread and jobs are in
+     * flight: a finished job would wait behind the poll. */
     int busy = worker_busy_slots(w) - k;
-    int wait = busy > 0 ? 0 : w->poll_wait_s;
+    int wait = busy > 0 && w->threads == 1 ? 0 : w->poll_wait_s;
     err_clear(&e);
     if (queue_receive(t->queue, (size_t)k, w->visibility_s, wait, &msgs, &n, &e) != ERR_OK) {
         log_warn("receive_failed", "thread=%d error=\"%s\"", t->index, e.msg);
@@ -186,6 +191,21 @@ static bool drained(worker_thread_t *t)
            st.visible == 0 && st.inflight == 0 && st.delayed == 0;
 }
 
+/* With a network engine one stage thread at a time is the receiver; the
+ * others only finish jobs, so an empty queue costs one long poll at a time
+ * rather than a receive per thread per finished job. */
+static bool become_receiver(worker_t *w)
+{
+    int none = 0;
+    return !w->async || atomic_compare_exchange_strong(&w->pollers, &none, 1);
+}
+
+static void stop_receiving(worker_t *w)
+{
+    if (w->async)
+        atomic_store(&w->pollers, 0);
+}
+
 void *worker_stage_main(void *arg)
 {
     worker_thread_t *t = arg;
@@ -205,29 +225,28 @@ void *worker_stage_main(void *arg)
                 atomic_store(&w->stop, true);
                 break;
             }
-            wait_slots(w, 200);
+            wait_slots(w, 200, false);
+            continue;
+        }
+        if (!become_receiver(w)) {
+            wait_slots(w, 1000, true);
             continue;
         }
         int got = receive_some(t);
-        if (got > 0)
-            continue;
         if (got == 0) {
             int64_t now = worker_mono_ms();
             if (now - last_dead >= 1000) {
                 last_dead = now;
                 worker_note_dead(t);
             }
-            if (w->drain && drained(t)) {
+            if (w->drain && drained(t))
                 atomic_store(&w->stop, true);
-                continue;
-            }
-            /* Nothing came: with jobs in flight the receive did not wait,
-             * so wait here for one of them (or a while) instead. */
-            if (worker_busy_slots(w) > 0)
-                wait_slots(w, 250);
-            continue;
         }
-        wait_slots(w, 250);   /* every slot busy */
+        stop_receiving(w);
+        if (got < 0)
+            wait_slots(w, 250, false);    /* every slot busy */
+        else if (got == 0 && w->threads == 1 && worker_busy_slots(w) > 0)
+            wait_slots(w, 250, true);     /* the receive did not wait */
     }
     pthread_mutex_lock(&w->lock);
     pthread_cond_broadcast(&w->cond);

@@ -107,6 +107,7 @@ typedef struct {
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
     void *multi;             /* the driver's CURLM, for curl_multi_wakeup */
     atomic_bool driver_quit;
+    atomic_int pollers;      /* stage threads in a long poll now */
     slot_t *slots;           /* [concurrency] */
 } worker_t;
 

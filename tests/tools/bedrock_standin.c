@@ -3,7 +3,7 @@
  *
  *   bedrock_standin --listen 127.0.0.1:0 --port-file F --key AKID --secret S
  *       [--token T] --region us-east-1 [--latency-ms N] [--jitter-ms N]
- *       [--rpm N] [--fail-rate P] [--stall-ms N] [--image-bytes N]
+ *       [--rpm N [--rpm-window-ms W]] [--fail-rate P] [--stall-ms N] [--image-bytes N]
  *       [--log FILE]
  *
  * POST /model/{id}/invoke for every model in bedrock_models.c (ids with an
@@ -56,6 +56,7 @@ typedef struct {
     const char *key, *secret, *token, *region;
     long latency_ms, jitter_ms, stall_ms;
     int rpm;
+    long rpm_window_ms;      /* --rpm-window-ms: the quota's window (60000) */
     double fail_rate;
     size_t image_bytes;
     const char *log_path;
@@ -68,7 +69,7 @@ typedef struct {
     pthread_mutex_t mu;              /* guards everything below */
     uint64_t rng;
     int64_t *admits;                 /* ring of --rpm admission times (ms) */
-    int nadmits, head;
+    int nadmits, head, quota;        /* quota: calls admitted per window */
     json_t *stats;                   /* what GET /__standin/stats shows */
 } standin_t;
 
@@ -576,12 +577,12 @@ static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int 
     long nth = bump(s, "prompts", hex);
     *throttle = has(c, "THROTTLEME") || (has(c, "THROTTLEONCEME") && nth <= 2);
     if (!*throttle && s->o.rpm > 0) {
-        if (s->nadmits == s->o.rpm && now - s->admits[s->head] < 60000) {
+        if (s->nadmits == s->quota && now - s->admits[s->head] < s->o.rpm_window_ms) {
             *throttle = true;
         } else {
             s->admits[s->head] = now;
-            s->head = (s->head + 1) % s->o.rpm;
-            if (s->nadmits < s->o.rpm)
+            s->head = (s->head + 1) % s->quota;
+            if (s->nadmits < s->quota)
                 s->nadmits++;
         }
     }
@@ -763,7 +764,14 @@ STANDIN_API standin_t *standin_start(const standin_opts_t *o, char *errbuf, size
     s->rng = 0x5eed;
     pthread_mutex_init(&s->mu, NULL);
     reset_counts(s);
-    if (s->o.rpm > 0 && !(s->admits = calloc((size_t)s->o.rpm, sizeof *s->admits))) {
+    /* --rpm N over a window of W ms admits N × W / 60 s calls per window:
+     * a short window makes the quota a pace rather than a minute's burst. */
+    if (s->o.rpm_window_ms <= 0)
+        s->o.rpm_window_ms = 60000;
+    s->quota = (int)((int64_t)s->o.rpm * s->o.rpm_window_ms / 60000);
+    if (s->quota < 1)
+        s->quota = 1;
+    if (s->o.rpm > 0 && !(s->admits = calloc((size_t)s->quota, sizeof *s->admits))) {
         snprintf(errbuf, cap, "out of memory");
         goto fail;
     }
@@ -815,7 +823,7 @@ static int usage(const char *why)
             "usage: bedrock_standin --listen 127.0.0.1:0 --port-file F --key AKID "
             "--secret S [--token T]\n"
             "       --region R [--latency-ms N] [--jitter-ms N] [--rpm N] "
-            "[--fail-rate P]\n"
+            "[--rpm-window-ms W] [--fail-rate P]\n"
             "       [--stall-ms N] [--image-bytes N] [--log FILE]\n", why);
     return 64;
 }
@@ -853,6 +861,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--jitter-ms") == 0 && parse_long(v, 0, 3600000, &n)) o.jitter_ms = n;
         else if (strcmp(a, "--stall-ms") == 0 && parse_long(v, 0, 3600000, &n)) o.stall_ms = n;
         else if (strcmp(a, "--rpm") == 0 && parse_long(v, 0, 1000000, &n)) o.rpm = (int)n;
+        else if (strcmp(a, "--rpm-window-ms") == 0 && parse_long(v, 100, 3600000, &n))
+            o.rpm_window_ms = n;
         else if (strcmp(a, "--image-bytes") == 0 && parse_long(v, 1, 64L << 20, &n))
             o.image_bytes = (size_t)n;
         else if (strcmp(a, "--fail-rate") == 0) {
