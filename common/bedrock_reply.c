@@ -4,13 +4,16 @@
  *
  * Replies carry the image as a megabyte-sized base64 string, so parsing is
  * arranged around it: jansson never reads it (see find_lift), a fast decoder
- * turns it into bytes in the reply's own storage, and the bytes are checked
- * to be the image format that was asked for. */
+ * (b64fast.h) turns it into bytes in the reply's own storage, and the bytes
+ * are checked to be the image format that was asked for.  bedrock_stream.c
+ * lifts the same string while the body arrives and decodes it on the fly;
+ * both end in parse_text(), so they cannot disagree. */
+#include "b64fast.h"
 #include "bedrock_models.h"
+#include "bedrock_stream.h"
 #include "imgsniff.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,22 +57,49 @@ typedef struct {
  * a time (about 20 ms per MB).  So the first long string of the reply is
  * lifted out: jansson parses the reply with LIFT_MARK in its place, and when
  * the shape's parser finds the mark where the image belongs, the base64 is
- * decoded straight from the reply.  Only a string without escapes is
- * lifted, so its raw bytes are its value. */
-#define LIFT_MIN 4096
-#define LIFT_MARK "@lifted"
+ * decoded straight from the reply.  Only a string whose escapes are all
+ * "\/" (some JSON writers escape every '/') is lifted, so its raw bytes,
+ * those backslashes dropped, are its value. */
+#define LIFT_MIN BEDROCK_LIFT_MIN
+#define LIFT_MARK BEDROCK_LIFT_MARK
 
 typedef struct {
     size_t at, len;     /* the string's content: body[at .. at+len) */
 } lift_t;
 
-/* Finds the first string literal of at least LIFT_MIN bytes without a
- * backslash; false when there is none (or the text is cut inside one). */
+/* True when every backslash of p[0..n) starts a "\/". */
+static bool only_slash_escapes(const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end && (p = memchr(p, '\\', (size_t)(end - p)))) {
+        if (p + 1 >= end || p[1] != '/')
+            return false;
+        p += 2;
+    }
+    return true;
+}
+
+/* Drops the backslash of every "\/" in p[0..n) (all its escapes, as
+ * lifted); returns the new length. */
+static size_t unescape_slashes(char *p, size_t n)
+{
+    char *w = memchr(p, '\\', n);
+    if (!w)
+        return n;
+    for (const char *r = w; r < p + n; r++)
+        if (*r != '\\')
+            *w++ = *r;
+    return (size_t)(w - p);
+}
+
+/* Finds the first string literal of at least LIFT_MIN bytes whose only
+ * escapes are "\/"; false when there is none (or the text is cut inside
+ * one). */
 static bool find_lift(const buf_t *body, lift_t *out)
 {
-    const char *b = (const char *)body->data, *end = b + body->len, *p = b;
-    if (!b)
+    if (!body->data)
         return false;
+    const char *b = (const char *)body->data, *end = b + body->len, *p = b;
     while (p < end && (p = memchr(p, '"', (size_t)(end - p)))) {
         const char *q = ++p;
         for (;;) {   /* the closing quote: one after an even run of '\\' */
@@ -83,7 +113,7 @@ static bool find_lift(const buf_t *body, lift_t *out)
                 break;
             q++;
         }
-        if ((size_t)(q - p) >= LIFT_MIN && !memchr(p, '\\', (size_t)(q - p))) {
+        if ((size_t)(q - p) >= LIFT_MIN && only_slash_escapes(p, (size_t)(q - p))) {
             out->at = (size_t)(p - b);
             out->len = (size_t)(q - p);
             return true;
@@ -229,46 +259,64 @@ static err_code_t parse_titan(json_t *root, found_t *f, err_t *err)
     return image_string(json_array_get(images, 0), "images[0]", f, err);
 }
 
-/* Decodes well-formed base64 (groups of four, padding only at the end) from
- * in[0..len) to out, four characters at a time through a table, about six
- * times as fast as the general decoder; out may be in itself (it never
- * overtakes the input).  Returns false for anything else, so the caller can
- * let base64_decode() say what is wrong. */
-static int8_t b64_table[256];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
-
-static void b64_init(void)
+/* base64_decode()'s verdict on in[0..len), the part of a string after its
+ * first `at` characters (whole groups of the alphabet, which leave the
+ * decoder where it starts), without writing anything: the same checks in
+ * the same order and the same messages, offsets counted from the string's
+ * start.  Run before decoding in place, which overwrites what it read. */
+static err_code_t b64_check(const unsigned char *in, size_t len, size_t at, err_t *err)
 {
-    static const char al[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    memset(b64_table, -1, sizeof b64_table);
-    for (int i = 0; i < 64; i++)
-        b64_table[(unsigned char)al[i]] = (int8_t)i;
+    int quad = 0, pad = 0, done = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = in[i];
+        if (c == '\r' || c == '\n')
+            continue;
+        if (done)
+            return err_set(err, ERR_INVALID, "base64: data after padding");
+        if (c == '=') {
+            if (quad < 2)
+                return err_set(err, ERR_INVALID, "base64: misplaced padding");
+            pad++;
+            if (++quad == 4) {
+                done = 1;
+                quad = 0;
+            }
+            continue;
+        }
+        if (pad)
+            return err_set(err, ERR_INVALID, "base64: data after padding");
+        if (!b64fast_is_alpha(c))
+            return err_set(err, ERR_INVALID, "base64: invalid character 0x%02x at offset %zu",
+                           c, at + i);
+        quad = (quad + 1) % 4;
+    }
+    if (quad != 0)
+        return err_set(err, ERR_INVALID, "base64: truncated input");
+    return ERR_OK;
 }
 
-static bool b64_fast(const char *in, size_t len, uint8_t *out, size_t *n)
+/* Appends the bytes of the base64 text in[0..len) to out, exactly as
+ * base64_decode() would (the same bytes, the same errors), but the plain
+ * run of whole groups that is nearly all of an image goes through
+ * b64fast_decode().  in may be in out's own storage past out->len (decoded
+ * in place: the output never overtakes the input), so out must already have
+ * room for len / 4 * 3 + 3 more bytes and is not grown. */
+static err_code_t b64_decode(const char *in, size_t len, buf_t *out, err_t *err)
 {
-    const int8_t *t = b64_table;
-    pthread_once(&b64_once, b64_init);
-    if (len == 0 || len % 4)
-        return false;
-    size_t pad = in[len - 1] == '=' ? (in[len - 2] == '=' ? 2 : 1) : 0, o = 0;
-    const unsigned char *p = (const unsigned char *)in;
-    for (size_t i = 0; i + 4 <= len; i += 4) {
-        int a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
-        if (i + 4 == len && pad) {
-            c = pad == 2 ? 0 : c;
-            d = 0;
-        }
-        if ((a | b | c | d) < 0)
-            return false;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        out[o++] = (uint8_t)(v >> 16);
-        out[o++] = (uint8_t)(v >> 8);
-        out[o++] = (uint8_t)v;
+    size_t k = b64fast_decode(in, len, out->data + out->len);
+    out->len += k / 4 * 3;
+    if (k < len) {
+        base64_stream_t st;
+        err_code_t rc = b64_check((const unsigned char *)in + k, len - k, k, err);
+        if (rc != ERR_OK)
+            return rc;
+        base64_stream_init(&st);
+        if ((rc = base64_stream_feed(&st, in + k, len - k, out, err)) != ERR_OK)
+            return rc;
+        return base64_stream_finish(&st, err);
     }
-    *n = o - pad;
-    return true;
+    out->data[out->len] = '\0';
+    return ERR_OK;
 }
 
 /* Gives back the slack of a buffer that held the (longer) base64 reply. */
@@ -283,31 +331,33 @@ static void shrink(buf_t *b)
     }
 }
 
-err_code_t bedrock_parse_reply(const bedrock_model_t *m, buf_t *body,
-                               const char *want_format, engine_result_t *out,
-                               err_t *err)
+/* Where the lifted string's value is, for parse_text(). */
+typedef struct {
+    bool lifted;          /* the text has LIFT_MARK in place of a string */
+    const char *span;     /* its raw text (whole-body parse), or NULL when */
+    size_t span_len;      /* it is already decoded in *store, but for */
+    const char *tail;     /* tail[0..tail_len): its last partial group and */
+    size_t tail_len;      /* padding (bedrock_stream) */
+} lift_src_t;
+
+/* The one reply parser behind bedrock_parse_reply() and bedrock_stream:
+ * parses the JSON text (the body, or its skeleton), finds the image and the
+ * seed per shape, decodes the image into store (reset first, unless it is
+ * the already decoded lifted string), checks its format and moves store
+ * into out.  On error store is left empty (its storage kept); *from_lift
+ * says whether the image is the lifted string. */
+static err_code_t parse_text(const bedrock_model_t *m, const char *text, size_t text_len,
+                             const lift_src_t *ls, buf_t *store, const char *want_format,
+                             engine_result_t *out, bool *from_lift, err_t *err)
 {
     json_error_t je;
     found_t f = {NULL, 0, false, -1};
-    lift_t lift = {0, 0};
-    buf_t skel = BUF_INIT;
-    const buf_t *text = body;
     err_code_t rc;
-    bool lifted = find_lift(body, &lift);
 
-    if (lifted) {
-        if (skeleton(body, &lift, &skel) != ERR_OK) {
-            buf_free(&skel);
-            buf_free(body);
-            return err_set(err, ERR_NOMEM, "out of memory");
-        }
-        text = &skel;
-    }
-    json_t *root = json_loadb(text->data ? (const char *)text->data : "", text->len,
-                              JSON_REJECT_DUPLICATES, &je);
-    buf_free(&skel);
+    *from_lift = false;
+    json_t *root = json_loadb(text ? text : "", text_len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        buf_free(body);
+        buf_reset(store);
         return err_set(err, ERR_INVALID, "reply from %s: not JSON (%s at byte %d)", m->id,
                        je.text, je.position);
     }
@@ -321,50 +371,55 @@ err_code_t bedrock_parse_reply(const bedrock_model_t *m, buf_t *body,
         rc = parse_titan(root, &f, err);
     if (rc != ERR_OK) {
         json_decref(root);
-        buf_free(body);
+        buf_reset(store);
         return rc;
     }
-    /* Decode into the reply's own storage, which is longer than the image.
-     * A lifted string is decoded in place: the decoder writes 3 bytes for
-     * every 4 it has read, so its output never overtakes its input (and the
-     * storage is big enough that nothing is reallocated). */
-    if (f.lifted && lifted) {
-        f.b64 = (const char *)body->data + lift.at;
-        f.b64_len = lift.len;
+    *from_lift = f.lifted && ls->lifted;
+    if (*from_lift && !ls->span) {
+        /* Decoded while it arrived; only the last group is left. */
+        if (ls->tail_len && buf_reserve(store, ls->tail_len + 3) != ERR_OK)
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+        else if (ls->tail_len)
+            rc = b64_decode(ls->tail, ls->tail_len, store, err);
+    } else {
+        /* Into the reply's own storage, which is longer than the image.  A
+         * lifted string is decoded in place (and the storage is big enough
+         * that nothing is reallocated). */
+        if (*from_lift) {
+            f.b64 = ls->span;
+            f.b64_len = ls->span_len;
+        }
+        buf_reset(store);
+        if (buf_reserve(store, f.b64_len / 4 * 3 + 3) != ERR_OK)
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+        else
+            rc = b64_decode(f.b64, f.b64_len, store, err);
     }
-    buf_reset(body);
-    size_t n;
-    if (buf_reserve(body, f.b64_len / 4 * 3 + 3) != ERR_OK)
-        rc = err_set(err, ERR_NOMEM, "out of memory");
-    else if (b64_fast(f.b64, f.b64_len, body->data, &n))
-        body->data[body->len = n] = '\0';
-    else
-        rc = base64_decode(f.b64, f.b64_len, body, err);
     json_decref(root);
     if (rc != ERR_OK) {
-        buf_free(body);
+        buf_reset(store);
         return err_prefix(err, "reply: image");
     }
     img_info_t info;
-    img_format_t got = imgsniff(body->data, body->len, &info);
+    img_format_t got = imgsniff(store->data, store->len, &info);
     if (got == IMG_UNKNOWN) {
         unsigned char head[4] = {0};
-        memcpy(head, body->data, body->len < 4 ? body->len : 4);
-        buf_free(body);
+        memcpy(head, store->data, store->len < 4 ? store->len : 4);
+        buf_reset(store);
         return err_set(err, ERR_INVALID,
                        "reply: image: not a PNG, JPEG or WebP (starts %02x %02x %02x %02x)",
                        head[0], head[1], head[2], head[3]);
     }
     img_format_t want = imgsniff_from_name(want_format && *want_format ? want_format : NULL);
     if (want != IMG_UNKNOWN && want != got) {
-        buf_free(body);
+        buf_reset(store);
         return err_set(err, ERR_INVALID, "reply: image is %s, but %s was asked for",
                        imgsniff_ext(got), imgsniff_ext(want));
     }
-    shrink(body);
+    shrink(store);
     buf_free(&out->image);
-    out->image = *body;
-    buf_init(body);
+    out->image = *store;
+    buf_init(store);
     snprintf(out->content_type, sizeof out->content_type, "%s", imgsniff_content_type(got));
     snprintf(out->ext, sizeof out->ext, "%s", imgsniff_ext(got));
     out->width = info.width;
@@ -372,4 +427,44 @@ err_code_t bedrock_parse_reply(const bedrock_model_t *m, buf_t *body,
     if (f.seed >= 0)
         out->seed = f.seed;
     return ERR_OK;
+}
+
+err_code_t bedrock_reply_from_skeleton(const bedrock_model_t *m, const buf_t *skel,
+                                       buf_t *image, const char *tail, size_t tail_len,
+                                       const char *want_format, engine_result_t *out,
+                                       bool *from_lift, err_t *err)
+{
+    lift_src_t ls = {true, NULL, 0, tail, tail_len};
+    return parse_text(m, (const char *)skel->data, skel->len, &ls, image, want_format, out,
+                      from_lift, err);
+}
+
+err_code_t bedrock_parse_reply(const bedrock_model_t *m, buf_t *body,
+                               const char *want_format, engine_result_t *out,
+                               err_t *err)
+{
+    lift_t lift = {0, 0};
+    lift_src_t ls = {false, NULL, 0, NULL, 0};
+    buf_t skel = BUF_INIT;
+    const buf_t *text = body;
+    bool from_lift;
+    err_code_t rc;
+
+    if (find_lift(body, &lift)) {
+        if (skeleton(body, &lift, &skel) != ERR_OK) {
+            buf_free(&skel);
+            buf_free(body);
+            return err_set(err, ERR_NOMEM, "out of memory");
+        }
+        text = &skel;
+        ls.lifted = true;
+        ls.span = (const char *)body->data + lift.at;
+        ls.span_len = unescape_slashes((char *)body->data + lift.at, lift.len);
+    }
+    rc = parse_text(m, (const char *)text->data, text->len, &ls, body, want_format, out,
+                    &from_lift, err);
+    buf_free(&skel);
+    if (rc != ERR_OK)
+        buf_free(body);
+    return rc;
 }
