@@ -309,7 +309,7 @@ int main(int argc, char **argv)
             if (!stop_ms) {
                 stop_ms = now;
                 log_info("stopping", "grace_s=%d in_flight=%d", W.grace_s,
-                         worker_busy_slots(&W));
+                         worker_jobs_in_flight(&W));
                 pthread_mutex_lock(&W.lock);
                 pthread_cond_broadcast(&W.cond);
                 pthread_mutex_unlock(&W.lock);
@@ -337,7 +337,7 @@ int main(int argc, char **argv)
             last_status = now;
             double secs = (now - t0) / 1000.0;
             sd_notifyf(0, "STATUS=%s: %d in flight, %ld succeeded, %ld failed, %.1f jobs/s",
-                       stop_ms ? "stopping" : "processing", worker_busy_slots(&W),
+                       stop_ms ? "stopping" : "processing", worker_jobs_in_flight(&W),
                        atomic_load(&W.n_succeeded), atomic_load(&W.n_failed),
                        secs > 0 ? atomic_load(&W.n_succeeded) / secs : 0.0);
         }

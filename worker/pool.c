@@ -37,6 +37,16 @@ int worker_busy_slots(worker_t *w)
     return n;
 }
 
+int worker_jobs_in_flight(worker_t *w)
+{
+    int n = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency; i++)
+        n += w->slots[i].active;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
 static void set_state(worker_t *w, slot_t *s, slot_state_t st)
 {
     pthread_mutex_lock(&w->lock);
@@ -180,15 +190,24 @@ static int receive_some(worker_thread_t *t)
     return (int)n;
 }
 
-/* --drain: the queue is drained when no slot is busy and nothing is
- * visible, in flight (also held by crashed workers) or delayed. */
+/* --drain: the queue is drained when no job is in flight here and nothing
+ * is visible, in flight (also held by crashed workers) or delayed.  Slots
+ * merely reserved by another thread's receive do not count: a message it
+ * takes is in flight in the queue's stats (counting them would let two
+ * threads polling in turn keep each other from ever seeing the end). */
 static bool drained(worker_thread_t *t)
 {
+    worker_t *w = t->w;
     queue_stats_t st;
     err_t e;
+    int jobs = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency; i++)
+        jobs += w->slots[i].active || w->slots[i].state > SLOT_RESERVED;
+    pthread_mutex_unlock(&w->lock);
     err_clear(&e);
-    return worker_busy_slots(t->w) == 0 && queue_stats(t->queue, &st, &e) == ERR_OK &&
-           st.visible == 0 && st.inflight == 0 && st.delayed == 0;
+    return jobs == 0 && queue_stats(t->queue, &st, &e) == ERR_OK && st.visible == 0 &&
+           st.inflight == 0 && st.delayed == 0;
 }
 
 /* With a network engine one stage thread at a time is the receiver; the

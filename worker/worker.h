@@ -138,6 +138,8 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s);
 /* pool.c: the stage threads. */
 void *worker_stage_main(void *arg);
 int worker_busy_slots(worker_t *w);
+/* Slots holding a claimed job (not merely reserved for a receive). */
+int worker_jobs_in_flight(worker_t *w);
 
 /* driver.c: the libcurl multi loop. */
 int worker_driver_init(worker_t *w, err_t *err);
