@@ -494,7 +494,7 @@ err_code_t http_start(http_client_t *c, const http_request_t *req,
      * a reply that has no body (a HEAD of a 2 MB object would fail). */
     if (!req->sink && strcmp(m, "HEAD") != 0)
         curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
-    else   /* a streamed reply is megabytes: fewer, larger reads */
+    if (req->sink)   /* a streamed reply is megabytes: fewer, larger reads */
         curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (req->body_len >= 256 * 1024)   /* likewise an upload */
         curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
