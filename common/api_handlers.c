@@ -80,12 +80,9 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         json_object_set_new(o, "seed", json_integer(j->seed));
         set_str(o, "model", j->model);
     }
-    if (j->error_code || j->error_message) {
-        json_t *e = json_object();
-        set_str(e, "code", j->error_code);
-        set_str(e, "message", j->error_message);
-        json_object_set_new(o, "error", e);
-    }
+    json_t *err = ledger_job_error_json(j);
+    if (err)
+        json_object_set_new(o, "error", err);
     json_object_set_new(o, "created_at", time_json(j->created_ms));
     json_object_set_new(o, "started_at", time_json(j->started_ms));
     json_object_set_new(o, "finished_at", time_json(j->finished_ms));

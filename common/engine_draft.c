@@ -17,6 +17,7 @@
  * render its cairo surface, so engines in different threads share no pango
  * or cairo objects and render concurrently without locks. */
 #include "engine.h"
+#include "fontdesc.h"
 #include "engine_draft_art.h"
 #include "pngenc.h"
 #include "poster.h"
@@ -53,13 +54,7 @@ typedef struct {
 
 static void layout_set_size(PangoLayout *l, const font_t *f, double px)
 {
-    PangoFontDescription *d = pango_font_description_new();
-    pango_font_description_set_family(d, f->family);
-    pango_font_description_set_weight(d, f->weight);
-    pango_font_description_set_style(d, f->style);
-    pango_font_description_set_absolute_size(d, px * PANGO_SCALE);
-    pango_layout_set_font_description(l, d);
-    pango_font_description_free(d);
+    fontdesc_apply(l, f->family, f->weight, f->style, px);
     if (f->tracking > 0) {
         PangoAttrList *attrs = pango_attr_list_new();
         pango_attr_list_insert(attrs, pango_attr_letter_spacing_new(

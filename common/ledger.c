@@ -63,6 +63,18 @@ ledger_t *ledger_open(const char *url, err_t *err)
 
 /* Frees the strings j owns and zeroes it; the struct itself is the
  * caller's.  NULL is fine. */
+json_t *ledger_job_error_json(const ledger_job_t *j)
+{
+    if (!j->error_code && !j->error_message)
+        return NULL;
+    json_t *e = json_object();
+    if (e && j->error_code)
+        json_object_set_new(e, "code", json_string(j->error_code));
+    if (e && j->error_message)
+        json_object_set_new(e, "message", json_string(j->error_message));
+    return e;
+}
+
 void ledger_job_free(ledger_job_t *j)
 {
     if (!j)

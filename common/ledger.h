@@ -10,6 +10,8 @@
 
 #include "err.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +47,10 @@ typedef struct {
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);
+/* The job's error as the JSON object {"code","message"} (either member
+ * only when recorded) that the CLI's --json and the API both print; NULL
+ * when the job has no error (or out of memory).  New reference. */
+json_t *ledger_job_error_json(const ledger_job_t *j);
 
 /* A job to add to a batch. */
 typedef struct {

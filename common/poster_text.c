@@ -2,6 +2,7 @@
  * side of poster.c (fit, measure) and the contrast arithmetic that picks the
  * ink and scrim behind each block (WCAG 2 relative luminance). */
 #include "poster_internal.h"
+#include "fontdesc.h"
 
 #include <math.h>
 #include <string.h>
@@ -10,13 +11,7 @@
 
 static void set_size(PangoLayout *l, const poster_font_t *f, double px)
 {
-    PangoFontDescription *d = pango_font_description_new();
-    pango_font_description_set_family(d, f->family);
-    pango_font_description_set_weight(d, f->weight);
-    pango_font_description_set_style(d, f->style);
-    pango_font_description_set_absolute_size(d, px * PANGO_SCALE);
-    pango_layout_set_font_description(l, d);
-    pango_font_description_free(d);
+    fontdesc_apply(l, f->family, f->weight, f->style, px);
     pango_layout_set_spacing(l, (int)(px * f->leading * PANGO_SCALE));
     PangoAttrList *attrs = pango_attr_list_new();
     if (f->tracking > 0)

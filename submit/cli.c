@@ -67,12 +67,9 @@ json_t *cli_job_json(const ledger_job_t *j)
     if (j->state == JOB_SUCCEEDED)
         json_object_set_new(o, "seed", json_integer(j->seed));
     set_str(o, "model", j->model);
-    if (j->error_code || j->error_message) {
-        json_t *e = json_object();
-        set_str(e, "code", j->error_code);
-        set_str(e, "message", j->error_message);
-        json_object_set_new(o, "error", e);
-    }
+    json_t *err = ledger_job_error_json(j);
+    if (err)
+        json_object_set_new(o, "error", err);
     if (j->created_ms)
         json_object_set_new(o, "created_ms", json_integer(j->created_ms));
     if (j->started_ms)
