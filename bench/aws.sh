@@ -10,7 +10,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-1000} C=${2:-16} LAT=${3:-200} IMG=${4:-100000}
 TOOLS=$BUILD/tools
 T=$(mktemp -d); PIDS=()
-EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
+# The emulators' data (s3rver writes every object) on tmpfs when there is one.
+EMU_DIR=$(mktemp -d /dev/shm/onesheet-bench-XXXXXX 2>/dev/null || echo "$T/emu"); mkdir -p "$EMU_DIR"
 source "$ROOT/tests/support/emulators.sh"
 source "$ROOT/tests/support/awsstack.sh"
 trap 'for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT

@@ -1,40 +1,81 @@
 #!/usr/bin/env bash
-# make bench: embedded-mode figures.
+# make bench: the figures of issue 5, written to bench/results.json with a
+# markdown table on stdout.
+#
+# Embedded mode (SQLite queue + ledger, file store):
 #   - enqueue rate: `onesheet submit` of a 100,000-line file (parse, validate,
-#     hash, ledger insert, queue send), wall time and lines/s;
+#     hash, ledger insert, queue send), wall time and lines/s (target ≥ 20,000);
 #   - draft posters/s with `onesheet-worker --concurrency 2` on 40 prompts,
 #     with the worker's CPU ms per poster and peak RSS;
 #   - SigV4 signatures/s (tests/tools/bench_sigv4) when built.
-# Writes bench/results.json and prints a table.
+#
+# AWS mode, against the loopback emulators (bench/aws_lib.sh: fauxqs,
+# s3rver and dynalite behind SigV4-verifying proxies, data on tmpfs) and the
+# Bedrock stand-in answering after 1 s + 0..100 ms with ~2 MB PNGs:
+#   (a)  no_quota           one worker, --concurrency C (16), N_A jobs;
+#                           ideal = C / 1.05 s
+#   (b)  quota_120rpm       stand-in --rpm 120 counted over a 5 s window
+#                           (429 beyond it), one worker --concurrency C
+#                           --rpm 120; ideal = 2 jobs/s
+#   (c)  two_workers_split  stand-in --rpm 120, two workers of C/2 with
+#                           --rpm 60 each: what a user sharing one account
+#                           quota between N workers should do (quota / N);
+#                           ideal = 2 jobs/s in total
+#   (c') two_workers_full   the same, but each worker told --rpm 120 (the
+#                           whole quota): only the limiter's adaptation to
+#                           429s keeps it from failing jobs
+#   same_load / baseline    onesheet at --concurrency 8 and the Python worker
+#                           (bench/baseline_worker.py, boto3, 8 threads) over
+#                           the same N_BASE jobs: CPU and memory side by side
+# For each: jobs/s against the ideal (over the workers' wall time, and
+# "steady" over the ledger's first start to last finish), CPU ms per job
+# (user + sys of the worker processes only, /usr/bin/time), peak RSS,
+# failed jobs, the stand-in's 429 count, and the CPU every emulator, proxy
+# and the stand-in used meanwhile, plus load from anything else on the machine.
+#
+# Knobs (environment): BENCH_AWS=0 skips AWS mode; BENCH_N_A (240),
+# BENCH_C (16), BENCH_N_QUOTA (120), BENCH_N_BASE (200), BENCH_FULL=0 skips
+# (c'), BENCH_PYTHON (the interpreter for the baseline; default: see
+# baseline_python below), BENCH_QUOTA_WINDOW_MS (5000), BENCH_WORKER_ENV.
+# The whole run takes about 5 minutes on 2 cores.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-: "${BIN:=$root/bin}" "${BUILD:=$root/build/rel}"
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${BIN:=$ROOT/bin}" "${BUILD:=$ROOT/build/rel}"; export BIN BUILD
+TOOLS=$BUILD/tools
+T=$(mktemp -d); PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    if declare -F emu_stop_all >/dev/null; then emu_stop_all; fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
 export ONESHEET_CONFIG=/dev/null
 
+# ---- embedded mode ----
 python3 -c "
 import random
 random.seed(7)
 subj=['lighthouse','city','desert','forest','robot','dragon','ocean','train','castle','comet']
 mood=['at dusk','in neon rain','under a red moon','in a blizzard','at golden hour']
-for i in range(100000): print(f'{random.choice(subj)} {random.choice(mood)}, poster {i}')" > "$t/100k.txt"
+for i in range(100000): print(f'{random.choice(subj)} {random.choice(mood)}, poster {i}')" > "$T/100k.txt"
 
 now() { date +%s.%N; }
-export ONESHEET_STATE_DIR=$t/s1
-s=$(now); "$BIN/onesheet" submit "$t/100k.txt" >/dev/null 2>&1; e=$(now)
+export ONESHEET_STATE_DIR=$T/s1
+s=$(now); "$BIN/onesheet" submit "$T/100k.txt" >/dev/null 2>&1; e=$(now)
 submit_s=$(echo "$e - $s" | bc -l)
 
-export ONESHEET_STATE_DIR=$t/s2
-head -n 40 "$t/100k.txt" > "$t/40.txt"
-"$BIN/onesheet" submit "$t/40.txt" >/dev/null 2>&1
-/usr/bin/time -f '%e %U %S %M' -o "$t/time" "$BIN/onesheet-worker" --concurrency 2 --drain --poll-wait 0 --log-level warn
-read -r wall user sys rss_kb < "$t/time"
+export ONESHEET_STATE_DIR=$T/s2
+head -n 40 "$T/100k.txt" > "$T/40.txt"
+"$BIN/onesheet" submit "$T/40.txt" >/dev/null 2>&1
+/usr/bin/time -f '%e %U %S %M' -o "$T/time" "$BIN/onesheet-worker" --concurrency 2 --drain --poll-wait 0 --log-level warn
+read -r wall user sys rss_kb < "$T/time"
 per_s=$(echo "40 / $wall" | bc -l)
 cpu_ms=$(echo "($user + $sys) * 1000 / 40" | bc -l)
 
 sig="{}"
-if [ -x "$BUILD/tools/bench_sigv4" ]; then
-    sig=$("$BUILD/tools/bench_sigv4" --seconds 1 2>/dev/null | python3 -c "
+if [ -x "$TOOLS/bench_sigv4" ]; then
+    sig=$("$TOOLS/bench_sigv4" --seconds 1 2>/dev/null | python3 -c "
 import json, sys
 out = {}
 for line in sys.stdin:
@@ -43,7 +84,7 @@ for line in sys.stdin:
         out[kv['case']] = int(kv['ops_per_s'])
 print(json.dumps(out))")
 fi
-cat > "$root/bench/results.json" <<JSON
+cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),
  "draft_posters_per_s_c2": $(printf %.2f "$per_s"),
@@ -51,9 +92,68 @@ cat > "$root/bench/results.json" <<JSON
  "draft_worker_peak_rss_mb": $(printf %.1f "$(echo "$rss_kb / 1024" | bc -l)"),
  "sigv4": $sig}
 JSON
-printf '%-40s %s\n' "onesheet submit, 100,000 lines" "$(printf %.2f "$submit_s") s ($(printf %.0f "$(echo "100000 / $submit_s" | bc -l)") lines/s)"
-printf '%-40s %s\n' "draft posters/s, --concurrency 2" "$(printf %.2f "$per_s") (wall $wall s for 40)"
-printf '%-40s %s\n' "worker CPU per poster" "$(printf %.1f "$cpu_ms") ms"
-printf '%-40s %s\n' "worker peak RSS" "$(printf %.1f "$(echo "$rss_kb / 1024" | bc -l)") MB"
-printf '%-40s %s\n' "sigv4" "$sig"
-echo "wrote bench/results.json"
+echo "embedded: submit 100,000 lines in $(printf %.2f "$submit_s") s; draft worker done" >&2
+
+# ---- AWS mode ----
+aws_ready() {
+    [ "${BENCH_AWS:-1}" != 0 ] || { echo "BENCH_AWS=0"; return 1; }
+    [ -x "$TOOLS/sigproxy" ] && [ -x "$TOOLS/bedrock_standin" ] ||
+        { echo "$TOOLS/sigproxy or bedrock_standin not built (make tests)"; return 1; }
+    [ -d "$ROOT/node_modules/fauxqs" ] && [ -d "$ROOT/node_modules/s3rver" ] &&
+        [ -d "$ROOT/node_modules/dynalite" ] && command -v node >/dev/null ||
+        { echo "emulators missing (make deps)"; return 1; }
+}
+# The baseline's interpreter: BENCH_PYTHON, else the first python3 whose
+# boto3 has the bedrock-runtime client (the usual way today), else any with
+# boto3 (Debian 12's 1.26 signs InvokeModel itself; it used more CPU, so
+# it is the kinder comparison for onesheet, not the default).
+baseline_python() {
+    local py
+    for py in ${BENCH_PYTHON:-python3 /usr/bin/python3}; do
+        if "$py" -c 'import boto3; assert "bedrock-runtime" in boto3.session.Session().get_available_services()' 2>/dev/null; then
+            command -v "$py"; return 0
+        fi
+    done
+    for py in ${BENCH_PYTHON:-python3 /usr/bin/python3}; do
+        if "$py" -c 'import boto3' 2>/dev/null; then command -v "$py"; return 0; fi
+    done
+    return 1
+}
+
+if why=$(aws_ready); then
+    N_A=${BENCH_N_A:-240} C=${BENCH_C:-16} N_Q=${BENCH_N_QUOTA:-120} N_BASE=${BENCH_N_BASE:-200}
+    export ONESHEET_STATE_DIR=$T/state
+    source "$ROOT/bench/aws_lib.sh"
+    echo "{\"standin\": \"$BENCH_STANDIN_BASE\", \"latency_mean_s\": $BENCH_LATENCY_MEAN_S," \
+         "\"quota_window_ms\": \"$BENCH_QUOTA_WINDOW_MS\"," \
+         "\"stack_glibc_tunables\": \"$BENCH_STACK_TUNABLES\"," \
+         "\"worker_env\": \"$BENCH_WORKER_ENV\"," \
+         "\"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$T/settings.json"
+    bench_stack_start > "$T/stack.log" 2>&1 || { cat "$T/stack.log" >&2; exit 1; }
+    half=$(( C / 2 > 0 ? C / 2 : 1 ))
+    echo "aws (a): $N_A jobs, --concurrency $C, no quota" >&2
+    bench_scenario no_quota "$N_A" 0 "$(echo "$C / $BENCH_LATENCY_MEAN_S" | bc -l)" \
+        -- --concurrency "$C"
+    echo "aws (b): $N_Q jobs, quota 120 rpm, --rpm 120" >&2
+    bench_scenario quota_120rpm "$N_Q" 120 2 -- --concurrency "$C" --rpm 120
+    echo "aws (c): $N_Q jobs, quota 120 rpm, 2 workers --rpm 60" >&2
+    bench_scenario two_workers_split "$N_Q" 120 2 \
+        -- --concurrency "$half" --rpm 60 -- --concurrency "$half" --rpm 60
+    if [ "${BENCH_FULL:-1}" != 0 ]; then
+        echo "aws (c'): $N_Q jobs, quota 120 rpm, 2 workers --rpm 120" >&2
+        bench_scenario two_workers_full "$N_Q" 120 2 \
+            -- --concurrency "$half" --rpm 120 -- --concurrency "$half" --rpm 120
+    fi
+    echo "aws: onesheet and the Python baseline, $N_BASE jobs at concurrency 8" >&2
+    bench_scenario same_load "$N_BASE" 0 "$(echo "8 / $BENCH_LATENCY_MEAN_S" | bc -l)" \
+        -- --concurrency 8
+    if BASELINE_PY=$(baseline_python); then
+        bench_baseline baseline "$N_BASE" 8
+    else
+        echo "bench: no Python with boto3 (make deps installs python3-boto3): baseline skipped" >&2
+    fi
+else
+    echo "bench: AWS scenarios skipped: $why" >&2
+fi
+
+python3 "$ROOT/bench/report.py" "$T" "$ROOT/bench/results.json"

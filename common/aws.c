@@ -538,7 +538,9 @@ err_code_t aws_json_call_opts(aws_client_t *c, const char *target, json_t *body,
     if (!j || !json_is_object(j)) {
         char ex[EXCERPT_LEN + 8];
         excerpt(&resp, ex, sizeof ex);
-        rc = err_set(err, ERR_INVALID, "%s: reply is not a JSON object (%s; %zu bytes: %s)",
+        /* A 2xx that is not the service's JSON is something in between
+         * (a proxy, a load balancer) answering: worth trying again later. */
+        rc = err_set(err, ERR_UNAVAILABLE, "%s: reply is not a JSON object (%s; %zu bytes: %s)",
                      target, j ? "another JSON type" : je.text, resp.body.len, ex);
         json_decref(j);
         goto out;

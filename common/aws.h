@@ -122,7 +122,8 @@ err_code_t aws_finish(aws_client_t *c, int curl_code, http_response_t *resp, err
 /* The JSON protocols (SQS, DynamoDB): POST / with X-Amz-Target: target and
  * Content-Type: application/x-amz-json-1.0.  body is borrowed.  On success
  * *reply is the parsed reply object (new reference; caller decrefs).  A
- * reply that is not a JSON object is ERR_INVALID naming the target. */
+ * 2xx reply that is not a JSON object is ERR_UNAVAILABLE (retryable: it
+ * is something in between answering, not the service) naming the target. */
 err_code_t aws_json_call(aws_client_t *c, const char *target, json_t *body,
                          json_t **reply, err_t *err);
 

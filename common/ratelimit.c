@@ -86,6 +86,22 @@ int64_t ratelimit_reserve(ratelimit_t *r)
     return wait;
 }
 
+int64_t ratelimit_try(ratelimit_t *r)
+{
+    int64_t wait = 0;
+    pthread_mutex_lock(&r->mu);
+    refill(r);
+    if (r->tokens >= 1) {
+        r->tokens -= 1;
+    } else {
+        wait = (int64_t)ceil((1 - r->tokens) * 60000.0 / r->rate);
+        if (wait < 1)
+            wait = 1;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return wait;
+}
+
 void ratelimit_throttled(ratelimit_t *r)
 {
     pthread_mutex_lock(&r->mu);

@@ -34,6 +34,13 @@ void ratelimit_free(ratelimit_t *r);
  * caller must wait first (the token is booked either way). */
 int64_t ratelimit_reserve(ratelimit_t *r);
 
+/* Takes a token if one is there now (returns 0), else books nothing and
+ * returns how many ms until one will be, at the current rate.  For a caller
+ * that starts calls from one loop: asking again when that time comes uses
+ * the rate as it is then, so a cut slows calls already waiting (bookings
+ * made with ratelimit_reserve() keep the pace they were made at). */
+int64_t ratelimit_try(ratelimit_t *r);
+
 /* The service throttled a call: multiply the rate by 0.7 (floor: ceiling/50,
  * at least 0.5 a minute), and do not raise it again for a second. */
 void ratelimit_throttled(ratelimit_t *r);

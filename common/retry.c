@@ -197,6 +197,24 @@ err_code_t retry_clock_observe(retry_t *r, const char *http_date)
     return ERR_OK;
 }
 
+/* A 403 without a body (S3 answers HEAD so, RequestTimeTooSkewed
+ * included) names no error code; it is taken for clock skew when the
+ * server's Date is further than this from the time the request was signed
+ * at (the SDKs use 4 minutes; SigV4 allows 15). */
+#define BODILESS_SKEW_S 240
+
+/* Whether a failed attempt signed at signed_at is a bodiless 403 from a
+ * server whose clock is off (see BODILESS_SKEW_S). */
+static bool bodiless_skew(const http_response_t *resp, const err_t *e, int64_t signed_at)
+{
+    if (e->code != ERR_AUTH || resp->status != 403 || resp->body.len != 0 ||
+        e->service_code[0])
+        return false;
+    const char *date = http_response_header(resp, "date");
+    time_t t = date ? curl_getdate(date, NULL) : -1;
+    return t > 0 && llabs((long long)((int64_t)t - signed_at)) > BODILESS_SKEW_S;
+}
+
 /* ---- adaptive rate limiter (called with r->mu held) ---- */
 
 static void rl_refill(limiter_t *rl, double now)
@@ -365,9 +383,15 @@ err_code_t retry_run(retry_t *r, retry_attempt_fn fn, void *ud,
         err_clear(&e);
         if (r->o.mode == RETRY_ADAPTIVE)
             rl_acquire(r);
+        int64_t signed_at = retry_clock_now(r);
         rc = fn(r, attempt, ud, resp, &e);
         if (rc != ERR_OK && e.code == ERR_OK)
             e.code = rc;
+        if (rc != ERR_OK && bodiless_skew(resp, &e, signed_at)) {
+            e.code = rc = ERR_SKEW;
+            err_prefix(&e, "clock skew (403 without a body, Date %s)",
+                       http_response_header(resp, "date"));
+        }
         observe_response(r, resp, rc, &e);
         if (rc == ERR_OK) {
             bucket_give(r, last_cost ? last_cost : r->o.no_retry_increment);

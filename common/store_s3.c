@@ -20,6 +20,9 @@
 #include <string.h>
 
 #define SMALL_REPLY ((size_t)64 * 1024)
+/* A HEAD reply has no body, but the client's size cap also applies to the
+ * Content-Length it announces, which is the object's size. */
+#define HEAD_REPLY ((size_t)1 << 40)
 #define BUCKET_MAX 256
 #define PREFIX_MAX 512
 
@@ -164,8 +167,7 @@ static err_code_t existing_matches(s3_store_t *s, const char *url, size_t len,
     uint8_t got[SHA256_LEN];
     *same = false;
     http_response_init(&r);
-    err_code_t rc = call(s->client, "HEAD", url, mode, 1, NULL, 0, NULL, SMALL_REPLY, &r,
-                         err);
+    err_code_t rc = call(s->client, "HEAD", url, mode, 1, NULL, 0, NULL, HEAD_REPLY, &r, err);
     if (rc != ERR_OK) {
         if (r.status == 404)
             rc = ERR_OK, err_clear(err);
@@ -203,8 +205,15 @@ static err_code_t put_object(s3_store_t *s, const char *url, const void *data, s
         {"x-amz-checksum-sha256", b64},
         {"If-None-Match", "*"},
     };
-    return call(s->client, "PUT", url, h, create_only ? 3 : 2, data, len, hex, SMALL_REPLY,
-                r, err);
+    err_code_t rc = call(s->client, "PUT", url, h, create_only ? 3 : 2, data, len, hex,
+                         SMALL_REPLY, r, err);
+    /* S3 answers every stored object with its ETag.  A 2xx without one is
+     * something else answering (a proxy's HTML page): the object is not
+     * known to be stored, so the job must not be recorded as done. */
+    if (rc == ERR_OK && !http_response_header(r, "etag"))
+        rc = err_set(err, ERR_UNAVAILABLE, "PUT answered %ld without an ETag: not stored",
+                     r->status);
+    return rc;
 }
 
 /* See store_ops_t.put.  sha256 may be NULL (then it is computed); it is

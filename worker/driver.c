@@ -69,7 +69,6 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
     err_clear(&s->err);
     engine_result_free(&s->res);
     s->attempts++;
-    s->paced = false;
     s->rc = s->engine->ops->start(s->engine, &s->spec, s->job_id, &h, &s->err);
     if (s->rc != ERR_OK) {
         to_done(w, s);
@@ -131,34 +130,41 @@ again:
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Starts every WAITING slot whose time has come; returns the ms until the
- * next one is due (or 1000). */
-static long start_due(worker_t *w, CURLM *m)
+/* The WAITING slot due first (smallest not_before_ms), or NULL. */
+static slot_t *first_waiting(worker_t *w)
 {
-    int64_t now = worker_mono_ms(), next = now + 1000;
+    slot_t *best = NULL;
+    pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->concurrency; i++) {
         slot_t *s = &w->slots[i];
-        pthread_mutex_lock(&w->lock);
-        bool waiting = s->state == SLOT_WAITING;
-        pthread_mutex_unlock(&w->lock);
-        if (!waiting)
-            continue;
-        if (s->not_before_ms <= now && !s->paced && w->rl) {
-            /* The reservation is taken now; the call goes when it is due. */
-            int64_t wait = ratelimit_reserve(w->rl);
-            s->paced = true;
-            if (wait > 0)
-                s->not_before_ms = now + wait;
-        }
-        if (s->not_before_ms <= now) {
-            start(w, m, s, now);
-            now = worker_mono_ms();
-        } else if (s->not_before_ms < next) {
-            next = s->not_before_ms;
-        }
+        if (s->state == SLOT_WAITING && (!best || s->not_before_ms < best->not_before_ms))
+            best = s;
     }
-    long ms = (long)(next - worker_mono_ms());
-    return ms < 0 ? 0 : ms;
+    pthread_mutex_unlock(&w->lock);
+    return best;
+}
+
+/* Starts WAITING slots whose time has come, earliest first, as fast as
+ * the rate limiter allows; returns the ms until the next start is due (at
+ * most 1000).  The limiter is asked only when a call could go now, so a
+ * cut after a 429 slows every call still waiting at once (nothing is
+ * booked ahead at the old pace). */
+static long start_due(worker_t *w, CURLM *m)
+{
+    for (;;) {
+        int64_t now = worker_mono_ms();
+        slot_t *s = first_waiting(w);
+        if (!s)
+            return 1000;
+        if (s->not_before_ms > now)
+            return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
+        if (w->rl) {
+            int64_t wait = ratelimit_try(w->rl);
+            if (wait > 0)
+                return (long)(wait < 1000 ? wait : 1000);
+        }
+        start(w, m, s, now);
+    }
 }
 
 static slot_t *slot_of(worker_t *w, void *h)

@@ -258,6 +258,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A full file store (RLIMIT_FSIZE, quotas) must be a failed write the
+     * job retries, not a dead worker. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (setup(&e) != 0) {
         log_error("open_failed", "error=\"%s\"", e.msg);

@@ -159,12 +159,20 @@ static int receive_some(worker_thread_t *t)
     int wait = busy > 0 && w->threads == 1 ? 0 : w->poll_wait_s;
     err_clear(&e);
     if (queue_receive(t->queue, (size_t)k, w->visibility_s, wait, &msgs, &n, &e) != ERR_OK) {
-        log_warn("receive_failed", "thread=%d error=\"%s\"", t->index, e.msg);
+        /* Back off while the queue keeps failing (a full disk, an outage):
+         * 0.2 s doubling to 5 s, so a broken queue is not hammered. */
+        int fails = atomic_fetch_add(&w->receive_fails, 1) + 1;
+        long ms = 200L << (fails < 5 ? fails - 1 : 5);
+        if (ms > 5000)
+            ms = 5000;
+        log_warn("receive_failed", "thread=%d failures=%d retry_in_ms=%ld error=\"%s\"",
+                 t->index, fails, ms, e.msg);
         for (int i = 0; i < k; i++)
             set_state(w, slots[i], SLOT_FREE);
-        usleep(200 * 1000);
+        usleep((useconds_t)ms * 1000);
         return 0;
     }
+    atomic_store(&w->receive_fails, 0);
     int64_t received = worker_now_ms();
     for (size_t i = n; i < (size_t)k; i++)
         set_state(w, slots[i], SLOT_FREE);

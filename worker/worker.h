@@ -69,7 +69,6 @@ typedef struct {
     err_code_t rc;           /* the generation's outcome */
     err_t err;
     int attempts, throttles;
-    bool paced;              /* holds a rate-limiter reservation for not_before_ms */
     int64_t not_before_ms, t0_ms, gen_t0_ms;
     int64_t received_ms;     /* wall clock when the message was received */
 } slot_t;
@@ -108,6 +107,7 @@ typedef struct {
     void *multi;             /* the driver's CURLM, for curl_multi_wakeup */
     atomic_bool driver_quit;
     atomic_int pollers;      /* stage threads in a long poll now */
+    atomic_int receive_fails; /* receives failed in a row */
     slot_t *slots;           /* [concurrency] */
 } worker_t;
 

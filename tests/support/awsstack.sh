@@ -3,7 +3,11 @@
 # verifies every SigV4 signature (and S3's preconditions), plus the Bedrock
 # stand-in; exports the AWS_* and ONESHEET_* settings that point onesheet
 # at them.  Needs TOOLS (the built test tools), T (a scratch dir) and the
-# PIDS array; extra stand-in flags in STANDIN_ARGS.
+# PIDS array; extra stand-in flags in STANDIN_ARGS, extra sigproxy flags
+# (all three) in SIGPROXY_ARGS.  AWSSTACK_FAULTPROXY=1 puts a faultproxy
+# (tests/tools/faultproxy.c) in front of each sigproxy: the clients then talk
+# to FP_SQS / FP_S3 / FP_DDB, whose rules the test posts to
+# $FP_X/__faultproxy/rules; SQS_PROXY etc. stay the sigproxies.
 #   awsstack_start           start everything, export the settings
 #   awsstack_rejections      print the total of signature rejections
 #   awsstack_tool TOOL VAR ARGS...     one tool with the S3RVER keys
@@ -43,14 +47,33 @@ awsstack_start() {
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
     export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL
-    awsstack_tool sigproxy SQS_PROXY --upstream "$EMU_SQS" --service sqs &&
-    awsstack_tool sigproxy S3_PROXY --upstream "$EMU_S3" --service s3 --s3-preconditions &&
-    awsstack_tool sigproxy DDB_PROXY --upstream "$EMU_DYNAMODB" --service dynamodb &&
+    awsstack_tool sigproxy SQS_PROXY --upstream "$EMU_SQS" --service sqs ${SIGPROXY_ARGS:-} &&
+    awsstack_tool sigproxy S3_PROXY --upstream "$EMU_S3" --service s3 --s3-preconditions \
+        ${SIGPROXY_ARGS:-} &&
+    awsstack_tool sigproxy DDB_PROXY --upstream "$EMU_DYNAMODB" --service dynamodb \
+        ${SIGPROXY_ARGS:-} &&
     awsstack_tool bedrock_standin BEDROCK ${STANDIN_ARGS:-} || return 1
     export AWS_ENDPOINT_URL_SQS=$SQS_PROXY AWS_ENDPOINT_URL_S3=$S3_PROXY
     export AWS_ENDPOINT_URL_DYNAMODB=$DDB_PROXY AWS_ENDPOINT_URL_BEDROCK_RUNTIME=$BEDROCK
+    if [ "${AWSSTACK_FAULTPROXY:-0}" = 1 ]; then
+        awsstack_faultproxy FP_SQS "$SQS_PROXY" sqs &&
+        awsstack_faultproxy FP_S3 "$S3_PROXY" s3 &&
+        awsstack_faultproxy FP_DDB "$DDB_PROXY" dynamodb || return 1
+        export AWS_ENDPOINT_URL_SQS=$FP_SQS AWS_ENDPOINT_URL_S3=$FP_S3
+        export AWS_ENDPOINT_URL_DYNAMODB=$FP_DDB
+    fi
     export ONESHEET_QUEUE=sqs:onesheet-it ONESHEET_LEDGER=dynamodb:onesheet-it
     export ONESHEET_STORE=s3://posters/it ONESHEET_MODEL=stability.sd3-5-large-v1:0
+}
+
+# awsstack_faultproxy VAR UPSTREAM SERVICE: a faultproxy (no rules yet) in
+# front of UPSTREAM, its files under $T/VAR.*; sets VAR to its URL.
+awsstack_faultproxy() {
+    local var=$1 up=$2 svc=$3 rc=0
+    awsstack_launch faultproxy "$T/$var" --upstream "$up" --service "$svc" || rc=$?
+    PIDS+=("$AWSSTACK_PID")
+    [ "$rc" -eq 0 ] || return 1
+    printf -v "$var" '%s' "$AWSSTACK_URL"
 }
 
 awsstack_rejections() {

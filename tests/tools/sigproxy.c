@@ -6,6 +6,7 @@
  *            --service s3|sqs|dynamodb|... --region R --key AKID --secret S
  *            [--key2 AKID --secret2 S] [--token T] [--port-file F]
  *            [--s3-preconditions] [--fail-every N [--fail-after]] [--log FILE]
+ *            [--clock-offset S] [--key-file F]
  *
  * Header-signed and presigned requests are checked with sigv4_verify() at
  * the current time.  A bad one gets the service's error shape (S3: XML, 403
@@ -27,6 +28,14 @@
  * served upstream first and only the reply is lost, which is how a client
  * meets its own earlier write (the 412 path of a retried put).
  *
+ * --clock-offset S runs the proxy's clock S seconds (may be negative) off
+ * the host's, as a server with a wrong clock: signatures are checked at
+ * that time and every reply carries it in its Date header, which is how a
+ * client learns the offset.  --key-file F takes the keys from F instead of
+ * --key/--key2: one "AKID SECRET [NOT_AFTER]" a line (NOT_AFTER in unix
+ * seconds), re-read whenever the file changes; a signature made with a key
+ * past NOT_AFTER is refused as ExpiredToken(Exception).
+ *
  * GET /__sigproxy/stats returns {"requests":N,"rejected":M,...} (unsigned,
  * not counted).  --port-file gets the listening port once it is ready; the
  * counts go to --log (one key=value line per event) and stderr on SIGTERM.
@@ -40,6 +49,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,6 +62,7 @@
 
 #define MAX_UPSTREAM_REPLY ((size_t)256 * 1024 * 1024)
 #define MAX_CHECKSUMS 8192
+#define MAX_FILE_KEYS 64
 
 typedef struct {
     const char *upstream, *service, *region, *port_file, *log_path;
@@ -59,6 +70,8 @@ typedef struct {
     size_t ncreds;
     bool s3, s3_pre, fail_after;
     long fail_every;
+    long clock_offset;
+    const char *key_file;
     FILE *log;
     pthread_mutex_t mu;     /* the log and the checksum table */
     pthread_mutex_t put_mu; /* conditional puts, one at a time */
@@ -71,6 +84,58 @@ typedef struct {
 } proxy_t;
 
 static proxy_t P = {.mu = PTHREAD_MUTEX_INITIALIZER, .put_mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* --key-file's keys, reloaded when the file's mtime or size changes. */
+typedef struct {
+    char id[128], secret[128];
+    long long not_after; /* 0: no limit */
+} file_key_t;
+
+static struct {
+    pthread_mutex_t mu;
+    struct timespec mtime;
+    off_t size;
+    bool loaded;
+    file_key_t k[MAX_FILE_KEYS];
+    size_t n;
+} KF = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static time_t proxy_now(void)
+{
+    return time(NULL) + P.clock_offset;
+}
+
+/* Copies the key file's current keys into out (at most MAX_FILE_KEYS);
+ * returns how many.  An unreadable file keeps the keys last read. */
+static size_t keyfile_snapshot(file_key_t *out)
+{
+    struct stat st;
+    pthread_mutex_lock(&KF.mu);
+    if (stat(P.key_file, &st) == 0 &&
+        (!KF.loaded || st.st_size != KF.size || st.st_mtim.tv_sec != KF.mtime.tv_sec ||
+         st.st_mtim.tv_nsec != KF.mtime.tv_nsec)) {
+        FILE *f = fopen(P.key_file, "r");
+        if (f) {
+            char line[512];
+            KF.n = 0;
+            while (fgets(line, sizeof line, f) && KF.n < MAX_FILE_KEYS) {
+                file_key_t *k = &KF.k[KF.n];
+                k->not_after = 0;
+                if (sscanf(line, "%127s %127s %lld", k->id, k->secret, &k->not_after) >= 2 &&
+                    k->id[0] != '#')
+                    KF.n++;
+            }
+            fclose(f);
+            KF.loaded = true;
+            KF.size = st.st_size;
+            KF.mtime = st.st_mtim;
+        }
+    }
+    size_t n = KF.n;
+    memcpy(out, KF.k, n * sizeof *out);
+    pthread_mutex_unlock(&KF.mu);
+    return n;
+}
 
 static void __attribute__((format(printf, 1, 2))) logf_(const char *fmt, ...)
 {
@@ -196,19 +261,39 @@ static bool verify(const fake_request_t *req, const http_header_t *hs, size_t nh
         .headers = hs, .nheaders = nh, .body = req->body, .body_len = req->body_len,
         .payload_hash = sha && is_hex64(sha) ? sha : NULL,
     };
-    sigv4_verify_opts_t o = {.now = time(NULL), .region = P.region, .service = P.service};
+    sigv4_verify_opts_t o = {.now = proxy_now(), .region = P.region, .service = P.service};
     sigv4_verify_info_t info;
     err_t e;
     err_code_t rc = ERR_AUTH;
+    static _Thread_local file_key_t tk[MAX_FILE_KEYS]; /* big: not on the stack */
+    size_t nfile = P.key_file ? keyfile_snapshot(tk) : 0, ncreds = P.key_file ? nfile : P.ncreds;
+    long long not_after = 0;
     sigv4_verify_info_init(&info);
-    for (size_t i = 0; i < P.ncreds; i++) {
+    err_clear(&e);
+    for (size_t i = 0; i < ncreds; i++) {
+        sigv4_credentials_t fc = {0};
+        const sigv4_credentials_t *cr = &fc;
+        if (P.key_file) {
+            fc = (sigv4_credentials_t){tk[i].id, tk[i].secret, P.creds[0].session_token};
+            not_after = tk[i].not_after;
+        } else {
+            cr = &P.creds[i];
+        }
         err_clear(&e);
-        rc = sigv4_verify(&sr, &P.creds[i], &o, &info, &e);
+        rc = sigv4_verify(&sr, cr, &o, &info, &e);
         if (rc == ERR_OK || info.reason != SIGV4_VERIFY_UNKNOWN_KEY)
             break;
     }
-    if (rc != ERR_OK)
-        reject(req, rc == ERR_INVALID ? SIGV4_VERIFY_MALFORMED : info.reason, e.msg, resp);
+    if (rc == ERR_OK && not_after > 0 && (long long)o.now > not_after) {
+        atomic_fetch_add(&P.rejected, 1);
+        logf_("event=rejected method=%s path=%s code=ExpiredToken", req->method, req->path);
+        reply_error(resp, 400, P.s3 ? "ExpiredToken" : "ExpiredTokenException",
+                    "The security token included in the request is expired");
+        rc = ERR_AUTH;
+    } else if (rc != ERR_OK) {
+        reject(req, rc == ERR_INVALID ? SIGV4_VERIFY_MALFORMED : info.reason,
+               e.msg[0] ? e.msg : "no key", resp);
+    }
     sigv4_verify_info_free(&info);
     return rc == ERR_OK;
 }
@@ -443,9 +528,8 @@ static void inject(const fake_request_t *req, fake_response_t *resp, const char 
                 "sigproxy: injected failure");
 }
 
-static void handle(const fake_request_t *req, fake_response_t *resp, void *ud)
+static void handle_request(const fake_request_t *req, fake_response_t *resp)
 {
-    (void)ud;
     if (strcmp(req->path, "/__sigproxy/stats") == 0) {
         buf_t b = BUF_INIT;
         stats_json(&b);
@@ -473,18 +557,41 @@ static void handle(const fake_request_t *req, fake_response_t *resp, void *ud)
     }
 }
 
+/* Every reply, served or refused, carries the proxy's clock in Date (in
+ * place of the upstream's) when that clock is off. */
+static void handle(const fake_request_t *req, fake_response_t *resp, void *ud)
+{
+    (void)ud;
+    handle_request(req, resp);
+    if (P.clock_offset == 0)
+        return;
+    char date[64];
+    fake_http_date((long long)proxy_now(), date, sizeof date);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, "date") == 0) {
+            char *v = strdup(date);
+            if (v) {
+                free((char *)resp->headers[i].value);
+                resp->headers[i].value = v;
+            }
+            return;
+        }
+    fake_response_header(resp, "Date", date);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: sigproxy --listen 127.0.0.1:0 --upstream URL --service NAME "
                     "--region R --key AKID --secret SECRET [--key2 AKID --secret2 SECRET] "
                     "[--token T] [--port-file F] [--s3-preconditions] [--fail-every N "
-                    "[--fail-after]] [--log FILE]\n");
+                    "[--fail-after]] [--log FILE] [--clock-offset S] [--key-file F]\n");
     exit(64);
 }
 
 static void parse_args(int argc, char **argv)
 {
-    enum { O_KEY2 = 256, O_SECRET2, O_TOKEN, O_PORTFILE, O_S3PRE, O_FAIL, O_AFTER, O_LOG };
+    enum { O_KEY2 = 256, O_SECRET2, O_TOKEN, O_PORTFILE, O_S3PRE, O_FAIL, O_AFTER, O_LOG,
+           O_CLOCK, O_KEYFILE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'}, {"upstream", required_argument, NULL, 'u'},
         {"service", required_argument, NULL, 's'}, {"region", required_argument, NULL, 'r'},
@@ -494,7 +601,9 @@ static void parse_args(int argc, char **argv)
         {"port-file", required_argument, NULL, O_PORTFILE},
         {"s3-preconditions", no_argument, NULL, O_S3PRE},
         {"fail-every", required_argument, NULL, O_FAIL},
-        {"fail-after", no_argument, NULL, O_AFTER}, {NULL, 0, NULL, 0},
+        {"fail-after", no_argument, NULL, O_AFTER},
+        {"clock-offset", required_argument, NULL, O_CLOCK},
+        {"key-file", required_argument, NULL, O_KEYFILE}, {NULL, 0, NULL, 0},
     };
     const char *listen = "127.0.0.1:0", *token = NULL;
     int ch;
@@ -514,6 +623,14 @@ static void parse_args(int argc, char **argv)
         case O_FAIL: P.fail_every = strtol(optarg, NULL, 10); break;
         case O_AFTER: P.fail_after = true; break;
         case O_LOG: P.log_path = optarg; break;
+        case O_CLOCK: {
+            char *end;
+            P.clock_offset = strtol(optarg, &end, 10);
+            if (!*optarg || *end || P.clock_offset < -86400 || P.clock_offset > 86400)
+                usage();
+            break;
+        }
+        case O_KEYFILE: P.key_file = optarg; break;
         default: usage();
         }
     }

@@ -314,7 +314,7 @@ static void html_error_page_is_a_clear_error(void **state)
     assert_int_equal(requests(f), 3);
 }
 
-static void html_page_with_200_is_invalid_and_quotes_an_excerpt(void **state)
+static void html_page_with_200_is_unavailable_and_quotes_an_excerpt(void **state)
 {
     fx_t *f = *state;
     const step_t page = {.status = 200, .body = "<html><head><title>Captive portal</title></head><body>"
@@ -323,7 +323,7 @@ static void html_page_with_200_is_invalid_and_quotes_an_excerpt(void **state)
     json_t *reply = NULL;
     err_t e;
     script(f, &page, 1);
-    assert_int_equal(call(f, "AmazonSQS.ListQueues", &reply, &e), ERR_INVALID);
+    assert_int_equal(call(f, "AmazonSQS.ListQueues", &reply, &e), ERR_UNAVAILABLE);
     assert_null(reply);
     assert_non_null(strstr(e.msg, "AmazonSQS.ListQueues"));
     assert_non_null(strstr(e.msg, "<html><head><title>Captive"));
@@ -331,7 +331,7 @@ static void html_page_with_200_is_invalid_and_quotes_an_excerpt(void **state)
     assert_int_equal(requests(f), 1);
 }
 
-static void truncated_and_non_object_json_are_invalid(void **state)
+static void truncated_and_non_object_json_are_unavailable(void **state)
 {
     fx_t *f = *state;
     static const char *const bodies[] = {
@@ -343,7 +343,7 @@ static void truncated_and_non_object_json_are_invalid(void **state)
         json_t *reply = NULL;
         err_t e;
         script(f, &st, 1);
-        assert_int_equal(call(f, "AmazonSQS.ReceiveMessage", &reply, &e), ERR_INVALID);
+        assert_int_equal(call(f, "AmazonSQS.ReceiveMessage", &reply, &e), ERR_UNAVAILABLE);
         assert_null(reply);
         assert_non_null(strstr(e.msg, "AmazonSQS.ReceiveMessage"));
     }
@@ -526,8 +526,8 @@ int main(void)
         T(throttling_429_is_retried_up_to_max_attempts),
         T(skewed_clock_is_corrected_from_the_date_header),
         T(html_error_page_is_a_clear_error),
-        T(html_page_with_200_is_invalid_and_quotes_an_excerpt),
-        T(truncated_and_non_object_json_are_invalid),
+        T(html_page_with_200_is_unavailable_and_quotes_an_excerpt),
+        T(truncated_and_non_object_json_are_unavailable),
         T(empty_200_body_is_an_empty_object),
         T(body_cut_mid_transfer_is_a_network_error_after_retries),
         T(huge_reply_over_the_cap_is_too_big),

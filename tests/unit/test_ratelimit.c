@@ -164,6 +164,24 @@ static void a_knee_below_the_ceiling_holds_the_rate_near_it(void **state)
     ratelimit_free(r);
 }
 
+static void try_takes_a_token_or_books_nothing(void **state)
+{
+    (void)state;
+    ratelimit_t *r = make(60, 1);           /* one a second */
+    assert_int_equal(ratelimit_try(r), 0);   /* the burst token */
+    assert_int_equal(ratelimit_try(r), 1000);
+    assert_int_equal(ratelimit_try(r), 1000); /* asking again booked nothing */
+    clock_ms += 400;
+    assert_int_equal(ratelimit_try(r), 600);
+    /* A cut applies at once to what is still waiting: 0.6 of a token is
+     * missing, at 42/min that is 858 ms. */
+    ratelimit_throttled(r);
+    assert_int_equal(ratelimit_try(r), 858);
+    clock_ms += 858;
+    assert_int_equal(ratelimit_try(r), 0);
+    ratelimit_free(r);
+}
+
 /* Threads share one bucket: N reservations book N distinct slots. */
 typedef struct {
     ratelimit_t *r;
@@ -209,6 +227,7 @@ int main(void)
         cmocka_unit_test(the_rate_never_falls_below_the_floor),
         cmocka_unit_test(successes_return_fast_then_probe_slowly),
         cmocka_unit_test(a_knee_below_the_ceiling_holds_the_rate_near_it),
+        cmocka_unit_test(try_takes_a_token_or_books_nothing),
         cmocka_unit_test(threads_share_one_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,7 +78,8 @@ static retry_options_t opts(retry_mode_t mode, int max_attempts)
 /* ---- the fake service: answers per a scripted mode ---- */
 
 typedef enum { SVC_THROTTLE_THEN_OK, SVC_UNAVAILABLE, SVC_VALIDATION, SVC_STALL_ONCE,
-               SVC_STALL, SVC_SKEWED_CLOCK, SVC_ALWAYS_SKEW } svc_mode_t;
+               SVC_STALL, SVC_SKEWED_CLOCK, SVC_ALWAYS_SKEW, SVC_HEAD_SKEW,
+               SVC_HEAD_DENIED } svc_mode_t;
 
 typedef struct {
     svc_mode_t mode;
@@ -138,6 +139,20 @@ static void svc_handler(const fake_request_t *req, fake_response_t *resp, void *
     case SVC_ALWAYS_SKEW:
         skew_reply(resp, server_now);
         return;
+    case SVC_HEAD_SKEW:
+    case SVC_HEAD_DENIED: {
+        /* As S3 answers a HEAD: a 403 with no body, only the Date tells.
+         * HEAD_SKEW's clock is 20 minutes ahead; HEAD_DENIED's is ours
+         * and it refuses everything. */
+        const char *sent = fake_request_header(req, "X-Test-Time");
+        long long t = sent ? atoll(sent) : 0, now = s->mode == SVC_HEAD_SKEW
+                                                        ? server_now : (long long)time(NULL);
+        char date[64];
+        fake_http_date(now, date, sizeof date);
+        fake_response_header(resp, "Date", date);
+        resp->status = s->mode == SVC_HEAD_DENIED || llabs(t - now) > 15 * 60 ? 403 : 200;
+        return;
+    }
     }
 }
 
@@ -488,6 +503,34 @@ static void skew_is_retried_only_once(void **state)
     retry_free(r);
 }
 
+static void bodiless_403_from_a_skewed_server_is_corrected(void **state)
+{
+    fixture_t *f = *state;
+    f->svc.mode = SVC_HEAD_SKEW;
+    retry_options_t o = opts(RETRY_STANDARD, 1);
+    retry_t *r = retry_new(&o, NULL);
+    err_t e;
+    assert_int_equal(retry_run(r, timed_attempt, f, NULL, &e), ERR_OK);
+    assert_int_equal(f->svc.calls, 2);
+    int64_t off = retry_clock_offset(r);
+    assert_true(off >= 1198 && off <= 1202);
+    assert_int_equal(hk.nsleeps, 0);
+    retry_free(r);
+}
+
+static void bodiless_403_with_a_close_date_stays_auth(void **state)
+{
+    fixture_t *f = *state;
+    f->svc.mode = SVC_HEAD_DENIED;
+    retry_options_t o = opts(RETRY_STANDARD, 3);
+    retry_t *r = retry_new(&o, NULL);
+    err_t e;
+    assert_int_equal(retry_run(r, timed_attempt, f, NULL, &e), ERR_AUTH);
+    assert_int_equal(f->svc.calls, 1);
+    assert_int_equal(retry_clock_offset(r), 0);
+    retry_free(r);
+}
+
 /* Five quick successful calls after a throttled one; returns the time the
  * rate limiter made them wait. */
 static long throttle_then_five_calls(fixture_t *f, retry_t *r, retry_rate_info_t *after)
@@ -568,6 +611,10 @@ int main(void)
         cmocka_unit_test(threads_share_one_bucket),
         cmocka_unit_test_setup_teardown(skewed_clock_is_corrected_from_the_date_header, setup, teardown),
         cmocka_unit_test_setup_teardown(skew_is_retried_only_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(bodiless_403_from_a_skewed_server_is_corrected, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(bodiless_403_with_a_close_date_stays_auth, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(adaptive_mode_slows_down_after_429s_and_recovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

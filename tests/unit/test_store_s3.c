@@ -147,8 +147,10 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
             xml_error(resp, 400, "BadDigest");
         else if (strcmp(s->last_inm, "*") == 0 && o)
             xml_error(resp, 412, "PreconditionFailed");
-        else
+        else {
             keep(s, req->path, req->body, req->body_len, s->last_ck);
+            fake_response_header(resp, "ETag", "\"0123456789abcdef0123456789abcdef\"");
+        }
     } else if (!o) {
         xml_error(resp, 404, "NoSuchKey"); /* a HEAD reply carries no body */
     } else {
@@ -280,6 +282,25 @@ static void put_of_other_bytes_after_412_overwrites_unconditionally(void **state
     assert_int_equal(len, 11);
     assert_memory_equal(data, "regenerated", 11);
     free(data);
+}
+
+/* A retried job meets its own earlier upload: the HEAD that compares it
+ * announces the object's full size, far beyond what a HEAD reply may hold. */
+static void put_after_412_compares_an_object_larger_than_a_small_reply(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    size_t n = 200 * 1024;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'p', n);
+    big[n] = '\0';
+    assert_int_equal(put(f, "b1/big.png", big, &e), ERR_OK);
+    assert_int_equal(put(f, "b1/big.png", big, &e), ERR_OK);
+    assert_int_equal(f->srv.puts, 2);
+    assert_int_equal(f->srv.heads, 1);
+    free(big);
+    assert_int_equal(put(f, "b1/j1.png", "poster bytes", &e), ERR_OK);
 }
 
 static void existing_object_without_checksum_is_compared_by_its_bytes(void **state)
@@ -450,6 +471,19 @@ static void html_500_page_is_a_retried_unavailable_error(void **state)
     assert_null(strstr(e.msg, "<h1>"));
 }
 
+/* A proxy answering 200 with a page of its own stored nothing: without
+ * S3's ETag the put is not taken as done (the job would be recorded
+ * succeeded with its image missing). */
+static void html_200_without_etag_is_not_a_stored_object(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    canned(f, "PUT", 200, "text/html", "<html><body>Welcome to nginx!</body></html>");
+    assert_int_equal(put(f, "b1/j1.png", "x", &e), ERR_UNAVAILABLE);
+    assert_non_null(strstr(e.msg, "without an ETag"));
+    assert_null(strstr(e.msg, "nginx"));
+}
+
 static void truncated_or_oversized_replies_are_clear_errors(void **state)
 {
     fx_t *f = *state;
@@ -568,6 +602,8 @@ int main(void)
         T(put_of_identical_bytes_after_412_succeeds_without_a_second_put),
         T(put_of_other_bytes_after_412_overwrites_unconditionally),
         T(existing_object_without_checksum_is_compared_by_its_bytes),
+        T(html_200_without_etag_is_not_a_stored_object),
+        T(put_after_412_compares_an_object_larger_than_a_small_reply),
         T(put_with_a_wrong_sha256_is_refused_by_the_server),
         T(bad_keys_are_refused_before_any_request),
         T(url_is_a_presigned_path_style_get_the_server_accepts),
