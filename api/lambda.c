@@ -3,10 +3,14 @@
  * The Runtime API loop: GET .../invocation/next blocks until an event
  * arrives; the event (an API Gateway proxy request) goes through the same
  * router as HTTP; the proxy response is POSTed to .../invocation/ID/response.
- * An event that is not a proxy request is reported to .../ID/error.  The
- * Runtime API is plain HTTP on a local address (AWS_LAMBDA_RUNTIME_API). */
+ * EventBridge Scheduler's {"onesheet": "campaign-run", ...} events run one
+ * campaign firing (api_campaign_event) and answer its result, or report why
+ * it was refused to .../ID/error.  Any other event that is not a proxy
+ * request is reported to .../ID/error.  The Runtime API is plain HTTP on a
+ * local address (AWS_LAMBDA_RUNTIME_API). */
 #include "server.h"
 
+#include "campaign.h"
 #include "http.h"
 #include "log.h"
 
@@ -79,6 +83,52 @@ void lambda_init_error(const char *type, const char *message)
     http_client_free(c);
 }
 
+/* The errorType a refused firing is reported with, so the function's
+ * errors say at a glance whether retrying can help. */
+static const char *campaign_error_type(err_code_t rc)
+{
+    switch (rc) {
+    case ERR_TOOBIG: return "Campaign.OverBudget";
+    case ERR_INVALID:
+    case ERR_NOINPUT:
+    case ERR_NOTFOUND:
+    case ERR_CONFIG: return "Campaign.Invalid";
+    case ERR_CONFLICT: return "Campaign.Conflict";
+    default: return err_is_retryable(&(err_t){.code = rc}) ? "Campaign.Unavailable"
+                                                          : "Campaign.Failed";
+    }
+}
+
+/* A scheduler's campaign event: one firing, its result JSON as the answer.
+ * Campaign files named by relative paths live in the function's package
+ * (LAMBDA_TASK_ROOT). */
+static void invoke_campaign(api_t *api, http_client_t *c, const char *rt, const char *id,
+                            const buf_t *event)
+{
+    char url[600];
+    const char *root = getenv("LAMBDA_TASK_ROOT");
+    buf_t out = BUF_INIT;
+    err_t e;
+
+    err_clear(&e);
+    err_code_t rc = api_campaign_event(api, (const char *)event->data, event->len,
+                                       root && *root ? root : ".", &out, &e);
+    char q[1200];
+    if (rc != ERR_OK) {
+        log_warn("campaign_refused", "request_id=%s code=%s error=%s", id, err_name(rc),
+                 log_q(e.msg, q, sizeof q));
+        snprintf(url, sizeof url, "http://%s" RUNTIME_PATH "/invocation/%s/error", rt, id);
+        post_error(c, url, campaign_error_type(rc), e.msg);
+    } else {
+        log_info("campaign_fired", "request_id=%s result=%s", id,
+                 log_q((const char *)out.data, q, sizeof q));
+        snprintf(url, sizeof url, "http://%s" RUNTIME_PATH "/invocation/%s/response", rt, id);
+        if (post(c, url, (const char *)out.data, out.len, NULL, &e) != ERR_OK)
+            log_warn("response_post_failed", "request_id=%s error=\"%s\"", id, e.msg);
+    }
+    buf_free(&out);
+}
+
 /* Handles one invocation: event in, proxy response (or error) out. */
 static void invoke(api_t *api, http_client_t *c, const char *rt, const char *id,
                    int64_t deadline_ms, const buf_t *event)
@@ -91,6 +141,10 @@ static void invoke(api_t *api, http_client_t *c, const char *rt, const char *id,
 
     err_clear(&e);
     memset(&r, 0, sizeof r);
+    if (campaign_event_match((const char *)event->data, event->len)) {
+        invoke_campaign(api, c, rt, id, event);
+        return;
+    }
     if (api_event_parse((const char *)event->data, event->len, &ev, &e) != ERR_OK) {
         log_warn("invalid_event", "request_id=%s error=\"%s\"", id, e.msg);
         snprintf(url, sizeof url, "http://%s" RUNTIME_PATH "/invocation/%s/error", rt, id);

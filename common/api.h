@@ -158,4 +158,16 @@ void api_event_free(api_event_t *ev);
  * "isBase64Encoded": false}; the same for v1 and v2), appended to out. */
 err_code_t api_event_response(const api_response_t *r, buf_t *out);
 
+/* ---- scheduler events (Lambda) ---- */
+
+/* Performs the campaign firing a scheduler's event asks for
+ * (campaign_event_parse: {"onesheet": "campaign-run", ...}; relative paths
+ * under dir) on a set of a's back-ends, exactly as `onesheet campaign run
+ * --slot` does: campaign_fire() with the configured default model and
+ * price table.  Appends the result (campaign_fire_json) to out.  The
+ * firing's error otherwise: ERR_INVALID for a bad event or campaign,
+ * ERR_TOOBIG over a budget, a back-end's error. */
+err_code_t api_campaign_event(api_t *a, const char *json, size_t len, const char *dir,
+                              buf_t *out, err_t *err);
+
 #endif

@@ -5,8 +5,13 @@
  * {"stage", "path", "identity": {"sourceIp"}}}; HTTP APIs (v2) send
  * {"version": "2.0", "rawPath", "headers", "body", "isBase64Encoded",
  * "requestContext": {"stage", "http": {"method", "path", "sourceIp"}}}.
- * Both take the same response shape. */
-#include "api.h"
+ * Both take the same response shape.
+ *
+ * EventBridge Scheduler invokes the same function with its target's Input
+ * instead: api_campaign_event() runs the campaign firing it names. */
+#include "api_internal.h"
+#include "campaign.h"
+#include "cost.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -185,5 +190,35 @@ err_code_t api_event_response(const api_response_t *r, buf_t *out)
         return ERR_NOMEM;
     err_code_t rc = buf_append_str(out, s);
     free(s);
+    return rc;
+}
+
+err_code_t api_campaign_event(api_t *a, const char *json, size_t len, const char *dir,
+                              buf_t *out, err_t *err)
+{
+    campaign_t c;
+    int64_t slot = 0;
+    cost_table_t *prices = NULL;
+    api_backends_t *be = NULL;
+    campaign_fire_t r;
+    err_code_t rc;
+
+    int64_t now_ms = a->now_ms();
+    if ((rc = campaign_event_parse(json, len, dir, now_ms / 1000, &c, &slot, err)) != ERR_OK ||
+        (rc = cost_table_default(NULL, &prices, err)) != ERR_OK)
+        goto out;
+    if ((rc = api_pool_acquire(a->pool, &be, err)) != ERR_OK)
+        goto out;
+    rc = campaign_fire(&c, slot, a->o.cfg->model, prices, be->ledger, be->queue, &r, err);
+    /* A refusal leaves the handles as good as they were; a back-end
+     * failure may not have. */
+    api_pool_release(a->pool, be, rc != ERR_OK && rc != ERR_TOOBIG && rc != ERR_INVALID &&
+                                      rc != ERR_NOTFOUND && rc != ERR_CONFLICT &&
+                                      rc != ERR_CONFIG);
+    if (rc == ERR_OK && campaign_fire_json(&c, &r, out) != ERR_OK)
+        rc = err_set(err, ERR_NOMEM, "out of memory");
+out:
+    cost_table_free(prices);
+    campaign_free(&c);
     return rc;
 }

@@ -3,6 +3,7 @@
  * field, because a campaign runs unattended and a typo found at 09:00 on a
  * Monday is found too late.  `campaign plan` runs the same checks. */
 #include "campaign.h"
+#include "http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -289,7 +290,7 @@ static err_code_t parse_root(pctx_t *p, json_t *root, campaign_t *c)
         (rc = parse_defaults(p, json_object_get(root, "defaults"), c)) != ERR_OK ||
         (rc = parse_expansion(p, json_object_get(root, "expansion"), c)) != ERR_OK ||
         (rc = opt_int(p, root, "count", "count", 1, CAMPAIGN_COUNT_MAX, &count)) != ERR_OK ||
-        (rc = opt_int(p, root, "url_ttl", "url_ttl", 1, 604800, &ttl)) != ERR_OK)
+        (rc = opt_int(p, root, "url_ttl", "url_ttl", 1, JOB_URL_TTL_MAX, &ttl)) != ERR_OK)
         return rc;
     c->count = (size_t)count;
     c->url_ttl = (long)ttl;
@@ -333,9 +334,13 @@ static err_code_t parse_root(pctx_t *p, json_t *root, campaign_t *c)
             (rc = opt_string(p, v, "secret_env", "webhook.secret_env",
                              &c->webhook_secret_env)) != ERR_OK)
             return rc;
+        /* Plain http would send the signed body in the clear; the HTTP
+         * client allows it to loopback receivers only, so refuse it here. */
         if (!c->webhook_url || (strncmp(c->webhook_url, "https://", 8) != 0 &&
-                                strncmp(c->webhook_url, "http://", 7) != 0))
-            return bad(p, "webhook.url", "required: an https:// URL");
+                                !(strncmp(c->webhook_url, "http://", 7) == 0 &&
+                                  http_url_is_loopback(c->webhook_url))))
+            return bad(p, "webhook.url", "required: an https:// URL (http:// only to a "
+                       "loopback host)");
         if (!c->webhook_secret_env && !(c->webhook_secret_env = strdup("ONESHEET_WEBHOOK_SECRET")))
             return nomem(p);
     }

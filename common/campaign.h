@@ -10,7 +10,8 @@
  *   campaign_expand.c  templates → prompts → job specs (a bulk_t)
  *   campaign_fire.c    budgets, spend, ledger and queue for one firing
  *   campaign_units.c   systemd timer/service text for `campaign install`
- *   campaign_webhook.c the signed completion webhook */
+ *   campaign_webhook.c the signed completion webhook
+ *   campaign_event.c   a firing asked for by a scheduler's event (Lambda) */
 #ifndef ONESHEET_CAMPAIGN_H
 #define ONESHEET_CAMPAIGN_H
 
@@ -136,11 +137,35 @@ typedef struct {
  * when the slot's batch exists — re-sending only jobs never sent, so a
  * crash between ledger and queue is repaired — else records the spend
  * (refused with ERR_TOOBIG over the monthly budget, nothing enqueued),
- * adds the batch to the ledger and sends its messages.  A ledger without
- * spend ops can run campaigns without a monthly budget only (ERR_CONFIG). */
+ * adds the batch to the ledger and sends its messages.  SQLite and
+ * DynamoDB record spend; a ledger without spend ops can run campaigns
+ * without a monthly budget only (ERR_CONFIG). */
 err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_model,
                          const cost_table_t *prices, ledger_t *l, queue_t *q,
                          campaign_fire_t *r, err_t *err);
+
+/* The firing's result as compact JSON, appended to out: {"campaign",
+ * "slot", "batch", "jobs", "new", "enqueued", "estimate_usd", "month_usd"
+ * (null when the ledger keeps no spend), "already"}.  What `campaign run
+ * --json` prints and the Lambda answers. */
+err_code_t campaign_fire_json(const campaign_t *c, const campaign_fire_t *r, buf_t *out);
+
+/* ---- scheduler events (campaign_event.c) ---- */
+
+/* True when json is a onesheet event (an object with a "onesheet" member
+ * that is not an API Gateway request), so the Lambda loop can tell it from
+ * proxy events. */
+bool campaign_event_match(const char *json, size_t len);
+
+/* Parses a scheduler's event {"onesheet": "campaign-run", "campaign":
+ * {...} | "campaign_file": "PATH", "slot": "ISO 8601 UTC"} into c (loaded
+ * as campaign_load/campaign_parse would; relative paths under dir, NULL:
+ * ".") and *slot (absent or null: the latest firing at or before now).
+ * Unknown fields, both or neither campaign source, and a slot that is not
+ * an ISO 8601 UTC time are ERR_INVALID starting "event: ".  c must be freed
+ * with campaign_free, also on error. */
+err_code_t campaign_event_parse(const char *json, size_t len, const char *dir, int64_t now,
+                                campaign_t *c, int64_t *slot, err_t *err);
 
 /* ---- systemd units (campaign_units.c) ---- */
 
@@ -160,6 +185,11 @@ err_code_t campaign_webhook_body(const campaign_t *c, const char *slot,
  * HMAC-SHA256(secret, "TIMESTAMP." body) in lower-case hex. */
 err_code_t campaign_webhook_sign(const char *secret, int64_t timestamp,
                                  const char *body, size_t len, char *out, size_t cap);
+
+/* The scheme, host and port of url ("https://hooks.example:8443"), for
+ * messages: the path and query may carry a token.  Writes "" when url has
+ * no "://". */
+void campaign_webhook_origin(const char *url, char *out, size_t cap);
 
 /* POSTs body to c->webhook_url with Content-Type application/json and the
  * Onesheet-Signature header (one attempt; the caller retries).  A non-2xx

@@ -349,6 +349,9 @@ err_code_t campaign_spec(const campaign_t *c, const char *prompt, const char *de
         (c->credits && !(s->credits = strdup(c->credits))) ||
         (c->layout && !(s->layout = strdup(c->layout))))
         return err_set(err, ERR_NOMEM, "out of memory");
+    /* Rides in the queue message, so the worker presigns this firing's
+     * URLs for the campaign's TTL; the job ids do not depend on it. */
+    s->url_ttl = c->url_ttl;
     return job_spec_normalise(s, &d, err);
 }
 

@@ -6,7 +6,10 @@
  *
  * A crash after the spend is recorded and before the batch is added is
  * repaired by running the slot again: the spend row is found (not counted
- * twice) and the batch is added then. */
+ * twice) and the batch is added then.  So is a crash part-way through
+ * adding the jobs (DynamoDB writes them one by one): the batch's source
+ * records how many jobs the firing makes, and a batch holding fewer, all
+ * of them jobs this file makes, is completed. */
 #include "campaign.h"
 #include "submit.h"
 
@@ -51,13 +54,61 @@ static err_code_t keep_pending(bulk_t *b, ledger_t *l, err_t *err)
     return rc;
 }
 
+/* The batch source a firing records: "campaign:NAME@SLOT (N jobs)".  N is
+ * what tells a firing cut short while adding its jobs from a file that
+ * was changed after the slot fired. */
+static void firing_source(const campaign_t *c, const campaign_fire_t *r, size_t n,
+                          char *out, size_t cap)
+{
+    snprintf(out, cap, "campaign:%s@%s (%zu jobs)", c->name, r->slot, n);
+}
+
+/* The job count recorded in a firing's batch source, or 0 when none. */
+static size_t firing_jobs(const char *source)
+{
+    const char *p = source ? strrchr(source, '(') : NULL;
+    size_t n = 0;
+    char tail[8] = "";
+    if (!p || sscanf(p, "(%zu jobs%7s", &n, tail) != 2 || strcmp(tail, ")") != 0)
+        return 0;
+    return n;
+}
+
+/* True when the ledger's jobs of the batch are all jobs b makes: together
+ * with a job count short of what the firing recorded, a firing interrupted
+ * part-way through add_batch (DynamoDB adds job by job), not a file
+ * changed since.  Reads the batch's job ids. */
+static err_code_t interrupted_add(const bulk_t *b, ledger_t *l, bool *yes, err_t *err)
+{
+    ledger_filter_t f = {.batch_id = b->batch_id, .state = -1};
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    const char **ids = malloc((b->nitems ? b->nitems : 1) * sizeof *ids);
+    err_code_t rc;
+
+    *yes = false;
+    if (!ids)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if ((rc = l->ops->list(l, &f, &jobs, &n, err)) == ERR_OK) {
+        for (size_t i = 0; i < b->nitems; i++)
+            ids[i] = b->items[i].job_id;
+        qsort(ids, b->nitems, sizeof *ids, cmp_str);
+        *yes = true;
+        for (size_t i = 0; *yes && i < n; i++)
+            *yes = bsearch(&jobs[i].job_id, ids, b->nitems, sizeof *ids, cmp_str) != NULL;
+    }
+    ledger_jobs_free(jobs, n);
+    free(ids);
+    return rc;
+}
+
 err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_model,
                          const cost_table_t *prices, ledger_t *l, queue_t *q,
                          campaign_fire_t *r, err_t *err)
 {
     bulk_t b;
     ledger_batch_t existing;
-    char source[CAMPAIGN_NAME_MAX + 48], month[8];
+    char source[CAMPAIGN_NAME_MAX + 80], month[8];
     err_code_t rc;
 
     memset(r, 0, sizeof *r);
@@ -77,14 +128,25 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
     }
     memset(&existing, 0, sizeof existing);
     rc = l->ops->get_batch(l, b.batch_id, &existing, err);
+    int64_t recorded = existing.total;
+    size_t meant = firing_jobs(existing.source);
     ledger_batch_free(&existing);
     if (rc == ERR_OK) {
         /* Fired before: never add (the file may have changed since), only
-         * finish sending what that firing recorded. */
+         * finish sending what that firing recorded — unless the firing was
+         * cut short while adding its jobs, which is finished now. */
         submit_result_t res = {0};
+        bool finish = false;
         r->already = true;
-        if ((rc = keep_pending(&b, l, err)) == ERR_OK && b.nitems)
-            rc = submit_batch(q, l, &b, "campaign", &res, err);
+        firing_source(c, r, b.nitems, source, sizeof source);
+        if (meant == b.nitems && recorded >= 0 && (size_t)recorded < meant &&
+            (rc = interrupted_add(&b, l, &finish, err)) != ERR_OK)
+            goto out;
+        if (!finish && (rc = keep_pending(&b, l, err)) != ERR_OK)
+            goto out;
+        if (b.nitems)
+            rc = submit_batch(q, l, &b, source, &res, err);
+        r->added = res.added;
         r->sent = res.sent;
         if (rc == ERR_OK && l->ops->spend_get)
             rc = l->ops->spend_get(l, c->name, month, &r->month_usd, err);
@@ -104,11 +166,12 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
         r->spend_recorded = true;
     } else if (c->budget_month_usd >= 0) {
         rc = err_set(err, ERR_CONFIG, "%s: budget.per_month_usd: this ledger does not record "
-                     "campaign spend yet (use the SQLite ledger, or drop the monthly budget)",
+                     "campaign spend (use the SQLite or DynamoDB ledger, or drop the monthly "
+                     "budget)",
                      c->path);
         goto out;
     }
-    snprintf(source, sizeof source, "campaign:%s@%s", c->name, r->slot);
+    firing_source(c, r, b.nitems, source, sizeof source);
     submit_result_t res = {0};
     rc = submit_batch(q, l, &b, source, &res, err);
     r->added = res.added;

@@ -5,7 +5,9 @@
  * scheme Stripe popularised: the receiver recomputes it over the raw body,
  * compares in constant time, and rejects old timestamps so a captured
  * delivery cannot be replayed later.  The secret comes from the
- * environment (webhook.secret_env), never from the campaign file. */
+ * environment (webhook.secret_env), never from the campaign file.  Messages
+ * name the receiver by its origin only: webhook URLs often carry a token in
+ * their path. */
 #include "campaign.h"
 #include "crypto.h"
 #include "http.h"
@@ -58,6 +60,26 @@ err_code_t campaign_webhook_sign(const char *secret, int64_t timestamp, const ch
     return ERR_OK;
 }
 
+/* Transport errors start "POST URL: " (the query already cut); the path
+ * may hold a token, so say "webhook ORIGIN: " instead. */
+static void name_by_origin(err_t *err, const char *url, const char *origin)
+{
+    char prefix[300], rest[sizeof err->msg];
+    size_t n = strcspn(url, "?#");
+    snprintf(prefix, sizeof prefix, "POST %.*s: ", (int)(n > 200 ? 200 : n), url);
+    const char *tail = strncmp(err->msg, prefix, strlen(prefix)) == 0
+                           ? err->msg + strlen(prefix) : err->msg;
+    snprintf(rest, sizeof rest, "%s", tail);
+    snprintf(err->msg, sizeof err->msg, "webhook %s: %s", origin, rest);
+}
+
+void campaign_webhook_origin(const char *url, char *out, size_t cap)
+{
+    const char *host = url ? strstr(url, "://") : NULL;
+    size_t n = host ? strcspn(host + 3, "/?#") + (size_t)(host + 3 - url) : 0;
+    snprintf(out, cap, "%.*s", (int)n, host ? url : "");
+}
+
 err_code_t campaign_webhook_send(const campaign_t *c, const char *secret, const char *body,
                                  size_t len, err_t *err)
 {
@@ -65,8 +87,10 @@ err_code_t campaign_webhook_send(const campaign_t *c, const char *secret, const 
     http_response_t resp;
     err_code_t rc;
 
+    char origin[300];
     if (!c->webhook_url)
         return err_set(err, ERR_CONFIG, "%s: no webhook configured", c->path);
+    campaign_webhook_origin(c->webhook_url, origin, sizeof origin);
     if (!secret || !*secret)
         return err_set(err, ERR_CONFIG, "%s: webhook: the secret ($%s) is not set", c->path,
                        c->webhook_secret_env ? c->webhook_secret_env : "?");
@@ -86,10 +110,12 @@ err_code_t campaign_webhook_send(const campaign_t *c, const char *secret, const 
         return err->code;
     http_response_init(&resp);
     rc = http_do(hc, &req, &resp, err);
+    if (rc != ERR_OK)
+        name_by_origin(err, c->webhook_url, origin);
     if (rc == ERR_OK && (resp.status < 200 || resp.status > 299)) {
         bool retry = resp.status >= 500 || resp.status == 429 || resp.status == 408;
         rc = err_set(err, retry ? ERR_UNAVAILABLE : ERR_PERMANENT,
-                     "webhook %s answered HTTP %ld", c->webhook_url, resp.status);
+                     "webhook %s answered HTTP %ld", origin, resp.status);
         err->http_status = (int)resp.status;
     }
     http_response_free(&resp);

@@ -214,6 +214,12 @@ err_code_t ddb_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **out,
                     size_t *n, err_t *err);
 err_code_t ddb_list_batches(ledger_t *l, size_t limit, ledger_batch_t **out,
                             size_t *n, err_t *err);
+/* Campaign spend (ledger_dynamodb_spend.c): see ledger_ops_t.spend_add and
+ * spend_get. */
+err_code_t ddb_spend_add(ledger_t *l, const ledger_spend_t *s, bool *added,
+                         double *month_total, err_t *err);
+err_code_t ddb_spend_get(ledger_t *l, const char *campaign, const char *month, double *usd,
+                         err_t *err);
 /* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
  * it is no longer queued or running. */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,

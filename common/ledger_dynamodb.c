@@ -2,7 +2,8 @@
  * opening, the clock, and the conditional writes a worker makes on one job
  * (claim, extend, release, succeed, fail).  Batch-wide writes live in
  * ledger_dynamodb_batch.c, reads in ledger_dynamodb_read.c, the table in
- * ledger_dynamodb_table.c; schema/dynamodb/README.md explains the layout.
+ * ledger_dynamodb_table.c, campaign spend in ledger_dynamodb_spend.c;
+ * schema/dynamodb/README.md explains the layout.
  *
  * Every state change is one UpdateItem with a ConditionExpression, the same
  * WHERE clause ledger_sqlite.c uses.  ConditionalCheckFailedException is the
@@ -356,6 +357,8 @@ static const ledger_ops_t dl_ops = {
     .list = ddb_list,
     .list_batches = ddb_list_batches,
     .close = dl_close,
+    .spend_add = ddb_spend_add,
+    .spend_get = ddb_spend_get,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

@@ -153,8 +153,8 @@ static int plan(cli_t *cli, int argc, char **argv)
         printf("  estimate               unknown: %s\n", e.msg);
     budget_line("budget per firing", c.budget_firing_usd);
     budget_line("budget per month", c.budget_month_usd);
-    if (c.webhook_url)
-        printf("  webhook                %s (secret from $%s%s)\n", c.webhook_url,
+    if (c.webhook_url && (campaign_webhook_origin(c.webhook_url, h, sizeof h), true))
+        printf("  webhook                %s/... (secret from $%s%s)\n", h,
                c.webhook_secret_env, getenv(c.webhook_secret_env) ? "" : ", not set now");
     printf("  first prompts\n");
     for (size_t i = 0; i < b.nitems && i < PLAN_SHOW; i++) {
@@ -201,7 +201,9 @@ static int deliver_webhook(cli_t *cli, const campaign_t *c, const campaign_fire_
         fprintf(stderr, "%s: webhook not delivered: %s\n", cli->prog, e.msg);
         return EX_UNAVAILABLE;
     }
-    fprintf(stderr, "%s: webhook delivered to %s\n", cli->prog, c->webhook_url);
+    char origin[300];
+    campaign_webhook_origin(c->webhook_url, origin, sizeof origin);
+    fprintf(stderr, "%s: webhook delivered to %s\n", cli->prog, origin);
     return 0;
 }
 
@@ -234,13 +236,19 @@ static int run(cli_t *cli, int argc, char **argv)
         rc = cli_fail(cli, &e);
         goto out;
     }
-    if (o.json)
-        printf("{\"campaign\":\"%s\",\"slot\":\"%s\",\"batch\":\"%s\",\"jobs\":%zu,"
-               "\"new\":%zu,\"enqueued\":%zu,\"estimate_usd\":%.4f,\"already\":%s}\n",
-               c.name, r.slot, r.batch_id, r.jobs, r.added, r.sent, r.usd,
-               r.already ? "true" : "false");
-    else
+    if (o.json) {
+        buf_t j = BUF_INIT;
+        if (campaign_fire_json(&c, &r, &j) != ERR_OK) {
+            fprintf(stderr, "%s: out of memory\n", cli->prog);
+            rc = EX_OSERR;
+            buf_free(&j);
+            goto out;
+        }
+        printf("%s\n", (const char *)j.data);
+        buf_free(&j);
+    } else {
         printf("%s\n", r.batch_id);
+    }
     snprintf(month, sizeof month, "%s", r.spend_recorded ? "" : " (spend not recorded)");
     if (r.already)
         fprintf(stderr, "%s: campaign %s slot %s already fired (batch %s): nothing new to "

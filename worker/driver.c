@@ -83,6 +83,7 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
         return;
     }
     s->gen_t0_ms = now;
+    log_debug("generate_started", "job=%s attempt=%d", s->job_id, s->attempts);
     pthread_mutex_lock(&w->lock);
     s->handle = h;
     s->state = SLOT_RUNNING;
@@ -94,6 +95,8 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
 {
     s->rc = s->engine->ops->finish(s->engine, (int)cc, &s->res, &s->err);
     worker_observe_generate(w, now - s->gen_t0_ms);
+    log_debug("generate_done", "job=%s ms=%lld code=%s", s->job_id,
+              (long long)(now - s->gen_t0_ms), err_name(s->rc));
     bool stopping = atomic_load(&w->signalled);
     bool throttled = s->rc == ERR_THROTTLED || s->err.code == ERR_THROTTLED;
 
@@ -135,7 +138,7 @@ static slot_t *first_waiting(worker_t *w)
 {
     slot_t *best = NULL;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++) {
+    for (int i = 0; i < w->nslots; i++) {
         slot_t *s = &w->slots[i];
         if (s->state == SLOT_WAITING && (!best || s->not_before_ms < best->not_before_ms))
             best = s;
@@ -158,6 +161,12 @@ static long start_due(worker_t *w, CURLM *m)
             return 1000;
         if (s->not_before_ms > now)
             return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
+        if (atomic_load(&w->signalled) && s->attempts == 0) {
+            /* Stopping: a job not yet started is given back, not paid for. */
+            s->unstarted_at_stop = true;
+            to_done(w, s);
+            continue;
+        }
         if (w->rl) {
             int64_t wait = ratelimit_try(w->rl);
             if (wait > 0)
@@ -169,7 +178,7 @@ static long start_due(worker_t *w, CURLM *m)
 
 static slot_t *slot_of(worker_t *w, void *h)
 {
-    for (int i = 0; i < w->concurrency; i++)
+    for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].handle == h)
             return &w->slots[i];
     return NULL;

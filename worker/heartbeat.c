@@ -67,7 +67,7 @@ void *worker_heartbeat_main(void *arg)
     queue_apply_max_receives(q, w->cfg.queue, w->cfg.max_receives);
     while (!atomic_load(&w->driver_quit)) {
         int64_t now = worker_now_ms();
-        for (int i = 0; i < w->concurrency; i++) {
+        for (int i = 0; i < w->nslots; i++) {
             slot_t f;
             pthread_mutex_lock(&w->lock);
             const slot_t *g = &w->slots[i];
@@ -105,7 +105,7 @@ int worker_give_back(worker_t *w)
      * out a heartbeat in progress and keeps the next one off these jobs. */
     pthread_mutex_lock(&w->beat_lock);
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++) {
+    for (int i = 0; i < w->nslots; i++) {
         slot_t *f = &w->slots[i];
         if (f->active) {
             f->active = false;

@@ -96,11 +96,15 @@ static int setup(err_t *e)
         W.threads = WORKER_MAX_THREADS;
     if (W.threads > W.concurrency)
         W.threads = W.concurrency;
-    if (!(W.slots = calloc((size_t)W.concurrency, sizeof *W.slots))) {
+    /* Beyond the --concurrency generations, a network engine gets a slot
+     * per stage thread and as many again for jobs generated and waiting
+     * to be stored: a slot being finished does not hold up a generation. */
+    W.nslots = W.async ? W.concurrency + 2 * W.threads : W.concurrency;
+    if (!(W.slots = calloc((size_t)W.nslots, sizeof *W.slots))) {
         err_set(e, ERR_NOMEM, "out of memory");
         return -1;
     }
-    for (int i = 0; i < W.concurrency; i++) {
+    for (int i = 0; i < W.nslots; i++) {
         W.slots[i].index = i;
         job_spec_init(&W.slots[i].spec);
         engine_result_init(&W.slots[i].res);
@@ -123,7 +127,7 @@ static void teardown(void)
 {
     for (int i = 0; i < threads_open; i++)
         close_thread(&threads[i]);
-    for (int i = 0; W.slots && i < W.concurrency; i++) {
+    for (int i = 0; W.slots && i < W.nslots; i++) {
         worker_slot_clear(&W.slots[i]);
         engine_close(W.slots[i].engine);
     }

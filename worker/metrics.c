@@ -56,7 +56,7 @@ static size_t render(worker_t *w, char *out, size_t cap)
     int inflight = 0;
 
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++)
+    for (int i = 0; i < w->nslots; i++)
         inflight += w->slots[i].active;
     pthread_mutex_unlock(&w->lock);
 

@@ -1,14 +1,16 @@
 /* pool — the stage threads: receive into free slots, claim, and finish.
  *
  * A stage thread's loop, in order of preference:
- *   1. a slot whose generation is over (DONE): finish it (compose, store,
- *      record, delete) — finishing first frees slots and paid-for results;
- *   2. free slots and no stop: reserve them, receive up to that many
- *      messages (with a network engine only one thread at a time receives,
- *      long polling; the others wait to finish jobs), claim each; a claimed
+ *   1. room for more generations and no stop: reserve free slots, receive
+ *      up to that many messages (with a network engine only one thread at
+ *      a time receives, long polling) — generations are the long pole, so
+ *      feeding them comes first;
+ *   2. a received message (RECEIVED): claim it; a claimed
  *      job goes to the driver (network engines) or is generated here (local
  *      ones) and then finished at once;
- *   3. otherwise wait for a slot to become DONE or FREE.
+ *   3. a slot whose generation is over (DONE): finish it (compose, store,
+ *      record, delete);
+ *   4. otherwise wait for a slot to change.
  * It leaves when the worker stops and no slot is busy. */
 #include "worker.h"
 
@@ -24,7 +26,7 @@
 static int busy_locked(worker_t *w)
 {
     int n = 0;
-    for (int i = 0; i < w->concurrency; i++)
+    for (int i = 0; i < w->nslots; i++)
         n += w->slots[i].state != SLOT_FREE;
     return n;
 }
@@ -41,7 +43,7 @@ int worker_jobs_in_flight(worker_t *w)
 {
     int n = 0;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++)
+    for (int i = 0; i < w->nslots; i++)
         n += w->slots[i].active;
     pthread_mutex_unlock(&w->lock);
     return n;
@@ -51,17 +53,24 @@ static void set_state(worker_t *w, slot_t *s, slot_state_t st)
 {
     pthread_mutex_lock(&w->lock);
     s->state = st;
-    if (st == SLOT_FREE || st == SLOT_DONE)
+    if (st == SLOT_FREE || st == SLOT_DONE || st == SLOT_RECEIVED)
         pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
-/* A DONE slot, taken as FINISHING, or NULL. */
-static slot_t *take_done(worker_t *w)
+/* Work for any stage thread: a RECEIVED slot, taken back as RESERVED to be
+ * claimed (a claim starts a generation, the long pole), else a DONE one,
+ * taken as FINISHING; or NULL. */
+static slot_t *take_work(worker_t *w)
 {
     slot_t *got = NULL;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency && !got; i++)
+    for (int i = 0; i < w->nslots && !got; i++)
+        if (w->slots[i].state == SLOT_RECEIVED) {
+            got = &w->slots[i];
+            got->state = SLOT_RESERVED;
+        }
+    for (int i = 0; i < w->nslots && !got; i++)
         if (w->slots[i].state == SLOT_DONE) {
             got = &w->slots[i];
             got->state = SLOT_FINISHING;
@@ -70,12 +79,20 @@ static slot_t *take_done(worker_t *w)
     return got;
 }
 
-/* Reserves up to max free slots into out; returns how many. */
+/* Reserves up to max free slots into out; returns how many.  Only as many
+ * as keep the jobs claimed or generating within --concurrency. */
 static int reserve(worker_t *w, slot_t **out, int max)
 {
-    int n = 0;
+    int n = 0, generating = 0;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency && n < max; i++)
+    for (int i = 0; i < w->nslots; i++) {
+        slot_state_t st = w->slots[i].state;
+        generating += st == SLOT_RESERVED || st == SLOT_RECEIVED || st == SLOT_WAITING ||
+                      st == SLOT_RUNNING;
+    }
+    if (max > w->concurrency - generating)
+        max = w->concurrency - generating;
+    for (int i = 0; i < w->nslots && n < max; i++)
         if (w->slots[i].state == SLOT_FREE) {
             w->slots[i].state = SLOT_RESERVED;
             out[n++] = &w->slots[i];
@@ -99,8 +116,8 @@ static void wait_slots(worker_t *w, long ms, bool done_only)
     pthread_mutex_lock(&w->lock);
     for (;;) {
         bool any_done = false;
-        for (int i = 0; i < w->concurrency; i++)
-            any_done |= w->slots[i].state == SLOT_DONE;
+        for (int i = 0; i < w->nslots; i++)
+            any_done |= w->slots[i].state == SLOT_DONE || w->slots[i].state == SLOT_RECEIVED;
         if (any_done || atomic_load(&w->stop))
             break;
         if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) != 0 || !done_only)
@@ -114,10 +131,25 @@ static bool limit_reached(worker_t *w)
     return w->max_jobs && atomic_load(&w->taken) >= w->max_jobs;
 }
 
-/* Hands a claimed slot on: to the driver, or generated and finished here. */
-static void run_claimed(worker_thread_t *t, slot_t *s)
+/* Claims the slot's message and hands the job on: to the driver, or
+ * generated and finished here. */
+static void claim_and_run(worker_thread_t *t, slot_t *s)
 {
     worker_t *w = t->w;
+    if (atomic_load(&w->signalled)) {
+        /* Received, not yet claimed, and the worker is stopping. */
+        err_t e;
+        err_clear(&e);
+        queue_change_visibility(t->queue, s->msg.receipt, 0, &e);
+        worker_slot_clear(s);
+        set_state(w, s, SLOT_FREE);
+        return;
+    }
+    if (!worker_begin(t, s)) {
+        worker_slot_clear(s);
+        set_state(w, s, SLOT_FREE);
+        return;
+    }
     if (w->async) {
         s->not_before_ms = worker_mono_ms();
         set_state(w, s, SLOT_WAITING);
@@ -173,6 +205,7 @@ static int receive_some(worker_thread_t *t)
         return 0;
     }
     atomic_store(&w->receive_fails, 0);
+    log_debug("received", "thread=%d asked=%d got=%zu wait_s=%d", t->index, k, n, wait);
     int64_t received = worker_now_ms();
     for (size_t i = n; i < (size_t)k; i++)
         set_state(w, slots[i], SLOT_FREE);
@@ -186,12 +219,17 @@ static int receive_some(worker_thread_t *t)
             set_state(w, s, SLOT_FREE);
             continue;
         }
-        s->received_ms = received;
-        if (worker_begin(t, s, &msgs[i])) {
-            run_claimed(t, s);
-        } else {
+        if (!worker_hold_message(s, &msgs[i], received)) {
+            log_error("out_of_memory", "message=%s", msgs[i].id);
+            err_clear(&e);
+            queue_change_visibility(t->queue, msgs[i].receipt, 0, &e);
             worker_slot_clear(s);
             set_state(w, s, SLOT_FREE);
+        } else if (w->async) {
+            /* Any stage thread claims it: the receiver polls on at once. */
+            set_state(w, s, SLOT_RECEIVED);
+        } else {
+            claim_and_run(t, s);
         }
     }
     queue_msgs_free(msgs, n);
@@ -210,7 +248,7 @@ static bool drained(worker_thread_t *t)
     err_t e;
     int jobs = 0;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->concurrency; i++)
+    for (int i = 0; i < w->nslots; i++)
         jobs += w->slots[i].active || w->slots[i].state > SLOT_RESERVED;
     pthread_mutex_unlock(&w->lock);
     err_clear(&e);
@@ -240,13 +278,36 @@ void *worker_stage_main(void *arg)
     int64_t last_dead = 0;
 
     for (;;) {
-        slot_t *s = take_done(w);
-        if (s) {
+        bool stopping = atomic_load(&w->stop) || limit_reached(w);
+        int got = -1;
+        /* Keeping the generations fed comes first: receiving is quick and
+         * a generation takes seconds, so with room for more a thread
+         * receives before it stores finished jobs. */
+        if (!stopping && become_receiver(w)) {
+            got = receive_some(t);
+            if (got == 0) {
+                int64_t now = worker_mono_ms();
+                if (now - last_dead >= 1000) {
+                    last_dead = now;
+                    worker_note_dead(t);
+                }
+                if (w->drain && drained(t))
+                    atomic_store(&w->stop, true);
+            }
+            stop_receiving(w);
+            if (got > 0)
+                continue;
+        }
+        slot_t *s = take_work(w);
+        if (s && s->state == SLOT_FINISHING) {
             worker_complete(t, s);
             set_state(w, s, SLOT_FREE);
             continue;
         }
-        bool stopping = atomic_load(&w->stop) || limit_reached(w);
+        if (s) {
+            claim_and_run(t, s);
+            continue;
+        }
         if (stopping) {
             if (worker_busy_slots(w) == 0) {
                 atomic_store(&w->stop, true);
@@ -255,25 +316,9 @@ void *worker_stage_main(void *arg)
             wait_slots(w, 200, false);
             continue;
         }
-        if (!become_receiver(w)) {
-            wait_slots(w, 1000, true);
-            continue;
-        }
-        int got = receive_some(t);
-        if (got == 0) {
-            int64_t now = worker_mono_ms();
-            if (now - last_dead >= 1000) {
-                last_dead = now;
-                worker_note_dead(t);
-            }
-            if (w->drain && drained(t))
-                atomic_store(&w->stop, true);
-        }
-        stop_receiving(w);
-        if (got < 0)
-            wait_slots(w, 250, false);    /* every slot busy */
-        else if (got == 0 && w->threads == 1 && worker_busy_slots(w) > 0)
-            wait_slots(w, 250, true);     /* the receive did not wait */
+        /* Nothing to do: wait for a slot to change.  A lone stage thread
+         * whose receive did not wait (jobs in flight) looks again soon. */
+        wait_slots(w, got == 0 && w->threads == 1 ? 250 : 1000, false);
     }
     pthread_mutex_lock(&w->lock);
     pthread_cond_broadcast(&w->cond);

@@ -73,6 +73,7 @@ void worker_slot_clear(slot_t *s)
     s->rc = ERR_OK;
     err_clear(&s->err);
     s->attempts = s->throttles = 0;
+    s->unstarted_at_stop = false;
     s->handle = NULL;
 }
 
@@ -177,23 +178,23 @@ static err_code_t raw_key_for(const char *batch, const char *job, const char *ex
 }
 
 
-bool worker_begin(worker_thread_t *t, slot_t *s, const queue_msg_t *m)
+bool worker_hold_message(slot_t *s, const queue_msg_t *m, int64_t received_ms)
+{
+    worker_slot_clear(s);
+    s->received_ms = received_ms;
+    return msg_copy(&s->msg, m);
+}
+
+bool worker_begin(worker_thread_t *t, slot_t *s)
 {
     worker_t *w = t->w;
+    const queue_msg_t *m = &s->msg;
     char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1];
     ledger_claim_t claim;
     err_t e;
 
     err_clear(&e);
-    int64_t received = s->received_ms;
-    worker_slot_clear(s);
-    s->received_ms = received;
     snprintf(s->owner, sizeof s->owner, "%s:%d", w->owner_base, s->index);
-    if (!msg_copy(&s->msg, m)) {
-        log_error("out_of_memory", "message=%s", m->id);
-        queue_change_visibility(t->queue, m->receipt, 0, &e);
-        return false;
-    }
     if (job_message_decode(m->body, m->body_len, batch, job, &s->spec, &e) != ERR_OK) {
         /* A poison message cannot be attributed to a job; let it reach the
          * dead-letter store quickly instead of waiting out its visibility. */
@@ -304,6 +305,20 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     err_t e = s->err;
 
     memset(&lay, 0, sizeof lay);
+    if (s->unstarted_at_stop) {
+        /* SIGTERM before its generation started: straight back to the queue
+         * (lease released, message visible at once) for another worker. */
+        if (unpublish(w, s, &abandoned), abandoned)
+            goto abandon;
+        err_clear(&e);
+        t->ledger->ops->release(t->ledger, batch, job, s->owner, "shutdown",
+                                "worker stopped before the job started", &e);
+        err_clear(&e);
+        queue_change_visibility(t->queue, m->receipt, 0, &e);
+        atomic_fetch_add(&w->n_given_back, 1);
+        log_info("job_given_back", "batch=%s job=%s reason=shutdown_before_start", batch, job);
+        goto out;
+    }
     /* (3) compose: art a poster cannot be made from fails like a bad image */
     if (rc == ERR_OK && (rc = poster_for_job(t->poster, &s->spec, job, &s->res, &poster,
                                              &poster_type, &poster_ext, &lay, &e)) != ERR_OK)

@@ -1,7 +1,9 @@
 /* worker — shared state of onesheet-worker's threads.
  *
- * A job in flight occupies a slot (--concurrency of them).  Few threads
- * serve many slots:
+ * A job in flight occupies a slot; at most --concurrency of them are
+ * claimed or generating at once, and a few more slots hold jobs that are
+ * generated and being stored, so storing never holds up a generation.  Few
+ * threads serve many slots:
  *
  *   stage threads (--threads; pool.c)  receive messages into free slots,
  *       claim them, and finish generated jobs (compose, store, record,
@@ -15,7 +17,8 @@
  *   the main thread (main.c)  watches signals, grace, stats and sd_notify.
  *
  * A slot's state says who may touch its job: FREE and RESERVED belong to
- * the stage thread that reserved it, WAITING and RUNNING to the driver,
+ * the stage thread that reserved it, RECEIVED to any stage thread, which
+ * takes it back as RESERVED to claim it, WAITING and RUNNING to the driver,
  * DONE to any stage thread, which takes it as FINISHING.  State changes
  * happen under worker_t.lock; cond is signalled when a slot becomes DONE or
  * FREE. */
@@ -44,6 +47,7 @@
 typedef enum {
     SLOT_FREE = 0,
     SLOT_RESERVED,   /* a stage thread is receiving/claiming into it */
+    SLOT_RECEIVED,   /* holds a received message for any stage thread to claim */
     SLOT_WAITING,    /* claimed; the driver starts it at not_before_ms */
     SLOT_RUNNING,    /* its generation is a transfer in the multi handle */
     SLOT_DONE,       /* generated (or failed): waiting for a stage thread */
@@ -69,13 +73,15 @@ typedef struct {
     err_code_t rc;           /* the generation's outcome */
     err_t err;
     int attempts, throttles;
+    bool unstarted_at_stop;  /* SIGTERM came before its generation started */
     int64_t not_before_ms, t0_ms, gen_t0_ms;
     int64_t received_ms;     /* wall clock when the message was received */
 } slot_t;
 
 typedef struct {
     config_t cfg;
-    int concurrency;         /* slots */
+    int concurrency;         /* generations in flight at most */
+    int nslots;              /* slots: concurrency, plus room for jobs being finished */
     int threads;             /* stage threads */
     bool async;              /* the engine runs in the driver */
     bool drain;
@@ -102,13 +108,13 @@ typedef struct {
     atomic_llong gen_sum_us;
 
     pthread_mutex_t lock;    /* guards slots' states and heartbeat fields */
-    pthread_cond_t cond;     /* a slot became DONE or FREE */
+    pthread_cond_t cond;     /* a slot became RECEIVED, DONE or FREE */
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
     void *multi;             /* the driver's CURLM, for curl_multi_wakeup */
     atomic_bool driver_quit;
     atomic_int pollers;      /* stage threads in a long poll now */
     atomic_int receive_fails; /* receives failed in a row */
-    slot_t *slots;           /* [concurrency] */
+    slot_t *slots;           /* [nslots] */
 } worker_t;
 
 /* Per stage thread handles: each thread has its own connections. */
@@ -122,11 +128,13 @@ typedef struct {
     poster_t *poster;
 } worker_thread_t;
 
-/* process.c: a message into a claimed slot, and a generated slot to its
- * end.  worker_begin() returns true when the slot now holds a claimed job
- * to generate; otherwise the message was dealt with (skipped, poisoned)
- * and the slot may be freed. */
-bool worker_begin(worker_thread_t *t, slot_t *s, const queue_msg_t *m);
+/* process.c: a message into a slot (worker_hold_message copies it; false
+ * when out of memory), claimed, and a generated slot to its end.
+ * worker_begin() returns true when the slot now holds a claimed job to
+ * generate; otherwise the message was dealt with (skipped, poisoned) and
+ * the slot may be freed. */
+bool worker_hold_message(slot_t *s, const queue_msg_t *m, int64_t received_ms);
+bool worker_begin(worker_thread_t *t, slot_t *s);
 void worker_complete(worker_thread_t *t, slot_t *s);
 void worker_slot_clear(slot_t *s);
 /* Marks jobs whose messages were dead-lettered as failed. */

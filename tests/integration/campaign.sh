@@ -63,3 +63,34 @@ ok "bad campaign files and usage are refused"
 [ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE batch_id = 'weekly-releases-20261130T090000Z' AND state = 'succeeded'")" = 12 ] ||
     fail "campaign posters not made"
 ok "the worker makes the campaign's posters"
+
+# The API Lambda fires the same way when EventBridge Scheduler invokes it
+# (fake Runtime API): a slot the CLI fired is "already"; a new slot fires
+# once; the same slot again enqueues nothing.
+if [ -x "$BIN/onesheet-api" ]; then
+    python3 - "$T/events.json" "$C" <<'PY'
+import json, sys
+ev = lambda slot: {"onesheet": "campaign-run", "campaign_file": sys.argv[2], "slot": slot}
+json.dump([ev("2026-11-30T09:00:00Z"), ev("2026-12-07T09:00:00Z"), ev("2026-12-07T09:00:00Z")],
+          open(sys.argv[1], "w"))
+PY
+    python3 "$ROOT/tests/support/fake_lambda_runtime.py" "$T/events.json" "$T/answers.json" "$T/rt.port" &
+    RT=$!; PIDS+=("$RT")
+    for _ in $(seq 100); do [ -s "$T/rt.port" ] && break; sleep 0.05; done
+    ONESHEET_API_KEYS=$(printf k | sha256sum | cut -d' ' -f1) \
+        AWS_LAMBDA_RUNTIME_API=127.0.0.1:$(cat "$T/rt.port") "$BIN/onesheet-api" --lambda 2>"$T/lambda.log" &
+    LAMBDA=$!; PIDS+=("$LAMBDA")
+    wait "$RT" || { cat "$T/lambda.log"; fail "fake runtime"; }
+    kill -TERM "$LAMBDA"; wait "$LAMBDA" || fail "onesheet-api --lambda exit status"
+    python3 - "$T/answers.json" <<'PY' || { cat "$T/lambda.log"; fail "lambda answers"; }
+import json, sys
+a = {k: v["body"] for k, v in json.load(open(sys.argv[1])).items() if v["kind"] == "response"}
+assert len(a) == 3, a
+assert a["req-0"]["already"] and a["req-0"]["new"] == 0 and a["req-0"]["enqueued"] == 0, a
+assert not a["req-1"]["already"] and a["req-1"]["new"] == 12 and a["req-1"]["enqueued"] == 12, a
+assert a["req-2"]["already"] and a["req-2"]["new"] == 0 and a["req-2"]["enqueued"] == 0, a
+PY
+    [ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE batch_id = 'weekly-releases-20261207T090000Z'")" = 12 ] ||
+        fail "lambda firing not in the ledger"
+    ok "the API Lambda fires a scheduler's slot once (same slot twice → 0 new)"
+fi

@@ -510,6 +510,50 @@ static void message_round_trips_every_field(void **state)
     job_spec_free(&back);
 }
 
+static void message_carries_url_ttl_outside_the_spec(void **state)
+{
+    (void)state;
+    job_spec_t s, back;
+    buf_t m = BUF_INIT, plain = BUF_INIT;
+    char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], id1[JOB_ID_MAX + 1], id2[JOB_ID_MAX + 1];
+    err_t e;
+
+    spec_from("{\"prompt\":\"a fox\"}", &s);
+    assert_int_equal(job_id_for("b1", &s, id1), ERR_OK);
+    assert_int_equal(job_message_encode("b1", "j1", &s, &plain), ERR_OK);
+    assert_null(strstr((char *)plain.data, "url_ttl"));
+    s.url_ttl = 900;
+    /* A delivery option: neither the canonical spec nor the job id change. */
+    assert_int_equal(job_id_for("b1", &s, id2), ERR_OK);
+    assert_string_equal(id1, id2);
+    assert_int_equal(job_message_encode("b1", "j1", &s, &m), ERR_OK);
+    assert_non_null(strstr((char *)m.data, "},\"url_ttl\":900}"));
+    assert_int_equal(job_message_decode((char *)m.data, m.len, batch, job, &back, &e), ERR_OK);
+    assert_int_equal(back.url_ttl, 900);
+    job_spec_free(&back);
+    assert_int_equal(job_message_decode((char *)plain.data, plain.len, batch, job, &back, &e),
+                     ERR_OK);
+    assert_int_equal(back.url_ttl, 0);
+    job_spec_free(&back);
+    buf_reset(&m);
+    s.url_ttl = 604801;
+    assert_int_equal(job_message_encode("b1", "j1", &s, &m), ERR_INVALID);
+    assert_int_equal(job_spec_normalise(&s, NULL, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "url_ttl: must be an integer from 1 to 604800"));
+    s.url_ttl = -1;
+    assert_int_equal(job_message_encode("b1", "j1", &s, &m), ERR_INVALID);
+    /* Only the message carries it: a spec naming it is an unknown field. */
+    job_spec_t in;
+    job_spec_init(&in);
+    const char *with_ttl = "{\"prompt\":\"a\",\"url_ttl\":60}";
+    assert_int_equal(job_spec_parse_json(with_ttl, strlen(with_ttl), &in, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "url_ttl: unknown field"));
+    job_spec_free(&in);
+    buf_free(&m);
+    buf_free(&plain);
+    job_spec_free(&s);
+}
+
 static void poison_messages_are_refused(void **state)
 {
     (void)state;
@@ -533,6 +577,13 @@ static void poison_messages_are_refused(void **state)
         {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\",\"seed\":-5}}", "spec: seed: must be"},
         {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":[]}", "spec: spec: must be a JSON object"},
         {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"}", "message: invalid JSON"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":0}", "url_ttl: must be an integer from 1"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":604801}", "url_ttl: must be"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":\"60\"}", "url_ttl: must be"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":60.5}", "url_ttl: must be"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":-3}", "url_ttl: must be"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\"},\"url_ttl\":null}", "url_ttl: must be"},
+        {"{\"v\":1,\"batch\":\"b1\",\"job\":\"j1\",\"spec\":{\"prompt\":\"a\",\"url_ttl\":60}}", "url_ttl: unknown field"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1];
@@ -575,6 +626,7 @@ int main(void)
         cmocka_unit_test(job_id_matches_the_documented_hash),
         cmocka_unit_test(effective_seed_is_the_spec_seed_or_derived_from_the_job_id),
         cmocka_unit_test(message_round_trips_every_field),
+        cmocka_unit_test(message_carries_url_ttl_outside_the_spec),
         cmocka_unit_test(poison_messages_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -547,11 +547,11 @@ static void replies_that_are_not_json_are_clear_errors(void **state)
     fx_t *f = *state;
     err_t e;
     assert_int_equal(get_with_reply(f, (step_t){200, "<html><body>Gateway</body></html>",
-                                               "text/html", 0}, &e), ERR_INVALID);
+                                               "text/html", 0}, &e), ERR_UNAVAILABLE);
     assert_non_null(strstr(e.msg, "GetItem"));
     assert_int_equal(get_with_reply(f, (step_t)R(200, "{\"Item\":{\"state\":{\"S\":"), &e),
-                     ERR_INVALID);
-    assert_int_equal(get_with_reply(f, (step_t)R(200, "[]"), &e), ERR_INVALID);
+                     ERR_UNAVAILABLE);
+    assert_int_equal(get_with_reply(f, (step_t)R(200, "[]"), &e), ERR_UNAVAILABLE);
     /* Cut off in transit: a transport error, whatever the exact code. */
     char item[2048];
     snprintf(item, sizeof item, "%s", job_item("queued", NULL));
@@ -736,6 +736,94 @@ static void ensure_leaves_an_existing_table_alone(void **state)
     assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "p", NULL, 0, &e), ERR_CONFIG);
 }
 
+/* Campaign spend (ledger_dynamodb_spend.c): one conditional UpdateItem of
+ * the campaign's month item that checks the slot marker and the budget. */
+static err_code_t spend(fx_t *f, double usd, double limit, bool *added, double *total,
+                        err_t *e)
+{
+    ledger_spend_t s = {.campaign = "w", .slot = "2026-11-02T09:00:00Z", .month = "2026-11",
+                        .batch_id = "w-20261102T090000Z", .usd = usd, .jobs = 12,
+                        .month_limit = limit};
+    err_clear(e);
+    return f->l->ops->spend_add(f->l, &s, added, total, e);
+}
+
+static void spend_is_one_conditional_update_of_the_month_item(void **state)
+{
+    fx_t *f = *state;
+    bool added = false;
+    double total = 0;
+    err_t e;
+    SCRIPT(f, R(200, "{\"Attributes\":{\"usd_micro\":{\"N\":\"1200000\"}}}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_OK);
+    assert_true(added);
+    assert_true(total > 1.19 && total < 1.21);
+    assert_int_equal(nreq(f), 1);
+    assert_string_equal(target(f, 0), "UpdateItem");
+    assert_string_equal(str_at(f, 0, "Key", "pk", "S"), "spend#w");
+    assert_string_equal(str_at(f, 0, "Key", "sk", "S"), "month#2026-11");
+    assert_string_equal(str_at(f, 0, "ReturnValues", NULL, NULL), "ALL_NEW");
+    const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
+    assert_non_null(strstr(cond, "NOT contains(#slots, :slot)"));
+    assert_non_null(strstr(cond, "#usd_micro <= :room"));
+    const char *upd = str_at(f, 0, "UpdateExpression", NULL, NULL);
+    assert_non_null(strstr(upd, "ADD #usd_micro :usd_micro"));
+    assert_non_null(strstr(upd, "#slots :slots"));
+    assert_string_equal(str_at(f, 0, "ExpressionAttributeValues", ":usd_micro", "N"), "1200000");
+    assert_string_equal(str_at(f, 0, "ExpressionAttributeValues", ":room", "N"), "1800000");
+    assert_string_equal(json_string_value(json_array_get(
+        at(f, 0, "ExpressionAttributeValues", ":slots", "SS"), 0)), "2026-11-02T09:00:00Z");
+    /* No monthly budget: only the slot marker is checked. */
+    SCRIPT(f, R(200, "{\"Attributes\":{\"usd_micro\":{\"N\":\"1200000\"}}}"));
+    assert_int_equal(spend(f, 1.2, -1, &added, &total, &e), ERR_OK);
+    assert_null(strstr(str_at(f, 1, "ConditionExpression", NULL, NULL), ":room"));
+    assert_null(at(f, 1, "ExpressionAttributeValues", ":room", NULL));
+}
+
+static void a_refused_spend_reads_why(void **state)
+{
+    fx_t *f = *state;
+    bool added = true;
+    double total = 0;
+    err_t e;
+    /* The slot is in the set: recorded before, not an error. */
+    SCRIPT(f, R(400, CCF), R(200, "{\"Item\":{\"usd_micro\":{\"N\":\"2400000\"},"
+                                  "\"slots\":{\"SS\":[\"2026-11-02T09:00:00Z\"]}}}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_OK);
+    assert_false(added);
+    assert_true(total > 2.39 && total < 2.41);
+    assert_string_equal(target(f, 1), "GetItem");
+    assert_true(json_is_true(at(f, 1, "ConsistentRead", NULL, NULL)));
+    /* Not in the set: the budget refused it. */
+    SCRIPT(f, R(400, CCF), R(200, "{\"Item\":{\"usd_micro\":{\"N\":\"2400000\"},"
+                                  "\"slots\":{\"SS\":[\"2026-11-09T09:00:00Z\"]}}}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_TOOBIG);
+    assert_non_null(strstr(e.msg, "campaign w: monthly budget exceeded: 2026-11 has $2.40 "
+                                  "recorded, this firing needs $1.20, the budget is $3.00"));
+    /* Over the whole budget: no write, only the read. */
+    int before = nreq(f);
+    SCRIPT(f, R(200, "{}"));
+    assert_int_equal(spend(f, 5, 3, &added, &total, &e), ERR_TOOBIG);
+    assert_int_equal(nreq(f), before + 1);
+    assert_string_equal(target(f, before), "GetItem");
+    /* Replies that are wrong are clear errors, never a silent success. */
+    SCRIPT(f, R(200, "{}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "usd_micro"));
+    SCRIPT(f, R(200, "{\"Attributes\":{\"usd_micro\":{\"S\":\"1\"}}}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_INVALID);
+    SCRIPT(f, R(400, CCF), R(200, "{\"Item\":{\"usd_micro\":{\"N\":\"lots\"}}}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_INVALID);
+    SCRIPT(f, R(400, CCF), R(200, "{\"Item\":[]}"));
+    assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_INVALID);
+    SCRIPT(f, R(200, "{\"Item\":{\"usd_micro\":{\"N\":\"-\"}}}"));
+    double usd;
+    assert_int_equal(f->l->ops->spend_get(f->l, "w", "2026-11", &usd, &e), ERR_INVALID);
+    SCRIPT(f, R(200, "{}"));
+    assert_int_equal(f->l->ops->spend_get(f->l, "w", "2026-11", &usd, &e), ERR_OK);
+    assert_true(usd == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +849,8 @@ int main(void)
         T(table_definition_matches_the_schema_file),
         T(ensure_creates_a_missing_table_and_waits_until_active),
         T(ensure_leaves_an_existing_table_alone),
+        T(spend_is_one_conditional_update_of_the_month_item),
+        T(a_refused_spend_reads_why),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,332 @@
+/* Tests for what a campaign firing sends and how a scheduler asks for one:
+ * the campaign's url_ttl riding in every queue message of the firing
+ * (campaign_expand.c, job.c), the firing's result JSON, completing a
+ * firing cut short while adding its jobs, the webhook URL
+ * rule, and EventBridge Scheduler events (campaign_event.c): inline and
+ * file campaigns, the slot, and bad events naming what is wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "campaign.h"
+#include "testutil.h"
+
+#define SIMPLE "{\"name\":\"t\",\"schedule\":\"Mon *-*-* 09:00:00\",\"prompts\":[\"a\",\"b\",\"c\"]"
+#define SLOT "2026-11-30T09:00:00Z"
+
+typedef struct {
+    char *dir;
+    ledger_t *l;
+    queue_t *q;
+    cost_table_t *prices;
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    char url[512];
+    err_t e;
+    fx->dir = tu_mkdtemp();
+    snprintf(url, sizeof url, "sqlite:%s/onesheet.db", fx->dir);
+    if (!(fx->l = ledger_open(url, &e)) || !(fx->q = queue_open(url, &e)) ||
+        cost_table_builtin(&fx->prices, &e) != ERR_OK)
+        fail_msg("open: %s", e.msg);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    ledger_close(fx->l);
+    queue_close(fx->q);
+    cost_table_free(fx->prices);
+    tu_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void parse_ok(const char *json, campaign_t *c)
+{
+    err_t e;
+    if (campaign_parse("c.json", ".", json, strlen(json), c, &e) != ERR_OK)
+        fail_msg("%s", e.msg);
+}
+
+static int64_t slot_of(const char *iso)
+{
+    int64_t t;
+    err_t e;
+    assert_int_equal(oncalendar_parse_iso(iso, &t, &e), ERR_OK);
+    return t;
+}
+
+/* Receives every queued message and checks each decodes with url_ttl ttl. */
+static size_t messages_with_ttl(fx_t *fx, long ttl)
+{
+    queue_msg_t *m;
+    size_t n;
+    err_t e;
+    assert_int_equal(queue_receive(fx->q, 10, 30, 0, &m, &n, &e), ERR_OK);
+    for (size_t i = 0; i < n; i++) {
+        char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1];
+        job_spec_t s;
+        if (job_message_decode(m[i].body, m[i].body_len, batch, job, &s, &e) != ERR_OK)
+            fail_msg("%s: %s", m[i].body, e.msg);
+        if (s.url_ttl != ttl)
+            fail_msg("url_ttl %ld, want %ld: %s", s.url_ttl, ttl, m[i].body);
+        job_spec_free(&s);
+    }
+    queue_msgs_free(m, n);
+    return n;
+}
+
+static void a_firing_carries_the_campaign_url_ttl_to_every_message(void **state)
+{
+    fx_t *fx = *state;
+    campaign_t c, plain;
+    campaign_fire_t r;
+    bulk_t b;
+    err_t e;
+    parse_ok(SIMPLE ",\"url_ttl\":86400}", &c);
+    parse_ok(SIMPLE "}", &plain);
+    bulk_init(&b);
+    assert_int_equal(campaign_build(&c, slot_of(SLOT), "draft", &b, &e), ERR_OK);
+    assert_int_equal(b.nitems, 3);
+    for (size_t i = 0; i < b.nitems; i++)
+        assert_int_equal(b.items[i].spec.url_ttl, 86400);
+    bulk_free(&b);
+    assert_int_equal(campaign_fire(&c, slot_of(SLOT), "draft", fx->prices, fx->l, fx->q, &r,
+                                   &e), ERR_OK);
+    assert_int_equal(r.sent, 3);
+    assert_int_equal(messages_with_ttl(fx, 86400), 3);
+    /* Without url_ttl the messages carry none (the worker's applies), and
+     * the job ids are the same either way. */
+    assert_int_equal(campaign_fire(&plain, slot_of(SLOT) + 7 * 86400, "draft", fx->prices,
+                                   fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(messages_with_ttl(fx, 0), 3);
+    campaign_free(&c);
+    campaign_free(&plain);
+}
+
+static void the_result_json_is_what_run_prints(void **state)
+{
+    fx_t *fx = *state;
+    campaign_t c;
+    campaign_fire_t r;
+    buf_t out = BUF_INIT;
+    err_t e;
+    parse_ok(SIMPLE ",\"budget\":{\"per_month_usd\":10}}", &c);
+    assert_int_equal(campaign_fire(&c, slot_of(SLOT), "draft", fx->prices, fx->l, fx->q, &r,
+                                   &e), ERR_OK);
+    assert_int_equal(campaign_fire_json(&c, &r, &out), ERR_OK);
+    assert_string_equal((char *)out.data,
+                        "{\"campaign\":\"t\",\"slot\":\"2026-11-30T09:00:00Z\",\"batch\":"
+                        "\"t-20261130T090000Z\",\"jobs\":3,\"new\":3,\"enqueued\":3,"
+                        "\"estimate_usd\":0.0,\"month_usd\":0.0,\"already\":false}");
+    campaign_free(&c);
+    buf_free(&out);
+}
+
+/* A firing cut short while adding its jobs (DynamoDB writes them one by
+ * one): the batch exists with fewer jobs than the firing recorded.  The
+ * next run of the slot completes it; a changed file still never adds. */
+static void a_firing_cut_short_while_adding_is_completed(void **state)
+{
+    fx_t *fx = *state;
+    campaign_t c, edited;
+    campaign_fire_t r;
+    bulk_t b;
+    ledger_new_job_t first;
+    buf_t spec = BUF_INIT;
+    bool created;
+    size_t added;
+    err_t e;
+    int64_t slot = slot_of(SLOT);
+    parse_ok(SIMPLE "}", &c);
+    bulk_init(&b);
+    assert_int_equal(campaign_build(&c, slot, "draft", &b, &e), ERR_OK);
+    assert_int_equal(job_spec_to_json_with_id(&b.items[0].spec, &spec), ERR_OK);
+    first = (ledger_new_job_t){b.items[0].job_id, (const char *)spec.data, 1};
+    /* What the firing had written when it stopped: spend, batch, one job. */
+    ledger_spend_t sp = {.campaign = "t", .slot = SLOT, .month = "2026-11",
+                         .batch_id = b.batch_id, .usd = 0, .jobs = 3, .month_limit = -1};
+    assert_int_equal(fx->l->ops->spend_add(fx->l, &sp, &created, NULL, &e), ERR_OK);
+    assert_int_equal(fx->l->ops->add_batch(fx->l, b.batch_id,
+                                           "campaign:t@2026-11-30T09:00:00Z (3 jobs)", &first,
+                                           1, &created, &added, &e), ERR_OK);
+    /* An edited file (one more prompt) is not taken for the interrupted one. */
+    parse_ok(SIMPLE ",\"templates\":[\"d\"]}", &edited);
+    assert_int_equal(campaign_fire(&edited, slot, "draft", fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
+    assert_true(r.already);
+    assert_int_equal(r.added, 0);
+    assert_int_equal(r.sent, 1);
+    assert_int_equal(messages_with_ttl(fx, 0), 1);
+    /* The same file completes it. */
+    assert_int_equal(campaign_fire(&c, slot, "draft", fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_true(r.already);
+    assert_int_equal(r.added, 2);
+    assert_int_equal(r.sent, 2);
+    assert_int_equal(messages_with_ttl(fx, 0), 2);
+    /* And a run after that has nothing left to do. */
+    assert_int_equal(campaign_fire(&c, slot, "draft", fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(r.added + r.sent, 0);
+    ledger_batch_t lb;
+    memset(&lb, 0, sizeof lb);
+    assert_int_equal(fx->l->ops->get_batch(fx->l, b.batch_id, &lb, &e), ERR_OK);
+    assert_int_equal(lb.total, 3);
+    ledger_batch_free(&lb);
+    buf_free(&spec);
+    bulk_free(&b);
+    campaign_free(&c);
+    campaign_free(&edited);
+}
+
+static void webhook_urls_are_https_or_loopback_http(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"https://hooks.example/x", "http://127.0.0.1:9/h",
+                                       "http://localhost/h", "http://[::1]:80/h"};
+    static const char *const bad[] = {"http://hooks.example/x", "ftp://127.0.0.1/x",
+                                      "hooks.example", "http://127.0.0.1.evil.example/x"};
+    char json[512];
+    campaign_t c;
+    err_t e;
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        snprintf(json, sizeof json, SIMPLE ",\"webhook\":{\"url\":\"%s\"}}", good[i]);
+        parse_ok(json, &c);
+        assert_string_equal(c.webhook_secret_env, "ONESHEET_WEBHOOK_SECRET");
+        campaign_free(&c);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(json, sizeof json, SIMPLE ",\"webhook\":{\"url\":\"%s\"}}", bad[i]);
+        if (campaign_parse("c.json", ".", json, strlen(json), &c, &e) != ERR_INVALID ||
+            !strstr(e.msg, "c.json: webhook.url: required: an https:// URL"))
+            fail_msg("%s accepted or unclear: %s", bad[i], e.msg);
+        campaign_free(&c);
+    }
+}
+
+static void events_match_only_onesheet_objects(void **state)
+{
+    (void)state;
+    static const struct { const char *json; bool want; } cases[] = {
+        {"{\"onesheet\":\"campaign-run\"}", true},
+        {"{\"onesheet\":7}", true},           /* ours, and refused by the parser */
+        {"{\"httpMethod\":\"GET\",\"path\":\"/\",\"onesheet\":\"campaign-run\"}", false},
+        {"{\"version\":\"2.0\",\"requestContext\":{},\"onesheet\":\"x\"}", false},
+        {"{\"source\":\"aws.events\"}", false},
+        {"[\"onesheet\"]", false},
+        {"not json", false},
+        {"", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (campaign_event_match(cases[i].json, strlen(cases[i].json)) != cases[i].want)
+            fail_msg("%s: want %d", cases[i].json, cases[i].want);
+}
+
+static void an_event_names_the_campaign_inline_or_by_file(void **state)
+{
+    fx_t *fx = *state;
+    char path[600], json[1024];
+    campaign_t c;
+    int64_t slot;
+    err_t e;
+    const char *inl = "{\"onesheet\":\"campaign-run\",\"slot\":\"" SLOT "\",\"campaign\":"
+                      SIMPLE "}}";
+    assert_int_equal(campaign_event_parse(inl, strlen(inl), NULL, 0, &c, &slot, &e), ERR_OK);
+    assert_string_equal(c.name, "t");
+    assert_true(slot == slot_of(SLOT));
+    campaign_free(&c);
+
+    /* A relative file is under dir; no slot: the latest firing by now. */
+    snprintf(path, sizeof path, "%s/w.json", fx->dir);
+    tu_write_file(path, SIMPLE ",\"prompts_file\":\"p.txt\"}");
+    snprintf(path, sizeof path, "%s/p.txt", fx->dir);
+    tu_write_file(path, "from a file\n");
+    const char *byfile = "{\"onesheet\":\"campaign-run\",\"campaign_file\":\"w.json\"}";
+    assert_int_equal(campaign_event_parse(byfile, strlen(byfile), fx->dir,
+                                          slot_of("2026-12-02T12:00:00Z"), &c, &slot, &e),
+                     ERR_OK);
+    assert_true(slot == slot_of(SLOT));
+    assert_int_equal(c.nprompts, 4);
+    campaign_free(&c);
+    snprintf(json, sizeof json, "{\"onesheet\":\"campaign-run\",\"campaign_file\":\"%s/w.json\","
+             "\"slot\":null}", fx->dir);
+    assert_int_equal(campaign_event_parse(json, strlen(json), "/nonexistent", slot_of(SLOT) + 1,
+                                          &c, &slot, &e), ERR_OK);
+    assert_true(slot == slot_of(SLOT));
+    campaign_free(&c);
+}
+
+static void bad_events_say_what_is_wrong(void **state)
+{
+    (void)state;
+    static const struct { const char *json, *want; err_code_t rc; } cases[] = {
+        {"", "event: invalid JSON", ERR_INVALID},
+        {"[]", "event: expected a JSON object", ERR_INVALID},
+        {"{\"campaign_file\":\"w.json\"}", "onesheet: expected \"campaign-run\"", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-stop\"}", "onesheet: expected \"campaign-run\"", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign_file\":\"w.json\",\"sloth\":1}",
+         "event: sloth: unknown field", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\"}", "exactly one of campaign", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":{},\"campaign_file\":\"w.json\"}",
+         "exactly one of campaign", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":\"t\"}", "campaign: must be the campaign",
+         ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign_file\":7}", "campaign_file: must be a path",
+         ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign_file\":\"\"}", "campaign_file: must be",
+         ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign_file\":\"no/such.json\"}", "no/such.json",
+         ERR_NOINPUT},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":{\"name\":\"t\"}}", "event.campaign: ",
+         ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":" SIMPLE ",\"colour\":1}}",
+         "event.campaign: colour: unknown field", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":" SIMPLE "},"
+         "\"slot\":\"<aws.scheduler.scheduled-time>\"}",
+         "event: slot \"<aws.scheduler.scheduled-time>\"", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":" SIMPLE "},\"slot\":1764493200}",
+         "slot: must be an ISO 8601 UTC time", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"campaign\":" SIMPLE "},"
+         "\"slot\":\"2026-11-30T09:00:00+01:00\"}", "event: slot", ERR_INVALID},
+        {"{\"onesheet\":\"campaign-run\",\"onesheet\":\"campaign-run\"}", "invalid JSON",
+         ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        campaign_t c;
+        int64_t slot;
+        err_t e;
+        err_clear(&e);
+        err_code_t rc = campaign_event_parse(cases[i].json, strlen(cases[i].json), ".", 0, &c,
+                                             &slot, &e);
+        if (rc != cases[i].rc || !strstr(e.msg, cases[i].want))
+            fail_msg("%s\n  got %d \"%s\"\n  want %d \"%s\"", cases[i].json, rc, e.msg,
+                     cases[i].rc, cases[i].want);
+        campaign_free(&c);
+    }
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(a_firing_carries_the_campaign_url_ttl_to_every_message),
+        T(the_result_json_is_what_run_prints),
+        T(a_firing_cut_short_while_adding_is_completed),
+        cmocka_unit_test(webhook_urls_are_https_or_loopback_http),
+        cmocka_unit_test(events_match_only_onesheet_objects),
+        T(an_event_names_the_campaign_inline_or_by_file),
+        cmocka_unit_test(bad_events_say_what_is_wrong),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
