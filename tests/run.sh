@@ -38,15 +38,48 @@ for t in "$BUILD"/tests/test_*; do
     run_one "$n" env TMPDIR="${TMPDIR:-/tmp}" "$t"
 done
 
+# Integration scripts run ONESHEET_TEST_JOBS at a time (default 3): most of
+# their time is spent waiting on workers, emulators and sleeps, not CPU.
+# Each one's output is kept and printed as it finishes.
+jobs=${ONESHEET_TEST_JOBS:-3}
+declare -A running=()   # pid -> name
+declare -A started=()   # pid -> start second
+outdir=$(mktemp -d)
+finish_one() {
+    local pid=$1 rc=0
+    wait "$pid" || rc=$?
+    local name=${running[$pid]} t=$((SECONDS - ${started[$pid]}))
+    if [ "$rc" = 0 ]; then
+        pass=$((pass + 1)); printf 'PASS %-40s %3ss\n' "$name" "$t"
+    else
+        fail=$((fail + 1)); failed+=("$name")
+        printf 'FAIL %-40s %3ss\n' "$name" "$t"
+        tail -n 60 "$outdir/$name" | sed 's/^/    /'
+    fi
+    unset "running[$pid]" "started[$pid]"
+}
+reap() {
+    local pid
+    while [ "${#running[@]}" -ge "$1" ]; do
+        for pid in "${!running[@]}"; do
+            if ! kill -0 "$pid" 2>/dev/null; then finish_one "$pid"; continue 2; fi
+        done
+        sleep 0.2
+    done
+}
 if [ "$filter" != unit ]; then
     for s in "$here"/integration/*.sh; do
         [ -f "$s" ] || continue
         n=$(basename "$s" .sh)
         [ "$n" = lib ] && continue
         case "$filter" in ""|integration|"$n"|*"$n"*) ;; *) continue ;; esac
-        run_one "$n" bash "$s"
+        reap "$jobs"
+        bash "$s" >"$outdir/$n" 2>&1 &
+        running[$!]=$n; started[$!]=$SECONDS
     done
+    reap 1
 fi
+rm -rf "$outdir"
 
 echo "passed=$pass failed=$fail"
 if [ "$fail" -ne 0 ]; then
