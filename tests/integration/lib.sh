@@ -26,3 +26,16 @@ expect_status() {
 }
 # is_png FILE: checks the PNG signature.
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+
+# use_aws_stack: the loopback AWS stack for this script (emulators behind
+# signature-checking proxies, the Bedrock stand-in with $STANDIN_ARGS), its
+# AWS_* / ONESHEET_* settings exported, torn down on exit with every
+# process in PIDS.
+use_aws_stack() {
+    TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
+    EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
+    source "$ROOT/tests/support/emulators.sh"
+    source "$ROOT/tests/support/awsstack.sh"
+    trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
+    awsstack_start || fail "could not start the AWS stack"
+}

@@ -5,13 +5,8 @@
 # below where it started, and the 429s stay bounded (at most two per job,
 # where an unadapted worker draws four before each success).
 source "$(dirname "$0")/lib.sh"
-TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
-EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
-source "$ROOT/tests/support/emulators.sh"
-source "$ROOT/tests/support/awsstack.sh"
-trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
 STANDIN_ARGS="--latency-ms 50 --image-bytes 20000 --rpm 120 --rpm-window-ms 1000"
-awsstack_start || fail "could not start the AWS stack"
+use_aws_stack
 "$BIN/onesheet" init >/dev/null 2>&1 || fail "init"
 export ONESHEET_MAX_RECEIVES=2   # a throttle that reached the queue would fail the job
 

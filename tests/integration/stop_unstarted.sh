@@ -4,13 +4,8 @@
 # message visible) without a paid call, the worker exits 0 well within the
 # grace, and a second worker then finishes every job, one model call each.
 source "$(dirname "$0")/lib.sh"
-TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
-EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
-source "$ROOT/tests/support/emulators.sh"
-source "$ROOT/tests/support/awsstack.sh"
-trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
 STANDIN_ARGS="--latency-ms 1500 --image-bytes 20000"
-awsstack_start || fail "could not start the AWS stack"
+use_aws_stack
 "$BIN/onesheet" init >/dev/null 2>&1 || fail "init"
 
 python3 -c "

@@ -9,13 +9,8 @@
 #   - SIGTERM with all of them in flight: both workers stop receiving,
 #     finish every job within the grace, give nothing back and exit 0.
 source "$(dirname "$0")/lib.sh"
-TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
-EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
-source "$ROOT/tests/support/emulators.sh"
-source "$ROOT/tests/support/awsstack.sh"
-trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
 STANDIN_ARGS="--latency-ms 12000 --image-bytes 50000"
-awsstack_start || fail "could not start the AWS stack"
+use_aws_stack
 "$BIN/onesheet" init >/dev/null 2>&1 || fail "init"
 
 python3 -c "
