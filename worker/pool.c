@@ -101,8 +101,8 @@ static int reserve(worker_t *w, slot_t **out, int max)
     return n;
 }
 
-/* Waits up to ms for a slot to become DONE (or, unless done_only, FREE),
- * or for the worker to stop. */
+/* Waits up to ms for work (a slot RECEIVED or DONE), or for the worker to
+ * stop; unless done_only, any slot change (a FREE slot too) ends the wait. */
 static void wait_slots(worker_t *w, long ms, bool done_only)
 {
     struct timespec ts;
