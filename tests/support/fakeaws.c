@@ -53,3 +53,44 @@ err_code_t fakeaws_verify(const fake_request_t *req, const sigv4_credentials_t *
                           .body_len = req->body_len};
     return sigv4_verify(&sq, c, vo, info, err);
 }
+
+/* s with the XML/JSON-special characters made harmless. */
+static void append_escaped(buf_t *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<' || c == '>' || c == '&' || c == '"' || c == '\\' || c < 0x20)
+            buf_appendf(b, "&#%d;", c);
+        else
+            buf_append(b, s, 1);
+    }
+}
+
+void fakeaws_error_reply(fake_response_t *resp, bool xml, int status, const char *code,
+                         const char *msg, const char *request_id)
+{
+    buf_t b = BUF_INIT;
+    resp->status = status;
+    if (xml) {
+        buf_append_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+        append_escaped(&b, code);
+        buf_append_str(&b, "</Code><Message>");
+        append_escaped(&b, msg);
+        buf_append_str(&b, "</Message>");
+        if (request_id) {
+            buf_append_str(&b, "<RequestId>");
+            append_escaped(&b, request_id);
+            buf_append_str(&b, "</RequestId>");
+        }
+        buf_append_str(&b, "</Error>");
+        fake_response_header(resp, "Content-Type", "application/xml");
+    } else {
+        buf_appendf(&b, "{\"__type\":\"com.amazon.coral.service#%s\",\"message\":\"", code);
+        append_escaped(&b, msg);
+        buf_append_str(&b, "\"}");
+        fake_response_header(resp, "Content-Type", "application/x-amz-json-1.0");
+        fake_response_header(resp, "x-amzn-ErrorType", code);
+    }
+    fake_response_body(resp, b.data, b.len);
+    buf_free(&b);
+}

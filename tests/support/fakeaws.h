@@ -12,6 +12,7 @@
 #include "fakeserver.h"
 #include "sigv4.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -38,5 +39,11 @@ void fakeaws_close(fakeaws_t *a);
 err_code_t fakeaws_verify(const fake_request_t *req, const sigv4_credentials_t *c,
                           const sigv4_verify_opts_t *vo, sigv4_verify_info_t *info,
                           err_t *err);
+
+/* Answers status with an AWS error in the service's shape: S3's XML
+ * <Error> (xml true) or the JSON protocol's {"__type","message"} with
+ * x-amzn-ErrorType.  code and msg are escaped; request_id may be NULL. */
+void fakeaws_error_reply(fake_response_t *resp, bool xml, int status, const char *code,
+                         const char *msg, const char *request_id);
 
 #endif

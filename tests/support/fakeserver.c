@@ -234,6 +234,27 @@ static void response_free(fake_response_t *r)
     memset(r, 0, sizeof *r);
 }
 
+void fake_response_clear(fake_response_t *resp)
+{
+    response_free(resp);
+    resp->status = 200;
+}
+
+int fake_server_write_port_file(const fake_server_t *fs, const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", fake_server_port(fs));
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 static bool has_header(const fake_response_t *r, const char *name)
 {
     for (size_t i = 0; i < r->nheaders; i++)

@@ -102,6 +102,15 @@ void fake_response_json(fake_response_t *resp, int status, const char *json);
 /* Sets action FAKE_GARBAGE with a copy of data[0..len) as the raw bytes. */
 void fake_response_raw(fake_response_t *resp, const void *data, size_t len);
 
+/* Frees what resp holds and makes it a fresh, empty 200 (proxies that
+ * replace an upstream reply). */
+void fake_response_clear(fake_response_t *resp);
+
+/* Writes the server's port to path atomically (a temporary file renamed
+ * into place), for a parent process waiting on --port-file.  0, or -1 with
+ * errno set. */
+int fake_server_write_port_file(const fake_server_t *fs, const char *path);
+
 /* Formats t (seconds since the epoch) as an RFC 1123 date into out. */
 void fake_http_date(long long t, char *out, size_t cap);
 

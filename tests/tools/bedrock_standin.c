@@ -892,11 +892,7 @@ int main(int argc, char **argv)
         return 69;
     }
     if (port_file) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%d\n", fake_server_port(s->fs)) < 0 || fclose(f) != 0 ||
-            rename(tmp, port_file) != 0) {
+        if (fake_server_write_port_file(s->fs, port_file) != 0) {
             fprintf(stderr, "bedrock_standin: cannot write %s\n", port_file);
             standin_stop(s);
             return 73;

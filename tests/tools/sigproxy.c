@@ -42,6 +42,7 @@
  * Only 127.0.0.1 with an ephemeral port is supported (the fake server). */
 #include "buf.h"
 #include "crypto.h"
+#include "fakeaws.h"
 #include "fakeserver.h"
 #include "http.h"
 #include "sigv4.h"
@@ -162,40 +163,12 @@ static void stats_json(buf_t *b)
                 atomic_load(&P.upstream_errors));
 }
 
-/* Appends s with the five XML/JSON-special characters made harmless. */
-static void append_escaped(buf_t *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '<' || c == '>' || c == '&' || c == '"' || c == '\\' || c < 0x20)
-            buf_appendf(b, "&#%d;", c);
-        else
-            buf_append(b, s, 1);
-    }
-}
-
 /* Answers status with the service's error shape. */
 static void reply_error(fake_response_t *resp, int status, const char *code, const char *msg)
 {
-    buf_t b = BUF_INIT;
-    resp->status = status;
-    if (P.s3) {
-        buf_append_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-        append_escaped(&b, code);
-        buf_append_str(&b, "</Code><Message>");
-        append_escaped(&b, msg);
-        buf_appendf(&b, "</Message><RequestId>sigproxy-%ld</RequestId></Error>",
-                    atomic_load(&P.requests));
-        fake_response_header(resp, "Content-Type", "application/xml");
-    } else {
-        buf_appendf(&b, "{\"__type\":\"com.amazon.coral.service#%s\",\"message\":\"", code);
-        append_escaped(&b, msg);
-        buf_append_str(&b, "\"}");
-        fake_response_header(resp, "Content-Type", "application/x-amz-json-1.0");
-        fake_response_header(resp, "x-amzn-ErrorType", code);
-    }
-    fake_response_body(resp, b.data, b.len);
-    buf_free(&b);
+    char id[48];
+    snprintf(id, sizeof id, "%s-%ld", "sigproxy", (long)atomic_load(&P.requests));
+    fakeaws_error_reply(resp, P.s3, status, code, msg, id);
 }
 
 static bool is_hex64(const char *s)
@@ -462,19 +435,6 @@ static long forward(const fake_request_t *req, const char *method, bool with_bod
     return status;
 }
 
-/* Frees what a fake response holds and makes it a fresh 200. */
-static void response_clear(fake_response_t *r)
-{
-    for (size_t i = 0; i < r->nheaders; i++) {
-        free((char *)r->headers[i].name);
-        free((char *)r->headers[i].value);
-    }
-    free(r->body);
-    free(r->raw);
-    memset(r, 0, sizeof *r);
-    r->status = 200;
-}
-
 /* PutObject with If-None-Match: * — create-only, checked by a HEAD upstream
  * under the lock so two such puts cannot both win. */
 static void conditional_put(const fake_request_t *req, fake_response_t *resp)
@@ -482,7 +442,7 @@ static void conditional_put(const fake_request_t *req, fake_response_t *resp)
     pthread_mutex_lock(&P.put_mu);
     fake_response_t head = {0};
     long st = forward(req, "HEAD", false, &head);
-    response_clear(&head);
+    fake_response_clear(&head);
     if (st == 200) {
         pthread_mutex_unlock(&P.put_mu);
         atomic_fetch_add(&P.precondition_failed, 1);
@@ -552,7 +512,7 @@ static void handle_request(const fake_request_t *req, fake_response_t *resp)
     serve(req, resp);
     if (fail) {
         /* Done upstream, but the client never hears: a lost reply. */
-        response_clear(resp);
+        fake_response_clear(resp);
         inject(req, resp, "after");
     }
 }
@@ -650,21 +610,6 @@ static void parse_args(int argc, char **argv)
     P.s3 = strcmp(P.service, "s3") == 0;
 }
 
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "%d\n", port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 static void free_client(void *c)
 {
     http_client_free(c);
@@ -692,7 +637,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sigproxy: cannot listen on 127.0.0.1\n");
         return 71;
     }
-    if (P.port_file && write_port_file(P.port_file, fake_server_port(fs)) != 0) {
+    if (P.port_file && fake_server_write_port_file(fs, P.port_file) != 0) {
         perror(P.port_file);
         fake_server_stop(fs);
         return 73;
