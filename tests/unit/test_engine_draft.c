@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "job.h"
 #include "pngtext.h"
+#include "pngsurface.h"
 
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"
@@ -58,21 +59,6 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-typedef struct {
-    const buf_t *b;
-    size_t off;
-} reader_t;
-
-static cairo_status_t png_read(void *closure, unsigned char *data, unsigned int len)
-{
-    reader_t *r = closure;
-    if (r->b->len - r->off < len)
-        return CAIRO_STATUS_READ_ERROR;
-    memcpy(data, r->b->data + r->off, len);
-    r->off += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* Checks the PNG signature and IHDR, then decodes the whole image; returns
  * the decoded surface (caller destroys). */
 static cairo_surface_t *assert_png(const buf_t *png, int w, int h)
@@ -85,9 +71,7 @@ static cairo_surface_t *assert_png(const buf_t *png, int w, int h)
     assert_int_equal(be32(png->data + 16), (uint32_t)w);
     assert_int_equal(be32(png->data + 20), (uint32_t)h);
 
-    reader_t rd = {png, 0};
-    cairo_surface_t *img = cairo_image_surface_create_from_png_stream(png_read, &rd);
-    assert_int_equal(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    cairo_surface_t *img = tu_png_surface(png);
     assert_int_equal(cairo_image_surface_get_width(img), w);
     assert_int_equal(cairo_image_surface_get_height(img), h);
     return img;

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "err.h"
 #include "pngenc.h"
+#include "pngsurface.h"
 
 /* ---- a small libpng decoder ---- */
 
@@ -187,21 +188,6 @@ static void rgb24_ignores_the_undefined_top_byte(void **state)
     buf_free(&out);
 }
 
-typedef struct {
-    const buf_t *b;
-    size_t off;
-} reader_t;
-
-static cairo_status_t cairo_read(void *closure, unsigned char *data, unsigned int len)
-{
-    reader_t *r = closure;
-    if (r->b->len - r->off < len)
-        return CAIRO_STATUS_READ_ERROR;
-    memcpy(data, r->b->data + r->off, len);
-    r->off += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 static void translucent_pixels_are_unpremultiplied_into_rgba(void **state)
 {
     (void)state;
@@ -235,11 +221,8 @@ static void translucent_pixels_are_unpremultiplied_into_rgba(void **state)
     decoded_free(&d);
 
     /* cairo premultiplies again on load: back to the input within 1. */
-    reader_t rd = {&out, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(cairo_read, &rd);
-    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    cairo_surface_t *s = tu_png_surface(&out);
     assert_int_equal(cairo_image_surface_get_format(s), CAIRO_FORMAT_ARGB32);
-    cairo_surface_flush(s);
     const uint32_t *back = (const uint32_t *)cairo_image_surface_get_data(s);
     for (int i = 0; i < N; i++) {
         for (int sh = 0; sh < 32; sh += 8) {

@@ -18,6 +18,7 @@
 #include "pngenc.h"
 #include "pngtext.h"
 #include "poster.h"
+#include "pngsurface.h"
 
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"
@@ -76,49 +77,6 @@ static void make_art(int w, int h, int kind, buf_t *out)
     cairo_surface_destroy(s);
 }
 
-typedef struct {
-    const buf_t *b;
-    size_t off;
-} reader_t;
-
-static cairo_status_t read_buf(void *closure, unsigned char *data, unsigned int len)
-{
-    reader_t *r = closure;
-    if (r->b->len - r->off < len)
-        return CAIRO_STATUS_READ_ERROR;
-    memcpy(data, r->b->data + r->off, len);
-    r->off += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-static cairo_surface_t *decode(const buf_t *png)
-{
-    reader_t r = {png, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_buf, &r);
-    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
-    cairo_surface_flush(s);
-    return s;
-}
-
-static uint32_t px(cairo_surface_t *s, int x, int y)
-{
-    const unsigned char *d = cairo_image_surface_get_data(s);
-    return ((const uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(s)))[x] &
-           0xffffff;
-}
-
-static double lum8(uint32_t p)
-{
-    return poster_luminance(((p >> 16) & 255) / 255.0, ((p >> 8) & 255) / 255.0,
-                            (p & 255) / 255.0);
-}
-
-static int inside(poster_box_t in, poster_box_t out)
-{
-    return in.x >= out.x - 0.01 && in.y >= out.y - 0.01 &&
-           in.x + in.w <= out.x + out.w + 0.01 && in.y + in.h <= out.y + out.h + 0.01;
-}
-
 static int overlap(poster_box_t a, poster_box_t b)
 {
     return a.w > 0 && b.w > 0 && a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h &&
@@ -145,11 +103,11 @@ static void compose_pair(poster_t *p, poster_input_t in, const buf_t *art, buf_t
 static void assert_glyphs_in_safe_area(const buf_t *with, const buf_t *without,
                                        const poster_layout_t *lay)
 {
-    cairo_surface_t *a = decode(with), *b = decode(without);
+    cairo_surface_t *a = tu_png_surface(with), *b = tu_png_surface(without);
     int w = lay->width, h = lay->height, changed = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            if (px(a, x, y) == px(b, x, y))
+            if (tu_px(a, x, y) == tu_px(b, x, y))
                 continue;
             changed++;
             if (x < lay->safe.x || x >= lay->safe.x + lay->safe.w || y < lay->safe.y ||
@@ -215,11 +173,11 @@ static void text_stays_inside_the_safe_area_for_every_text_aspect_and_layout(voi
                     assert_int_equal(poster_compose(p, &in, art.data, art.len, &out, &lay, &e),
                                      ERR_OK);
                     assert_true(lay.composed);
-                    assert_true(inside(lay.safe, (poster_box_t){0, 0, w, h}));
+                    assert_true(tu_box_inside(lay.safe, (poster_box_t){0, 0, w, h}));
                     for (int b = 0; b < POSTER__NBLOCKS; b++) {
                         if (lay.block[b].w <= 0)
                             continue;
-                        if (!inside(lay.block[b], lay.safe))
+                        if (!tu_box_inside(lay.block[b], lay.safe))
                             fail_msg("%s %s %s draft=%d: block %d at %.0f,%.0f %.0fx%.0f "
                                      "leaves the safe area",
                                      aspects[a], layouts[l], texts[t].what, draft, b,
@@ -275,15 +233,15 @@ static double measured_contrast(cairo_surface_t *with, cairo_surface_t *without,
      * (the inside of a stroke is the pure text colour). */
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
-            double d = fabs(lum8(px(with, x, y)) - lum8(px(without, x, y)));
+            double d = fabs(tu_lum8(tu_px(with, x, y)) - tu_lum8(tu_px(without, x, y)));
             if (d > best) {
                 best = d;
-                ink = lum8(px(with, x, y));
+                ink = tu_lum8(tu_px(with, x, y));
             }
         }
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
-            double r = poster_contrast_ratio(ink, lum8(px(without, x, y)));
+            double r = poster_contrast_ratio(ink, tu_lum8(tu_px(without, x, y)));
             if (r < worst)
                 worst = r;
         }
@@ -309,7 +267,7 @@ static void low_contrast_art_still_gets_readable_text(void **state)
                                  .layout = layouts[l], .seed = -1};
             poster_layout_t lay;
             compose_pair(p, in, &art, &with, &without, &lay);
-            cairo_surface_t *a = decode(&with), *b = decode(&without);
+            cairo_surface_t *a = tu_png_surface(&with), *b = tu_png_surface(&without);
             for (int i = 0; i < POSTER__NBLOCKS; i++) {
                 if (lay.block[i].w <= 0)
                     continue;
@@ -465,7 +423,7 @@ static void thumbnail_fits_its_box_and_keeps_the_aspect(void **state)
     assert_int_equal(poster_thumbnail(art.data, art.len, 320, 320, &th, &w, &h, &e), ERR_OK);
     assert_int_equal(h, 320);
     assert_int_equal(w, 213);
-    cairo_surface_t *s = decode(&th);
+    cairo_surface_t *s = tu_png_surface(&th);
     assert_int_equal(cairo_image_surface_get_width(s), 213);
     cairo_surface_destroy(s);
     buf_reset(&th);

@@ -20,6 +20,7 @@
 
 #include "pngtext.h"
 #include "poster.h"
+#include "pngsurface.h"
 
 enum { FMT_JPEG, FMT_JPEG_GREY_PROGRESSIVE, FMT_WEBP_LOSSY, FMT_WEBP_LOSSLESS, NFMTS };
 static const char *const fmt_names[] = {"jpeg", "jpeg grey progressive", "webp lossy",
@@ -60,6 +61,13 @@ static cairo_surface_t *paint_art(int w, int h, int quadrants)
     cairo_destroy(cr);
     cairo_surface_flush(s);
     return s;
+}
+
+/* The poster as pixels: it must be a PNG. */
+static cairo_surface_t *poster_pixels(const buf_t *png)
+{
+    assert_true(png->len > 8 && memcmp(png->data, "\x89PNG", 4) == 0);
+    return tu_png_surface(png);
 }
 
 static void encode_jpeg(cairo_surface_t *s, int grey_progressive, buf_t *out)
@@ -126,51 +134,6 @@ static void encode_art(cairo_surface_t *s, int fmt, buf_t *out)
     free(px);
 }
 
-typedef struct {
-    const buf_t *b;
-    size_t off;
-} reader_t;
-
-static cairo_status_t read_buf(void *closure, unsigned char *data, unsigned int len)
-{
-    reader_t *r = closure;
-    if (r->b->len - r->off < len)
-        return CAIRO_STATUS_READ_ERROR;
-    memcpy(data, r->b->data + r->off, len);
-    r->off += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-/* The poster as pixels: it must be a PNG. */
-static cairo_surface_t *decode_png(const buf_t *png)
-{
-    assert_true(png->len > 8 && memcmp(png->data, "\x89PNG", 4) == 0);
-    reader_t r = {png, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_buf, &r);
-    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
-    cairo_surface_flush(s);
-    return s;
-}
-
-static uint32_t px(cairo_surface_t *s, int x, int y)
-{
-    const unsigned char *d = cairo_image_surface_get_data(s);
-    return ((const uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(s)))[x] &
-           0xffffff;
-}
-
-static double lum8(uint32_t p)
-{
-    return poster_luminance(((p >> 16) & 255) / 255.0, ((p >> 8) & 255) / 255.0,
-                            (p & 255) / 255.0);
-}
-
-static int inside(poster_box_t in, poster_box_t out)
-{
-    return in.x >= out.x - 0.01 && in.y >= out.y - 0.01 &&
-           in.x + in.w <= out.x + out.w + 0.01 && in.y + in.h <= out.y + out.h + 0.01;
-}
-
 /* The worst contrast between a block's ink (the glyph pixel furthest from
  * what is behind it) and every pixel behind the block. */
 static double measured_contrast(cairo_surface_t *with, cairo_surface_t *without,
@@ -181,15 +144,15 @@ static double measured_contrast(cairo_surface_t *with, cairo_surface_t *without,
     double best = -1, ink = 0, worst = 21;
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
-            double d = fabs(lum8(px(with, x, y)) - lum8(px(without, x, y)));
+            double d = fabs(tu_lum8(tu_px(with, x, y)) - tu_lum8(tu_px(without, x, y)));
             if (d > best) {
                 best = d;
-                ink = lum8(px(with, x, y));
+                ink = tu_lum8(tu_px(with, x, y));
             }
         }
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++)
-            worst = fmin(worst, poster_contrast_ratio(ink, lum8(px(without, x, y))));
+            worst = fmin(worst, poster_contrast_ratio(ink, tu_lum8(tu_px(without, x, y))));
     return worst;
 }
 
@@ -221,13 +184,13 @@ static void jpeg_and_webp_art_is_composed_like_png(void **state)
             assert_false(lay.spliced);
             assert_int_equal(lay.width, w);
             assert_int_equal(lay.height, h);
-            cairo_surface_t *a = decode_png(&with), *b = decode_png(&without);
+            cairo_surface_t *a = poster_pixels(&with), *b = poster_pixels(&without);
             assert_int_equal(cairo_image_surface_get_width(a), w);
             assert_int_equal(cairo_image_surface_get_height(a), h);
             int changed = 0;
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) {
-                    if (px(a, x, y) == px(b, x, y))
+                    if (tu_px(a, x, y) == tu_px(b, x, y))
                         continue;
                     changed++;
                     if (x < lay.safe.x || x >= lay.safe.x + lay.safe.w || y < lay.safe.y ||
@@ -239,7 +202,7 @@ static void jpeg_and_webp_art_is_composed_like_png(void **state)
             for (int i = 0; i < POSTER__NBLOCKS; i++) {
                 if (lay.block[i].w <= 0)
                     continue;
-                assert_true(inside(lay.block[i], lay.safe));
+                assert_true(tu_box_inside(lay.block[i], lay.safe));
                 double c = measured_contrast(a, b, lay.block[i]);
                 if (c < POSTER_MIN_CONTRAST || lay.contrast[i] < POSTER_MIN_CONTRAST)
                     fail_msg("%s %dx%d block %d: contrast %.2f (layout says %.2f)",
@@ -280,13 +243,13 @@ static void decoded_pixels_are_the_art(void **state)
         encode_art(src, f, &art);
         assert_int_equal(poster_compose(p, &in, art.data, art.len, &out, &lay, &e), ERR_OK);
         assert_true(lay.composed);
-        cairo_surface_t *got = decode_png(&out);
+        cairo_surface_t *got = poster_pixels(&out);
         int tol = f == FMT_WEBP_LOSSLESS ? 0 : 12;
         for (int y = 4; y < 60; y++)
             for (int x = 4; x < 92; x++) {
                 if (abs(x - 48) < 4 || abs(y - 32) < 4)
                     continue; /* lossy edges between the quadrants */
-                uint32_t want = px(src, x, y), have = px(got, x, y);
+                uint32_t want = tu_px(src, x, y), have = tu_px(got, x, y);
                 if (f == FMT_JPEG_GREY_PROGRESSIVE) {
                     int l = (int)lround(255 * (0.299 * (want >> 16 & 255) / 255 +
                                                0.587 * (want >> 8 & 255) / 255 +
@@ -313,8 +276,8 @@ static void decoded_pixels_are_the_art(void **state)
     buf_t art, out = BUF_INIT;
     encode_webp(bgra, 4, 4, 16, 1, &art);
     assert_int_equal(poster_compose(p, &in, art.data, art.len, &out, NULL, &e), ERR_OK);
-    cairo_surface_t *got = decode_png(&out);
-    uint32_t v = px(got, 1, 1);
+    cairo_surface_t *got = poster_pixels(&out);
+    uint32_t v = tu_px(got, 1, 1);
     assert_true(abs((int)(v >> 16 & 255) - 25) <= 1);
     assert_true(abs((int)(v >> 8 & 255) - 50) <= 1);
     assert_true(abs((int)(v & 255) - 100) <= 1);
@@ -354,8 +317,8 @@ static void cmyk_jpeg_art_decodes_to_rgb(void **state)
     poster_input_t in = {.seed = -1};
     buf_t out = BUF_INIT;
     assert_int_equal(poster_compose(p, &in, mem, size, &out, NULL, &e), ERR_OK);
-    cairo_surface_t *got = decode_png(&out);
-    uint32_t v = px(got, 8, 8);
+    cairo_surface_t *got = poster_pixels(&out);
+    uint32_t v = tu_px(got, 8, 8);
     if (!((v >> 16 & 255) > 240 && (v >> 8 & 255) < 15 && (v & 255) < 15))
         fail_msg("CMYK red decoded as %06x", v);
     cairo_surface_destroy(got);
@@ -412,7 +375,7 @@ static void cut_or_corrupt_jpeg_and_webp_is_invalid_with_a_message(void **state)
             err_code_t rc = poster_compose(p, &in, bad.data, bad.len, &out, NULL, &e);
             assert_true(rc == ERR_OK || rc == ERR_INVALID);
             if (rc == ERR_OK)
-                cairo_surface_destroy(decode_png(&out));
+                cairo_surface_destroy(poster_pixels(&out));
             else
                 refused++, assert_int_equal(out.len, 0);
             buf_free(&bad);
@@ -494,11 +457,11 @@ static void thumbnails_of_jpeg_and_webp(void **state)
                          ERR_OK);
         assert_int_equal(w, 213);
         assert_int_equal(h, 320);
-        cairo_surface_t *t = decode_png(&th);
+        cairo_surface_t *t = poster_pixels(&th);
         assert_int_equal(cairo_image_surface_get_width(t), 213);
         assert_int_equal(cairo_image_surface_get_height(t), 320);
         /* The top-left quadrant is red (grey for the grey JPEG). */
-        uint32_t v = px(t, 20, 20);
+        uint32_t v = tu_px(t, 20, 20);
         if (f == FMT_JPEG_GREY_PROGRESSIVE)
             assert_true(abs((int)(v >> 16 & 255) - (int)(v & 255)) < 8);
         else
