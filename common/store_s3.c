@@ -20,9 +20,6 @@
 #include <string.h>
 
 #define SMALL_REPLY ((size_t)64 * 1024)
-/* A HEAD reply has no body, but the client's size cap also applies to the
- * Content-Length it announces, which is the object's size. */
-#define HEAD_REPLY ((size_t)1 << 40)
 #define BUCKET_MAX 256
 #define PREFIX_MAX 512
 
@@ -167,7 +164,10 @@ static err_code_t existing_matches(s3_store_t *s, const char *url, size_t len,
     uint8_t got[SHA256_LEN];
     *same = false;
     http_response_init(&r);
-    err_code_t rc = call(s->client, "HEAD", url, mode, 1, NULL, 0, NULL, HEAD_REPLY, &r, err);
+    /* http.c applies no size cap to a HEAD: its Content-Length is the
+     * object's size, not a body coming. */
+    err_code_t rc = call(s->client, "HEAD", url, mode, 1, NULL, 0, NULL, SMALL_REPLY, &r,
+                         err);
     if (rc != ERR_OK) {
         if (r.status == 404)
             rc = ERR_OK, err_clear(err);
