@@ -133,18 +133,25 @@ again:
     pthread_mutex_unlock(&w->lock);
 }
 
-/* The WAITING slot due first (smallest not_before_ms), or NULL. */
+/* The WAITING slot due first (smallest not_before_ms), or NULL; also NULL
+ * while --concurrency generations are running (claimed jobs beyond them,
+ * --prefetch, wait for one to end) unless the worker is stopping. */
 static slot_t *first_waiting(worker_t *w)
 {
     slot_t *best = NULL;
+    int running = 0;
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->nslots; i++) {
         slot_t *s = &w->slots[i];
+        running += s->state == SLOT_RUNNING;
         if (s->state == SLOT_WAITING && (!best || s->not_before_ms < best->not_before_ms))
             best = s;
     }
     pthread_mutex_unlock(&w->lock);
-    return best;
+    /* Stopping, a job not yet started is given back even when all are busy. */
+    if (best && best->attempts == 0 && atomic_load(&w->signalled))
+        return best;
+    return running < w->concurrency ? best : NULL;
 }
 
 /* Starts WAITING slots whose time has come, earliest first, as fast as

@@ -40,6 +40,9 @@ static void usage(FILE *fp)
             "      --threads N       threads that store and record finished jobs when\n"
             "                        the engine is a network one (default 4; the draft\n"
             "                        engine renders on one thread per job in flight)\n"
+            "      --prefetch N      jobs claimed ahead, ready to start when a\n"
+            "                        generation ends (default concurrency/4, at least 1;\n"
+            "                        network engines only)\n"
             "      --drain           exit once no message is visible or in flight\n"
             "      --max-jobs N      exit after taking N messages\n"
             "      --visibility S    seconds a received message stays hidden (default: config, 60)\n"
@@ -96,10 +99,16 @@ static int setup(err_t *e)
         W.threads = WORKER_MAX_THREADS;
     if (W.threads > W.concurrency)
         W.threads = W.concurrency;
-    /* Beyond the --concurrency generations, a network engine gets a slot
-     * per stage thread and as many again for jobs generated and waiting
-     * to be stored: a slot being finished does not hold up a generation. */
-    W.nslots = W.async ? W.concurrency + 2 * W.threads : W.concurrency;
+    /* Beyond the --concurrency generations, a network engine gets slots
+     * for --prefetch jobs claimed ahead (a generation that ends is followed
+     * at once by the next, not after a receive and a claim), one per stage
+     * thread and as many again for jobs generated and waiting to be
+     * stored: a slot being finished does not hold up a generation. */
+    if (!W.async)
+        W.prefetch = 0;
+    else if (W.prefetch < 0)
+        W.prefetch = W.concurrency / 4 > 1 ? W.concurrency / 4 : 1;
+    W.nslots = W.async ? W.concurrency + W.prefetch + 2 * W.threads : W.concurrency;
     if (!(W.slots = calloc((size_t)W.nslots, sizeof *W.slots))) {
         err_set(e, ERR_NOMEM, "out of memory");
         return -1;
@@ -152,6 +161,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"concurrency", required_argument, NULL, 'c'},
         {"threads", required_argument, NULL, 't'},
+        {"prefetch", required_argument, NULL, 'f'},
         {"drain", no_argument, NULL, 'd'},
         {"max-jobs", required_argument, NULL, 'm'},
         {"visibility", required_argument, NULL, 'v'},
@@ -173,24 +183,28 @@ int main(int argc, char **argv)
     char host[64] = "host";
 
     W.concurrency = 2;
+    W.prefetch = -1;
     W.poll_wait_s = 1;
     W.grace_s = 30;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         char *end;
         long v;
         switch (opt) {
-        case 'c': case 't': case 'm': case 'v': case 'p': case 'g':
+        case 'c': case 't': case 'm': case 'v': case 'p': case 'g': case 'f':
             v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < (opt == 'm' || opt == 'p' || opt == 'g' ? 0 : 1) ||
-                v > (opt == 'c' ? WORKER_MAX_SLOTS : opt == 't' ? WORKER_MAX_THREADS : 43200)) {
+            if (*end || end == optarg ||
+                v < (opt == 'm' || opt == 'p' || opt == 'g' || opt == 'f' ? 0 : 1) ||
+                v > (opt == 'c' || opt == 'f' ? WORKER_MAX_SLOTS : opt == 't' ? WORKER_MAX_THREADS : 43200)) {
                 fprintf(stderr, "onesheet-worker: --%s: bad value \"%s\"\n",
                         opt == 'c' ? "concurrency" : opt == 't' ? "threads"
+                        : opt == 'f' ? "prefetch"
                         : opt == 'm' ? "max-jobs" : opt == 'v' ? "visibility"
                         : opt == 'g' ? "grace" : "poll-wait", optarg);
                 return EX_USAGE;
             }
             if (opt == 'c') W.concurrency = (int)v;
             else if (opt == 't') W.threads = (int)v;
+            else if (opt == 'f') W.prefetch = (int)v;
             else if (opt == 'm') W.max_jobs = v;
             else if (opt == 'v') vis = (int)v;
             else if (opt == 'g') W.grace_s = (int)v;
@@ -276,9 +290,9 @@ int main(int argc, char **argv)
         teardown();
         return err_exit_status(e.code);
     }
-    log_info("worker_started", "concurrency=%d threads=%d engine=%s model=%s "
+    log_info("worker_started", "concurrency=%d prefetch=%d threads=%d engine=%s model=%s "
              "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s", W.concurrency,
-             W.threads, W.async ? "network" : "local", W.cfg.model, W.visibility_s,
+             W.prefetch, W.threads, W.async ? "network" : "local", W.cfg.model, W.visibility_s,
              W.drain, W.grace_s, W.rpm, W.owner_base);
 #ifdef HAVE_SYSTEMD
     sd_notify(0, "READY=1\nSTATUS=processing");
@@ -310,7 +324,17 @@ int main(int argc, char **argv)
             }
         if (done == W.threads)
             break;
-        usleep(100 * 1000);
+        /* Up to 100 ms; a stage thread that leaves wakes this at once. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&W.lock);
+        pthread_cond_timedwait(&W.cond, &W.lock, &ts);
+        pthread_mutex_unlock(&W.lock);
         int64_t now = worker_now_ms();
         if (atomic_load(&W.signalled)) {
             if (!stop_ms) {

@@ -80,7 +80,8 @@ static slot_t *take_work(worker_t *w)
 }
 
 /* Reserves up to max free slots into out; returns how many.  Only as many
- * as keep the jobs claimed or generating within --concurrency. */
+ * as keep the jobs claimed or generating within --concurrency plus
+ * --prefetch (the driver starts at most --concurrency of them). */
 static int reserve(worker_t *w, slot_t **out, int max)
 {
     int n = 0, generating = 0;
@@ -90,8 +91,8 @@ static int reserve(worker_t *w, slot_t **out, int max)
         generating += st == SLOT_RESERVED || st == SLOT_RECEIVED || st == SLOT_WAITING ||
                       st == SLOT_RUNNING;
     }
-    if (max > w->concurrency - generating)
-        max = w->concurrency - generating;
+    if (max > w->concurrency + w->prefetch - generating)
+        max = w->concurrency + w->prefetch - generating;
     for (int i = 0; i < w->nslots && n < max; i++)
         if (w->slots[i].state == SLOT_FREE) {
             w->slots[i].state = SLOT_RESERVED;
@@ -189,6 +190,11 @@ static int receive_some(worker_thread_t *t)
      * flight: a finished job would wait behind the poll. */
     int busy = worker_busy_slots(w) - k;
     int wait = busy > 0 && w->threads == 1 ? 0 : w->poll_wait_s;
+    /* --drain with the queue found empty: no long poll while the last jobs
+     * finish (the exit would wait for it); the stage loop waits on the
+     * slots instead and looks again when one changes. */
+    if (w->drain && atomic_load(&w->seen_empty))
+        wait = 0;
     err_clear(&e);
     if (queue_receive(t->queue, (size_t)k, w->visibility_s, wait, &msgs, &n, &e) != ERR_OK) {
         /* Back off while the queue keeps failing (a full disk, an outage):
@@ -205,6 +211,7 @@ static int receive_some(worker_thread_t *t)
         return 0;
     }
     atomic_store(&w->receive_fails, 0);
+    atomic_store(&w->seen_empty, n == 0);
     log_debug("received", "thread=%d asked=%d got=%zu wait_s=%d", t->index, k, n, wait);
     int64_t received = worker_now_ms();
     for (size_t i = n; i < (size_t)k; i++)
@@ -291,8 +298,13 @@ void *worker_stage_main(void *arg)
                     last_dead = now;
                     worker_note_dead(t);
                 }
-                if (w->drain && drained(t))
+                if (w->drain && drained(t)) {
+                    /* Wake the threads waiting on slots: they leave now. */
+                    pthread_mutex_lock(&w->lock);
                     atomic_store(&w->stop, true);
+                    pthread_cond_broadcast(&w->cond);
+                    pthread_mutex_unlock(&w->lock);
+                }
             }
             stop_receiving(w);
             if (got > 0)

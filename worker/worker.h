@@ -1,8 +1,9 @@
 /* worker — shared state of onesheet-worker's threads.
  *
  * A job in flight occupies a slot; at most --concurrency of them are
- * claimed or generating at once, and a few more slots hold jobs that are
- * generated and being stored, so storing never holds up a generation.  Few
+ * generating at once and --prefetch more claimed and ready to start, and a
+ * few more slots hold jobs that are generated and being stored, so storing
+ * never holds up a generation.  Few
  * threads serve many slots:
  *
  *   stage threads (--threads; pool.c)  receive messages into free slots,
@@ -81,7 +82,8 @@ typedef struct {
 typedef struct {
     config_t cfg;
     int concurrency;         /* generations in flight at most */
-    int nslots;              /* slots: concurrency, plus room for jobs being finished */
+    int prefetch;            /* claimed jobs kept ready beyond those (network engines) */
+    int nslots;              /* slots: concurrency + prefetch, plus room for jobs being finished */
     int threads;             /* stage threads */
     bool async;              /* the engine runs in the driver */
     bool drain;
@@ -114,6 +116,7 @@ typedef struct {
     atomic_bool driver_quit;
     atomic_int pollers;      /* stage threads in a long poll now */
     atomic_int receive_fails; /* receives failed in a row */
+    atomic_bool seen_empty;  /* --drain: the last receive found nothing */
     slot_t *slots;           /* [nslots] */
 } worker_t;
 

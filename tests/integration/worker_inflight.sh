@@ -7,7 +7,9 @@
 #   - many generations wait on the network at once without a thread each
 #     (12 in flight, 5 threads in the process);
 #   - SIGTERM with all of them in flight: both workers stop receiving,
-#     finish every job within the grace, give nothing back and exit 0.
+#     finish every job within the grace, give nothing back and exit 0
+#     (--prefetch 0: no job is claimed ahead, so every job held is a
+#     generation in flight; prefetch.sh covers jobs claimed ahead).
 source "$(dirname "$0")/lib.sh"
 STANDIN_ARGS="--latency-ms 12000 --image-bytes 50000"
 use_aws_stack
@@ -16,11 +18,11 @@ use_aws_stack
 python3 -c "
 for i in range(16): print(f'In-flight poster {i}: a slow lighthouse')" > "$T/p.txt"
 "$BIN/onesheet" submit "$T/p.txt" >/dev/null 2>"$T/submit.err" || { cat "$T/submit.err"; fail submit; }
-"$BIN/onesheet-worker" --concurrency 12 --threads 2 --visibility 5 --grace 30 \
+"$BIN/onesheet-worker" --concurrency 12 --prefetch 0 --threads 2 --visibility 5 --grace 30 \
     --log-level debug 2>"$T/w1.log" &
 w1=$!; PIDS+=("$w1")
 sleep 1
-"$BIN/onesheet-worker" --concurrency 12 --threads 2 --visibility 5 --grace 30 \
+"$BIN/onesheet-worker" --concurrency 12 --prefetch 0 --threads 2 --visibility 5 --grace 30 \
     --log-level debug 2>"$T/w2.log" &
 w2=$!; PIDS+=("$w2")
 for _ in $(seq 100); do

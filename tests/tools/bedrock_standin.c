@@ -17,7 +17,8 @@
  * ServiceUnavailableException.  A reply is a real image, deterministic in
  * seed and prompt: a PNG of about --image-bytes (default 100 KB; noise rows
  * among flat ones), a flat grey baseline JPEG padded with comments, or a
- * 1x1 lossless WebP.  Answers wait --latency-ms plus up to --jitter-ms;
+ * 1x1 lossless WebP.  Answers start --latency-ms plus up to --jitter-ms
+ * after the request arrived (making the image counts toward that);
  * --stall-ms sends half the body and then stalls.
  *
  * Prompt trigger words: FILTERME (content filter: finish_reasons "Filter
@@ -743,6 +744,12 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
         return;
     }
     handle_invoke(s, req, resp, &c, hex);
+    /* The latency runs from the request's arrival: the time spent making
+     * the image (more on a busy machine) is part of it, not added to it. */
+    if (resp->stall_ms > 0) {
+        int64_t spent = mono_ms() - t0;
+        resp->stall_ms = resp->stall_ms > spent ? resp->stall_ms - (long)spent : 0;
+    }
     log_line(s, &c, resp->status, hex[0] ? hex : NULL,
              (long)(mono_ms() - t0) + resp->stall_ms + resp->stall_mid_ms, resp->body_len);
 }
