@@ -50,3 +50,24 @@ void queue_apply_max_receives(queue_t *q, const char *url, int max_receives)
     if (q && url && strncmp(url, "sqlite:", 7) == 0)
         q->max_receives = max_receives;
 }
+
+err_code_t queue_delete_batch(queue_t *q, const char *const *receipts, size_t n,
+                              int *stale, err_t *err)
+{
+    if (q->ops->delete_batch)
+        return q->ops->delete_batch(q, receipts, n, stale, err);
+    for (size_t i = 0; i < n; i++) {
+        err_t e;
+        err_clear(&e);
+        stale[i] = 0;
+        err_code_t rc = q->ops->delete_msg(q, receipts[i], &e);
+        if (rc == ERR_NOTFOUND) {
+            stale[i] = 1;
+        } else if (rc != ERR_OK) {
+            if (err)
+                *err = e;
+            return rc;
+        }
+    }
+    return ERR_OK;
+}

@@ -54,6 +54,12 @@ typedef struct {
     err_code_t (*take_dead)(queue_t *q, size_t max, queue_msg_t **out,
                             size_t *n, err_t *err);
     void (*close)(queue_t *q);
+    /* Optional: deletes n messages in as few calls as the back-end allows.
+     * stale (n entries) gets 1 for each receipt that was stale and 0 for
+     * each deleted; stale receipts alone do not fail the call.  NULL: see
+     * queue_delete_batch. */
+    err_code_t (*delete_batch)(queue_t *q, const char *const *receipts, size_t n,
+                               int *stale, err_t *err);
 } queue_ops_t;
 
 struct queue {
@@ -77,6 +83,10 @@ static inline err_code_t queue_change_visibility(queue_t *q, const char *r,
 { return q->ops->change_visibility(q, r, secs, err); }
 static inline err_code_t queue_delete(queue_t *q, const char *r, err_t *err)
 { return q->ops->delete_msg(q, r, err); }
+/* Deletes n messages: one call per 10 on SQS, else one delete each.  stale
+ * (n entries, required) as in queue_ops_t.delete_batch. */
+err_code_t queue_delete_batch(queue_t *q, const char *const *receipts, size_t n,
+                              int *stale, err_t *err);
 static inline err_code_t queue_stats(queue_t *q, queue_stats_t *st, err_t *err)
 { return q->ops->stats(q, st, err); }
 static inline err_code_t queue_take_dead(queue_t *q, size_t max,

@@ -470,29 +470,35 @@ static err_code_t sqs_delete(queue_t *base, const char *receipt, err_t *err)
 typedef struct {
     const char *const *receipts;
     int secs;
-} vis_ctx_t;
+} receipts_ctx_t;
 
 static json_t *vis_entry(void *ctx, size_t i)
 {
-    vis_ctx_t *v = ctx;
+    receipts_ctx_t *v = ctx;
     return json_pack("{s:s,s:i}", "ReceiptHandle", v->receipts[i], "VisibilityTimeout",
                      v->secs);
 }
 
-err_code_t queue_sqs_change_visibility_batch(queue_t *base, const char *const *receipts,
-                                             size_t n, int secs, int *stale, err_t *err)
+static json_t *delete_entry(void *ctx, size_t i)
 {
-    sqs_t *q = (sqs_t *)base;
+    receipts_ctx_t *v = ctx;
+    return json_pack("{s:s}", "ReceiptHandle", v->receipts[i]);
+}
+
+/* One batch operation over n receipts, in calls of up to 10; stale (may be
+ * NULL) as in queue_sqs_change_visibility_batch. */
+static err_code_t receipts_batch(sqs_t *q, const char *op, const char *prefix,
+                                 json_t *(*entry)(void *, size_t),
+                                 const char *const *receipts, size_t n, int secs,
+                                 int *stale, err_t *err)
+{
     int *marks = stale ? stale : calloc(n + 1, sizeof *marks);
-    vis_ctx_t ctx = {receipts, secs};
-    batch_t b = {"ChangeMessageVisibilityBatch", "v", vis_entry, NULL, &ctx, marks};
+    receipts_ctx_t ctx = {receipts, secs};
+    batch_t b = {op, prefix, entry, NULL, &ctx, marks};
     size_t idx[BATCH_MAX];
     err_code_t rc = ERR_OK;
     if (!marks)
         return err_set(err, ERR_NOMEM, "out of memory");
-    if (secs < 0 || secs > MAX_VISIBILITY)
-        rc = err_set(err, ERR_INVALID, "visibility %d s is outside 0..%d", secs,
-                     MAX_VISIBILITY);
     for (size_t i = 0; i < n; i++) {
         marks[i] = 0;
         if (!receipts[i])
@@ -507,6 +513,23 @@ err_code_t queue_sqs_change_visibility_batch(queue_t *base, const char *const *r
     if (!stale)
         free(marks);
     return rc;
+}
+
+err_code_t queue_sqs_change_visibility_batch(queue_t *base, const char *const *receipts,
+                                             size_t n, int secs, int *stale, err_t *err)
+{
+    if (secs < 0 || secs > MAX_VISIBILITY)
+        return err_set(err, ERR_INVALID, "visibility %d s is outside 0..%d", secs,
+                       MAX_VISIBILITY);
+    return receipts_batch((sqs_t *)base, "ChangeMessageVisibilityBatch", "v", vis_entry,
+                          receipts, n, secs, stale, err);
+}
+
+static err_code_t sqs_delete_batch(queue_t *base, const char *const *receipts, size_t n,
+                                   int *stale, err_t *err)
+{
+    return receipts_batch((sqs_t *)base, "DeleteMessageBatch", "d", delete_entry, receipts,
+                          n, 0, stale, err);
 }
 
 /* ---- stats and the dead-letter queue ---- */
@@ -585,6 +608,12 @@ static void sqs_close(queue_t *base)
 }
 
 const queue_ops_t sqs_queue_ops = {
-    sqs_send_batch, sqs_receive, sqs_change_visibility, sqs_delete,
-    sqs_stats, sqs_take_dead, sqs_close,
+    .send_batch = sqs_send_batch,
+    .receive = sqs_receive,
+    .change_visibility = sqs_change_visibility,
+    .delete_msg = sqs_delete,
+    .stats = sqs_stats,
+    .take_dead = sqs_take_dead,
+    .close = sqs_close,
+    .delete_batch = sqs_delete_batch,
 };

@@ -20,8 +20,42 @@
 #include "log.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* The multi handle's sockets live in an epoll set and libcurl is told
+ * only about the ones that are ready (curl_multi_socket_action): with N
+ * transfers in flight, curl_multi_perform would look at all N (a poll each)
+ * whenever any one of them had data. */
+static int epfd = -1;
+static int64_t timer_at = -1;   /* libcurl's timeout, monotonic ms; -1: none */
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)e; (void)userp; (void)socketp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);   /* may be closed already */
+        return 0;
+    }
+    struct epoll_event ev = {
+        .events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0),
+        .data.fd = fd,
+    };
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m; (void)userp;
+    timer_at = timeout_ms < 0 ? -1 : worker_mono_ms() + timeout_ms;
+    return 0;
+}
 
 int worker_driver_init(worker_t *w, err_t *err)
 {
@@ -30,17 +64,40 @@ int worker_driver_init(worker_t *w, err_t *err)
         err_set(err, ERR_NOMEM, "cannot create a libcurl multi handle");
         return -1;
     }
+    w->multi = m;
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->wake_fd};
+    if (epfd < 0 || w->wake_fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) != 0) {
+        err_set(err, ERR_IO, "cannot set up the driver's event loop: %s", strerror(errno));
+        return -1;
+    }
     /* One connection per transfer to the endpoint; more would only queue. */
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->concurrency);
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)w->concurrency);
-    w->multi = m;
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
     return 0;
+}
+
+void worker_driver_close(worker_t *w)
+{
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    w->multi = NULL;
+    if (epfd >= 0)
+        close(epfd);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    epfd = w->wake_fd = -1;
 }
 
 void worker_driver_wake(worker_t *w)
 {
-    if (w->multi)
-        curl_multi_wakeup(w->multi);
+    uint64_t one = 1;
+    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) {
+        /* EAGAIN: the counter is full, so the driver is awake anyway. */
+    }
 }
 
 static void to_done(worker_t *w, slot_t *s)
@@ -48,7 +105,7 @@ static void to_done(worker_t *w, slot_t *s)
     pthread_mutex_lock(&w->lock);
     s->state = SLOT_DONE;
     s->handle = NULL;
-    pthread_cond_broadcast(&w->cond);
+    pthread_cond_signal(&w->cond);   /* work for one stage thread */
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -199,7 +256,29 @@ void *worker_driver_main(void *arg)
 
     while (!atomic_load(&w->driver_quit)) {
         long timeout = start_due(w, m);
-        curl_multi_perform(m, &running);
+        /* Wait for a socket, libcurl's timer, a wake-up or the next start. */
+        int64_t now = worker_mono_ms();
+        if (timer_at >= 0 && timer_at - now < timeout)
+            timeout = timer_at > now ? (long)(timer_at - now) : 0;
+        struct epoll_event evs[64];
+        int n = epoll_wait(epfd, evs, 64, (int)(timeout > 1000 ? 1000 : timeout));
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == w->wake_fd) {
+                uint64_t v;
+                if (read(w->wake_fd, &v, sizeof v) < 0) {
+                    /* EAGAIN: already read */
+                }
+                continue;
+            }
+            int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(m, evs[i].data.fd, flags, &running);
+        }
+        if (timer_at >= 0 && worker_mono_ms() >= timer_at) {
+            timer_at = -1;
+            curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
         CURLMsg *msg;
         int left;
         while ((msg = curl_multi_info_read(m, &left))) {
@@ -213,10 +292,7 @@ void *worker_driver_main(void *arg)
             pthread_mutex_unlock(&w->lock);
             if (s)
                 conclude(w, s, cc, worker_mono_ms());
-            timeout = 0;   /* a retry may be due at once */
         }
-        if (timeout > 0)
-            curl_multi_poll(m, NULL, 0, (int)(timeout > 1000 ? 1000 : timeout), NULL);
     }
     return NULL;
 }

@@ -82,10 +82,12 @@ void *worker_heartbeat_main(void *arg)
             if (f.active && !f.lease_lost && now >= f.next_beat_ms)
                 beat(w, q, l, i, &f, now);
         }
+        worker_delete_flush(q, WORKER_DELETE_WAIT_MS);
         /* 200 ms between rounds, in slices so that the exit is prompt. */
         for (int k = 0; k < 10 && !atomic_load(&w->driver_quit); k++)
             usleep(20 * 1000);
     }
+    worker_delete_flush(q, 0);   /* the stage threads are gone: the last deletes */
     queue_close(q);
     ledger_close(l);
     return NULL;

@@ -141,8 +141,7 @@ static void teardown(void)
         engine_close(W.slots[i].engine);
     }
     free(W.slots);
-    if (W.multi)
-        curl_multi_cleanup(W.multi);
+    worker_driver_close(&W);
     ratelimit_free(W.rl);
     config_free(&W.cfg);
 }
@@ -183,6 +182,7 @@ int main(int argc, char **argv)
     char host[64] = "host";
 
     W.concurrency = 2;
+    W.wake_fd = -1;
     W.prefetch = -1;
     W.poll_wait_s = 1;
     W.grace_s = 30;
@@ -254,6 +254,7 @@ int main(int argc, char **argv)
     snprintf(W.owner_base, sizeof W.owner_base, "%s:%ld", host, (long)getpid());
     pthread_mutex_init(&W.lock, NULL);
     pthread_cond_init(&W.cond, NULL);
+    pthread_cond_init(&W.left, NULL);
     /* Images are megabytes: keep such buffers in the heap, where a freed
      * one is reused by the next job, instead of a fresh mmap (and a page
      * fault per 4 KB) every time.  One arena: the main heap honours the trim
@@ -333,7 +334,7 @@ int main(int argc, char **argv)
             ts.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&W.lock);
-        pthread_cond_timedwait(&W.cond, &W.lock, &ts);
+        pthread_cond_timedwait(&W.left, &W.lock, &ts);
         pthread_mutex_unlock(&W.lock);
         int64_t now = worker_now_ms();
         if (atomic_load(&W.signalled)) {

@@ -49,12 +49,15 @@ int worker_jobs_in_flight(worker_t *w)
     return n;
 }
 
+/* A slot that became FREE, DONE or RECEIVED is work for one stage thread,
+ * and any idle one will do: waking one, not all, keeps idle threads from
+ * waking per job only to find the work taken. */
 static void set_state(worker_t *w, slot_t *s, slot_state_t st)
 {
     pthread_mutex_lock(&w->lock);
     s->state = st;
     if (st == SLOT_FREE || st == SLOT_DONE || st == SLOT_RECEIVED)
-        pthread_cond_broadcast(&w->cond);
+        pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -258,6 +261,8 @@ static bool drained(worker_thread_t *t)
     for (int i = 0; i < w->nslots; i++)
         jobs += w->slots[i].active || w->slots[i].state > SLOT_RESERVED;
     pthread_mutex_unlock(&w->lock);
+    if (jobs == 0)
+        worker_delete_flush(t->queue, 0);   /* a message waiting there is in flight */
     err_clear(&e);
     return jobs == 0 && queue_stats(t->queue, &st, &e) == ERR_OK && st.visible == 0 &&
            st.inflight == 0 && st.delayed == 0;
@@ -334,6 +339,7 @@ void *worker_stage_main(void *arg)
     }
     pthread_mutex_lock(&w->lock);
     pthread_cond_broadcast(&w->cond);
+    pthread_cond_broadcast(&w->left);
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }

@@ -122,12 +122,10 @@ static int backoff_s(int receive_count)
     return 1 + rand() % ceiling;
 }
 
+/* The message is done with: deleted now, or with others (deletes.c). */
 static void delete_msg(worker_thread_t *t, const queue_msg_t *m, const char *job)
 {
-    err_t e;
-    err_clear(&e);
-    if (queue_delete(t->queue, m->receipt, &e) != ERR_OK && e.code != ERR_NOTFOUND)
-        log_warn("delete_failed", "job=%s error=\"%s\"", job, e.msg);
+    worker_delete(t, m->receipt, job);
 }
 
 /* Retryable failure: give the job back (ledger) and hide the message for a

@@ -44,6 +44,8 @@
 #define WORKER_GEN_BUCKETS 11   /* onesheet_generate_seconds buckets (metrics.c) */
 #define WORKER_GEN_ATTEMPTS 3   /* transient failures tried in one delivery */
 #define WORKER_THROTTLE_ATTEMPTS 4
+#define WORKER_DELETE_BATCH 10     /* messages per delete call (deletes.c) */
+#define WORKER_DELETE_WAIT_MS 200  /* the longest a finished job's delete waits */
 
 typedef enum {
     SLOT_FREE = 0,
@@ -111,8 +113,10 @@ typedef struct {
 
     pthread_mutex_t lock;    /* guards slots' states and heartbeat fields */
     pthread_cond_t cond;     /* a slot became RECEIVED, DONE or FREE */
+    pthread_cond_t left;     /* a stage thread is leaving */
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
-    void *multi;             /* the driver's CURLM, for curl_multi_wakeup */
+    void *multi;             /* the driver's CURLM */
+    int wake_fd;             /* eventfd that wakes the driver (-1: none) */
     atomic_bool driver_quit;
     atomic_int pollers;      /* stage threads in a long poll now */
     atomic_int receive_fails; /* receives failed in a row */
@@ -146,6 +150,12 @@ void worker_note_dead(worker_thread_t *t);
  * with no driver), paced by the limiter: fills s->rc, s->err, s->res. */
 void worker_generate_sync(worker_thread_t *t, slot_t *s);
 
+/* deletes.c: the message of a finished job is deleted, in batches where
+ * the queue has them (sent by the tenth, or by worker_delete_flush). */
+void worker_delete(worker_thread_t *t, const char *receipt, const char *job);
+/* Sends the waiting deletes when the oldest waited min_age_ms (0: now). */
+void worker_delete_flush(queue_t *q, int64_t min_age_ms);
+
 /* pool.c: the stage threads. */
 void *worker_stage_main(void *arg);
 int worker_busy_slots(worker_t *w);
@@ -154,6 +164,7 @@ int worker_jobs_in_flight(worker_t *w);
 
 /* driver.c: the libcurl multi loop. */
 int worker_driver_init(worker_t *w, err_t *err);
+void worker_driver_close(worker_t *w);
 void *worker_driver_main(void *arg);
 void worker_driver_wake(worker_t *w);
 

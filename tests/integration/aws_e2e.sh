@@ -43,6 +43,17 @@ w1=$!; PIDS+=($w1)
 w2=$!; PIDS+=($w2)
 wait "$w1" || fail "worker 1 exit status"
 wait "$w2" || fail "worker 2 exit status"
+# Deletes wait to go ten to a call; none may be left behind at exit.
+python3 - <<PY || fail "messages left in the queue after both workers drained it"
+import json, urllib.request
+def call(target, body):
+    req = urllib.request.Request("$EMU_SQS", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
+    return json.load(urllib.request.urlopen(req))
+url = call("GetQueueUrl", {"QueueName": "onesheet-it"})["QueueUrl"]
+a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
+assert int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]) == 0, a
+PY
 
 "$BIN/onesheet" list --batch "$batch" --json > "$T/jobs.json"
 python3 - "$T/jobs.json" > "$T/urls" <<'PY' || fail "ledger states"

@@ -6,7 +6,8 @@
 #     claimed ahead are given back unstarted, without a model call;
 #   - a second worker drains the rest: never more than 3 generations or 2
 #     jobs waiting, a ready job is there when generations end, and every
-#     prompt reaches the model exactly once.
+#     prompt reaches the model exactly once; the finished jobs' messages
+#     are deleted in batches (DeleteMessageBatch), all before it exits.
 source "$(dirname "$0")/lib.sh"
 STANDIN_ARGS="--latency-ms 2000 --image-bytes 20000"
 use_aws_stack
@@ -38,6 +39,10 @@ echo "  SIGTERM: $done1 finished, $back given back unstarted"
 
 timeout 120 "$BIN/onesheet-worker" --concurrency 3 --prefetch 2 --threads 2 --drain \
     --log-level debug 2>"$T/w2.log" || { tail -n 20 "$T/w2.log" >&2; fail "worker 2"; }
+deleted=$(grep -o 'event=messages_deleted count=[0-9]*' "$T/w2.log" | awk -F= '{s += $3} END {print s + 0}')
+finished2=$(grep -c 'event=job_succeeded' "$T/w2.log" || true)
+echo "  worker 2: $finished2 finished, $deleted messages deleted in batches"
+[ "$deleted" = "$finished2" ] || fail "expected every finished job's message deleted in a batch"
 "$BIN/onesheet" list --json > "$T/jobs.json"
 python3 - "$T/w2.log" "$T/jobs.json" "$BEDROCK" <<'PY' || fail "prefetch bounds, states or model calls"
 import json, re, sys, urllib.request

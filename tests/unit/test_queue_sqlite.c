@@ -136,6 +136,31 @@ static void expired_visibility_redelivers_under_a_new_receipt(void **state)
     queue_close(q);
 }
 
+/* Without a batch call of its own, the queue deletes one by one: stale
+ * receipts are marked, the others deleted. */
+static void delete_batch_deletes_and_marks_stale(void **state)
+{
+    fx_t *fx = *state;
+    queue_t *q = open_q(fx);
+    const char *bodies[] = {"a", "b", "c"};
+    queue_msg_t *m;
+    err_t e;
+
+    send_strs(q, bodies, 3);
+    assert_int_equal(recv(q, 10, 30, &m), 3);
+    assert_int_equal(queue_delete(q, m[1].receipt, &e), ERR_OK);
+    const char *r[3] = {m[0].receipt, m[1].receipt, m[2].receipt};
+    int stale[3] = {7, 7, 7};
+    assert_int_equal(queue_delete_batch(q, r, 3, stale, &e), ERR_OK);
+    assert_int_equal(stale[0], 0);
+    assert_int_equal(stale[1], 1);
+    assert_int_equal(stale[2], 0);
+    queue_stats_t st = stats(q);
+    assert_int_equal(st.visible + st.inflight + st.delayed + st.dead, 0);
+    queue_msgs_free(m, 3);
+    queue_close(q);
+}
+
 static void change_visibility_extends_and_zero_releases(void **state)
 {
     fx_t *fx = *state;
@@ -526,6 +551,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(send_receive_delete_in_order),
         T(expired_visibility_redelivers_under_a_new_receipt),
+        T(delete_batch_deletes_and_marks_stale),
         T(change_visibility_extends_and_zero_releases),
         T(max_receives_moves_to_dead_letter_taken_once),
         T(failed_batch_send_leaves_nothing),

@@ -455,6 +455,28 @@ static void visibility_batch_marks_stale_receipts(void **state)
         assert_int_equal(stale[i], i == 4 || i == 11);
 }
 
+static void delete_batch_sends_ten_a_call_and_marks_stale(void **state)
+{
+    fx_t *f = *state;
+    const char *r[13];
+    int stale[13];
+    err_t e;
+    for (int i = 0; i < 13; i++)
+        r[i] = i == 3 || i == 12 ? "stale" : "ok";
+    assert_int_equal(queue_delete_batch(f->q, r, 13, stale, &e), ERR_OK);
+    assert_int_equal(f->s.n, 2);
+    const json_t *en = json_object_get(logged(f, 0, "DeleteMessageBatch"), "Entries");
+    assert_int_equal(json_array_size(en), 10);
+    assert_string_equal(jstr(json_array_get(en, 3), "ReceiptHandle"), "stale");
+    assert_int_equal(json_array_size(json_object_get(
+        logged(f, 1, "DeleteMessageBatch"), "Entries")), 3);
+    for (int i = 0; i < 13; i++)
+        assert_int_equal(stale[i], i == 3 || i == 12);
+    const char *none[1] = {NULL};
+    assert_int_equal(queue_delete_batch(f->q, none, 1, stale, &e), ERR_INVALID);
+    assert_int_equal(f->s.n, 2);   /* refused before any call */
+}
+
 static void stats_read_the_queue_and_its_dlq(void **state)
 {
     fx_t *f = *state;
@@ -562,6 +584,7 @@ int main(void)
         T(receive_survives_bad_replies),
         T(stale_receipts_are_notfound),
         T(visibility_batch_marks_stale_receipts),
+        T(delete_batch_sends_ten_a_call_and_marks_stale),
         T(stats_read_the_queue_and_its_dlq),
         T(take_dead_receives_from_the_dlq_and_keeps_them),
         T(ensure_creates_then_finds_then_updates),
