@@ -33,7 +33,7 @@
 # failed jobs, the stand-in's 429 count, and the CPU every emulator, proxy
 # and the stand-in used meanwhile, plus load from anything else on the machine.
 #
-# Knobs (environment): BENCH_AWS=0 skips AWS mode; BENCH_N_A (240),
+# Knobs (environment): BENCH_AWS=0 skips AWS mode; BENCH_N_A (480),
 # BENCH_C (16), BENCH_N_QUOTA (120), BENCH_N_BASE (200), BENCH_FULL=0 skips
 # (c'), BENCH_PYTHON (the interpreter for the baseline; default: see
 # baseline_python below), BENCH_QUOTA_WINDOW_MS (5000), BENCH_WORKER_ENV.
@@ -121,7 +121,7 @@ baseline_python() {
 }
 
 if why=$(aws_ready); then
-    N_A=${BENCH_N_A:-240} C=${BENCH_C:-16} N_Q=${BENCH_N_QUOTA:-120} N_BASE=${BENCH_N_BASE:-200}
+    N_A=${BENCH_N_A:-480} C=${BENCH_C:-16} N_Q=${BENCH_N_QUOTA:-120} N_BASE=${BENCH_N_BASE:-200}
     export ONESHEET_STATE_DIR=$T/state
     source "$ROOT/bench/aws_lib.sh"
     echo "{\"standin\": \"$BENCH_STANDIN_BASE\", \"latency_mean_s\": $BENCH_LATENCY_MEAN_S," \

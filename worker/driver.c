@@ -1,10 +1,12 @@
 /* driver — every network generation in flight at once, on one thread.
  *
- * The driver owns a libcurl multi handle.  A claimed job arrives as a
- * WAITING slot; when its time comes (not_before_ms, then the rate limiter's
- * pace) the driver asks the slot's engine to start the call and adds the
- * transfer.  Transfers share the multi handle's connection cache, so calls
- * to one endpoint reuse connections.  When one completes, the engine turns
+ * The driver owns a libcurl multi handle and an epoll set of its sockets.
+ * A claimed job arrives as a WAITING slot; when its time comes
+ * (not_before_ms, then the rate limiter's pace) and fewer than
+ * --concurrency calls run, the driver asks the slot's engine to start the
+ * call and adds the transfer.  Transfers share the multi handle's
+ * connection cache, so calls to one endpoint reuse connections.  When one
+ * completes, the engine turns
  * it into a result (the reply was decoded and hashed as it arrived) and:
  *   - throttled (429) with --rpm: the limiter slows down and the call goes
  *     round again at the new pace, up to WORKER_THROTTLE_ATTEMPTS times,

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One heartbeat for the job seen in slot i as f, if it is still there.
@@ -83,9 +84,19 @@ void *worker_heartbeat_main(void *arg)
                 beat(w, q, l, i, &f, now);
         }
         worker_delete_flush(q, WORKER_DELETE_WAIT_MS);
-        /* 200 ms between rounds, in slices so that the exit is prompt. */
-        for (int k = 0; k < 10 && !atomic_load(&w->driver_quit); k++)
-            usleep(20 * 1000);
+        /* 200 ms between rounds; the exit (driver_quit, with `left`
+         * signalled) cuts the wait short. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&w->lock);
+        if (!atomic_load(&w->driver_quit))
+            pthread_cond_timedwait(&w->left, &w->lock, &ts);
+        pthread_mutex_unlock(&w->lock);
     }
     worker_delete_flush(q, 0);   /* the stage threads are gone: the last deletes */
     queue_close(q);

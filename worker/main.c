@@ -383,7 +383,10 @@ int main(int argc, char **argv)
     sd_notify(0, "STOPPING=1");
 #endif
     atomic_store(&W.stop, true);
+    pthread_mutex_lock(&W.lock);
     atomic_store(&W.driver_quit, true);
+    pthread_cond_broadcast(&W.left);   /* the heartbeat's wait */
+    pthread_mutex_unlock(&W.lock);
     worker_driver_wake(&W);
     if (W.async)
         pthread_join(drv, NULL);

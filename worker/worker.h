@@ -113,7 +113,7 @@ typedef struct {
 
     pthread_mutex_t lock;    /* guards slots' states and heartbeat fields */
     pthread_cond_t cond;     /* a slot became RECEIVED, DONE or FREE */
-    pthread_cond_t left;     /* a stage thread is leaving */
+    pthread_cond_t left;     /* a stage thread is leaving, or driver_quit was set */
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
     void *multi;             /* the driver's CURLM */
     int wake_fd;             /* eventfd that wakes the driver (-1: none) */
