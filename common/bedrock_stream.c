@@ -133,8 +133,9 @@ static err_code_t start_stream(bedrock_stream_t *s, size_t raw)
     /* The image buffer is sized once, exactly (buf_reserve() would round
      * up to a power of two), and only now: a reply without an image (an
      * error, a filter) allocates nothing.  Failing is a missed
-     * optimisation, not an error. */
-    size_t want = s->expect / 4 * 3 + 8;
+     * optimisation, not an error.  The slack is room for the poster's
+     * metadata chunks, which the worker splices into this buffer. */
+    size_t want = s->expect / 4 * 3 + 8 + BEDROCK_STREAM_SLACK;
     if (s->img.cap < want) {
         uint8_t *p = realloc(s->img.data, want);
         if (p) {

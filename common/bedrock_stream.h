@@ -30,6 +30,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Bytes of room the image buffer keeps past the image (for the poster's
+ * metadata chunks, spliced in place by the worker). */
+#define BEDROCK_STREAM_SLACK 4096
+
 typedef struct bedrock_stream bedrock_stream_t;
 
 /* A new stream for replies of at most max_reply bytes (0: no limit).

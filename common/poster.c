@@ -391,30 +391,39 @@ static char *title_from_prompt(const char *prompt)
     return t;
 }
 
+/* The composer's input for job job_id of spec and its art; *title and
+ * *notes get what the input borrows from (g_free both). */
+static poster_input_t job_input(const job_spec_t *spec, const char *job_id,
+                                const engine_result_t *art, char **title, char **notes)
+{
+    int draft = strcmp(art->model, "draft") == 0;
+    *title = *notes = NULL;
+    if (draft && !(spec->title && *spec->title))
+        *title = title_from_prompt(spec->prompt);
+    if (draft)
+        *notes = spec->negative_prompt && *spec->negative_prompt
+                     ? g_strdup_printf("%s\nAvoid: %s", spec->prompt ? spec->prompt : "",
+                                       spec->negative_prompt)
+                     : g_strdup(spec->prompt ? spec->prompt : "");
+    return (poster_input_t){
+        .title = *title ? *title : spec->title, .tagline = spec->tagline,
+        .credits = spec->credits, .notes = *notes, .notes_label = "ART DIRECTION",
+        .layout = spec->layout, .draft = draft, .prompt = spec->prompt,
+        .negative_prompt = spec->negative_prompt, .model = art->model,
+        .job_id = job_id, .seed = art->seed,
+    };
+}
+
 err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_id,
                           const engine_result_t *art, buf_t *out,
                           const char **content_type, const char **ext,
                           poster_layout_t *lay, err_t *err)
 {
     poster_layout_t tmp;
-    int draft = strcmp(art->model, "draft") == 0;
-    char *title = NULL, *notes = NULL;
+    char *title, *notes;
     if (!lay)
         lay = &tmp;
-    if (draft && !(spec->title && *spec->title))
-        title = title_from_prompt(spec->prompt);
-    if (draft)
-        notes = spec->negative_prompt && *spec->negative_prompt
-                    ? g_strdup_printf("%s\nAvoid: %s", spec->prompt ? spec->prompt : "",
-                                      spec->negative_prompt)
-                    : g_strdup(spec->prompt ? spec->prompt : "");
-    poster_input_t in = {
-        .title = title ? title : spec->title, .tagline = spec->tagline,
-        .credits = spec->credits, .notes = notes, .notes_label = "ART DIRECTION",
-        .layout = spec->layout, .draft = draft, .prompt = spec->prompt,
-        .negative_prompt = spec->negative_prompt, .model = art->model,
-        .job_id = job_id, .seed = art->seed,
-    };
+    poster_input_t in = job_input(spec, job_id, art, &title, &notes);
     err_code_t rc = poster_compose(p, &in, art->image.data, art->image.len, out, lay, err);
     g_free(title);
     g_free(notes);
@@ -422,5 +431,31 @@ err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_i
         *content_type = "image/png";
         *ext = "png";
     }
+    return rc;
+}
+
+err_code_t poster_for_job_chunks(const job_spec_t *spec, const char *job_id,
+                                 const engine_result_t *art, buf_t *chunks,
+                                 poster_layout_t *lay, err_t *err)
+{
+    char *title, *notes;
+    int w, h;
+    poster_input_t in = job_input(spec, job_id, art, &title, &notes);
+    err_code_t rc = ERR_NOTFOUND;
+    memset(lay, 0, sizeof *lay);
+    if (!has_text(in.title) && !has_text(in.tagline) && !has_text(in.notes) &&
+        !has_text(in.credits) && poster_png_spliceable(art->image.data, art->image.len, &w, &h)) {
+        size_t start = chunks->len;
+        rc = poster_splice_chunks(&in, chunks, err);
+        if (rc == ERR_OK) {
+            lay->spliced = true;
+            lay->splice_at = art->image.len - 12;
+            lay->splice_len = chunks->len - start;
+            lay->width = w;
+            lay->height = h;
+        }
+    }
+    g_free(title);
+    g_free(notes);
     return rc;
 }

@@ -134,6 +134,17 @@ err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_i
                           const char **content_type, const char **ext,
                           poster_layout_t *lay, err_t *err);
 
+/* poster_for_job() without the copy, for the worker: when that poster
+ * would be spliced (no text for the job; PNG art that checks out), appends
+ * to chunks only the bytes the splice inserts, sets lay (spliced,
+ * splice_at = len - 12, splice_len, width, height) and returns ERR_OK.
+ * The poster is then art[0, splice_at) + chunks + art[splice_at, len), and
+ * the caller may make it in the art's own buffer.  ERR_NOTFOUND when the
+ * poster needs poster_for_job(); ERR_NOMEM, ERR_TOOBIG as there. */
+err_code_t poster_for_job_chunks(const job_spec_t *spec, const char *job_id,
+                                 const engine_result_t *art, buf_t *chunks,
+                                 poster_layout_t *lay, err_t *err);
+
 /* Scales image img[0..len) (PNG, JPEG or WebP, borrowed) to fit within
  * max_w x max_h, keeping its aspect (never enlarging), on white, and appends
  * it as a PNG to out (no text chunks); *out_w, *out_h (may be NULL) get its

@@ -98,6 +98,10 @@ bool poster_png_spliceable(const void *art, size_t len, int *w, int *h);
 err_code_t poster_splice(const poster_input_t *in, const void *art, size_t len,
                          buf_t *out, size_t *at, size_t *inserted, err_t *err);
 
+/* Appends only in's metadata chunks, the bytes poster_splice() inserts.
+ * Errors as poster_splice(). */
+err_code_t poster_splice_chunks(const poster_input_t *in, buf_t *out, err_t *err);
+
 /* in's text as valid UTF-8 cut to at most max bytes (with "…" when cut);
  * NULL for NULL or empty.  Returns a new string (g_free). */
 char *poster_clean_text(const char *s, size_t max);

@@ -160,21 +160,30 @@ static err_code_t put_text(buf_t *out, const pngenc_text_t *t, err_t *err)
     return rc;
 }
 
+err_code_t poster_splice_chunks(const poster_input_t *in, buf_t *out, err_t *err)
+{
+    size_t start = out->len;
+    poster_meta_t m;
+    poster_meta_init(&m, in);
+    err_code_t rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < m.n; i++)
+        rc = put_text(out, &m.text[i], err);
+    poster_meta_free(&m);
+    if (rc != ERR_OK)
+        out->len = start;
+    return rc;
+}
+
 err_code_t poster_splice(const poster_input_t *in, const void *art, size_t len,
                          buf_t *out, size_t *at, size_t *inserted, err_t *err)
 {
     size_t start = out->len, head = len - sizeof png_iend;
-    poster_meta_t m;
-    poster_meta_init(&m, in);
     err_code_t rc = buf_reserve(out, len + 256) == ERR_OK &&
                             buf_append(out, art, head) == ERR_OK
-                        ? ERR_OK
+                        ? poster_splice_chunks(in, out, err)
                         : err_set(err, ERR_NOMEM, "poster: out of memory");
-    for (size_t i = 0; rc == ERR_OK && i < m.n; i++)
-        rc = put_text(out, &m.text[i], err);
     if (rc == ERR_OK && buf_append(out, png_iend, sizeof png_iend) != ERR_OK)
         rc = err_set(err, ERR_NOMEM, "poster: out of memory");
-    poster_meta_free(&m);
     if (rc != ERR_OK) {
         out->len = start;
         return rc;

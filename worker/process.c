@@ -266,14 +266,14 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
     s->rc = rc;
 }
 
-/* The poster's SHA-256.  When the engine hashed the art as it arrived and
- * the poster is the art with metadata spliced in before its IEND chunk,
- * the art's running hash continues over the inserted bytes and the IEND:
- * the image is not read a second time. */
-static void poster_sha(const slot_t *s, const buf_t *poster, const poster_layout_t *lay,
-                       uint8_t out[SHA256_LEN])
+/* The poster's SHA-256.  When the engine hashed the art (art_len bytes)
+ * as it arrived and the poster is the art with metadata spliced in before
+ * its IEND chunk, the art's running hash continues over the inserted bytes
+ * and the IEND: the image is not read a second time. */
+static void poster_sha(const slot_t *s, size_t art_len, const buf_t *poster,
+                       const poster_layout_t *lay, uint8_t out[SHA256_LEN])
 {
-    if (lay->spliced && s->res.sha_head && lay->splice_at + 12 == s->res.image.len &&
+    if (lay->spliced && s->res.sha_head && lay->splice_at + 12 == art_len &&
         lay->splice_at + lay->splice_len + 12 == poster->len) {
         crypto_sha256_ctx *c = crypto_sha256_dup(s->res.sha_head);
         if (c && crypto_sha256_update(c, poster->data + lay->splice_at,
@@ -285,6 +285,23 @@ static void poster_sha(const slot_t *s, const buf_t *poster, const poster_layout
     crypto_sha256(poster->data, poster->len, out);
 }
 
+/* Turns the art in img into its poster in place: the metadata chunks go in
+ * before the IEND (lay->splice_at).  The art's buffer has room for them
+ * (bedrock_stream sizes it with slack), so no second copy of the image is
+ * made. */
+static err_code_t splice_in_place(buf_t *img, const buf_t *chunks,
+                                  const poster_layout_t *lay, err_t *e)
+{
+    if (lay->splice_at > img->len || buf_reserve(img, chunks->len) != ERR_OK)
+        return err_set(e, ERR_NOMEM, "compose: out of memory");
+    memmove(img->data + lay->splice_at + chunks->len, img->data + lay->splice_at,
+            img->len - lay->splice_at);
+    memcpy(img->data + lay->splice_at, chunks->data, chunks->len);
+    img->len += chunks->len;
+    img->data[img->len] = '\0';
+    return ERR_OK;
+}
+
 void worker_complete(worker_thread_t *t, slot_t *s)
 {
     worker_t *w = t->w;
@@ -294,7 +311,8 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     uint8_t sha[SHA256_LEN], raw_sha[SHA256_LEN];
     char sha_hex[SHA256_HEX_LEN];
     char *url = NULL;
-    buf_t poster = BUF_INIT;
+    buf_t poster = BUF_INIT, chunks = BUF_INIT;
+    bool in_place = false;
     poster_layout_t lay;
     const char *poster_type = NULL, *poster_ext = NULL;
     int64_t expires = 0;
@@ -317,10 +335,24 @@ void worker_complete(worker_thread_t *t, slot_t *s)
         log_info("job_given_back", "batch=%s job=%s reason=shutdown_before_start", batch, job);
         goto out;
     }
-    /* (3) compose: art a poster cannot be made from fails like a bad image */
-    if (rc == ERR_OK && (rc = poster_for_job(t->poster, &s->spec, job, &s->res, &poster,
-                                             &poster_type, &poster_ext, &lay, &e)) != ERR_OK)
-        err_prefix(&e, "compose");
+    /* (3) compose: art a poster cannot be made from fails like a bad image.
+     * Text-less PNG art needs only its metadata chunks now: the poster is
+     * made in the art's own buffer once the raw art is stored, so the
+     * image is in memory once. */
+    if (rc == ERR_OK) {
+        rc = poster_for_job_chunks(&s->spec, job, &s->res, &chunks, &lay, &e);
+        if (rc == ERR_OK) {
+            in_place = true;
+            poster_type = "image/png";
+            poster_ext = "png";
+        } else if (rc == ERR_NOTFOUND) {
+            err_clear(&e);
+            rc = poster_for_job(t->poster, &s->spec, job, &s->res, &poster, &poster_type,
+                                &poster_ext, &lay, &e);
+        }
+        if (rc != ERR_OK)
+            err_prefix(&e, "compose");
+    }
     if (w->test_delay_ms)
         usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
     if (rc == ERR_FILTERED || (rc != ERR_OK && !err_is_retryable(&e))) {
@@ -350,19 +382,25 @@ void worker_complete(worker_thread_t *t, slot_t *s)
         memcpy(raw_sha, s->res.sha256, SHA256_LEN);
     else
         crypto_sha256(s->res.image.data, s->res.image.len, raw_sha);
-    poster_sha(s, &poster, &lay, sha);
-    hex_encode(sha, SHA256_LEN, sha_hex);
+    size_t art_len = s->res.image.len;
+    const buf_t *pb = in_place ? &s->res.image : &poster;
     err_clear(&e);
-    if (raw_key_for(batch, job, s->res.ext, raw_key, sizeof raw_key) != ERR_OK ||
-        store_key(batch, job, poster_ext, key, sizeof key) != ERR_OK ||
-        t->store->ops->put(t->store, raw_key, s->res.image.data, s->res.image.len, raw_sha,
-                           s->res.content_type, &e) != ERR_OK ||
-        t->store->ops->put(t->store, key, poster.data, poster.len, sha, poster_type,
-                           &e) != ERR_OK ||
-        /* (5) the URL */
-        t->store->ops->url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
-                                                              : w->cfg.url_ttl,
-                           &url, &expires, &e) != ERR_OK) {
+    bool stored = raw_key_for(batch, job, s->res.ext, raw_key, sizeof raw_key) == ERR_OK &&
+                  store_key(batch, job, poster_ext, key, sizeof key) == ERR_OK &&
+                  t->store->ops->put(t->store, raw_key, s->res.image.data, s->res.image.len,
+                                     raw_sha, s->res.content_type, &e) == ERR_OK &&
+                  (!in_place || splice_in_place(&s->res.image, &chunks, &lay, &e) == ERR_OK);
+    if (stored) {
+        poster_sha(s, art_len, pb, &lay, sha);
+        hex_encode(sha, SHA256_LEN, sha_hex);
+        stored = t->store->ops->put(t->store, key, pb->data, pb->len, sha, poster_type,
+                                    &e) == ERR_OK &&
+                 /* (5) the URL */
+                 t->store->ops->url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
+                                                                       : w->cfg.url_ttl,
+                                    &url, &expires, &e) == ERR_OK;
+    }
+    if (!stored) {
         if (e.code == ERR_OK)
             err_set(&e, ERR_INTERNAL, "store key too long");
         if (unpublish(w, s, &abandoned), abandoned)
@@ -375,7 +413,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     /* (6) mark succeeded, conditional on still holding the lease */
     ledger_result_t r = {
         .url = url, .store_key = key, .sha256 = sha_hex, .model = s->res.model,
-        .bytes = (int64_t)poster.len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
+        .bytes = (int64_t)pb->len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
     };
     bool lost = unpublish(w, s, &abandoned);
     if (abandoned)
@@ -396,7 +434,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     }
     atomic_fetch_add(&w->n_succeeded, 1);
     log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", batch, job,
-             poster.len, (long long)(worker_now_ms() - s->t0_ms));
+             pb->len, (long long)(worker_now_ms() - s->t0_ms));
 
     /* (7) only now is the message done with */
     delete_msg(t, m, job);
@@ -406,6 +444,7 @@ abandon:
 out:
     free(url);
     buf_free(&poster);
+    buf_free(&chunks);
     worker_slot_clear(s);
 }
 

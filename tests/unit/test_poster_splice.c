@@ -237,16 +237,44 @@ static void poster_for_job_splices_real_art_without_text(void **state)
     assert_string_equal(tu_png_text(&t, "onesheet:seed"), "7");
     tu_png_texts_free(&t);
 
-    /* Any text, or a draft proof (which shows its prompt), is composed. */
+    /* The worker's copy-free way: only the inserted chunks, which put
+     * between the art's head and its IEND give the same bytes. */
+    buf_t chunks = BUF_INIT, joined = BUF_INIT;
+    poster_layout_t lay2;
+    assert_int_equal(poster_for_job_chunks(&s, "j-77", &r, &chunks, &lay2, &e), ERR_OK);
+    assert_true(lay2.spliced && !lay2.composed);
+    assert_int_equal(lay2.splice_at, r.image.len - 12);
+    assert_int_equal(lay2.splice_len, chunks.len);
+    assert_int_equal(lay2.splice_len, lay.splice_len);
+    buf_append(&joined, r.image.data, lay2.splice_at);
+    buf_append(&joined, chunks.data, chunks.len);
+    buf_append(&joined, r.image.data + lay2.splice_at, 12);
+    assert_int_equal(joined.len, out.len);
+    assert_memory_equal(joined.data, out.data, out.len);
+
+    /* Any text, or a draft proof (which shows its prompt), is composed;
+     * poster_for_job_chunks() leaves those to poster_for_job(). */
     s.tagline = "At dawn.";
     buf_reset(&out);
     assert_int_equal(poster_for_job(p, &s, "j-77", &r, &out, &ct, &ext, &lay, &e), ERR_OK);
     assert_true(lay.composed && !lay.spliced);
+    buf_reset(&chunks);
+    assert_int_equal(poster_for_job_chunks(&s, "j-77", &r, &chunks, &lay2, &e), ERR_NOTFOUND);
+    assert_int_equal(chunks.len, 0);
+    assert_false(lay2.spliced);
     s.tagline = NULL;
     snprintf(r.model, sizeof r.model, "draft");
     buf_reset(&out);
     assert_int_equal(poster_for_job(p, &s, "j-77", &r, &out, &ct, &ext, &lay, &e), ERR_OK);
     assert_true(lay.composed && !lay.spliced);
+    assert_int_equal(poster_for_job_chunks(&s, "j-77", &r, &chunks, &lay2, &e), ERR_NOTFOUND);
+    /* Art that is no tidy PNG (here: cut short) is not spliced either. */
+    snprintf(r.model, sizeof r.model, "stability.sd3-5-large-v1:0");
+    r.image.len -= 5;
+    assert_int_equal(poster_for_job_chunks(&s, "j-77", &r, &chunks, &lay2, &e), ERR_NOTFOUND);
+    assert_int_equal(chunks.len, 0);
+    buf_free(&chunks);
+    buf_free(&joined);
     buf_free(&out);
     engine_result_free(&r);
     poster_close(p);
