@@ -86,13 +86,7 @@ void *worker_heartbeat_main(void *arg)
         worker_delete_flush(q, WORKER_DELETE_WAIT_MS);
         /* 200 ms between rounds; the exit (driver_quit, with `left`
          * signalled) cuts the wait short. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = worker_deadline(200);
         pthread_mutex_lock(&w->lock);
         if (!atomic_load(&w->driver_quit))
             pthread_cond_timedwait(&w->left, &w->lock, &ts);

@@ -326,13 +326,7 @@ int main(int argc, char **argv)
         if (done == W.threads)
             break;
         /* Up to 100 ms; a stage thread that leaves wakes this at once. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = worker_deadline(100);
         pthread_mutex_lock(&W.lock);
         pthread_cond_timedwait(&W.left, &W.lock, &ts);
         pthread_mutex_unlock(&W.lock);

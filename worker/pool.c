@@ -109,14 +109,7 @@ static int reserve(worker_t *w, slot_t **out, int max)
  * stop; unless done_only, any slot change (a FREE slot too) ends the wait. */
 static void wait_slots(worker_t *w, long ms, bool done_only)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = worker_deadline(ms);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         bool any_done = false;

@@ -38,6 +38,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define WORKER_MAX_SLOTS 512
 #define WORKER_MAX_THREADS 64
@@ -176,6 +177,8 @@ int worker_give_back(worker_t *w);
 
 int64_t worker_now_ms(void);
 int64_t worker_mono_ms(void);
+/* ms from now on the realtime clock, for pthread_cond_timedwait(). */
+struct timespec worker_deadline(long ms);
 
 /* metrics.c */
 void worker_observe_generate(worker_t *w, int64_t ms);
