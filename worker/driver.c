@@ -197,7 +197,7 @@ again:
  * --prefetch, wait for one to end) unless the worker is stopping. */
 static slot_t *first_waiting(worker_t *w)
 {
-    slot_t *best = NULL;
+    slot_t *best = NULL, *unstarted = NULL;
     int running = 0;
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->nslots; i++) {
@@ -205,11 +205,13 @@ static slot_t *first_waiting(worker_t *w)
         running += s->state == SLOT_RUNNING;
         if (s->state == SLOT_WAITING && (!best || s->not_before_ms < best->not_before_ms))
             best = s;
+        if (s->state == SLOT_WAITING && s->attempts == 0 && !unstarted)
+            unstarted = s;
     }
     pthread_mutex_unlock(&w->lock);
     /* Stopping, a job not yet started is given back even when all are busy. */
-    if (best && best->attempts == 0 && atomic_load(&w->signalled))
-        return best;
+    if (unstarted && atomic_load(&w->signalled))
+        return unstarted;
     return running < w->concurrency ? best : NULL;
 }
 
@@ -225,14 +227,14 @@ static long start_due(worker_t *w, CURLM *m)
         slot_t *s = first_waiting(w);
         if (!s)
             return 1000;
-        if (s->not_before_ms > now)
-            return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
         if (atomic_load(&w->signalled) && s->attempts == 0) {
             /* Stopping: a job not yet started is given back, not paid for. */
             s->unstarted_at_stop = true;
             to_done(w, s);
             continue;
         }
+        if (s->not_before_ms > now)
+            return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
         if (w->rl) {
             int64_t wait = ratelimit_try(w->rl);
             if (wait > 0)
