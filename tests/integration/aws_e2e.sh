@@ -44,16 +44,8 @@ w2=$!; PIDS+=($w2)
 wait "$w1" || fail "worker 1 exit status"
 wait "$w2" || fail "worker 2 exit status"
 # Deletes wait to go ten to a call; none may be left behind at exit.
-python3 - <<PY || fail "messages left in the queue after both workers drained it"
-import json, urllib.request
-def call(target, body):
-    req = urllib.request.Request("$EMU_SQS", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
-    return json.load(urllib.request.urlopen(req))
-url = call("GetQueueUrl", {"QueueName": "onesheet-it"})["QueueUrl"]
-a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
-assert int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]) == 0, a
-PY
+[ "$(awsstack_messages onesheet-it)" = 0 ] ||
+    fail "messages left in the queue after both workers drained it"
 
 "$BIN/onesheet" list --batch "$batch" --json > "$T/jobs.json"
 python3 - "$T/jobs.json" > "$T/urls" <<'PY' || fail "ledger states"
@@ -88,17 +80,8 @@ import json, sys
 rows = [json.loads(l) for l in sys.stdin]
 j = rows[1]
 assert j['state'] == 'failed', j" || fail "always-throttled job should end failed"
-python3 - <<PY || fail "the failed job's message is in the dead-letter queue"
-import json, urllib.request
-def call(target, body):
-    req = urllib.request.Request("$EMU_SQS", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
-    return json.load(urllib.request.urlopen(req))
-url = call("GetQueueUrl", {"QueueName": "onesheet-it-dlq"})["QueueUrl"]
-a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
-n = int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-assert n >= 1, a
-PY
+[ "$(awsstack_messages onesheet-it-dlq)" -ge 1 ] ||
+    fail "the failed job's message is in the dead-letter queue"
 ok "an always-failing job lands in the dead-letter queue and is failed"
 
 # Deliver one finished job's message again: the worker must delete it

@@ -21,17 +21,8 @@ check_round() {
     local objs
     objs=$(find "$EMU_DIR/s3/posters/it/$batch" -name '*._S3rver_object' | wc -l)
     [ "$objs" = $((2 * n)) ] || fail "batch $batch: $objs objects stored for $n jobs"
-    python3 - "$EMU_SQS" <<'PY' || fail "messages left in the queue after batch $batch"
-import json, sys, urllib.request
-def call(target, body):
-    req = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
-    return json.load(urllib.request.urlopen(req))
-url = call("GetQueueUrl", {"QueueName": "onesheet-it"})["QueueUrl"]
-a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
-left = int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-assert left == 0, a
-PY
+    [ "$(awsstack_messages onesheet-it)" = 0 ] ||
+        fail "messages left in the queue after batch $batch"
 }
 
 # 0. The rule parser refuses bad rules (400, old rules kept; 64 at start).

@@ -30,17 +30,8 @@ fm_expect "$batch" "failed=2"
 [ "$(fm_codes "$batch")" = "ServiceUnavailable ServiceUnavailable" ] ||
     fail "outage error codes: $(fm_codes "$batch")"
 [ ! -d "$EMU_DIR/s3/posters/it/$batch" ] || fail "an object was stored during the outage"
-python3 - "$EMU_SQS" <<'PY' || fail "the failed jobs' messages are not in the dead-letter queue"
-import json, sys, urllib.request
-def call(target, body):
-    req = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
-    return json.load(urllib.request.urlopen(req))
-url = call("GetQueueUrl", {"QueueName": "onesheet-it-dlq"})["QueueUrl"]
-a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
-n = int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-assert n == 2, a
-PY
+[ "$(awsstack_messages onesheet-it-dlq)" = 2 ] ||
+    fail "the failed jobs' messages are not in the dead-letter queue"
 ok "S3 down for good: 2/2 failed with ServiceUnavailable, dead-lettered, nothing stored"
 
 # 3. DynamoDB answers 200 with an HTML page (after submit: the worker's calls).

@@ -12,6 +12,8 @@
 #   awsstack_rejections      print the total of signature rejections
 #   awsstack_tool TOOL VAR ARGS...     one tool with the S3RVER keys
 #   awsstack_launch TOOL BASE ARGS...  any tool that writes its port to a file
+#   awsstack_messages NAME   print how many messages SQS queue NAME holds
+#                            (visible + in flight), asking fauxqs directly
 
 # awsstack_launch TOOL BASE ARGS...: runs $TOOLS/TOOL on a free loopback
 # port with its port in BASE.port, its log in BASE.log and its stderr in
@@ -83,4 +85,19 @@ awsstack_rejections() {
         total=$((total + n))
     done
     echo "$total"
+}
+
+# awsstack_messages NAME: visible + in-flight messages of queue NAME, from
+# the emulator itself (unsigned, past the proxy).
+awsstack_messages() {
+    python3 - "$EMU_SQS" "$1" <<'PY'
+import json, sys, urllib.request
+def call(target, body):
+    req = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS." + target})
+    return json.load(urllib.request.urlopen(req))
+url = call("GetQueueUrl", {"QueueName": sys.argv[2]})["QueueUrl"]
+a = call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})["Attributes"]
+print(int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]))
+PY
 }
