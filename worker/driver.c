@@ -9,8 +9,11 @@
  * completes, the engine turns
  * it into a result (the reply was decoded and hashed as it arrived) and:
  *   - throttled (429) with --rpm: the limiter slows down and the call goes
- *     round again at the new pace, up to WORKER_THROTTLE_ATTEMPTS times,
- *     so a quota is met by pacing rather than by failed jobs;
+ *     round again, up to WORKER_THROTTLE_ATTEMPTS times, so a quota is met
+ *     by pacing rather than by failed jobs.  Its first 429 is tried again
+ *     50-250 ms later without waiting for the pace: the refused call used
+ *     none of the quota, and a quota counted over a window frees room
+ *     within moments, where the next paced slot is up to a second away;
  *   - a transient failure (5xx, timeout, reset, clock skew, or a throttle
  *     without --rpm): tried again
  *     after a jittered backoff, up to WORKER_GEN_ATTEMPTS in all;
@@ -169,6 +172,10 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
             log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id,
                      s->throttles, ratelimit_rate(w->rl));
             s->attempts--;   /* a throttle is not a failed attempt */
+            if (s->throttles == 1) {
+                s->unpaced = true;
+                s->not_before_ms = now + 50 + rand() % WORKER_THROTTLE_RETRY_JITTER_MS;
+            }
             goto again;
         }
     } else if (s->rc == ERR_OK) {
@@ -192,20 +199,36 @@ again:
     pthread_mutex_unlock(&w->lock);
 }
 
-/* The WAITING slot due first (smallest not_before_ms), or NULL; also NULL
- * while --concurrency generations are running (claimed jobs beyond them,
- * --prefetch, wait for one to end) unless the worker is stopping. */
-static slot_t *first_waiting(worker_t *w)
+/* The WAITING slot to start next, or NULL: a due retry that skips the
+ * limiter (unpaced) first, else the one due first (smallest
+ * not_before_ms); NULL while --concurrency generations are running
+ * (claimed jobs beyond them, --prefetch, wait for one to end) unless the
+ * worker is stopping.  *unpaced_at: when the first unpaced slot is due
+ * (INT64_MAX: none), which a wait for the limiter must not overrun. */
+static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at)
 {
     slot_t *best = NULL, *unstarted = NULL;
+    int64_t best_key = INT64_MAX;
     int running = 0;
+    *unpaced_at = INT64_MAX;
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->nslots; i++) {
         slot_t *s = &w->slots[i];
         running += s->state == SLOT_RUNNING;
-        if (s->state == SLOT_WAITING && (!best || s->not_before_ms < best->not_before_ms))
+        if (s->state != SLOT_WAITING)
+            continue;
+        int64_t key = s->not_before_ms;
+        if (s->unpaced) {
+            if (key < *unpaced_at)
+                *unpaced_at = key;
+            if (key <= now)
+                key = INT64_MIN;
+        }
+        if (!best || key < best_key) {
             best = s;
-        if (s->state == SLOT_WAITING && s->attempts == 0 && !unstarted)
+            best_key = key;
+        }
+        if (s->attempts == 0 && !unstarted)
             unstarted = s;
     }
     pthread_mutex_unlock(&w->lock);
@@ -223,8 +246,8 @@ static slot_t *first_waiting(worker_t *w)
 static long start_due(worker_t *w, CURLM *m)
 {
     for (;;) {
-        int64_t now = worker_mono_ms();
-        slot_t *s = first_waiting(w);
+        int64_t now = worker_mono_ms(), unpaced_at;
+        slot_t *s = first_waiting(w, now, &unpaced_at);
         if (!s)
             return 1000;
         if (atomic_load(&w->signalled) && s->attempts == 0) {
@@ -235,11 +258,15 @@ static long start_due(worker_t *w, CURLM *m)
         }
         if (s->not_before_ms > now)
             return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
-        if (w->rl) {
+        if (w->rl && !s->unpaced) {
             int64_t wait = ratelimit_try(w->rl);
-            if (wait > 0)
+            if (wait > 0) {
+                if (unpaced_at - now < wait)
+                    wait = unpaced_at - now > 0 ? unpaced_at - now : 1;
                 return (long)(wait < 1000 ? wait : 1000);
+            }
         }
+        s->unpaced = false;
         start(w, m, s, now);
     }
 }

@@ -86,6 +86,7 @@ void worker_slot_clear(slot_t *s)
     s->rc = ERR_OK;
     err_clear(&s->err);
     s->attempts = s->throttles = 0;
+    s->unpaced = false;
     s->unstarted_at_stop = false;
     s->handle = NULL;
 }

@@ -44,7 +44,9 @@
 #define WORKER_MAX_THREADS 64
 #define WORKER_GEN_BUCKETS 11   /* onesheet_generate_seconds buckets (metrics.c) */
 #define WORKER_GEN_ATTEMPTS 3   /* transient failures tried in one delivery */
-#define WORKER_THROTTLE_ATTEMPTS 4
+#define WORKER_THROTTLE_ATTEMPTS 6   /* throttled tries of a call in one delivery */
+/* A call's first 429 is tried again after 50 ms + up to this, unpaced. */
+#define WORKER_THROTTLE_RETRY_JITTER_MS 200
 #define WORKER_DELETE_BATCH 10     /* messages per delete call (deletes.c) */
 #define WORKER_DELETE_WAIT_MS 200  /* the longest a finished job's delete waits */
 
@@ -77,6 +79,7 @@ typedef struct {
     err_code_t rc;           /* the generation's outcome */
     err_t err;
     int attempts, throttles;
+    bool unpaced;            /* its next start skips the limiter (a first 429's retry) */
     bool unstarted_at_stop;  /* SIGTERM came before its generation started */
     int64_t not_before_ms, t0_ms, gen_t0_ms;
     int64_t received_ms;     /* wall clock when the message was received */

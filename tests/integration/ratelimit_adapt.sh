@@ -3,7 +3,8 @@
 # told --rpm 600, five times the quota: it must slow down on the 429s
 # instead of failing jobs, so every job succeeds, the limiter ends well
 # below where it started, and the 429s stay bounded (at most two per job,
-# where an unadapted worker draws four before each success).
+# where an unadapted worker draws four before each success).  A call's
+# first 429 is tried again 50-250 ms later, not a paced slot away.
 source "$(dirname "$0")/lib.sh"
 STANDIN_ARGS="--latency-ms 50 --image-bytes 20000 --rpm 120 --rpm-window-ms 1000"
 use_aws_stack
@@ -15,7 +16,7 @@ for i in range(30): print(f'Quota poster {i}: a lighthouse')" > "$T/p.txt"
 "$BIN/onesheet" submit "$T/p.txt" >/dev/null 2>&1 || fail submit
 t0=$SECONDS
 "$BIN/onesheet-worker" --concurrency 8 --rpm 600 --drain --metrics 127.0.0.1:0 \
-    2>"$T/w.log" &
+    --log-level debug 2>"$T/w.log" &
 pid=$!; PIDS+=("$pid")
 for _ in $(seq 50); do grep -q metrics_listening "$T/w.log" && break; sleep 0.1; done
 addr=$(sed -n 's/.*event=metrics_listening addr=\([^ ]*\).*/\1/p' "$T/w.log")
@@ -30,7 +31,7 @@ rc=0; wait "$pid" || rc=$?
 secs=$((SECONDS - t0))
 throttled=$(grep -c 'event=generate_throttled' "$T/w.log" || true)
 "$BIN/onesheet" list --json > "$T/jobs.json"
-python3 - "$T/jobs.json" "$BEDROCK" "$rate" "$throttled" "$secs" <<'PY' || { tail -20 "$T/w.log" >&2; fail "adaptation"; }
+python3 - "$T/jobs.json" "$BEDROCK" "$rate" "$throttled" "$secs" "$T/w.log" <<'PY' || { tail -20 "$T/w.log" >&2; fail "adaptation"; }
 import json, sys, urllib.request
 rows = [json.loads(l) for l in open(sys.argv[1])]
 bad = [(r['line'], r['state'], r.get('error')) for r in rows if r['state'] != 'succeeded']
@@ -46,5 +47,22 @@ assert rate < 300, f"the limiter did not come down from 600 rpm (at {rate})"
 # Without adaptation every job would draw up to 4 429s before each success
 # (30 jobs × 5 calls); with it the 429s stay a bounded share.
 assert r429 <= 2 * len(rows), f"{r429} of {calls} calls were throttled"
+# The first retry of a throttled call: from its 429 to its next start.
+from datetime import datetime
+def when(line):
+    return datetime.strptime(line.split()[0][3:], '%Y-%m-%dT%H:%M:%S.%fZ').timestamp()
+first, gaps = {}, []
+for line in open(sys.argv[6]):
+    f = dict(w.split('=', 1) for w in line.split() if '=' in w)
+    job = f.get('job')
+    if f.get('event') == 'generate_throttled' and f.get('attempt') == '1':
+        first[job] = when(line)
+    elif f.get('event') == 'generate_started' and job in first:
+        gaps.append((when(line) - first.pop(job)) * 1000)
+gaps.sort()
+print(f"  first retries after a 429: {len(gaps)}, {gaps[0]:.0f}-{gaps[-1]:.0f} ms" if gaps else "  no first retries")
+assert gaps, "no throttled call was tried again"
+assert gaps[0] >= 49, f"a throttled call was tried again after {gaps[0]:.0f} ms"
+assert gaps[len(gaps) // 2] <= 300, f"first retries waited {gaps[len(gaps) // 2]:.0f} ms (median)"
 PY
 ok "throttled to a 120 rpm quota from --rpm 600: every job succeeded"
