@@ -447,6 +447,8 @@ static void processes_opening_a_new_file_together_all_succeed(void **state)
             if (read(go[0], &c, 1) < 0)
                 _exit(2);
             queue_t *q = queue_open(fx->url, &e);
+            if (!q)
+                fprintf(stderr, "# process %d: %s\n", p, e.msg);
             _exit(q ? 0 : 1);
         }
     }
