@@ -261,8 +261,9 @@ static long start_due(worker_t *w, CURLM *m)
         if (w->rl && !s->unpaced) {
             int64_t wait = ratelimit_try(w->rl);
             if (wait > 0) {
+                /* An unpaced slot due now would have come first: it is later. */
                 if (unpaced_at - now < wait)
-                    wait = unpaced_at - now > 0 ? unpaced_at - now : 1;
+                    wait = unpaced_at - now;
                 return (long)(wait < 1000 ? wait : 1000);
             }
         }
