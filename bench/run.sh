@@ -7,7 +7,11 @@
 #     hash, ledger insert, queue send), wall time and lines/s (target ≥ 20,000);
 #   - draft posters/s with `onesheet-worker --concurrency 2` on 40 prompts,
 #     with the worker's CPU ms per poster and peak RSS;
-#   - SigV4 signatures/s (tests/tools/bench_sigv4) when built.
+#   - SigV4 signatures/s (tests/tools/bench_sigv4) when built;
+#   - the floor (tests/tools/bench_floor): the CPU one job's byte work costs
+#     with no HTTP, signing, queue or ledger (receive 4/3 × 2 MB of base64
+#     over loopback, decode, SHA-256, send the image twice), the figure the
+#     worker's CPU per job is weighed against.
 #
 # AWS mode, against the loopback emulators (bench/aws_lib.sh: fauxqs,
 # s3rver and dynalite behind SigV4-verifying proxies, data on tmpfs) and the
@@ -84,6 +88,24 @@ for line in sys.stdin:
         out[kv['case']] = int(kv['ops_per_s'])
 print(json.dumps(out))")
 fi
+# The floor: the CPU one job's byte work costs with nothing else
+# (tests/tools/bench_floor.c), at the stand-in's image size.
+floor="{}"
+if [ -x "$TOOLS/bench_floor" ]; then
+    floor=$("$TOOLS/bench_floor" --jobs 200 --image-bytes 2000000 2>/dev/null | python3 -c "
+import json, sys
+out = {}
+for line in sys.stdin:
+    kv = dict(f.split('=', 1) for f in line.split())
+    if kv.get('part') == 'all':
+        out.update(ms_per_job=float(kv['ms_per_job']), user_ms_per_job=float(kv['user_ms_per_job']),
+                   sys_ms_per_job=float(kv['sys_ms_per_job']), image_bytes=int(kv['image_bytes']),
+                   jobs=int(kv['jobs']))
+    elif 'part' in kv:
+        out[kv['part'] + '_ms_per_job'] = float(kv['ms_per_job'])
+print(json.dumps(out))") || floor="{}"
+fi
+echo "$floor" > "$T/floor.json"
 cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),

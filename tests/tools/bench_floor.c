@@ -1,0 +1,232 @@
+/* bench_floor — the CPU one job's unavoidable byte work costs on this
+ * machine, with no HTTP, signing, JSON, queue or ledger: the floor issue 5's
+ * "≤ 3 ms of worker CPU per job" is measured against (make bench).
+ *
+ * Per job, as the worker must (DESIGN.md's order of operations, issue 8):
+ *   - receive the reply's base64 image (4/3 × --image-bytes) over loopback
+ *     TCP in --chunk reads, as a streamed InvokeModel reply arrives;
+ *   - decode it (b64fast, the worker's decoder) into one image buffer;
+ *   - SHA-256 the image as it is decoded (the checksum S3 and the ledger
+ *     are given; the poster's hash continues it, so one pass);
+ *   - send the image twice over loopback TCP (JOB.raw.png and JOB.png).
+ * The peer is a forked child; only this process's user + sys CPU is
+ * counted (getrusage RUSAGE_SELF), as only the worker's is in the bench.
+ * The same image is also hashed and decoded in memory alone, to split the
+ * total into its parts.
+ *
+ * Output, one key=value line each:
+ *   bench=floor part=sha256 ms_per_job=…   (in memory, thread CPU)
+ *   bench=floor part=decode ms_per_job=…   (in memory, thread CPU)
+ *   bench=floor part=all jobs=… image_bytes=… chunk=… user_ms_per_job=…
+ *       sys_ms_per_job=… ms_per_job=… sha256=HEX   (the image received)
+ * --dump FILE writes the image the peer sends, so a test can check that
+ * what was received, decoded and hashed is that image. */
+#include "b64fast.h"
+#include "buf.h"
+#include "crypto.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+static double thread_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double tv_ms(struct timeval tv)
+{
+    return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+static int loopback_socket(struct sockaddr_in *a)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        die("socket");
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return s;
+}
+
+static void write_all(int fd, const void *p, size_t len, size_t chunk)
+{
+    const uint8_t *b = p;
+    while (len) {
+        ssize_t w = send(fd, b, len < chunk ? len : chunk, MSG_NOSIGNAL);
+        if (w <= 0)
+            die("send");
+        b += w;
+        len -= (size_t)w;
+    }
+}
+
+/* The peer: per job, on a request byte, sends the base64 on conn a, then
+ * reads the two images back on conn b and acknowledges them. */
+static void peer(int listener, const buf_t *b64, size_t want, int jobs)
+{
+    static uint8_t sink[1 << 20];
+    int a = accept(listener, NULL, NULL), b = accept(listener, NULL, NULL);
+    if (a < 0 || b < 0)
+        die("accept");
+    for (int i = 0; i < jobs; i++) {
+        char c;
+        if (read(a, &c, 1) != 1)
+            _exit(1);
+        write_all(a, b64->data, b64->len, 1 << 20);
+        for (size_t got = 0; got < want;) {
+            ssize_t r = read(b, sink, sizeof sink);
+            if (r <= 0)
+                _exit(1);
+            got += (size_t)r;
+        }
+        if (write(b, "k", 1) != 1)
+            _exit(1);
+    }
+    _exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    size_t image = 2000000, chunk = 256 * 1024;
+    int jobs = 100;
+    const char *dump = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
+            jobs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--image-bytes") == 0 && i + 1 < argc)
+            image = (size_t)strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
+            chunk = (size_t)strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
+            dump = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_floor [--jobs N] [--image-bytes B] "
+                            "[--chunk C] [--dump FILE]\n");
+            return 64;
+        }
+    }
+    if (jobs <= 0 || image < 3 || image > (64u << 20) || chunk < 4 || chunk > (16u << 20)) {
+        fprintf(stderr, "bench_floor: --jobs > 0, --image-bytes 3..64 MiB, --chunk 4..16 MiB\n");
+        return 64;
+    }
+    image -= image % 3;   /* whole base64 groups: no padding to handle */
+
+    /* Incompressible bytes, like a PNG's compressed data. */
+    uint8_t *img = malloc(image), *out = malloc(image), *in = malloc(chunk + 4);
+    buf_t b64 = BUF_INIT;
+    if (!img || !out || !in)
+        die("malloc");
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (size_t i = 0; i < image; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        img[i] = (uint8_t)(x >> 32);
+    }
+    if (base64_encode(img, image, &b64) != ERR_OK)
+        die("base64_encode");
+    if (dump) {
+        FILE *f = fopen(dump, "wb");
+        if (!f || fwrite(img, 1, image, f) != image || fclose(f) != 0)
+            die(dump);
+    }
+
+    /* The parts in memory: one SHA-256 pass, one decode. */
+    uint8_t md[SHA256_LEN];
+    int reps = jobs < 20 ? jobs : 20;
+    double t0 = thread_ms();
+    for (int i = 0; i < reps; i++)
+        if (crypto_sha256(img, image, md) != ERR_OK)
+            die("sha256");
+    double sha_ms = (thread_ms() - t0) / reps;
+    t0 = thread_ms();
+    for (int i = 0; i < reps; i++)
+        if (b64fast_decode(b64.data, b64.len, out) != b64.len)
+            die("decode");
+    double dec_ms = (thread_ms() - t0) / reps;
+
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int ls = loopback_socket(&a);
+    if (bind(ls, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls, 4) != 0 ||
+        getsockname(ls, (struct sockaddr *)&a, &alen) != 0)
+        die("listen");
+    pid_t child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0)
+        peer(ls, &b64, 2 * image, jobs);
+    close(ls);
+    int ca = loopback_socket(&(struct sockaddr_in){0}), cb = loopback_socket(&(struct sockaddr_in){0});
+    if (connect(ca, (struct sockaddr *)&a, sizeof a) != 0 ||
+        connect(cb, (struct sockaddr *)&a, sizeof a) != 0)
+        die("connect");
+
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    for (int j = 0; j < jobs; j++) {
+        crypto_sha256_ctx *h = crypto_sha256_new();
+        size_t got = 0, carry = 0, olen = 0;
+        if (!h || write(ca, "r", 1) != 1)
+            die("request");
+        while (got < b64.len) {
+            ssize_t r = recv(ca, in + carry, chunk, 0);
+            if (r <= 0)
+                die("recv");
+            got += (size_t)r;
+            size_t have = carry + (size_t)r, used = b64fast_decode(in, have, out + olen);
+            if (crypto_sha256_update(h, out + olen, used / 4 * 3) != ERR_OK)
+                die("sha256");
+            olen += used / 4 * 3;
+            carry = have - used;
+            memmove(in, in + used, carry);
+        }
+        /* crypto_sha256_final frees h. */
+        if (crypto_sha256_final(h, md) != ERR_OK || carry || olen != image) {
+            fprintf(stderr, "bench_floor: received %zu of %zu bytes\n", olen, image);
+            return 1;
+        }
+        write_all(cb, out, olen, chunk);
+        write_all(cb, out, olen, chunk);
+        char k;
+        if (read(cb, &k, 1) != 1)
+            die("ack");
+    }
+    getrusage(RUSAGE_SELF, &r1);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_floor: the peer failed\n");
+        return 1;
+    }
+    double user = (tv_ms(r1.ru_utime) - tv_ms(r0.ru_utime)) / jobs;
+    double sys = (tv_ms(r1.ru_stime) - tv_ms(r0.ru_stime)) / jobs;
+    char hex[SHA256_HEX_LEN];
+    hex_encode(md, SHA256_LEN, hex);
+    printf("bench=floor part=sha256 ms_per_job=%.3f\n", sha_ms);
+    printf("bench=floor part=decode ms_per_job=%.3f\n", dec_ms);
+    printf("bench=floor part=all jobs=%d image_bytes=%zu chunk=%zu user_ms_per_job=%.3f "
+           "sys_ms_per_job=%.3f ms_per_job=%.3f sha256=%s\n",
+           jobs, image, chunk, user, sys, user + sys, hex);
+    buf_free(&b64);
+    free(img);
+    free(out);
+    free(in);
+    return 0;
+}
