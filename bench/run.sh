@@ -90,9 +90,11 @@ print(json.dumps(out))")
 fi
 # The floor: the CPU one job's byte work costs with nothing else
 # (tests/tools/bench_floor.c), at the stand-in's image size.
-floor="{}"
-if [ -x "$TOOLS/bench_floor" ]; then
-    floor=$("$TOOLS/bench_floor" --jobs 200 --image-bytes 2000000 2>/dev/null | python3 -c "
+# Then the same without parts the contract asks for (one stored object
+# instead of raw art + poster; no SHA-256), to show what changing it buys.
+floor_run() {  # NAME ARGS...: one bench_floor run as a JSON member
+    local name=$1; shift
+    "$TOOLS/bench_floor" --jobs 200 --image-bytes 2000000 "$@" 2>/dev/null | python3 -c "
 import json, sys
 out = {}
 for line in sys.stdin:
@@ -100,12 +102,22 @@ for line in sys.stdin:
     if kv.get('part') == 'all':
         out.update(ms_per_job=float(kv['ms_per_job']), user_ms_per_job=float(kv['user_ms_per_job']),
                    sys_ms_per_job=float(kv['sys_ms_per_job']), image_bytes=int(kv['image_bytes']),
-                   jobs=int(kv['jobs']))
+                   sends=int(kv['sends']), hash=kv['hash'], jobs=int(kv['jobs']))
     elif 'part' in kv:
         out[kv['part'] + '_ms_per_job'] = float(kv['ms_per_job'])
-print(json.dumps(out))") || floor="{}"
+print(json.dumps({sys.argv[1]: out}))" "$name"
+}
+if [ -x "$TOOLS/bench_floor" ]; then
+    { floor_run contract; floor_run one_object --sends 1; floor_run no_sha256 --no-sha256
+      floor_run neither --sends 1 --no-sha256; } | python3 -c "
+import json, sys
+out = {}
+for line in sys.stdin:
+    out.update(json.loads(line))
+print(json.dumps(out))" > "$T/floor.json" || echo '{}' > "$T/floor.json"
+else
+    echo '{}' > "$T/floor.json"
 fi
-echo "$floor" > "$T/floor.json"
 cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),

@@ -23,7 +23,13 @@ for chunk in 1001 65536; do
 done
 ok "the image received in 1001- and 65536-byte reads, decoded and hashed, is the image sent"
 
-for bad in "--jobs 0" "--image-bytes 2" "--chunk 3" "--nonsense"; do
+out=$("$tools/bench_floor" --jobs 2 --image-bytes 30000 --sends 1 --no-sha256) ||
+    fail "bench_floor --sends 1 --no-sha256 exited $?"
+printf '%s\n' "$out" | grep -q '^bench=floor part=all .* sends=1 hash=none .* sha256=-$' ||
+    fail "--sends 1 --no-sha256 not reported: $out"
+ok "the parts can be left out, and the line says so"
+
+for bad in "--jobs 0" "--image-bytes 2" "--chunk 3" "--sends 5" "--sends -1" "--nonsense"; do
     # shellcheck disable=SC2086
     if "$tools/bench_floor" $bad >"$T/bad.out" 2>&1; then fail "bench_floor $bad succeeded"; fi
     grep -q "bench_floor" "$T/bad.out" || fail "bench_floor $bad: no message naming the tool"
