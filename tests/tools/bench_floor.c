@@ -183,7 +183,8 @@ int main(int argc, char **argv)
     if (child == 0)
         peer(ls, &b64, (size_t)sends * image, jobs);
     close(ls);
-    int ca = loopback_socket(&(struct sockaddr_in){0}), cb = loopback_socket(&(struct sockaddr_in){0});
+    struct sockaddr_in unused;
+    int ca = loopback_socket(&unused), cb = loopback_socket(&unused);
     if (connect(ca, (struct sockaddr *)&a, sizeof a) != 0 ||
         connect(cb, (struct sockaddr *)&a, sizeof a) != 0)
         die("connect");
