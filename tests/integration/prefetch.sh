@@ -49,7 +49,7 @@ echo "  worker 2: $finished2 finished, $deleted messages deleted in batches"
 "$BIN/onesheet" list --json > "$T/jobs.json"
 python3 - "$T/w2.log" "$T/jobs.json" "$BEDROCK" <<'PY' || fail "prefetch bounds, states or model calls"
 import json, re, sys, urllib.request
-# The log is one write per line, in time order.  A claim is logged after
+# Log lines are written under a lock, in time order.  A claim is logged after
 # its slot is counted against --concurrency + --prefetch and a generation's
 # end before its slot stops counting, so running + waiting below never
 # exceeds what the worker held.
