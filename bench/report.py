@@ -123,8 +123,8 @@ def main():
             "no_failed_jobs": r["failed"] == 0 and r["succeeded"] == r["jobs"],
         }
     if floor.get("contract", {}).get("ms_per_job"):
-        # Not a target: whether 3 ms is reachable at all on this machine.
-        targets["floor_ms_per_job_le_3"] = floor["contract"]["ms_per_job"] <= 3
+        # Not a target of its own: whether issue 5's 3 ms is reachable at all here.
+        floor["contract"]["le_3_ms"] = floor["contract"]["ms_per_job"] <= 3
     results["targets_met"] = targets
 
     with open(out_path, "w") as f:

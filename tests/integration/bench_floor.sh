@@ -29,7 +29,8 @@ printf '%s\n' "$out" | grep -q '^bench=floor part=all .* sends=1 hash=none .* sh
     fail "--sends 1 --no-sha256 not reported: $out"
 ok "the parts can be left out, and the line says so"
 
-for bad in "--jobs 0" "--image-bytes 2" "--chunk 3" "--sends 5" "--sends -1" "--nonsense"; do
+for bad in "--jobs 0" "--jobs 2x" "--image-bytes 2" "--image-bytes 12x" "--chunk 3" "--chunk" \
+           "--sends 5" "--sends -1" "--sends abc" "--nonsense"; do
     # shellcheck disable=SC2086
     if "$tools/bench_floor" $bad >"$T/bad.out" 2>&1; then fail "bench_floor $bad succeeded"; fi
     grep -q "bench_floor" "$T/bad.out" || fail "bench_floor $bad: no message naming the tool"

@@ -1,7 +1,8 @@
-/* testutil — small helpers shared by the unit tests. */
+/* testutil — small helpers shared by the unit tests and test tools. */
 #ifndef ONESHEET_TESTUTIL_H
 #define ONESHEET_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Creates a fresh private directory under $TMPDIR; returns a new string the
@@ -19,5 +20,9 @@ void tu_write_file(const char *path, const char *text);
 const char *tu_fixture(const char *rel);
 /* Seconds on the monotonic clock, for timing a step. */
 double tu_mono_s(void);
+/* Parses v as a whole decimal number in lo..hi into *out; false (and *out
+ * untouched) for an empty string, trailing text or a value out of range.
+ * For the test tools' command-line options. */
+bool tu_parse_long(const char *v, long lo, long hi, long *out);
 
 #endif

@@ -40,6 +40,7 @@
 #include "crypto.h"
 #include "fakeserver.h"
 #include "sigv4.h"
+#include "testutil.h"
 #include "utf8.h"
 
 #include <jansson.h>
@@ -835,16 +836,6 @@ static int usage(const char *why)
     return 64;
 }
 
-static bool parse_long(const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     standin_opts_t o = {.region = "us-east-1"};
@@ -864,13 +855,13 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--token") == 0) o.token = v;
         else if (strcmp(a, "--region") == 0) o.region = v;
         else if (strcmp(a, "--log") == 0) o.log_path = v;
-        else if (strcmp(a, "--latency-ms") == 0 && parse_long(v, 0, 3600000, &n)) o.latency_ms = n;
-        else if (strcmp(a, "--jitter-ms") == 0 && parse_long(v, 0, 3600000, &n)) o.jitter_ms = n;
-        else if (strcmp(a, "--stall-ms") == 0 && parse_long(v, 0, 3600000, &n)) o.stall_ms = n;
-        else if (strcmp(a, "--rpm") == 0 && parse_long(v, 0, 1000000, &n)) o.rpm = (int)n;
-        else if (strcmp(a, "--rpm-window-ms") == 0 && parse_long(v, 100, 3600000, &n))
+        else if (strcmp(a, "--latency-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.latency_ms = n;
+        else if (strcmp(a, "--jitter-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.jitter_ms = n;
+        else if (strcmp(a, "--stall-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.stall_ms = n;
+        else if (strcmp(a, "--rpm") == 0 && tu_parse_long(v, 0, 1000000, &n)) o.rpm = (int)n;
+        else if (strcmp(a, "--rpm-window-ms") == 0 && tu_parse_long(v, 100, 3600000, &n))
             o.rpm_window_ms = n;
-        else if (strcmp(a, "--image-bytes") == 0 && parse_long(v, 1, 64L << 20, &n))
+        else if (strcmp(a, "--image-bytes") == 0 && tu_parse_long(v, 1, 64L << 20, &n))
             o.image_bytes = (size_t)n;
         else if (strcmp(a, "--fail-rate") == 0) {
             char *end;

@@ -26,6 +26,7 @@
 #include "b64fast.h"
 #include "buf.h"
 #include "crypto.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -108,36 +109,39 @@ static void peer(int listener, const buf_t *b64, size_t want, int jobs)
 
 int main(int argc, char **argv)
 {
-    size_t image = 2000000, chunk = 256 * 1024;
-    int jobs = 100, sends = 2;
-    bool hash = true;
+    long n_jobs = 100, n_image = 2000000, n_chunk = 256 * 1024, n_sends = 2;
+    bool hash = true, ok = true;
     const char *dump = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
-            jobs = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--image-bytes") == 0 && i + 1 < argc)
-            image = (size_t)strtoull(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
-            chunk = (size_t)strtoull(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
-            dump = argv[++i];
-        else if (strcmp(argv[i], "--sends") == 0 && i + 1 < argc)
-            sends = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--no-sha256") == 0)
+    for (int i = 1; i < argc && ok; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--no-sha256") == 0) {
             hash = false;
-        else {
-            fprintf(stderr, "usage: bench_floor [--jobs N] [--image-bytes B] "
-                            "[--chunk C] [--sends 0..4] [--no-sha256] [--dump FILE]\n");
-            return 64;
+            continue;
         }
+        if (!v)
+            ok = false;
+        else if (strcmp(a, "--jobs") == 0)
+            ok = tu_parse_long(v, 1, 1000000, &n_jobs);
+        else if (strcmp(a, "--image-bytes") == 0)
+            ok = tu_parse_long(v, 3, 64L << 20, &n_image);
+        else if (strcmp(a, "--chunk") == 0)
+            ok = tu_parse_long(v, 4, 16L << 20, &n_chunk);
+        else if (strcmp(a, "--sends") == 0)
+            ok = tu_parse_long(v, 0, 4, &n_sends);
+        else if (strcmp(a, "--dump") == 0)
+            dump = v;
+        else
+            ok = false;
+        i++;
     }
-    if (jobs <= 0 || image < 3 || image > (64u << 20) || chunk < 4 || chunk > (16u << 20) ||
-        sends < 0 || sends > 4) {
-        fprintf(stderr, "bench_floor: --jobs > 0, --image-bytes 3..64 MiB, --chunk 4..16 MiB, "
-                        "--sends 0..4\n");
+    if (!ok) {
+        fprintf(stderr, "usage: bench_floor [--jobs 1..1000000] [--image-bytes 3..64 MiB] "
+                        "[--chunk 4..16 MiB] [--sends 0..4] [--no-sha256] [--dump FILE]\n");
         return 64;
     }
-    image -= image % 3;   /* whole base64 groups: no padding to handle */
+    int jobs = (int)n_jobs, sends = (int)n_sends;
+    size_t chunk = (size_t)n_chunk;
+    size_t image = (size_t)n_image - (size_t)n_image % 3;   /* whole base64 groups: no padding */
 
     /* Incompressible bytes, like a PNG's compressed data. */
     uint8_t *img = malloc(image), *out = malloc(image), *in = malloc(chunk + 4);

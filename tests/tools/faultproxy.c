@@ -42,6 +42,7 @@
 #include "fakeaws.h"
 #include "fakeserver.h"
 #include "http.h"
+#include "testutil.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -116,16 +117,6 @@ static double rand01_locked(void)
     return (double)((P.rng * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
 }
 
-static bool parse_long_str(const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
-}
-
 /* Parses one rule; false (with why) on any unknown key or bad value. */
 static bool parse_rule(const char *spec, rule_t *r, char *why, size_t cap)
 {
@@ -157,16 +148,16 @@ static bool parse_rule(const char *spec, rule_t *r, char *why, size_t cap)
         } else if (strcmp(kv, "target") == 0) {
             ok = snprintf(r->target, sizeof r->target, "%s", v) < (int)sizeof r->target;
         } else if (strcmp(kv, "skip") == 0) {
-            ok = parse_long_str(v, 0, 1000000000L, &r->skip);
+            ok = tu_parse_long(v, 0, 1000000000L, &r->skip);
         } else if (strcmp(kv, "count") == 0) {
-            ok = parse_long_str(v, 0, 1000000000L, &r->count);
+            ok = tu_parse_long(v, 0, 1000000000L, &r->count);
         } else if (strcmp(kv, "every") == 0) {
-            ok = parse_long_str(v, 1, 1000000000L, &r->every);
+            ok = tu_parse_long(v, 1, 1000000000L, &r->every);
         } else if (strcmp(kv, "stall_ms") == 0) {
-            ok = parse_long_str(v, 0, 3600000L, &r->stall_ms);
+            ok = tu_parse_long(v, 0, 3600000L, &r->stall_ms);
         } else if (strcmp(kv, "after") == 0) {
             long a = 0;
-            ok = parse_long_str(v, 0, 1, &a);
+            ok = tu_parse_long(v, 0, 1, &a);
             r->after = a == 1;
         } else if (strcmp(kv, "prob") == 0) {
             char *end;
@@ -463,7 +454,7 @@ static void parse_args(int argc, char **argv)
         case O_PORTFILE: P.port_file = optarg; break;
         case O_LOG: P.log_path = optarg; break;
         case O_SEED:
-            if (!parse_long_str(optarg, 1, 0x7fffffffL, &seed))
+            if (!tu_parse_long(optarg, 1, 0x7fffffffL, &seed))
                 usage();
             P.rng = (uint64_t)seed * 0x9e3779b97f4a7c15ULL;
             break;
