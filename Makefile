@@ -50,7 +50,7 @@ BUILD  := build/rel
 BIN    := bin
 endif
 
-COMMON_SRC  := $(sort $(wildcard common/*.c))
+COMMON_SRC  := $(sort $(wildcard common/*/*.c))
 SCHEMA_SQL  := $(sort $(wildcard schema/sqlite/*.sql))
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
@@ -78,7 +78,7 @@ include api/lambda.mk
 include fuzz/fuzz.mk
 all: $(PROGS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard tests/support/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*/*.h) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -Itests/support -c $< -o $@
 
@@ -86,7 +86,7 @@ $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
 
-$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c common/schema_sql.h
+$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c common/base/schema_sql.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)

@@ -10,9 +10,9 @@
  * local address (AWS_LAMBDA_RUNTIME_API). */
 #include "server.h"
 
-#include "campaign.h"
-#include "http.h"
-#include "log.h"
+#include "campaign/campaign.h"
+#include "aws/http.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

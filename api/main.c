@@ -1,10 +1,10 @@
 /* onesheet-api — the original service's HTTP contract (POST
  * /generate-poster) plus the job and batch endpoints, served over HTTP
  * (--listen) or as an AWS Lambda custom runtime (--lambda).  Arguments and
- * wiring only: routing lives in common/api_router.c. */
+ * wiring only: routing lives in common/api/api_router.c. */
 #include "server.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <getopt.h>
 #include <signal.h>

@@ -1,9 +1,9 @@
-/* server — onesheet-api's two front ends around the router (common/api.h):
+/* server — onesheet-api's two front ends around the router (common/api/api.h):
  * an HTTP server on libmicrohttpd and the AWS Lambda custom-runtime loop. */
 #ifndef ONESHEET_API_SERVER_H
 #define ONESHEET_API_SERVER_H
 
-#include "api.h"
+#include "api/api.h"
 
 #include <signal.h>
 #include <stdatomic.h>

@@ -9,7 +9,7 @@
  * API_MAX_BODY, refused early when Content-Length already says too much. */
 #include "server.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

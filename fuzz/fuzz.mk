@@ -6,7 +6,7 @@
 #   make fuzz FUZZ_TARGETS=fuzz_job FUZZ_SECONDS=300
 #
 # Needs Debian's clang and libclang-rt-14-dev (the fuzzer runtime).  The
-# project's common/*.c is compiled again with the fuzz flags into
+# project's common/*/*.c is compiled again with the fuzz flags into
 # build/fuzz/obj so that coverage and sanitizers reach the parsers.  A run
 # writes new inputs to build/fuzz/corpus/NAME (the committed seeds in
 # fuzz/corpus/NAME stay read-only) and crash files to build/fuzz/artifacts;
@@ -26,7 +26,7 @@ FUZZ_OBJ     := $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/schema
 
 .PHONY: fuzz fuzz-build
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard common/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard common/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -34,7 +34,7 @@ $(FUZZ_DIR)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
 
-$(FUZZ_DIR)/obj/gen/schema_sql.o: $(FUZZ_DIR)/gen/schema_sql.c common/schema_sql.h
+$(FUZZ_DIR)/obj/gen/schema_sql.o: $(FUZZ_DIR)/gen/schema_sql.c common/base/schema_sql.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 

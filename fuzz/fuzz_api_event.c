@@ -1,7 +1,7 @@
 /* fuzz_api_event — api_event_parse of an API Gateway proxy event (v1 or
  * v2), touching every header the parse produced. */
-#include "api.h"
-#include "err.h"
+#include "api/api.h"
+#include "base/err.h"
 
 #include <stdint.h>
 #include <string.h>

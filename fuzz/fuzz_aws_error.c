@@ -3,8 +3,8 @@
  * first byte picks the status, the second whether an x-amzn-ErrorType
  * header carries the input's first line; the rest is the body.  The message
  * must stay a terminated string inside err_t. */
-#include "err.h"
-#include "http.h"
+#include "base/err.h"
+#include "aws/http.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* fuzz_bedrock_reply — bedrock_parse_reply on a 2xx InvokeModel body.  The
  * first byte picks the model (its reply shape), the second the wanted
  * output format; the rest is the body. */
-#include "bedrock_models.h"
-#include "buf.h"
-#include "engine.h"
-#include "err.h"
+#include "engine/bedrock_models.h"
+#include "base/buf.h"
+#include "engine/engine.h"
+#include "base/err.h"
 
 #include <stdint.h>
 #include <stdlib.h>

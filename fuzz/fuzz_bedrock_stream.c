@@ -4,12 +4,12 @@
  * The first byte picks the model, the second the wanted output format, the
  * third seeds the split into pieces (and whether the Content-Length is
  * known); the rest is the body. */
-#include "bedrock_models.h"
-#include "bedrock_stream.h"
-#include "buf.h"
-#include "crypto.h"
-#include "engine.h"
-#include "err.h"
+#include "engine/bedrock_models.h"
+#include "engine/bedrock_stream.h"
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "engine/engine.h"
+#include "base/err.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* fuzz_bulk — bulk_parse of txt, jsonl or csv input (chosen by the first
  * byte, which is then dropped), then bulk_assign_ids on a clean parse. */
-#include "err.h"
-#include "job.h"
+#include "base/err.h"
+#include "jobs/job.h"
 
 #include <stdint.h>
 

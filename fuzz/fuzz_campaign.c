@@ -2,9 +2,9 @@
  * plan/run` do with a valid one: count candidates, pick the default slot and
  * build the firing's jobs (expansion of templates included).  Files named
  * by the campaign resolve in an empty directory. */
-#include "campaign.h"
-#include "err.h"
-#include "job.h"
+#include "campaign/campaign.h"
+#include "base/err.h"
+#include "jobs/job.h"
 
 #include <stdint.h>
 

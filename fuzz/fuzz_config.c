@@ -1,8 +1,8 @@
 /* fuzz_config — the config file parser.  config_load reads a path, so the
  * input goes into a memfd and is loaded through /proc/self/fd; the
  * environment is hidden so only the file decides. */
-#include "config.h"
-#include "err.h"
+#include "setup/config.h"
+#include "base/err.h"
 
 #include <stdint.h>
 #include <stdio.h>

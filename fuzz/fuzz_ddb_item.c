@@ -1,8 +1,8 @@
 /* fuzz_ddb_item — ddb_job_from_item, which turns a DynamoDB item (from
  * GetItem or Query replies) into a ledger_job_t, on any JSON object. */
-#include "ddb.h"
-#include "err.h"
-#include "ledger.h"
+#include "aws/ddb.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
 
 #include <jansson.h>
 #include <stdint.h>

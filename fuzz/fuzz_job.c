@@ -1,9 +1,9 @@
 /* fuzz_job — job_spec_parse_json, then job_spec_normalise and the canonical
  * JSON of whatever survives, which must parse again to the same bytes (a
  * spec that round-trips differently would change its job id on retry). */
-#include "buf.h"
-#include "err.h"
-#include "job.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "jobs/job.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* fuzz_oncalendar — oncalendar_parse, then the next and previous firing
  * around a fixed time (which must be ordered around it), and the ISO time
  * parser on the same text. */
-#include "err.h"
-#include "oncalendar.h"
+#include "base/err.h"
+#include "base/oncalendar.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * ReceiveMessage reply parser itself (parse_messages in queue_sqs.c) is
  * static and needs a live client, so it is reached only through the
  * emulator tests. */
-#include "err.h"
-#include "job.h"
-#include "queue_sqs_internal.h"
+#include "base/err.h"
+#include "jobs/job.h"
+#include "queue/queue_sqs_internal.h"
 
 #include <jansson.h>
 #include <stdint.h>

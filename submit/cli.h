@@ -3,11 +3,11 @@
 #ifndef ONESHEET_CLI_H
 #define ONESHEET_CLI_H
 
-#include "config.h"
-#include "job.h"
-#include "ledger.h"
-#include "queue.h"
-#include "store.h"
+#include "setup/config.h"
+#include "jobs/job.h"
+#include "ledger/ledger.h"
+#include "queue/queue.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <stdbool.h>

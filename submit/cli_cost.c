@@ -1,9 +1,9 @@
 /* cli_cost — the cost estimate `submit --dry-run` prints and `submit
  * --budget` enforces, from the same price table and the same sum as
  * campaign budgets (campaign_estimate). */
-#include "campaign.h"
+#include "campaign/campaign.h"
 #include "cli.h"
-#include "cost.h"
+#include "jobs/cost.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* campaign — scheduled poster campaigns: `plan` shows what a firing would
  * do, `run` performs one firing (idempotent per campaign and slot),
  * `install` writes the systemd timer (cmd_campaign_install.c). */
-#include "campaign.h"
+#include "campaign/campaign.h"
 #include "cli.h"
-#include "cost.h"
+#include "jobs/cost.h"
 
 #include <getopt.h>
 #include <stdio.h>

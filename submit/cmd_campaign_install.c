@@ -1,7 +1,7 @@
 /* campaign install — writes onesheet-campaign@NAME.timer and .service for a
  * campaign file into a unit directory (default /etc/systemd/system), each
  * atomically (temporary file, then rename), and says how to enable it. */
-#include "campaign.h"
+#include "campaign/campaign.h"
 #include "cli.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
  * With --urls the cards link to fresh URLs from the store (presigned on S3,
  * valid for --ttl seconds) instead of copies in DIR/posters/. */
 #include "cli.h"
-#include "poster.h"
+#include "poster/poster.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /* init — create the configured queue, ledger and store when missing. */
 #include "cli.h"
-#include "provision.h"
+#include "setup/provision.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,8 +8,8 @@
  * is repaired by simply submitting again (pending jobs are re-sent; a
  * duplicate message is harmless because processing is idempotent). */
 #include "cli.h"
-#include "job.h"
-#include "submit.h"
+#include "jobs/job.h"
+#include "jobs/submit.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /* onesheet — the command-line tool: submit prompts, watch and manage jobs.
  * Each subcommand lives in its own cmd_*.c file with an entry here. */
 #include "cli.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -15,7 +15,7 @@
  * local and cheap) delete at once. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <stdlib.h>
 #include <string.h>

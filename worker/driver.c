@@ -22,7 +22,7 @@
  * queue through the stage threads. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <curl/curl.h>
 #include <errno.h>

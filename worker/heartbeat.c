@@ -8,7 +8,7 @@
  * it from the conditional completion. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * SIGTERM, stats and systemd. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <curl/curl.h>
 #include <errno.h>

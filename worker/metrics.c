@@ -6,7 +6,7 @@
  * so a scrape never takes a lock a job thread holds for long. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <netdb.h>

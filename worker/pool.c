@@ -14,7 +14,7 @@
  * It leaves when the worker stops and no slot is busy. */
 #include "worker.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -14,9 +14,9 @@
  * every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
 
-#include "crypto.h"
-#include "job.h"
-#include "log.h"
+#include "base/crypto.h"
+#include "jobs/job.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -26,13 +26,13 @@
 #ifndef ONESHEET_WORKER_H
 #define ONESHEET_WORKER_H
 
-#include "config.h"
-#include "engine.h"
-#include "ledger.h"
-#include "poster.h"
-#include "queue.h"
-#include "ratelimit.h"
-#include "store.h"
+#include "setup/config.h"
+#include "engine/engine.h"
+#include "ledger/ledger.h"
+#include "poster/poster.h"
+#include "queue/queue.h"
+#include "base/ratelimit.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 -- 001_init: the embedded queue and ledger, in one SQLite file.
--- Applied by common/sqlite_util.c inside one BEGIN IMMEDIATE transaction,
+-- Applied by common/base/sqlite_util.c inside one BEGIN IMMEDIATE transaction,
 -- which also sets PRAGMA user_version to 1.  Times are unix milliseconds.
 
 -- The queue (SQS semantics).  A message is visible when visible_at <= now.

@@ -4,7 +4,7 @@
 # request signed with the local clock is refused (RequestTimeTooSkewed,
 # bodiless 403 for S3 HEAD, InvalidSignatureException "Signature expired"
 # for the JSON protocols), always with the server's Date; the clients learn
-# the offset from Date (common/retry.c) and `init`, submit and every job
+# the offset from Date (common/aws/retry.c) and `init`, submit and every job
 # succeed, with a handful of refusals, not one per request.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/support/faultmatrix.sh"

@@ -22,13 +22,13 @@ if grep -rnE 'CURLOPT_SSL_VERIFY(PEER|HOST|STATUS)[^;]*,[[:space:]]*0L?[[:space:
         "$ROOT"/common "$ROOT"/submit "$ROOT"/worker "$ROOT"/api 2>/dev/null; then
     fail "TLS verification is disabled somewhere"
 fi
-grep -q 'CURLOPT_SSL_VERIFYPEER, 1L' "$ROOT/common/http.c" || fail "http.c no longer sets VERIFYPEER"
+grep -q 'CURLOPT_SSL_VERIFYPEER, 1L' "$ROOT/common/aws/http.c" || fail "http.c no longer sets VERIFYPEER"
 # Plain http beyond loopback is for the two endpoints AWS defines as http:
 # container credentials (link-local, checked in creds_remote.c) and the
 # Lambda Runtime API.
 insecure=$(grep -rlE 'allow_insecure_http[[:space:]]*=[[:space:]]*true' \
     "$ROOT"/common "$ROOT"/submit "$ROOT"/worker "$ROOT"/api | sed "s#^$ROOT/##" | sort | tr '\n' ' ' || true)
-[ "$insecure" = "api/lambda.c common/creds_remote.c " ] ||
+[ "$insecure" = "api/lambda.c common/aws/creds_remote.c " ] ||
     fail "plain http allowed beyond the container-credentials and Lambda runtime clients: $insecure"
 ok "TLS verification is always on; plain http only for container credentials and the Lambda runtime"
 

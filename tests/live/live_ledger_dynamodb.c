@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ddb.h"
+#include "aws/ddb.h"
 #include "ledger_conformance.h"
 #include "testutil.h"
 

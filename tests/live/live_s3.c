@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "sigv4.h"
-#include "store_s3.h"
+#include "base/buf.h"
+#include "aws/sigv4.h"
+#include "store/store_s3.h"
 
 typedef struct {
     aws_env_t *env;

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "queue_sqs.h"
+#include "queue/queue_sqs.h"
 
 static aws_env_t *env;
 static const char *endpoint;

@@ -1,6 +1,6 @@
 /* fake_sqs — see fake_sqs.h. */
 #include "fake_sqs.h"
-#include "buf.h"
+#include "base/buf.h"
 #include "fakeaws.h"
 
 #include <openssl/evp.h>

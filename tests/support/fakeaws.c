@@ -1,7 +1,7 @@
 /* fakeaws — see fakeaws.h. */
 #include "fakeaws.h"
-#include "http.h"
-#include "retry.h"
+#include "aws/http.h"
+#include "aws/retry.h"
 
 static err_code_t provider(void *ctx, creds_t *out, err_t *err)
 {

@@ -6,11 +6,11 @@
 #ifndef ONESHEET_FAKEAWS_H
 #define ONESHEET_FAKEAWS_H
 
-#include "aws.h"
-#include "creds.h"
+#include "aws/aws.h"
+#include "aws/creds.h"
 #include "fakeenv.h"
 #include "fakeserver.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * never reads it, so every thread sees it and leaves promptly. */
 #include "fakeserver.h"
 
-#include "buf.h"
+#include "base/buf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
 #ifndef ONESHEET_LEDGER_CONFORMANCE_H
 #define ONESHEET_LEDGER_CONFORMANCE_H
 
-#include "ledger.h"
+#include "ledger/ledger.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
 #ifndef ONESHEET_PNGSURFACE_H
 #define ONESHEET_PNGSURFACE_H
 
-#include "buf.h"
-#include "poster.h"
+#include "base/buf.h"
+#include "poster/poster.h"
 
 #include <cairo.h>
 #include <stdint.h>

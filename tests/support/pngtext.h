@@ -3,7 +3,7 @@
 #ifndef ONESHEET_PNGTEXT_H
 #define ONESHEET_PNGTEXT_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define TU_PNG_TEXTS_MAX 16
 

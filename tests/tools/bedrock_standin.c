@@ -35,13 +35,13 @@
  *
  * Unit tests include this file with BEDROCK_STANDIN_NO_MAIN defined to run
  * the stand-in inside their own process (standin_start/standin_stop). */
-#include "bedrock_models.h"
-#include "buf.h"
-#include "crypto.h"
+#include "engine/bedrock_models.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 #include "fakeserver.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #include <jansson.h>
 #include <pthread.h>

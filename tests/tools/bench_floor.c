@@ -23,9 +23,9 @@
  *       sys_ms_per_job=… ms_per_job=… sha256=HEX   (the image received)
  * --dump FILE writes the image the peer sends, so a test can check that
  * what was received, decoded and hashed is that image. */
-#include "b64fast.h"
-#include "buf.h"
-#include "crypto.h"
+#include "base/b64fast.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 #include "testutil.h"
 
 #include <arpa/inet.h>

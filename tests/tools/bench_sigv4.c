@@ -5,8 +5,8 @@
  * plus the two HMAC paths (sigv4_hmac over a fetched EVP_MAC, and
  * crypto_hmac_sha256) for comparison.  Each runs for about --seconds
  * (default 1).  Output: one `key=value` line per benchmark. */
-#include "crypto.h"
-#include "sigv4.h"
+#include "base/crypto.h"
+#include "aws/sigv4.h"
 
 #include <stdio.h>
 #include <stdlib.h>

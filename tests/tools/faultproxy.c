@@ -38,10 +38,10 @@
  *                              rules and resets their counters; 400 on a
  *                              bad rule, which leaves the old rules.
  * Only 127.0.0.1 with an ephemeral port and a loopback upstream. */
-#include "buf.h"
+#include "base/buf.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "http.h"
+#include "aws/http.h"
 #include "testutil.h"
 
 #include <getopt.h>

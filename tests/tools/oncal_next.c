@@ -6,7 +6,7 @@
  *
  * One line per firing: "EXPR<TAB>Mon 2026-01-05 09:00:00 UTC".  Exit 65
  * with the parser's message for a bad expression. */
-#include "oncalendar.h"
+#include "base/oncalendar.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -40,12 +40,12 @@
  * not counted).  --port-file gets the listening port once it is ready; the
  * counts go to --log (one key=value line per event) and stderr on SIGTERM.
  * Only 127.0.0.1 with an ephemeral port is supported (the fake server). */
-#include "buf.h"
-#include "crypto.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "http.h"
-#include "sigv4.h"
+#include "aws/http.h"
+#include "aws/sigv4.h"
 
 #include <getopt.h>
 #include <pthread.h>

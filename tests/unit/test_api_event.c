@@ -1,4 +1,4 @@
-/* Tests for API Gateway proxy events (common/api_event.c): REST (v1) and
+/* Tests for API Gateway proxy events (common/api/api_event.c): REST (v1) and
  * HTTP API (v2) events become the same request, stage prefixes are kept for
  * status URLs, bad events are rejected, and responses have the proxy
  * shape. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "api/api.h"
 
 static void v1_event_gives_method_path_headers_and_stage(void **state)
 {

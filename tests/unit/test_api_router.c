@@ -1,4 +1,4 @@
-/* Tests for the onesheet-api router (common/api_router.c, api_handlers.c):
+/* Tests for the onesheet-api router (common/api/api_router.c, api_handlers.c):
  * every error status, authentication with constant-time comparison of every
  * key, the per-key rate limit, the body limits, and the job endpoints over
  * real SQLite back-ends in a private directory. */
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "job.h"
+#include "api/api.h"
+#include "jobs/job.h"
 #include "testutil.h"
 
 /* sha256("test-key") and sha256("other-key"). */
@@ -429,7 +429,7 @@ static void served_openapi_is_the_repository_document(void **state)
     if (!doc)
         fail_msg("cannot read %s", path);
     if (strcmp(doc, api_openapi_json) != 0)
-        fail_msg("common/api_openapi.c is stale: run tools/embed-openapi.sh");
+        fail_msg("common/api/api_openapi.c is stale: run tools/embed-openapi.sh");
     json_t *v = json_loads(api_openapi_json, 0, NULL);
     assert_non_null(v);
     assert_string_equal(json_string_value(json_object_get(v, "openapi")), "3.1.0");

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "redact.h"
-#include "sigv4.h"
+#include "base/redact.h"
+#include "aws/sigv4.h"
 
 #define AKID "AKIDTESTEXAMPLE"
 #define SECRET "testSecretKeyEXAMPLE0123456789abcdefWXYZ"

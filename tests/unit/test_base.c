@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "crypto.h"
-#include "err.h"
-#include "log.h"
-#include "redact.h"
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/redact.h"
 
 static void base64_round_trips_all_lengths(void **state)
 {

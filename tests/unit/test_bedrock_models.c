@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bedrock_models.h"
-#include "imgsniff.h"
+#include "engine/bedrock_models.h"
+#include "poster/imgsniff.h"
 #include "testutil.h"
 
 #define SD35 "stability.sd3-5-large-v1:0"

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64fast.h"
-#include "bedrock_models.h"
-#include "bedrock_stream.h"
-#include "crypto.h"
+#include "base/b64fast.h"
+#include "engine/bedrock_models.h"
+#include "engine/bedrock_stream.h"
+#include "base/crypto.h"
 #include "testutil.h"
 
 #define SD35 "stability.sd3-5-large-v1:0"

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "job.h"
+#include "base/buf.h"
+#include "jobs/job.h"
 #include "testutil.h"
 
 static err_code_t parse_fmt(const char *name, const char *text, size_t len,

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "campaign.h"
+#include "campaign/campaign.h"
 #include "testutil.h"
 
 #define SIMPLE "{\"name\":\"t\",\"schedule\":\"Mon *-*-* 09:00:00\",\"prompts\":[\"a\",\"b\",\"c\"]"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "setup/config.h"
 #include "testutil.h"
 
 /* A fake environment: NAME=VALUE pairs. */

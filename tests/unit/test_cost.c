@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cost.h"
+#include "jobs/cost.h"
 #include "testutil.h"
 
 static const char *no_env(const char *name) { (void)name; return NULL; }

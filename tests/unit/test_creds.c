@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
+#include "aws/creds.h"
 #include "fakeenv.h"
-#include "redact.h"
+#include "base/redact.h"
 #include "testutil.h"
 
 #define SECRET_LIKE "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"

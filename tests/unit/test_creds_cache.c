@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
-#include "redact.h"
+#include "aws/creds.h"
+#include "base/redact.h"
 
 #define T0 1714564800LL
 #define LIFE 3600

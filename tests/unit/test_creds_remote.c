@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
+#include "aws/creds.h"
 #include "fakeenv.h"
 #include "fakeserver.h"
-#include "redact.h"
-#include "sigv4.h"
+#include "base/redact.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
 
 #define NOW 1714564800LL   /* 2024-05-01T12:00:00Z */

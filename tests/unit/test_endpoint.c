@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endpoint.h"
+#include "aws/endpoint.h"
 #include "testutil.h"
 
 /* A fake environment: NULL-terminated name, value pairs. */

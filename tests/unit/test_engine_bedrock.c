@@ -15,12 +15,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws.h"
-#include "bedrock_models.h"
-#include "engine_bedrock.h"
+#include "aws/aws.h"
+#include "engine/bedrock_models.h"
+#include "engine/engine_bedrock.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "imgsniff.h"
+#include "poster/imgsniff.h"
 
 /* The stand-in program, without its main(): standin_start() & co. */
 #define BEDROCK_STANDIN_NO_MAIN

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
-#include "job.h"
+#include "engine/engine.h"
+#include "jobs/job.h"
 #include "pngtext.h"
 #include "pngsurface.h"
 

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "fakeserver.h"
-#include "http.h"
+#include "aws/http.h"
 
 /* What the handler saw last; guarded by mu. */
 typedef struct {

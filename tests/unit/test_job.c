@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "job.h"
+#include "base/buf.h"
+#include "jobs/job.h"
 
 /* Parses and normalises text; returns the code and leaves the message in e.
  * On success *canon (when given) gets the canonical JSON with id. */

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "ddb.h"
+#include "aws/ddb.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
 
 #define AKID "AKIDTESTEXAMPLE"

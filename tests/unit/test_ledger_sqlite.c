@@ -13,10 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "ledger.h"
+#include "ledger/ledger.h"
 #include "ledger_conformance.h"
-#include "queue.h"
-#include "sqlite_util.h"
+#include "queue/queue.h"
+#include "base/sqlite_util.h"
 #include "testutil.h"
 
 /* A ledger in a fresh temporary directory; fx->where is its URL and

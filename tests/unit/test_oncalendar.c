@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "oncalendar.h"
+#include "base/oncalendar.h"
 
 static int64_t iso(const char *s)
 {

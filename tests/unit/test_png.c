@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "pngenc.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "poster/pngenc.h"
 #include "pngsurface.h"
 
 /* ---- a small libpng decoder ---- */

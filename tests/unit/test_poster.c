@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "pngenc.h"
+#include "engine/engine.h"
+#include "poster/pngenc.h"
 #include "pngtext.h"
-#include "poster.h"
+#include "poster/poster.h"
 #include "pngsurface.h"
 
 #ifndef ONESHEET_VERSION

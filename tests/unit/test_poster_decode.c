@@ -19,7 +19,7 @@
 #include <webp/encode.h>
 
 #include "pngtext.h"
-#include "poster.h"
+#include "poster/poster.h"
 #include "pngsurface.h"
 
 enum { FMT_JPEG, FMT_JPEG_GREY_PROGRESSIVE, FMT_WEBP_LOSSY, FMT_WEBP_LOSSLESS, NFMTS };

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "engine.h"
-#include "pngenc.h"
+#include "engine/engine.h"
+#include "poster/pngenc.h"
 #include "pngtext.h"
-#include "poster.h"
+#include "poster/poster.h"
 
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"

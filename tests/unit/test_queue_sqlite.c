@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "queue.h"
-#include "schema_sql.h"
-#include "sqlite_util.h"
+#include "queue/queue.h"
+#include "base/schema_sql.h"
+#include "base/sqlite_util.h"
 #include "testutil.h"
 
 typedef struct {

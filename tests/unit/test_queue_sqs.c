@@ -14,8 +14,8 @@
 
 #include "fake_sqs.h"
 #include "fakeaws.h"
-#include "queue_sqs.h"
-#include "redact.h"
+#include "queue/queue_sqs.h"
+#include "base/redact.h"
 
 #define AKID "AKIDQUEUETEST"
 #define SECRET "queueTestSecretKeyEXAMPLE0123456789abcdef"

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "ratelimit.h"
+#include "base/ratelimit.h"
 
 static int64_t clock_ms;
 

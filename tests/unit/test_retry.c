@@ -13,10 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "fakeserver.h"
-#include "http.h"
-#include "retry.h"
+#include "aws/http.h"
+#include "aws/retry.h"
 
 /* ---- injected hooks: RNG, monotonic clock advanced by sleeps ---- */
 

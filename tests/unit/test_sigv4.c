@@ -14,9 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "err.h"
-#include "sigv4.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
 
 #define MAXH 32

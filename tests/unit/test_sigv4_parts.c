@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "redact.h"
-#include "sigv4.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/redact.h"
+#include "aws/sigv4.h"
 
 static const sigv4_credentials_t EXAMPLE = {
     "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "store.h"
+#include "base/crypto.h"
+#include "store/store.h"
 #include "testutil.h"
 
 typedef struct {

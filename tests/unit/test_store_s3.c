@@ -13,12 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
-#include "redact.h"
-#include "sigv4.h"
-#include "store_s3.h"
+#include "base/redact.h"
+#include "aws/sigv4.h"
+#include "store/store_s3.h"
 
 #define AKID "AKIDS3TESTEXAMPLE"
 #define SECRET "s3TestSecretKeyEXAMPLE0123456789abcdefWXYZ"

@@ -1,0 +1,173 @@
+/* api — onesheet-api's HTTP contract as plain data: a request struct in, a
+ * response struct out.  The libmicrohttpd server and the Lambda runtime loop
+ * (api/) are thin adapters around api_handle(), so both, and the tests, go
+ * through the same routing, authentication, rate limiting and limits.
+ *
+ * Routes: POST /generate-poster, POST /jobs, GET|DELETE /jobs/{id},
+ * GET /batches/{id}, GET /healthz, GET /openapi.json.  Every error is
+ * {"error": {"code", "message"}} with its HTTP status. */
+#ifndef ONESHEET_API_H
+#define ONESHEET_API_H
+
+#include "base/buf.h"
+#include "setup/config.h"
+#include "base/crypto.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_MAX_BODY (64 * 1024)  /* request bodies above this are 413 */
+#define API_MAX_HEADERS 100
+
+typedef struct {
+    const char *name;   /* any case */
+    const char *value;
+} api_header_t;
+
+/* A request; everything is borrowed from the adapter for the call. */
+typedef struct {
+    const char *method;          /* "GET", "POST", ... */
+    const char *path;            /* without the query string */
+    const api_header_t *headers;
+    size_t nheaders;
+    const char *body;            /* body[0..body_len), need not end in NUL */
+    size_t body_len;
+    bool body_too_big;           /* the adapter stopped reading at the limit */
+    const char *client;          /* peer address (rate limit when anonymous) */
+    const char *base_path;       /* prefix of status URLs ("" or "/prod") */
+    int64_t deadline_ms;         /* unix ms the answer is due by (0: none) */
+} api_request_t;
+
+/* A response.  body is owned (free with api_response_free); the string
+ * fields point at static text. */
+typedef struct {
+    int status;
+    const char *content_type;
+    char *body;
+    size_t body_len;
+    int retry_after;             /* seconds for Retry-After; 0: no header */
+    const char *allow;           /* Allow header for 405; NULL: none */
+    char detail[300];            /* for the adapter's log only, never sent */
+} api_response_t;
+
+void api_response_free(api_response_t *r);
+
+/* Case-insensitive request header lookup; NULL when absent (borrowed). */
+const char *api_header(const api_request_t *r, const char *name);
+
+/* ---- back-end handles ---- */
+
+/* Queue, ledger and store handles are used by one thread at a time, so
+ * requests borrow a set from a pool and give it back. */
+typedef struct {
+    queue_t *queue;
+    ledger_t *ledger;
+    store_t *store;
+} api_backends_t;
+
+typedef struct api_pool api_pool_t;
+
+/* A pool opening handles from cfg (borrowed; must outlive the pool) on
+ * demand and keeping up to max_idle of them.  NULL on ERR_NOMEM. */
+api_pool_t *api_pool_new(const config_t *cfg, size_t max_idle, err_t *err);
+/* Borrows a set of handles (opening a new one when none is idle).  The
+ * back-end's error (e.g. ERR_IO, ERR_CONFIG) when one cannot be opened. */
+err_code_t api_pool_acquire(api_pool_t *p, api_backends_t **out, err_t *err);
+/* Returns a set; discard closes it instead (after a failure that may have
+ * left it unusable). */
+void api_pool_release(api_pool_t *p, api_backends_t *b, bool discard);
+void api_pool_free(api_pool_t *p);
+
+/* ---- rate limiting ---- */
+
+typedef struct api_ratelimit api_ratelimit_t;
+
+/* Token buckets of `burst` requests refilled at rate_per_s, one per key,
+ * at most max_keys remembered (the least recently used is forgotten).
+ * Thread-safe.  NULL on out of memory. */
+api_ratelimit_t *api_ratelimit_new(double rate_per_s, double burst, size_t max_keys);
+/* Takes one token from key's bucket at time now_ms.  Returns 0 when the
+ * request may go ahead, else the whole seconds (>= 1) until it may. */
+int api_ratelimit_take(api_ratelimit_t *r, const char *key, int64_t now_ms);
+void api_ratelimit_free(api_ratelimit_t *r);
+
+/* ---- the router ---- */
+
+typedef struct {
+    const config_t *cfg;     /* borrowed: model, url_ttl, api_keys */
+    bool loopback;           /* served only on a loopback address */
+    double sync_timeout_s;   /* POST /generate-poster waits this long (25) */
+    double poll_interval_s;  /* ledger polling while waiting (0.25) */
+    double rate_per_s;       /* per key; 0: no limit */
+    double rate_burst;       /* bucket size; 0: 2 × rate */
+} api_options_t;
+
+typedef struct api api_t;
+
+/* Creates the router.  Parses cfg->api_keys (SHA-256 hex digests).  With no
+ * keys, authentication is off, which is allowed only when o->loopback:
+ * otherwise ERR_CONFIG.  Borrows pool. */
+api_t *api_new(const api_options_t *o, api_pool_t *pool, err_t *err);
+void api_free(api_t *a);
+
+/* Handles one request; always fills resp (free with api_response_free).
+ * Thread-safe: requests may be handled concurrently. */
+void api_handle(api_t *a, const api_request_t *req, api_response_t *resp);
+
+/* True when requests must carry a valid x-api-key. */
+bool api_auth_enabled(const api_t *a);
+
+/* Makes requests that are waiting (POST /generate-poster) answer now, for
+ * shutdown. */
+void api_stop(api_t *a);
+
+/* Tests: a clock in unix ms (NULL: the real one), and the comparison used
+ * for key digests (NULL: crypto_equal). */
+void api_set_clock(api_t *a, int64_t (*now_ms)(void));
+void api_set_key_compare(api_t *a, int (*eq)(const void *, const void *, size_t));
+
+/* The OpenAPI 3.1 document served at /openapi.json (generated from
+ * api/openapi.json by tools/embed-openapi.sh). */
+extern const char api_openapi_json[];
+
+/* ---- API Gateway proxy events (Lambda) ---- */
+
+typedef struct {
+    api_request_t req;       /* points into the fields below */
+    void *root;              /* the parsed event (json_t) the strings borrow */
+    api_header_t *headers;
+    buf_t body;
+    char *path, *base_path;
+} api_event_t;
+
+/* Parses an API Gateway REST (v1, "httpMethod") or HTTP API (v2,
+ * "version": "2.0") proxy event into ev->req: method, path (the stage
+ * prefix removed and kept as base_path), headers, the body (base64-decoded
+ * when isBase64Encoded; body_too_big past API_MAX_BODY) and source IP.
+ * ERR_INVALID for anything else.  Free ev with api_event_free, also on
+ * error. */
+err_code_t api_event_parse(const char *json, size_t len, api_event_t *ev, err_t *err);
+void api_event_free(api_event_t *ev);
+
+/* The proxy integration's answer for r ({"statusCode", "headers", "body",
+ * "isBase64Encoded": false}; the same for v1 and v2), appended to out. */
+err_code_t api_event_response(const api_response_t *r, buf_t *out);
+
+/* ---- scheduler events (Lambda) ---- */
+
+/* Performs the campaign firing a scheduler's event asks for
+ * (campaign_event_parse: {"onesheet": "campaign-run", ...}; relative paths
+ * under dir) on a set of a's back-ends, exactly as `onesheet campaign run
+ * --slot` does: campaign_fire() with the configured default model and
+ * price table.  Appends the result (campaign_fire_json) to out.  The
+ * firing's error otherwise: ERR_INVALID for a bad event or campaign,
+ * ERR_TOOBIG over a budget, a back-end's error. */
+err_code_t api_campaign_event(api_t *a, const char *json, size_t len, const char *dir,
+                              buf_t *out, err_t *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* api_internal — what the router (api_router.c) and the handlers
+ * (api_handlers.c) share; not for other modules. */
+#ifndef ONESHEET_API_INTERNAL_H
+#define ONESHEET_API_INTERNAL_H
+
+#include "api/api.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+struct api {
+    api_options_t o;
+    api_pool_t *pool;
+    uint8_t (*keys)[SHA256_LEN];
+    size_t nkeys;
+    api_ratelimit_t *limiter;
+    int64_t (*now_ms)(void);
+    int (*key_equal)(const void *, const void *, size_t);
+    atomic_bool stopping;
+};
+
+/* Sets resp to the JSON error {"error": {"code", "message"}} with status. */
+void api_error(api_response_t *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sets resp to an error for a back-end failure: 404, 409, 400, 503 (with
+ * Retry-After) or 500, keeping the back-end's message in resp->detail. */
+void api_backend_error(api_response_t *resp, const err_t *e);
+/* Sets resp to status with the JSON body of v (steals the reference). */
+void api_json(api_response_t *resp, int status, void *json_value);
+
+/* Handlers: req has passed authentication, rate limiting and the body
+ * checks; id is the validated {id} path segment or NULL. */
+void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *resp);
+void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp);
+void api_get_job(api_t *a, const api_request_t *req, const char *id, api_response_t *resp);
+void api_delete_job(api_t *a, const api_request_t *req, const char *id,
+                    api_response_t *resp);
+void api_get_batch(api_t *a, const api_request_t *req, const char *id,
+                   api_response_t *resp);
+void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp);
+
+#endif

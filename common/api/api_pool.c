@@ -1,0 +1,90 @@
+/* api_pool — back-end handles for onesheet-api's request threads (see
+ * api.h).  Opening a SQLite ledger or an SQS queue costs far more than a
+ * request, and the handles are single-threaded, so finished requests leave
+ * their set here for the next one. */
+#include "api/api.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct api_pool {
+    const config_t *cfg;
+    pthread_mutex_t mu;
+    api_backends_t **idle;
+    size_t nidle, max_idle;
+};
+
+api_pool_t *api_pool_new(const config_t *cfg, size_t max_idle, err_t *err)
+{
+    api_pool_t *p = calloc(1, sizeof *p);
+    if (!p || !(p->idle = calloc(max_idle ? max_idle : 1, sizeof *p->idle))) {
+        free(p);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->max_idle = max_idle ? max_idle : 1;
+    pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+static void close_set(api_backends_t *b)
+{
+    if (!b)
+        return;
+    store_close(b->store);
+    ledger_close(b->ledger);
+    queue_close(b->queue);
+    free(b);
+}
+
+err_code_t api_pool_acquire(api_pool_t *p, api_backends_t **out, err_t *err)
+{
+    api_backends_t *b = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->nidle)
+        b = p->idle[--p->nidle];
+    pthread_mutex_unlock(&p->mu);
+    if (b) {
+        *out = b;
+        return ERR_OK;
+    }
+    if (!(b = calloc(1, sizeof *b)))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if (!(b->ledger = ledger_open(p->cfg->ledger, err)) ||
+        !(b->queue = queue_open(p->cfg->queue, err)) ||
+        !(b->store = store_open(p->cfg->store, err))) {
+        err_code_t rc = err ? err->code : ERR_IO;
+        close_set(b);
+        return rc == ERR_OK ? ERR_IO : rc;
+    }
+    queue_apply_max_receives(b->queue, p->cfg->queue, p->cfg->max_receives);
+    *out = b;
+    return ERR_OK;
+}
+
+void api_pool_release(api_pool_t *p, api_backends_t *b, bool discard)
+{
+    if (!b)
+        return;
+    if (!discard) {
+        pthread_mutex_lock(&p->mu);
+        if (p->nidle < p->max_idle) {
+            p->idle[p->nidle++] = b;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    close_set(b);
+}
+
+void api_pool_free(api_pool_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nidle; i++)
+        close_set(p->idle[i]);
+    pthread_mutex_destroy(&p->mu);
+    free(p->idle);
+    free(p);
+}

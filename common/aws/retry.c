@@ -1,0 +1,446 @@
+/* retry — see retry.h.
+ *
+ * The adaptive limiter follows the SDKs' reference pseudo-code (a token
+ * bucket whose fill rate follows a CUBIC curve: multiplied by 0.7 on a
+ * throttle, then growing back as the cube of the time since it, never above
+ * twice the measured sending rate).  Waits happen outside the mutex: a
+ * caller reserves its token (the bucket may go negative) and then sleeps for
+ * the deficit, so concurrent callers queue up fairly. */
+#include "aws/retry.h"
+
+#include "base/crypto.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SMOOTH 0.8
+#define BETA 0.7
+#define SCALE_CONSTANT 0.4
+#define MIN_FILL_RATE 0.5
+#define MIN_CAPACITY 1.0
+
+typedef struct {
+    bool enabled;
+    double fill_rate, max_capacity, current_capacity;
+    double last_timestamp;
+    bool have_timestamp;
+    double measured_tx_rate, last_tx_rate_bucket;
+    int request_count;
+    double last_max_rate, last_throttle_time, time_window;
+} limiter_t;
+
+struct retry {
+    retry_options_t o;
+    pthread_mutex_t mu;
+    int tokens;
+    int64_t offset_s;
+    limiter_t rl;
+};
+
+static const char *real_getenv(const char *name, void *ud)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+static double real_rand01(void *ud)
+{
+    uint64_t v;
+    (void)ud;
+    if (crypto_random(&v, sizeof v) != ERR_OK)
+        return 0.5;
+    return (double)(v >> 11) / (double)(1ULL << 53);
+}
+
+static void real_sleep_ms(long ms, void *ud)
+{
+    (void)ud;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t real_mono_ms(void *ud)
+{
+    struct timespec ts;
+    (void)ud;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t real_wall_s(void *ud)
+{
+    (void)ud;
+    return (int64_t)time(NULL);
+}
+
+static void defaults(retry_options_t *o)
+{
+    if (o->max_attempts <= 0)
+        o->max_attempts = 3;
+    if (o->base_delay_ms <= 0)
+        o->base_delay_ms = 1000;
+    if (o->max_backoff_ms <= 0)
+        o->max_backoff_ms = 20000;
+    if (o->bucket_capacity <= 0)
+        o->bucket_capacity = 500;
+    if (o->retry_cost <= 0)
+        o->retry_cost = 5;
+    if (o->timeout_retry_cost <= 0)
+        o->timeout_retry_cost = 10;
+    if (o->no_retry_increment <= 0)
+        o->no_retry_increment = 1;
+    if (!o->rand01)
+        o->rand01 = real_rand01;
+    if (!o->sleep_ms)
+        o->sleep_ms = real_sleep_ms;
+    if (!o->mono_ms)
+        o->mono_ms = real_mono_ms;
+    if (!o->wall_s)
+        o->wall_s = real_wall_s;
+}
+
+err_code_t retry_options_from_env(retry_options_t *o, retry_getenv_fn getenv_fn,
+                                  void *ud, err_t *err)
+{
+    memset(o, 0, sizeof *o);
+    if (!getenv_fn)
+        getenv_fn = real_getenv;
+    const char *mode = getenv_fn("AWS_RETRY_MODE", ud);
+    if (mode && *mode) {
+        if (strcmp(mode, "standard") == 0 || strcmp(mode, "legacy") == 0)
+            o->mode = RETRY_STANDARD;
+        else if (strcmp(mode, "adaptive") == 0)
+            o->mode = RETRY_ADAPTIVE;
+        else
+            return err_set(err, ERR_CONFIG,
+                           "AWS_RETRY_MODE: expected standard or adaptive, got \"%.32s\"",
+                           mode);
+    }
+    const char *max = getenv_fn("AWS_MAX_ATTEMPTS", ud);
+    if (max && *max) {
+        char *end;
+        errno = 0;
+        long v = strtol(max, &end, 10);
+        if (errno || *end || v < 1 || v > 100)
+            return err_set(err, ERR_CONFIG,
+                           "AWS_MAX_ATTEMPTS: expected 1..100, got \"%.32s\"", max);
+        o->max_attempts = (int)v;
+    }
+    defaults(o);
+    return ERR_OK;
+}
+
+retry_t *retry_new(const retry_options_t *opts, err_t *err)
+{
+    retry_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (opts)
+        r->o = *opts;
+    defaults(&r->o);
+    pthread_mutex_init(&r->mu, NULL);
+    r->tokens = r->o.bucket_capacity;
+    double now = (double)r->o.mono_ms(r->o.hook_ud) / 1000.0;
+    r->rl.last_throttle_time = now;
+    r->rl.last_tx_rate_bucket = floor(now);
+    return r;
+}
+
+void retry_free(retry_t *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+long retry_backoff_cap_ms(const retry_t *r, int n)
+{
+    long cap = r->o.base_delay_ms;
+    for (int i = 1; i < n && cap < r->o.max_backoff_ms; i++)
+        cap *= 2;
+    return cap < r->o.max_backoff_ms ? cap : r->o.max_backoff_ms;
+}
+
+/* ---- clock skew ---- */
+
+int64_t retry_clock_offset(retry_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t off = r->offset_s;
+    pthread_mutex_unlock(&r->mu);
+    return off;
+}
+
+int64_t retry_clock_now(retry_t *r)
+{
+    return r->o.wall_s(r->o.hook_ud) + retry_clock_offset(r);
+}
+
+err_code_t retry_clock_observe(retry_t *r, const char *http_date)
+{
+    time_t t = http_date ? curl_getdate(http_date, NULL) : -1;
+    if (t < 0)
+        return ERR_INVALID;
+    int64_t off = (int64_t)t - r->o.wall_s(r->o.hook_ud);
+    pthread_mutex_lock(&r->mu);
+    r->offset_s = off;
+    pthread_mutex_unlock(&r->mu);
+    return ERR_OK;
+}
+
+/* A 403 without a body (S3 answers HEAD so, RequestTimeTooSkewed
+ * included) names no error code; it is taken for clock skew when the
+ * server's Date is further than this from the time the request was signed
+ * at (the SDKs use 4 minutes; SigV4 allows 15). */
+#define BODILESS_SKEW_S 240
+
+/* Whether a failed attempt signed at signed_at is a bodiless 403 from a
+ * server whose clock is off (see BODILESS_SKEW_S). */
+static bool bodiless_skew(const http_response_t *resp, const err_t *e, int64_t signed_at)
+{
+    if (e->code != ERR_AUTH || resp->status != 403 || resp->body.len != 0 ||
+        e->service_code[0])
+        return false;
+    const char *date = http_response_header(resp, "date");
+    time_t t = date ? curl_getdate(date, NULL) : -1;
+    return t > 0 && llabs((long long)((int64_t)t - signed_at)) > BODILESS_SKEW_S;
+}
+
+/* ---- adaptive rate limiter (called with r->mu held) ---- */
+
+static void rl_refill(limiter_t *rl, double now)
+{
+    if (!rl->have_timestamp) {
+        rl->last_timestamp = now;
+        rl->have_timestamp = true;
+        return;
+    }
+    double c = rl->current_capacity + (now - rl->last_timestamp) * rl->fill_rate;
+    rl->current_capacity = c < rl->max_capacity ? c : rl->max_capacity;
+    rl->last_timestamp = now;
+}
+
+static void rl_update_bucket_rate(limiter_t *rl, double now, double rate)
+{
+    rl_refill(rl, now);
+    rl->fill_rate = rate > MIN_FILL_RATE ? rate : MIN_FILL_RATE;
+    rl->max_capacity = rate > MIN_CAPACITY ? rate : MIN_CAPACITY;
+    if (rl->current_capacity > rl->max_capacity)
+        rl->current_capacity = rl->max_capacity;
+}
+
+static void rl_update_measured_rate(limiter_t *rl, double now)
+{
+    double bucket = floor(now * 2.0) / 2.0;
+    rl->request_count++;
+    if (bucket > rl->last_tx_rate_bucket) {
+        double current = rl->request_count / (bucket - rl->last_tx_rate_bucket);
+        rl->measured_tx_rate = current * SMOOTH + rl->measured_tx_rate * (1.0 - SMOOTH);
+        rl->request_count = 0;
+        rl->last_tx_rate_bucket = bucket;
+    }
+}
+
+static void rl_on_response(limiter_t *rl, double now, bool throttled)
+{
+    double rate;
+    rl_update_measured_rate(rl, now);
+    if (throttled) {
+        double use = rl->enabled && rl->fill_rate < rl->measured_tx_rate
+                         ? rl->fill_rate : rl->measured_tx_rate;
+        rl->last_max_rate = use;
+        rl->time_window = cbrt(rl->last_max_rate * (1.0 - BETA) / SCALE_CONSTANT);
+        rl->last_throttle_time = now;
+        rate = use * BETA;
+        rl->enabled = true;
+    } else {
+        rl->time_window = cbrt(rl->last_max_rate * (1.0 - BETA) / SCALE_CONSTANT);
+        double dt = now - rl->last_throttle_time - rl->time_window;
+        rate = SCALE_CONSTANT * dt * dt * dt + rl->last_max_rate;
+    }
+    double cap = 2.0 * rl->measured_tx_rate;
+    rl_update_bucket_rate(rl, now, rate < cap ? rate : cap);
+}
+
+/* Takes one send token, sleeping (outside the lock) for any deficit. */
+static void rl_acquire(retry_t *r)
+{
+    long wait_ms = 0;
+    pthread_mutex_lock(&r->mu);
+    limiter_t *rl = &r->rl;
+    if (rl->enabled) {
+        rl_refill(rl, (double)r->o.mono_ms(r->o.hook_ud) / 1000.0);
+        rl->current_capacity -= 1.0;
+        if (rl->current_capacity < 0)
+            wait_ms = (long)ceil(-rl->current_capacity / rl->fill_rate * 1000.0);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (wait_ms > 0)
+        r->o.sleep_ms(wait_ms, r->o.hook_ud);
+}
+
+void retry_rate_info(retry_t *r, retry_rate_info_t *out)
+{
+    pthread_mutex_lock(&r->mu);
+    out->enabled = r->rl.enabled;
+    out->fill_rate = r->rl.enabled ? r->rl.fill_rate : 0.0;
+    out->measured_rate = r->rl.measured_tx_rate;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- retry token bucket ---- */
+
+int retry_tokens(retry_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->tokens;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static bool bucket_take(retry_t *r, int cost)
+{
+    pthread_mutex_lock(&r->mu);
+    bool ok = r->tokens >= cost;
+    if (ok)
+        r->tokens -= cost;
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static void bucket_give(retry_t *r, int n)
+{
+    pthread_mutex_lock(&r->mu);
+    r->tokens += n;
+    if (r->tokens > r->o.bucket_capacity)
+        r->tokens = r->o.bucket_capacity;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- the driver ---- */
+
+static void observe_response(retry_t *r, const http_response_t *resp, err_code_t rc,
+                             const err_t *e)
+{
+    if (r->o.mode != RETRY_ADAPTIVE || (rc != ERR_OK && resp->status == 0))
+        return;
+    pthread_mutex_lock(&r->mu);
+    rl_on_response(&r->rl, (double)r->o.mono_ms(r->o.hook_ud) / 1000.0,
+                   rc != ERR_OK && e->code == ERR_THROTTLED);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Decides what follows a failed attempt: 1 to retry (after the backoff
+ * sleep), 0 to give up, with *why set when the token bucket said no. */
+static int next_step(retry_t *r, const err_t *e, int retries, int *last_cost,
+                     const char **why)
+{
+    if (!err_is_retryable(e))
+        return 0;
+    if (retries + 1 >= r->o.max_attempts)
+        return 0;
+    int cost = e->code == ERR_TIMEOUT ? r->o.timeout_retry_cost : r->o.retry_cost;
+    if (!bucket_take(r, cost)) {
+        *why = "retry quota exhausted, ";
+        return 0;
+    }
+    *last_cost = cost;
+    long cap = retry_backoff_cap_ms(r, retries + 1);
+    long delay = (long)(r->o.rand01(r->o.hook_ud) * (double)cap);
+    if (delay > cap)
+        delay = cap;
+    if (delay > 0)
+        r->o.sleep_ms(delay, r->o.hook_ud);
+    return 1;
+}
+
+err_code_t retry_run(retry_t *r, retry_attempt_fn fn, void *ud,
+                     http_response_t *resp, err_t *err)
+{
+    http_response_t local;
+    err_t e;
+    int last_cost = 0, retries = 0, attempt = 0;
+    bool skew_retried = false;
+    const char *why = "";
+    err_code_t rc;
+
+    if (!resp) {
+        resp = &local;
+        http_response_init(resp);
+    }
+    for (;;) {
+        attempt++;
+        http_response_free(resp);
+        err_clear(&e);
+        if (r->o.mode == RETRY_ADAPTIVE)
+            rl_acquire(r);
+        int64_t signed_at = retry_clock_now(r);
+        rc = fn(r, attempt, ud, resp, &e);
+        if (rc != ERR_OK && e.code == ERR_OK)
+            e.code = rc;
+        if (rc != ERR_OK && bodiless_skew(resp, &e, signed_at)) {
+            e.code = rc = ERR_SKEW;
+            err_prefix(&e, "clock skew (403 without a body, Date %s)",
+                       http_response_header(resp, "date"));
+        }
+        observe_response(r, resp, rc, &e);
+        if (rc == ERR_OK) {
+            bucket_give(r, last_cost ? last_cost : r->o.no_retry_increment);
+            err_clear(err);
+            break;
+        }
+        if (e.code == ERR_SKEW && err_is_retryable(&e)) {
+            if (skew_retried)
+                break;
+            /* A corrected clock, not an outage: retry at once, outside the
+             * attempt budget and without spending tokens. */
+            retry_clock_observe(r, http_response_header(resp, "date"));
+            skew_retried = true;
+            continue;
+        }
+        if (!next_step(r, &e, retries, &last_cost, &why))
+            break;
+        retries++;
+    }
+    if (rc != ERR_OK && err) {
+        *err = e;
+        if (attempt > 1 || *why)
+            err_prefix(err, "%safter %d attempt%s", why, attempt, attempt > 1 ? "s" : "");
+    }
+    if (resp == &local)
+        http_response_free(&local);
+    return rc == ERR_OK ? ERR_OK : e.code;
+}
+
+typedef struct {
+    http_client_t *c;
+    const http_request_t *req;
+} http_ud_t;
+
+static err_code_t http_attempt(retry_t *r, int attempt, void *ud,
+                               http_response_t *resp, err_t *err)
+{
+    http_ud_t *h = ud;
+    (void)r;
+    (void)attempt;
+    err_code_t rc = http_do(h->c, h->req, resp, err);
+    if (rc != ERR_OK)
+        return rc;
+    return http_error_from_aws(resp, err);
+}
+
+err_code_t retry_http(retry_t *r, http_client_t *c, const http_request_t *req,
+                      http_response_t *resp, err_t *err)
+{
+    http_ud_t h = {c, req};
+    return retry_run(r, http_attempt, &h, resp, err);
+}

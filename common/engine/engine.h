@@ -1,0 +1,76 @@
+/* engine — turns a job spec into image bytes.
+ *
+ * Back-ends: engine_draft.c ("draft": a local, deterministic proof renderer
+ * with cairo + pango, clearly labelled DRAFT) and engine_bedrock.c (Amazon
+ * Bedrock Stability models).  An engine_t is used by one thread at a time. */
+#ifndef ONESHEET_ENGINE_H
+#define ONESHEET_ENGINE_H
+
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/err.h"
+#include "jobs/job.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    buf_t image;          /* encoded image bytes (owned) */
+    char content_type[24];/* "image/png", "image/jpeg", "image/webp" */
+    char ext[8];          /* "png", "jpeg", "webp" */
+    int64_t seed;         /* the seed actually used */
+    char model[128];      /* the model that produced it */
+    double cost_usd;      /* estimated cost of this generation */
+    int width, height;
+    /* Set by engines that hash the image as it arrives (bedrock_stream):
+     * sha256 is the digest of image, and sha_head (owned, may be NULL) the
+     * SHA-256 state over all of image but its last 12 bytes -- for a PNG,
+     * everything before the IEND chunk, where poster_for_job() splices its
+     * metadata -- so the poster's digest needs no second pass. */
+    bool sha_known;
+    uint8_t sha256[SHA256_LEN];
+    crypto_sha256_ctx *sha_head;
+} engine_result_t;
+
+void engine_result_init(engine_result_t *r);
+void engine_result_free(engine_result_t *r);
+
+typedef struct engine engine_t;
+
+typedef struct {
+    /* Generates the image for spec (normalised) of job job_id.  Returns
+     * ERR_OK with out filled; ERR_FILTERED when the model's content filter
+     * blocked it (a terminal state, not a failure to retry); any other code
+     * with err set (err_is_retryable() decides whether to try again). */
+    err_code_t (*generate)(engine_t *e, const job_spec_t *spec,
+                           const char *job_id, engine_result_t *out, err_t *err);
+    void (*close)(engine_t *e);
+    /* Optional (NULL for engines that work locally, like draft): one
+     * generation as a libcurl transfer driven by the caller's multi handle,
+     * so many can wait on the network without a thread each.  start() sets
+     * it up and gives the CURL easy handle to add in *handle; spec and
+     * job_id may go once start() returns.  When the multi handle reports the
+     * transfer done with curl_code, the caller removes the handle and calls
+     * finish(), which returns what generate() would for this one attempt,
+     * without retrying (err_is_retryable() tells the caller whether to).
+     * One call in flight per engine. */
+    err_code_t (*start)(engine_t *e, const job_spec_t *spec, const char *job_id,
+                        void **handle, err_t *err);
+    err_code_t (*finish)(engine_t *e, int curl_code, engine_result_t *out, err_t *err);
+} engine_ops_t;
+
+struct engine {
+    const engine_ops_t *ops;
+};
+
+/* Opens the engine for model ("draft" or a Bedrock model id). */
+engine_t *engine_open(const char *model, err_t *err);
+engine_t *engine_draft_open(err_t *err);
+
+static inline void engine_close(engine_t *e) { if (e) e->ops->close(e); }
+
+/* Pixel size for an aspect ratio ("2:3" → 832x1248 at about one megapixel,
+ * both multiples of 64).  ERR_INVALID for an unknown ratio. */
+err_code_t engine_size_for_aspect(const char *aspect, int *w, int *h);
+
+#endif

@@ -1,0 +1,33 @@
+/* submit — record a validated batch in the ledger, then send its pending
+ * jobs to the queue.  Shared by `onesheet submit` and `onesheet-api`.
+ *
+ * Ledger first, queue second: jobs are recorded with enqueued_ms = 0, sent,
+ * then marked enqueued; a crash in between is repaired by submitting the
+ * same input again (pending jobs are re-sent; a duplicate message is
+ * harmless because processing is idempotent). */
+#ifndef ONESHEET_SUBMIT_H
+#define ONESHEET_SUBMIT_H
+
+#include "base/err.h"
+#include "jobs/job.h"
+#include "ledger/ledger.h"
+#include "queue/queue.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    bool created;   /* the batch was new */
+    size_t added;   /* jobs the ledger did not hold yet */
+    size_t sent;    /* messages sent to the queue */
+} submit_result_t;
+
+/* Records b (items normalised, ids from bulk_assign_ids()) as batch
+ * b->batch_id with source named `source` ("FILE", "--prompt", "api"), then
+ * sends every job of the batch still pending, in chunks, marking each chunk
+ * enqueued after its send.  Borrows everything; fills *res (may be NULL).
+ * Returns the ledger's or queue's error with err set. */
+err_code_t submit_batch(queue_t *q, ledger_t *l, const bulk_t *b, const char *source,
+                        submit_result_t *res, err_t *err);
+
+#endif

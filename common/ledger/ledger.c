@@ -1,0 +1,121 @@
+/* ledger — back-end selection, job state names and the frees shared by
+ * every back-end; see ledger.h.  The back-ends live in ledger_sqlite.c and
+ * ledger_dynamodb.c. */
+#include "ledger/ledger.h"
+#include "aws/ddb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[JOB__NSTATES] = {
+    [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
+    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+    [JOB_FILTERED] = "filtered",   [JOB_CANCELLED] = "cancelled",
+};
+
+/* Returns a static name; "unknown" for a value outside the enum. */
+const char *job_state_name(job_state_t s)
+{
+    return (unsigned)s < JOB__NSTATES ? state_names[s] : "unknown";
+}
+
+/* Returns the state named s (exact, lower case), or -1. */
+int job_state_parse(const char *s)
+{
+    for (int i = 0; s && i < JOB__NSTATES; i++)
+        if (strcmp(s, state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool job_state_terminal(job_state_t s)
+{
+    return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_FILTERED ||
+           s == JOB_CANCELLED;
+}
+
+/* Opens the back-end named by the URL's scheme; the message names the whole
+ * value, since it usually comes straight from a config file. */
+ledger_t *ledger_open(const char *url, err_t *err)
+{
+    static const char sqlite_scheme[] = "sqlite:";
+    size_t n = sizeof sqlite_scheme - 1;
+
+    if (!url || !*url) {
+        err_set(err, ERR_CONFIG, "ledger: empty value (want sqlite:PATH)");
+        return NULL;
+    }
+    if (strncmp(url, sqlite_scheme, n) == 0) {
+        if (!url[n]) {
+            err_set(err, ERR_CONFIG, "ledger \"%s\": missing database path", url);
+            return NULL;
+        }
+        return ledger_sqlite_open(url + n, err);
+    }
+    if (strncmp(url, "dynamodb:", 9) == 0) {
+        aws_env_t *env = aws_env_default(err);
+        return env ? ledger_dynamodb_open(env, url + 9, err) : NULL;
+    }
+    err_set(err, ERR_CONFIG, "ledger \"%s\": unknown kind of ledger (want sqlite:PATH"
+            " or dynamodb:TABLE)", url);
+    return NULL;
+}
+
+/* Frees the strings j owns and zeroes it; the struct itself is the
+ * caller's.  NULL is fine. */
+json_t *ledger_job_error_json(const ledger_job_t *j)
+{
+    if (!j->error_code && !j->error_message)
+        return NULL;
+    json_t *e = json_object();
+    if (e && j->error_code)
+        json_object_set_new(e, "code", json_string(j->error_code));
+    if (e && j->error_message)
+        json_object_set_new(e, "message", json_string(j->error_message));
+    return e;
+}
+
+void ledger_job_free(ledger_job_t *j)
+{
+    if (!j)
+        return;
+    free(j->batch_id);
+    free(j->job_id);
+    free(j->spec_json);
+    free(j->lease_owner);
+    free(j->error_code);
+    free(j->error_message);
+    free(j->url);
+    free(j->store_key);
+    free(j->sha256);
+    free(j->model);
+    memset(j, 0, sizeof *j);
+}
+
+/* Frees the strings b owns and zeroes it.  NULL is fine. */
+void ledger_batch_free(ledger_batch_t *b)
+{
+    if (!b)
+        return;
+    free(b->batch_id);
+    free(b->source);
+    memset(b, 0, sizeof *b);
+}
+
+void ledger_jobs_free(ledger_job_t *jobs, size_t n)
+{
+    if (!jobs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ledger_job_free(&jobs[i]);
+    free(jobs);
+}
+
+void ledger_batches_free(ledger_batch_t *b, size_t n)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ledger_batch_free(&b[i]);
+    free(b);
+}

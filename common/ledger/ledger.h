@@ -1,0 +1,198 @@
+/* ledger — the durable record of batches and jobs: state, lease, attempts,
+ * errors, results and timings.  The queue carries work; the ledger says what
+ * happened to it and makes processing idempotent (conditional claim with a
+ * lease, conditional completion by the lease owner).
+ *
+ * Back-ends: ledger_sqlite.c ("sqlite:PATH"), ledger_dynamodb.c
+ * ("dynamodb:TABLE").  A ledger_t is used by one thread at a time. */
+#ifndef ONESHEET_LEDGER_H
+#define ONESHEET_LEDGER_H
+
+#include "base/err.h"
+
+#include <jansson.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_FILTERED,
+    JOB_CANCELLED, JOB__NSTATES
+} job_state_t;
+
+const char *job_state_name(job_state_t s);      /* "queued", ... */
+int job_state_parse(const char *s);             /* -1 when unknown */
+bool job_state_terminal(job_state_t s);         /* succeeded/failed/filtered/cancelled */
+
+/* A job as the ledger holds it.  Strings are owned by the struct (free with
+ * ledger_job_free); absent values are NULL / 0. */
+typedef struct {
+    char *batch_id, *job_id;
+    job_state_t state;
+    int attempts;            /* claims so far */
+    char *spec_json;         /* canonical spec (with id when client-given) */
+    int line;                /* source line in the submitted file (0: none) */
+    char *lease_owner;
+    int64_t lease_expires;   /* unix ms */
+    char *error_code, *error_message;
+    char *url;               /* result URL (file:// or presigned) */
+    char *store_key;         /* where the result lives in the store */
+    char *sha256;            /* hex */
+    int64_t bytes;
+    int64_t seed;
+    char *model;
+    double cost_usd;
+    int64_t created_ms, enqueued_ms, started_ms, finished_ms, updated_ms;
+} ledger_job_t;
+
+void ledger_job_free(ledger_job_t *j);
+/* The job's error as the JSON object {"code","message"} (either member
+ * only when recorded) that the CLI's --json and the API both print; NULL
+ * when the job has no error (or out of memory).  New reference. */
+json_t *ledger_job_error_json(const ledger_job_t *j);
+
+/* A job to add to a batch. */
+typedef struct {
+    const char *job_id;
+    const char *spec_json;
+    int line;
+} ledger_new_job_t;
+
+typedef struct {
+    char *batch_id;
+    char *source;            /* file name or "prompt" */
+    int64_t created_ms;
+    int64_t total;
+    int64_t by_state[JOB__NSTATES];
+} ledger_batch_t;
+
+void ledger_batch_free(ledger_batch_t *b);
+
+typedef enum {
+    CLAIM_OK,        /* the caller now holds the lease; state is running */
+    CLAIM_DONE,      /* already in a terminal state (duplicate delivery) */
+    CLAIM_HELD,      /* another owner holds an unexpired lease */
+    CLAIM_CANCELLED, /* cancelled before it ran */
+    CLAIM_NOTFOUND,  /* no such job */
+} ledger_claim_t;
+
+/* Result of a successful job. */
+typedef struct {
+    const char *url, *store_key, *sha256, *model;
+    int64_t bytes, seed;
+    double cost_usd;
+} ledger_result_t;
+
+typedef struct {
+    const char *batch_id;     /* NULL: any */
+    int state;                /* -1: any */
+    int64_t since_ms;         /* 0: any */
+    size_t limit;             /* 0: no limit */
+    const char *after_job_id; /* pagination: jobs after this (batch, job) */
+    const char *after_batch_id;
+} ledger_filter_t;
+
+/* A campaign firing's spend, recorded once per (campaign, slot). */
+typedef struct {
+    const char *campaign;
+    const char *slot;         /* ISO 8601 UTC of the scheduled firing */
+    const char *month;        /* "YYYY-MM" of the slot (UTC) */
+    const char *batch_id;
+    double usd;               /* estimated cost reserved for the firing */
+    int64_t jobs;
+    double month_limit;       /* USD per calendar month; < 0: no limit */
+} ledger_spend_t;
+
+typedef struct ledger ledger_t;
+
+typedef struct {
+    /* Creates the batch if new (*created = true) and adds the jobs not yet
+     * present (*added counts them).  One transaction.  Jobs start queued
+     * with enqueued_ms = 0. */
+    err_code_t (*add_batch)(ledger_t *l, const char *batch_id, const char *source,
+                            const ledger_new_job_t *jobs, size_t n,
+                            bool *created, size_t *added, err_t *err);
+    /* Lists jobs of the batch still queued and never enqueued (enqueued_ms
+     * == 0): the ones a submit must send.  *ids: new array of new strings. */
+    err_code_t (*pending_enqueue)(ledger_t *l, const char *batch_id,
+                                  char ***ids, size_t *n, err_t *err);
+    /* Records that these jobs' messages were sent. */
+    err_code_t (*mark_enqueued)(ledger_t *l, const char *batch_id,
+                                const char *const *job_ids, size_t n, err_t *err);
+    /* Conditional claim: queued, or running with an expired lease (or this
+     * owner's), becomes running under owner until now + lease_s; attempts
+     * counts up. */
+    err_code_t (*claim)(ledger_t *l, const char *batch_id, const char *job_id,
+                        const char *owner, int lease_s, ledger_claim_t *out,
+                        err_t *err);
+    /* Extends owner's lease; ERR_CONFLICT when the lease was lost. */
+    err_code_t (*extend)(ledger_t *l, const char *batch_id, const char *job_id,
+                         const char *owner, int lease_s, err_t *err);
+    /* Returns a running job to queued after a retryable error, recording the
+     * error; ERR_CONFLICT when owner no longer holds it. */
+    err_code_t (*release)(ledger_t *l, const char *batch_id, const char *job_id,
+                          const char *owner, const char *code, const char *msg,
+                          err_t *err);
+    /* Marks succeeded with the result; conditional on owner holding the
+     * lease and the job running.  ERR_CONFLICT otherwise. */
+    err_code_t (*succeed)(ledger_t *l, const char *batch_id, const char *job_id,
+                          const char *owner, const ledger_result_t *r, err_t *err);
+    /* Marks failed or filtered (state) with an error code and message.  When
+     * owner is NULL the job is marked only if not already terminal (used for
+     * dead-lettered messages). */
+    err_code_t (*fail)(ledger_t *l, const char *batch_id, const char *job_id,
+                       const char *owner, job_state_t state, const char *code,
+                       const char *msg, err_t *err);
+    /* Cancels a job (job_id set) or every non-terminal job of a batch
+     * (job_id NULL).  *n counts jobs cancelled.  Running jobs are cancelled
+     * too; their worker's succeed() then fails with ERR_CONFLICT. */
+    err_code_t (*cancel)(ledger_t *l, const char *batch_id, const char *job_id,
+                         size_t *n, err_t *err);
+    /* Finds jobs by job id (any batch when batch_id is NULL).  *out: new
+     * array (free each with ledger_job_free, then the array). */
+    err_code_t (*get_jobs)(ledger_t *l, const char *batch_id, const char *job_id,
+                           ledger_job_t **out, size_t *n, err_t *err);
+    /* Batch summary; ERR_NOTFOUND when unknown. */
+    err_code_t (*get_batch)(ledger_t *l, const char *batch_id, ledger_batch_t *out,
+                            err_t *err);
+    /* Jobs matching f, ordered by (batch created, line, job id). */
+    err_code_t (*list)(ledger_t *l, const ledger_filter_t *f, ledger_job_t **out,
+                       size_t *n, err_t *err);
+    /* Batches, newest first (limit 0: all). */
+    err_code_t (*list_batches)(ledger_t *l, size_t limit, ledger_batch_t **out,
+                               size_t *n, err_t *err);
+    void (*close)(ledger_t *l);
+    /* Optional (NULL when the back-end does not record campaign spend yet).
+     * Records s once: when (campaign, slot) is already recorded, *added is
+     * false and nothing changes.  Otherwise, when s->month_limit >= 0 and
+     * the month's recorded spend plus s->usd would exceed it, nothing is
+     * recorded and the answer is ERR_TOOBIG naming the budget.  The check
+     * and the write are one transaction, so two firings cannot both slip
+     * under the limit.  *month_total (optional) gets the month's spend
+     * after the call. */
+    err_code_t (*spend_add)(ledger_t *l, const ledger_spend_t *s, bool *added,
+                            double *month_total, err_t *err);
+    /* Optional.  The spend recorded for campaign in month ("YYYY-MM") into
+     * *usd (0 when none). */
+    err_code_t (*spend_get)(ledger_t *l, const char *campaign, const char *month,
+                            double *usd, err_t *err);
+} ledger_ops_t;
+
+struct ledger {
+    const ledger_ops_t *ops;
+};
+
+/* Opens the ledger named by url ("sqlite:PATH", ...); creates and migrates
+ * the schema when needed (file mode 0600).  NULL with err set on failure. */
+ledger_t *ledger_open(const char *url, err_t *err);
+ledger_t *ledger_sqlite_open(const char *path, err_t *err);
+
+static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }
+
+/* Frees an array of n jobs / batches returned by get_jobs, list or
+ * list_batches. */
+void ledger_jobs_free(ledger_job_t *jobs, size_t n);
+void ledger_batches_free(ledger_batch_t *b, size_t n);
+
+#endif

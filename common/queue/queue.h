@@ -1,0 +1,108 @@
+/* queue — the job queue interface, with SQS semantics on every back-end:
+ * at-least-once delivery, a visibility timeout per receive, a receive count,
+ * and a dead-letter store after max_receives.
+ *
+ * Back-ends: queue_sqlite.c ("sqlite:PATH"), queue_sqs.c ("sqs:NAME" or an
+ * SQS queue URL).  A queue_t is used by one thread at a time; open one per
+ * thread. */
+#ifndef ONESHEET_QUEUE_H
+#define ONESHEET_QUEUE_H
+
+#include "base/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *id;            /* message id */
+    char *receipt;       /* receipt handle for this delivery */
+    char *body;          /* NUL-terminated body */
+    size_t body_len;
+    int receive_count;   /* 1 on first delivery */
+} queue_msg_t;
+
+typedef struct {
+    int64_t visible;     /* ready to receive now */
+    int64_t inflight;    /* received, visibility not yet lapsed */
+    int64_t delayed;     /* not yet visible (e.g. backed off) */
+    int64_t dead;        /* in the dead-letter store */
+} queue_stats_t;
+
+typedef struct queue queue_t;
+
+typedef struct {
+    /* Sends n bodies; all or nothing where the back-end allows it (SQLite:
+     * one transaction). */
+    err_code_t (*send_batch)(queue_t *q, const char *const *bodies, size_t n,
+                             err_t *err);
+    /* Receives up to max messages, hiding each for visibility_s seconds.
+     * Waits up to wait_s seconds for one to become visible (0: no wait).
+     * Messages whose receive count would exceed max_receives are moved to
+     * the dead-letter store instead of being delivered.  *out is a new
+     * array (free with queue_msgs_free). */
+    err_code_t (*receive)(queue_t *q, size_t max, int visibility_s, int wait_s,
+                          queue_msg_t **out, size_t *n, err_t *err);
+    /* Sets the message's visibility to secs from now (0: visible at once).
+     * ERR_NOTFOUND when the receipt is stale (re-delivered or deleted). */
+    err_code_t (*change_visibility)(queue_t *q, const char *receipt, int secs,
+                                    err_t *err);
+    /* Deletes the message.  ERR_NOTFOUND when the receipt is stale. */
+    err_code_t (*delete_msg)(queue_t *q, const char *receipt, err_t *err);
+    err_code_t (*stats)(queue_t *q, queue_stats_t *st, err_t *err);
+    /* Returns dead-lettered messages not yet taken (each is returned once),
+     * so the worker can mark their jobs failed. */
+    err_code_t (*take_dead)(queue_t *q, size_t max, queue_msg_t **out,
+                            size_t *n, err_t *err);
+    void (*close)(queue_t *q);
+    /* Optional: deletes n messages in as few calls as the back-end allows.
+     * stale (n entries) gets 1 for each receipt that was stale and 0 for
+     * each deleted; stale receipts alone do not fail the call.  NULL: see
+     * queue_delete_batch. */
+    err_code_t (*delete_batch)(queue_t *q, const char *const *receipts, size_t n,
+                               int *stale, err_t *err);
+} queue_ops_t;
+
+struct queue {
+    const queue_ops_t *ops;
+    int max_receives;    /* dead-letter after this many receives (default 5) */
+};
+
+/* Opens the queue named by url ("sqlite:PATH", ...).  Returns a new queue
+ * (close with queue_close) or NULL with err set (ERR_CONFIG for an unknown
+ * scheme). */
+queue_t *queue_open(const char *url, err_t *err);
+
+static inline err_code_t queue_send_batch(queue_t *q, const char *const *b,
+                                          size_t n, err_t *err)
+{ return q->ops->send_batch(q, b, n, err); }
+static inline err_code_t queue_receive(queue_t *q, size_t max, int vis, int wait,
+                                       queue_msg_t **out, size_t *n, err_t *err)
+{ return q->ops->receive(q, max, vis, wait, out, n, err); }
+static inline err_code_t queue_change_visibility(queue_t *q, const char *r,
+                                                 int secs, err_t *err)
+{ return q->ops->change_visibility(q, r, secs, err); }
+static inline err_code_t queue_delete(queue_t *q, const char *r, err_t *err)
+{ return q->ops->delete_msg(q, r, err); }
+/* Deletes n messages: one call per 10 on SQS, else one delete each.  stale
+ * (n entries, required) as in queue_ops_t.delete_batch. */
+err_code_t queue_delete_batch(queue_t *q, const char *const *receipts, size_t n,
+                              int *stale, err_t *err);
+static inline err_code_t queue_stats(queue_t *q, queue_stats_t *st, err_t *err)
+{ return q->ops->stats(q, st, err); }
+static inline err_code_t queue_take_dead(queue_t *q, size_t max,
+                                         queue_msg_t **out, size_t *n, err_t *err)
+{ return q->ops->take_dead(q, max, out, n, err); }
+static inline void queue_close(queue_t *q) { if (q) q->ops->close(q); }
+
+void queue_msgs_free(queue_msg_t *msgs, size_t n);
+
+/* Applies the configured max_receives to a queue opened from url.  An SQS
+ * queue keeps the maxReceiveCount of its own redrive policy (read at open;
+ * `onesheet init` sets it from the configuration), because SQS, not the
+ * worker, moves its messages to the dead-letter queue. */
+void queue_apply_max_receives(queue_t *q, const char *url, int max_receives);
+
+/* Back-end constructors (called by queue_open). */
+queue_t *queue_sqlite_open(const char *path, err_t *err);
+
+#endif

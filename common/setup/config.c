@@ -1,0 +1,356 @@
+/* config — see config.h. */
+#include "setup/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dupf(const char *fmt, const char *a, const char *b)
+{
+    size_t n = strlen(fmt) + strlen(a) + (b ? strlen(b) : 0) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, fmt, a, b ? b : "");
+    return s;
+}
+
+static err_code_t replace(char **slot, const char *value, err_t *err)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return ERR_OK;
+}
+
+static err_code_t parse_long(const char *value, long lo, long hi, long *out,
+                             const char *key, const char *origin, err_t *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < lo || v > hi)
+        return err_set(err, ERR_CONFIG, "%s: %s: must be an integer from %ld to %ld, got \"%s\"",
+                       origin, key, lo, hi, value);
+    *out = v;
+    return ERR_OK;
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool valid_model(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 256)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._:-/", *p))
+            return false;
+    return true;
+}
+
+/* A comma-separated list of 64-hex-digit digests, spaces around commas
+ * allowed; empty means no keys. */
+static bool valid_key_hashes(const char *v)
+{
+    const char *p = v;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return true;
+    for (;;) {
+        size_t n = 0;
+        while (isspace((unsigned char)*p))
+            p++;
+        while (isxdigit((unsigned char)p[n]))
+            n++;
+        if (n != 64)
+            return false;
+        p += n;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return true;
+        if (*p++ != ',')
+            return false;
+    }
+}
+
+err_code_t config_set(config_t *c, const char *key, const char *value,
+                      const char *origin, err_t *err)
+{
+    long v;
+
+    if (strcmp(key, "queue") == 0) {
+        if (!(has_prefix(value, "sqlite:") && value[7]) &&
+            !(has_prefix(value, "sqs:") && value[4]) &&
+            !has_prefix(value, "https://") && !has_prefix(value, "http://"))
+            return err_set(err, ERR_CONFIG,
+                           "%s: queue: expected sqlite:PATH, sqs:NAME or a queue URL, got \"%s\"",
+                           origin, value);
+        return replace(&c->queue, value, err);
+    }
+    if (strcmp(key, "ledger") == 0) {
+        if (!(has_prefix(value, "sqlite:") && value[7]) &&
+            !(has_prefix(value, "dynamodb:") && value[9]))
+            return err_set(err, ERR_CONFIG,
+                           "%s: ledger: expected sqlite:PATH or dynamodb:TABLE, got \"%s\"",
+                           origin, value);
+        return replace(&c->ledger, value, err);
+    }
+    if (strcmp(key, "store") == 0) {
+        if (!(has_prefix(value, "file:") && value[5]) &&
+            !(has_prefix(value, "s3://") && value[5]))
+            return err_set(err, ERR_CONFIG,
+                           "%s: store: expected file:DIR or s3://BUCKET/PREFIX, got \"%s\"",
+                           origin, value);
+        return replace(&c->store, value, err);
+    }
+    if (strcmp(key, "model") == 0) {
+        if (!valid_model(value))
+            return err_set(err, ERR_CONFIG,
+                           "%s: model: expected \"draft\" or a Bedrock model id, got \"%s\"",
+                           origin, value);
+        return replace(&c->model, value, err);
+    }
+    if (strcmp(key, "state_dir") == 0) {
+        if (!*value)
+            return err_set(err, ERR_CONFIG, "%s: state_dir: must not be empty", origin);
+        return replace(&c->state_dir, value, err);
+    }
+    if (strcmp(key, "url_ttl") == 0) {
+        if (parse_long(value, 1, 604800, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->url_ttl = v;
+        return ERR_OK;
+    }
+    if (strcmp(key, "max_receives") == 0) {
+        if (parse_long(value, 1, 1000, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->max_receives = (int)v;
+        return ERR_OK;
+    }
+    if (strcmp(key, "visibility_timeout") == 0) {
+        if (parse_long(value, 1, 43200, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->visibility_timeout = (int)v;
+        return ERR_OK;
+    }
+    if (strcmp(key, "log_level") == 0) {
+        if (strcmp(value, "debug") && strcmp(value, "info") &&
+            strcmp(value, "warn") && strcmp(value, "error"))
+            return err_set(err, ERR_CONFIG,
+                           "%s: log_level: expected debug, info, warn or error, got \"%s\"",
+                           origin, value);
+        return replace(&c->log_level, value, err);
+    }
+    if (strcmp(key, "log_json") == 0) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+            c->log_json = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+            c->log_json = false;
+        else
+            return err_set(err, ERR_CONFIG, "%s: log_json: expected true or false, got \"%s\"",
+                           origin, value);
+        return ERR_OK;
+    }
+    if (strcmp(key, "api_keys") == 0) {
+        if (!valid_key_hashes(value))
+            return err_set(err, ERR_CONFIG,
+                           "%s: api_keys: expected comma-separated SHA-256 hex digests "
+                           "(64 hex digits each, e.g. from `printf %%s KEY | sha256sum`)",
+                           origin);
+        return replace(&c->api_keys, value, err);
+    }
+    return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static err_code_t load_file(config_t *c, const char *path, err_t *err)
+{
+    FILE *fp = fopen(path, "r");
+    char line[4096], origin[600];
+    size_t lineno = 0;
+
+    if (!fp)
+        return err_set(err, ERR_CONFIG, "%s: cannot read: %s", path, strerror(errno));
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
+        /* fgets stops at the newline, not at a NUL, so a line whose newline
+         * comes after a NUL byte looked "too long"; say what it is. */
+        size_t len = strlen(line);
+        if (len + 1 < sizeof line && !feof(fp) && (len == 0 || line[len - 1] != '\n')) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: NUL byte in the line", origin);
+        }
+        if (!strchr(line, '\n') && !feof(fp)) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: line too long", origin);
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: expected \"key = value\"", origin);
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        if (!*key) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: missing key before \"=\"", origin);
+        }
+        if (config_set(c, key, value, origin, err) != ERR_OK) {
+            fclose(fp);
+            return ERR_CONFIG;
+        }
+    }
+    fclose(fp);
+    return replace(&c->config_path, path, err);
+}
+
+static const char *env_or_null(config_getenv_fn ge, const char *name)
+{
+    const char *v = ge(name);
+    return v && *v ? v : NULL;
+}
+
+err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t *err)
+{
+    static const struct { const char *env, *key; } envmap[] = {
+        {"ONESHEET_STATE_DIR", "state_dir"}, {"ONESHEET_QUEUE", "queue"},
+        {"ONESHEET_LEDGER", "ledger"}, {"ONESHEET_STORE", "store"},
+        {"ONESHEET_MODEL", "model"}, {"ONESHEET_URL_TTL", "url_ttl"},
+        {"ONESHEET_MAX_RECEIVES", "max_receives"},
+        {"ONESHEET_VISIBILITY_TIMEOUT", "visibility_timeout"},
+        {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
+        {"ONESHEET_API_KEYS", "api_keys"},
+    };
+    const char *home, *v;
+    char *def = NULL;
+    err_code_t rc;
+
+    memset(c, 0, sizeof *c);
+    if (!ge)
+        ge = (config_getenv_fn)getenv;
+    c->url_ttl = 3600;
+    c->max_receives = 5;
+    c->visibility_timeout = 60;
+    home = env_or_null(ge, "HOME");
+
+    if (!path)
+        path = env_or_null(ge, "ONESHEET_CONFIG");
+    if (path) {
+        if ((rc = load_file(c, path, err)) != ERR_OK)
+            return rc;
+    } else {
+        if (home) {
+            def = dupf("%s/.config/onesheet/config", home, NULL);
+            if (!def)
+                return err_set(err, ERR_NOMEM, "out of memory");
+        }
+        const char *cands[] = {def, "/etc/onesheet/onesheet.conf"};
+        for (size_t i = 0; i < 2; i++) {
+            if (cands[i] && access(cands[i], F_OK) == 0) {
+                rc = load_file(c, cands[i], err);
+                free(def);
+                if (rc != ERR_OK)
+                    return rc;
+                def = NULL;
+                break;
+            }
+        }
+        free(def);
+    }
+    for (size_t i = 0; i < sizeof envmap / sizeof *envmap; i++)
+        if ((v = env_or_null(ge, envmap[i].env)) &&
+            config_set(c, envmap[i].key, v, envmap[i].env, err) != ERR_OK)
+            return ERR_CONFIG;
+
+    /* The state directory anchors the embedded defaults. */
+    if (!c->state_dir) {
+        if ((v = env_or_null(ge, "XDG_STATE_HOME")))
+            c->state_dir = dupf("%s/onesheet", v, NULL);
+        else if (home)
+            c->state_dir = dupf("%s/.local/state/onesheet", home, NULL);
+        else
+            return err_set(err, ERR_CONFIG,
+                           "state_dir: HOME is not set; set ONESHEET_STATE_DIR");
+        if (!c->state_dir)
+            return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    if (!c->queue && !(c->queue = dupf("sqlite:%s/onesheet.db", c->state_dir, NULL)))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if (!c->ledger && !(c->ledger = dupf("sqlite:%s/onesheet.db", c->state_dir, NULL)))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if (!c->store && !(c->store = dupf("file:%s/posters", c->state_dir, NULL)))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if (!c->model && !(c->model = strdup("draft")))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    if (!c->log_level && !(c->log_level = strdup("info")))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    return ERR_OK;
+}
+
+err_code_t config_prepare_state(const config_t *c, err_t *err)
+{
+    char path[PATH_MAX];
+    size_t n = strlen(c->state_dir);
+
+    if (n >= sizeof path)
+        return err_set(err, ERR_CONFIG, "state_dir: path too long");
+    memcpy(path, c->state_dir, n + 1);
+    /* mkdir -p, the last component private. */
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return err_set(err, ERR_IO, "state_dir: cannot create %s: %s", path,
+                           strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return err_set(err, ERR_IO, "state_dir: cannot create %s: %s", path,
+                       strerror(errno));
+    return ERR_OK;
+}
+
+void config_free(config_t *c)
+{
+    free(c->state_dir);
+    free(c->queue);
+    free(c->ledger);
+    free(c->store);
+    free(c->model);
+    free(c->log_level);
+    free(c->config_path);
+    free(c->api_keys);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,52 @@
+/* config — onesheet's settings: defaults, then the config file, then the
+ * environment, then command-line flags (each later source wins).
+ *
+ * The file is `$ONESHEET_CONFIG`, else `~/.config/onesheet/config`, else
+ * `/etc/onesheet/onesheet.conf`: `key = value` lines, `#` comments.  Every
+ * value is validated when set, so a bad value is reported with where it came
+ * from ("/etc/onesheet/onesheet.conf:4: url_ttl: ..." or
+ * "ONESHEET_URL_TTL: ...") and ERR_CONFIG. */
+#ifndef ONESHEET_CONFIG_H
+#define ONESHEET_CONFIG_H
+
+#include "base/err.h"
+
+#include <stdbool.h>
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+typedef struct {
+    char *state_dir;      /* $ONESHEET_STATE_DIR, XDG state, ~/.local/state */
+    char *queue;          /* sqlite:PATH | sqs:NAME | https://sqs... URL */
+    char *ledger;         /* sqlite:PATH | dynamodb:TABLE */
+    char *store;          /* file:DIR | s3://BUCKET/PREFIX */
+    char *model;          /* draft | a Bedrock model id */
+    long url_ttl;         /* seconds, 1..604800 */
+    int max_receives;     /* dead-letter after this many receives */
+    int visibility_timeout; /* seconds a received message stays hidden */
+    char *log_level;      /* debug | info | warn | error */
+    bool log_json;
+    char *api_keys;       /* onesheet-api: comma-separated SHA-256 hex of keys */
+    char *config_path;    /* the file that was read, or NULL */
+} config_t;
+
+/* Loads defaults, the config file (path: explicit, else the search order
+ * above; a missing default file is fine, a missing explicit one is
+ * ERR_CONFIG) and the environment (getenv_fn NULL: getenv).  Creates
+ * nothing on disk.  c must be freed with config_free even on error. */
+err_code_t config_load(config_t *c, const char *path, config_getenv_fn getenv_fn,
+                       err_t *err);
+
+/* Sets one key (flag or file value), validating it; origin names where it
+ * came from for error messages ("--model", "FILE:LINE").  ERR_CONFIG for an
+ * unknown key or bad value. */
+err_code_t config_set(config_t *c, const char *key, const char *value,
+                      const char *origin, err_t *err);
+
+/* Creates the state directory (mode 0700) when the configured back-ends
+ * live in it.  ERR_IO naming the directory on failure. */
+err_code_t config_prepare_state(const config_t *c, err_t *err);
+
+void config_free(config_t *c);
+
+#endif

@@ -1,0 +1,51 @@
+/* store — where finished posters live.  Keys are deterministic,
+ * BATCH/JOB.EXT (under the store's prefix), so a retried job overwrites
+ * nothing new and a duplicate put is detected.
+ *
+ * Back-ends: store_file.c ("file:DIR"), store_s3.c ("s3://BUCKET/PREFIX"). */
+#ifndef ONESHEET_STORE_H
+#define ONESHEET_STORE_H
+
+#include "base/crypto.h"
+#include "base/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+typedef struct {
+    /* Writes data under key atomically (never a half-written object is
+     * visible).  If an object already exists at key with the same SHA-256,
+     * that is success (an earlier attempt wrote it); with a different
+     * checksum the new bytes replace it (same job, regenerated).  sha256 is
+     * the caller-computed digest of data. */
+    err_code_t (*put)(store_t *s, const char *key, const void *data, size_t len,
+                      const uint8_t sha256[SHA256_LEN], const char *content_type,
+                      err_t *err);
+    /* A URL the user can fetch the object with, valid for ttl_s seconds
+     * (file: a file:// URL, no expiry).  *url: new string, caller frees. */
+    err_code_t (*url)(store_t *s, const char *key, long ttl_s, char **url,
+                      int64_t *expires_unix, err_t *err);
+    /* Reads an object (tests, gallery).  ERR_NOTFOUND when absent. */
+    err_code_t (*get)(store_t *s, const char *key, uint8_t **data, size_t *len,
+                      err_t *err);
+    void (*close)(store_t *s);
+} store_ops_t;
+
+struct store {
+    const store_ops_t *ops;
+};
+
+/* Opens the store named by url.  NULL with err set on failure. */
+store_t *store_open(const char *url, err_t *err);
+store_t *store_file_open(const char *dir, err_t *err);
+
+/* Key for a job's output: "BATCH/JOB.EXT".  Appends to out (cap bytes);
+ * ERR_TOOBIG when it does not fit. */
+err_code_t store_key(const char *batch_id, const char *job_id, const char *ext,
+                     char *out, size_t cap);
+
+static inline void store_close(store_t *s) { if (s) s->ops->close(s); }
+
+#endif
