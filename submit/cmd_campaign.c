@@ -184,7 +184,7 @@ static int deliver_webhook(cli_t *cli, const campaign_t *c, const campaign_fire_
 
     memset(&lb, 0, sizeof lb);
     err_clear(&e);
-    if ((rc = cli->ledger->ops->get_batch(cli->ledger, r->batch_id, &lb, &e)) == ERR_OK &&
+    if ((rc = ledger_get_batch(cli->ledger, r->batch_id, &lb, &e)) == ERR_OK &&
         campaign_webhook_body(c, r->slot, &lb, &body) != ERR_OK)
         rc = err_set(&e, ERR_NOMEM, "out of memory");
     for (int attempt = 1; rc == ERR_OK && attempt <= 3; attempt++) {

@@ -26,19 +26,19 @@ int cmd_cancel(cli_t *cli, int argc, char **argv)
         size_t n = 0;
         memset(&b, 0, sizeof b);
         err_clear(&e);
-        bool is_batch = cli->ledger->ops->get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK;
+        bool is_batch = ledger_get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK;
         ledger_batch_free(&b);
         if (!is_batch && e.code != ERR_NOTFOUND)
             return cli_fail(cli, &e);
         err_clear(&e);
         if (is_batch) {
-            if (cli->ledger->ops->cancel(cli->ledger, argv[i], NULL, &n, &e) != ERR_OK)
+            if (ledger_cancel(cli->ledger, argv[i], NULL, &n, &e) != ERR_OK)
                 return cli_fail(cli, &e);
         } else {
             /* A job id names a job in every batch that holds it. */
             ledger_job_t *jobs = NULL;
             size_t nj = 0;
-            if (cli->ledger->ops->get_jobs(cli->ledger, NULL, argv[i], &jobs, &nj, &e) !=
+            if (ledger_get_jobs(cli->ledger, NULL, argv[i], &jobs, &nj, &e) !=
                 ERR_OK)
                 return cli_fail(cli, &e);
             if (nj == 0) {
@@ -48,7 +48,7 @@ int cmd_cancel(cli_t *cli, int argc, char **argv)
             }
             for (size_t k = 0; k < nj; k++) {
                 size_t one = 0;
-                if (cli->ledger->ops->cancel(cli->ledger, jobs[k].batch_id, jobs[k].job_id,
+                if (ledger_cancel(cli->ledger, jobs[k].batch_id, jobs[k].job_id,
                                              &one, &e) != ERR_OK) {
                     ledger_jobs_free(jobs, nj);
                     return cli_fail(cli, &e);
@@ -105,19 +105,19 @@ int cmd_urls(cli_t *cli, int argc, char **argv)
     ledger_batch_t b;
     memset(&b, 0, sizeof b);
     err_clear(&e);
-    if (cli->ledger->ops->get_batch(cli->ledger, argv[optind], &b, &e) != ERR_OK) {
+    if (ledger_get_batch(cli->ledger, argv[optind], &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
             err_set(&e, ERR_NOTFOUND, "%s: no such batch", argv[optind]);
         return cli_fail(cli, &e);
     }
     ledger_batch_free(&b);
-    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
     for (size_t i = 0; i < n; i++) {
         char *url = NULL;
         int64_t expires = 0;
         if (!jobs[i].store_key ||
-            cli->store->ops->url(cli->store, jobs[i].store_key, ttl, &url, &expires, &e) !=
+            store_url(cli->store, jobs[i].store_key, ttl, &url, &expires, &e) !=
                 ERR_OK) {
             fprintf(stderr, "%s: %s: %s\n", cli->prog, jobs[i].job_id,
                     jobs[i].store_key ? e.msg : "no stored result");

@@ -119,14 +119,14 @@ static void card_picture(gallery_t *g, const ledger_job_t *j, json_t *spec, buf_
     css_aspect(spec, aspect, sizeof aspect);
     if (j->state == JOB_SUCCEEDED && j->store_key) {
         why = "no preview";
-        if (g->cli->store->ops->get(g->cli->store, j->store_key, &data, &len, &e) != ERR_OK) {
+        if (store_get(g->cli->store, j->store_key, &data, &len, &e) != ERR_OK) {
             why = "missing from store";
         } else {
             const char *ext = strrchr(j->store_key, '.');
             if (g->urls) {
                 char *url = NULL;
                 int64_t exp = 0;
-                if (g->cli->store->ops->url(g->cli->store, j->store_key, g->ttl, &url, &exp,
+                if (store_url(g->cli->store, j->store_key, g->ttl, &url, &exp,
                                             &e) == ERR_OK)
                     snprintf(href, sizeof href, "%s", url);
                 free(url);
@@ -246,7 +246,7 @@ int cmd_gallery(cli_t *cli, int argc, char **argv)
     ledger_batch_t b;
     memset(&b, 0, sizeof b);
     err_clear(&e);
-    if (cli->ledger->ops->get_batch(cli->ledger, batch, &b, &e) != ERR_OK) {
+    if (ledger_get_batch(cli->ledger, batch, &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
             err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch);
         return cli_fail(cli, &e);
@@ -261,7 +261,7 @@ int cmd_gallery(cli_t *cli, int argc, char **argv)
     ledger_filter_t f = {.batch_id = batch, .state = -1};
     ledger_job_t *jobs = NULL;
     size_t n = 0;
-    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {
+    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {
         ledger_batch_free(&b);
         return cli_fail(cli, &e);
     }

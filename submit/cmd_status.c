@@ -93,7 +93,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
     if (optind == argc) {
         ledger_batch_t *bs = NULL;
         size_t n = 0;
-        if (cli->ledger->ops->list_batches(cli->ledger, 0, &bs, &n, &e) != ERR_OK)
+        if (ledger_list_batches(cli->ledger, 0, &bs, &n, &e) != ERR_OK)
             return cli_fail(cli, &e);
         if (!json && n)
             print_batch_header();
@@ -115,7 +115,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         ledger_batch_t b;
         memset(&b, 0, sizeof b);
         err_clear(&e);
-        if (cli->ledger->ops->get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK) {
+        if (ledger_get_batch(cli->ledger, argv[i], &b, &e) == ERR_OK) {
             ledger_filter_t f = {.batch_id = argv[i], .state = -1};
             ledger_job_t *jobs = NULL;
             size_t n = 0;
@@ -128,7 +128,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
                 print_batch_row(&b);
                 printf("\n");
             }
-            if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {
+            if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {
                 ledger_batch_free(&b);
                 return cli_fail(cli, &e);
             }
@@ -142,7 +142,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         ledger_job_t *jobs = NULL;
         size_t n = 0;
         err_clear(&e);
-        if (cli->ledger->ops->get_jobs(cli->ledger, NULL, argv[i], &jobs, &n, &e) != ERR_OK)
+        if (ledger_get_jobs(cli->ledger, NULL, argv[i], &jobs, &n, &e) != ERR_OK)
             return cli_fail(cli, &e);
         if (n == 0) {
             fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
@@ -240,7 +240,7 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     ledger_job_t *jobs = NULL;
     size_t n = 0;
     err_clear(&e);
-    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
     print_jobs(jobs, n, json);
     ledger_jobs_free(jobs, n);

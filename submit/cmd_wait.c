@@ -59,7 +59,7 @@ static int write_manifest(cli_t *cli, const char *batch_id, const char *path)
     FILE *fp;
 
     err_clear(&e);
-    if (cli->ledger->ops->list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
     if (strcmp(path, "-") == 0) {
         fp = stdout;
@@ -115,7 +115,7 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
     for (;;) {
         memset(&b, 0, sizeof b);
         err_clear(&e);
-        if (cli->ledger->ops->get_batch(cli->ledger, batch_id, &b, &e) != ERR_OK) {
+        if (ledger_get_batch(cli->ledger, batch_id, &b, &e) != ERR_OK) {
             if (e.code == ERR_NOTFOUND)
                 err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch_id);
             return cli_fail(cli, &e);

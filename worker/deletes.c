@@ -73,7 +73,7 @@ void worker_delete(worker_thread_t *t, const char *receipt, const char *job)
     char *r = NULL, *j = NULL;
     int n = 0;
 
-    if (t->queue->ops->delete_batch && (r = strdup(receipt)) && (j = strdup(job))) {
+    if (queue_deletes_in_batches(t->queue) && (r = strdup(receipt)) && (j = strdup(job))) {
         pthread_mutex_lock(&mu);
         if (npending == 0)
             first_ms = worker_mono_ms();

@@ -131,14 +131,14 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
     err_clear(&s->err);
     engine_result_free(&s->res);
     s->attempts++;
-    s->rc = s->engine->ops->start(s->engine, &s->spec, s->job_id, &h, &s->err);
+    s->rc = engine_start(s->engine, &s->spec, s->job_id, &h, &s->err);
     if (s->rc != ERR_OK) {
         to_done(w, s);
         return;
     }
     CURLMcode mc = curl_multi_add_handle(m, h);
     if (mc != CURLM_OK) {
-        s->engine->ops->finish(s->engine, (int)CURLE_FAILED_INIT, &s->res, &s->err);
+        engine_finish(s->engine, (int)CURLE_FAILED_INIT, &s->res, &s->err);
         s->rc = err_set(&s->err, ERR_INTERNAL, "curl_multi_add_handle: %s",
                         curl_multi_strerror(mc));
         to_done(w, s);
@@ -155,7 +155,7 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
 /* What a finished transfer means for its slot. */
 static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
 {
-    s->rc = s->engine->ops->finish(s->engine, (int)cc, &s->res, &s->err);
+    s->rc = engine_finish(s->engine, (int)cc, &s->res, &s->err);
     worker_observe_generate(w, now - s->gen_t0_ms);
     log_debug("generate_done", "job=%s ms=%lld code=%s", s->job_id,
               (long long)(now - s->gen_t0_ms), err_name(s->rc));

@@ -32,7 +32,7 @@ static void beat(worker_t *w, queue_t *q, ledger_t *l, int i, const slot_t *f, i
         return;
     }
     err_clear(&e);
-    bool lost = l->ops->extend(l, f->batch_id, f->job_id, f->owner, w->lease_s, &e) ==
+    bool lost = ledger_extend(l, f->batch_id, f->job_id, f->owner, w->lease_s, &e) ==
                 ERR_CONFLICT;
     if (!lost) {
         err_clear(&e);
@@ -144,7 +144,7 @@ int worker_give_back(worker_t *w)
     for (int i = 0; i < n; i++) {
         err_clear(&e);
         if (!jobs[i].lease_lost &&
-            l->ops->release(l, jobs[i].batch_id, jobs[i].job_id, jobs[i].owner, "shutdown",
+            ledger_release(l, jobs[i].batch_id, jobs[i].job_id, jobs[i].owner, "shutdown",
                             "worker stopped before the job finished", &e) != ERR_OK)
             log_warn("give_back_release_failed", "batch=%s job=%s error=\"%s\"",
                      jobs[i].batch_id, jobs[i].job_id, e.msg);

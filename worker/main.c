@@ -91,7 +91,7 @@ static int setup(err_t *e)
     engine_t *probe = engine_open(W.cfg.model, e);
     if (!probe)
         return -1;
-    W.async = probe->ops->start != NULL;
+    W.async = engine_is_async(probe);
     engine_close(probe);
     if (!W.async || W.threads == 0)
         W.threads = W.async ? (W.concurrency < 4 ? W.concurrency : 4) : W.concurrency;

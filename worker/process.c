@@ -158,7 +158,7 @@ static void retry_later(worker_thread_t *t, const slot_t *s, const queue_msg_t *
         char msg[700];
         snprintf(msg, sizeof msg, "gave up after %d attempts: %s", m->receive_count,
                  cause->msg);
-        if ((t->ledger->ops->fail)(t->ledger, batch, job, s->owner, JOB_FAILED, code,
+        if (ledger_fail(t->ledger, batch, job, s->owner, JOB_FAILED, code,
                                  msg, &e) == ERR_OK) {
             atomic_fetch_add(&w->n_failed, 1);
             log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
@@ -168,7 +168,7 @@ static void retry_later(worker_thread_t *t, const slot_t *s, const queue_msg_t *
         queue_change_visibility(t->queue, m->receipt, 0, &e);
         return;
     }
-    t->ledger->ops->release(t->ledger, batch, job, s->owner, code, cause->msg, &e);
+    ledger_release(t->ledger, batch, job, s->owner, code, cause->msg, &e);
     int delay = backoff_s(m->receive_count);
     err_clear(&e);
     queue_change_visibility(t->queue, m->receipt, delay, &e);
@@ -218,7 +218,7 @@ bool worker_begin(worker_thread_t *t, slot_t *s)
     }
 
     /* (1) claim */
-    if (t->ledger->ops->claim(t->ledger, batch, job, s->owner, w->lease_s, &claim, &e) !=
+    if (ledger_claim(t->ledger, batch, job, s->owner, w->lease_s, &claim, &e) !=
         ERR_OK) {
         log_warn("claim_error", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
         err_clear(&e);
@@ -263,7 +263,7 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
         int64_t t0 = worker_mono_ms();
         err_clear(&s->err);
         engine_result_free(&s->res);
-        rc = t->engine->ops->generate(t->engine, &s->spec, s->job_id, &s->res, &s->err);
+        rc = engine_generate(t->engine, &s->spec, s->job_id, &s->res, &s->err);
         worker_observe_generate(w, worker_mono_ms() - t0);
         if (rc != ERR_THROTTLED && s->err.code != ERR_THROTTLED) {
             if (rc == ERR_OK && w->rl)
@@ -341,7 +341,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
         if (unpublish(w, s, &abandoned), abandoned)
             goto abandon;
         err_clear(&e);
-        t->ledger->ops->release(t->ledger, batch, job, s->owner, "shutdown",
+        ledger_release(t->ledger, batch, job, s->owner, "shutdown",
                                 "worker stopped before the job started", &e);
         err_clear(&e);
         queue_change_visibility(t->queue, m->receipt, 0, &e);
@@ -376,7 +376,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
         err_clear(&e2);
         if (unpublish(w, s, &abandoned), abandoned)
             goto abandon;
-        if ((t->ledger->ops->fail)(t->ledger, batch, job, s->owner, st, code, e.msg,
+        if (ledger_fail(t->ledger, batch, job, s->owner, st, code, e.msg,
                                    &e2) == ERR_OK)
             atomic_fetch_add(st == JOB_FILTERED ? &w->n_filtered : &w->n_failed, 1);
         log_error(st == JOB_FILTERED ? "job_filtered" : "job_failed",
@@ -401,16 +401,16 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     err_clear(&e);
     bool stored = raw_key_for(batch, job, s->res.ext, raw_key, sizeof raw_key) == ERR_OK &&
                   store_key(batch, job, poster_ext, key, sizeof key) == ERR_OK &&
-                  t->store->ops->put(t->store, raw_key, s->res.image.data, s->res.image.len,
+                  store_put(t->store, raw_key, s->res.image.data, s->res.image.len,
                                      raw_sha, s->res.content_type, &e) == ERR_OK &&
                   (!in_place || splice_in_place(&s->res.image, &chunks, &lay, &e) == ERR_OK);
     if (stored) {
         poster_sha(s, art_len, pb, &lay, sha);
         hex_encode(sha, SHA256_LEN, sha_hex);
-        stored = t->store->ops->put(t->store, key, pb->data, pb->len, sha, poster_type,
+        stored = store_put(t->store, key, pb->data, pb->len, sha, poster_type,
                                     &e) == ERR_OK &&
                  /* (5) the URL */
-                 t->store->ops->url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
+                 store_url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
                                                                        : w->cfg.url_ttl,
                                     &url, &expires, &e) == ERR_OK;
     }
@@ -432,7 +432,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
     bool lost = unpublish(w, s, &abandoned);
     if (abandoned)
         goto abandon;
-    if (t->ledger->ops->succeed(t->ledger, batch, job, s->owner, &r, &e) != ERR_OK) {
+    if (ledger_succeed(t->ledger, batch, job, s->owner, &r, &e) != ERR_OK) {
         /* Lost the lease (someone else took over after it lapsed) or the job
          * was cancelled: the other holder's result or the cancel stands. */
         log_warn("job_superseded", "batch=%s job=%s lease_lost=%d error=\"%s\"", batch,
@@ -440,7 +440,7 @@ void worker_complete(worker_thread_t *t, slot_t *s)
         ledger_job_t *jobs = NULL;
         size_t n = 0;
         err_clear(&e);
-        if (t->ledger->ops->get_jobs(t->ledger, batch, job, &jobs, &n, &e) == ERR_OK &&
+        if (ledger_get_jobs(t->ledger, batch, job, &jobs, &n, &e) == ERR_OK &&
             n == 1 && job_state_terminal(jobs[0].state))
             delete_msg(t, m, job);
         ledger_jobs_free(jobs, n);
@@ -482,7 +482,7 @@ void worker_note_dead(worker_thread_t *t)
             ERR_OK) {
             snprintf(msg, sizeof msg, "message dead-lettered after %d receives",
                      msgs[i].receive_count);
-            if ((t->ledger->ops->fail)(t->ledger, batch, job, NULL, JOB_FAILED,
+            if (ledger_fail(t->ledger, batch, job, NULL, JOB_FAILED,
                                      "dead_letter", msg, &e) == ERR_OK)
                 atomic_fetch_add(&t->w->n_failed, 1);
             log_error("job_dead_lettered", "batch=%s job=%s receives=%d", batch, job,

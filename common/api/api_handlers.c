@@ -48,7 +48,7 @@ static void fresh_url(api_t *a, api_backends_t *be, const ledger_job_t *j, char 
     *url = NULL;
     *expires = 0;
     if (j->store_key &&
-        be->store->ops->url(be->store, j->store_key, a->o.cfg->url_ttl, url, expires, &e) ==
+        store_url(be->store, j->store_key, a->o.cfg->url_ttl, url, expires, &e) ==
             ERR_OK)
         return;
     *url = j->url ? strdup(j->url) : NULL;
@@ -95,7 +95,7 @@ static err_code_t find_job(api_backends_t *be, const char *id, ledger_job_t *out
 {
     ledger_job_t *jobs = NULL;
     size_t n = 0, best = 0;
-    err_code_t rc = be->ledger->ops->get_jobs(be->ledger, NULL, id, &jobs, &n, err);
+    err_code_t rc = ledger_get_jobs(be->ledger, NULL, id, &jobs, &n, err);
     if (rc != ERR_OK)
         return rc;
     if (n == 0) {
@@ -346,7 +346,7 @@ void api_delete_job(api_t *a, const api_request_t *req, const char *id, api_resp
         api_backend_error(resp, &e);
     else if (job_state_terminal(job.state))
         api_error(resp, 409, "conflict", "job %s is already %s", id, job_state_name(job.state));
-    else if (be->ledger->ops->cancel(be->ledger, job.batch_id, job.job_id, &n, &e) != ERR_OK)
+    else if (ledger_cancel(be->ledger, job.batch_id, job.job_id, &n, &e) != ERR_OK)
         api_backend_error(resp, &e);
     else if (n == 0)
         api_error(resp, 409, "conflict", "job %s finished before it could be cancelled", id);
@@ -372,11 +372,11 @@ void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_respo
     if (!borrow(a, resp, &be))
         return;
     ledger_filter_t f = {.batch_id = id, .state = -1, .limit = BATCH_JOBS_MAX + 1};
-    if (be->ledger->ops->get_batch(be->ledger, id, &b, &e) != ERR_OK) {
+    if (ledger_get_batch(be->ledger, id, &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
             err_set(&e, ERR_NOTFOUND, "no such batch: %s", id);
         api_backend_error(resp, &e);
-    } else if (be->ledger->ops->list(be->ledger, &f, &jobs, &n, &e) != ERR_OK) {
+    } else if (ledger_list(be->ledger, &f, &jobs, &n, &e) != ERR_OK) {
         api_backend_error(resp, &e);
     } else {
         json_t *states = json_object(), *arr = json_array();

@@ -29,7 +29,7 @@ static err_code_t keep_pending(bulk_t *b, ledger_t *l, err_t *err)
 {
     char **ids = NULL;
     size_t nids = 0, w = 0, found = 0;
-    err_code_t rc = l->ops->pending_enqueue(l, b->batch_id, &ids, &nids, err);
+    err_code_t rc = ledger_pending_enqueue(l, b->batch_id, &ids, &nids, err);
     if (rc != ERR_OK)
         return rc;
     if (nids)
@@ -89,7 +89,7 @@ static err_code_t interrupted_add(const bulk_t *b, ledger_t *l, bool *yes, err_t
     *yes = false;
     if (!ids)
         return err_set(err, ERR_NOMEM, "out of memory");
-    if ((rc = l->ops->list(l, &f, &jobs, &n, err)) == ERR_OK) {
+    if ((rc = ledger_list(l, &f, &jobs, &n, err)) == ERR_OK) {
         for (size_t i = 0; i < b->nitems; i++)
             ids[i] = b->items[i].job_id;
         qsort(ids, b->nitems, sizeof *ids, cmp_str);
@@ -127,7 +127,7 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
         goto out;
     }
     memset(&existing, 0, sizeof existing);
-    rc = l->ops->get_batch(l, b.batch_id, &existing, err);
+    rc = ledger_get_batch(l, b.batch_id, &existing, err);
     int64_t recorded = existing.total;
     size_t meant = firing_jobs(existing.source);
     ledger_batch_free(&existing);
@@ -148,20 +148,20 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
             rc = submit_batch(q, l, &b, source, &res, err);
         r->added = res.added;
         r->sent = res.sent;
-        if (rc == ERR_OK && l->ops->spend_get)
-            rc = l->ops->spend_get(l, c->name, month, &r->month_usd, err);
-        r->spend_recorded = l->ops->spend_get != NULL;
+        if (rc == ERR_OK && ledger_has_spend(l))
+            rc = ledger_spend_get(l, c->name, month, &r->month_usd, err);
+        r->spend_recorded = ledger_has_spend(l);
         goto out;
     }
     if (rc != ERR_NOTFOUND)
         goto out;
     err_clear(err);
-    if (l->ops->spend_add) {
+    if (ledger_has_spend(l)) {
         ledger_spend_t s = {.campaign = c->name, .slot = r->slot, .month = month,
                             .batch_id = b.batch_id, .usd = r->usd, .jobs = (int64_t)b.nitems,
                             .month_limit = c->budget_month_usd};
         bool added;
-        if ((rc = l->ops->spend_add(l, &s, &added, &r->month_usd, err)) != ERR_OK)
+        if ((rc = ledger_spend_add(l, &s, &added, &r->month_usd, err)) != ERR_OK)
             goto out;
         r->spend_recorded = true;
     } else if (c->budget_month_usd >= 0) {

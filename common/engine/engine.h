@@ -67,6 +67,24 @@ struct engine {
 engine_t *engine_open(const char *model, err_t *err);
 engine_t *engine_draft_open(err_t *err);
 
+/* One wrapper per operation; callers never touch ops.  Each does what the
+ * engine_ops_t member of the same name says above. */
+static inline err_code_t engine_generate(engine_t *e, const job_spec_t *spec,
+                                         const char *job_id, engine_result_t *out,
+                                         err_t *err)
+{ return e->ops->generate(e, spec, job_id, out, err); }
+/* Whether the engine runs as a transfer on the caller's multi handle
+ * (engine_start/engine_finish); false for local engines such as draft. */
+static inline bool engine_is_async(const engine_t *e) { return e->ops->start != NULL; }
+/* Only when engine_is_async(e): *handle gets the CURL easy handle to add. */
+static inline err_code_t engine_start(engine_t *e, const job_spec_t *spec,
+                                      const char *job_id, void **handle, err_t *err)
+{ return e->ops->start(e, spec, job_id, handle, err); }
+/* After the transfer engine_start() gave ended with curl_code. */
+static inline err_code_t engine_finish(engine_t *e, int curl_code,
+                                       engine_result_t *out, err_t *err)
+{ return e->ops->finish(e, curl_code, out, err); }
+/* Closes the engine; NULL is fine. */
 static inline void engine_close(engine_t *e) { if (e) e->ops->close(e); }
 
 /* Pixel size for an aspect ratio ("2:3" → 832x1248 at about one megapixel,

@@ -33,7 +33,7 @@ static err_code_t enqueue_pending(queue_t *q, ledger_t *l, const bulk_t *b, size
     for (size_t i = 0; i < b->nitems; i++)
         index[i] = &b->items[i];
     qsort(index, b->nitems, sizeof *index, cmp_id);
-    if ((rc = l->ops->pending_enqueue(l, b->batch_id, &ids, &nids, err)) != ERR_OK) {
+    if ((rc = ledger_pending_enqueue(l, b->batch_id, &ids, &nids, err)) != ERR_OK) {
         free(index);
         return rc;
     }
@@ -65,7 +65,7 @@ static err_code_t enqueue_pending(queue_t *q, ledger_t *l, const bulk_t *b, size
             ptrs[i] = (const char *)bodies[i].data;
         }
         if ((rc = queue_send_batch(q, ptrs, n, err)) != ERR_OK ||
-            (rc = l->ops->mark_enqueued(l, b->batch_id, (const char *const *)ids + at, n,
+            (rc = ledger_mark_enqueued(l, b->batch_id, (const char *const *)ids + at, n,
                                         err)) != ERR_OK)
             goto out;
         *sent += n;
@@ -103,7 +103,7 @@ err_code_t submit_batch(queue_t *q, ledger_t *l, const bulk_t *b, const char *so
         nj[i].spec_json = (const char *)specs[i].data;
         nj[i].line = (int)b->items[i].line;
     }
-    if ((rc = l->ops->add_batch(l, b->batch_id, source, nj, b->nitems, &r.created,
+    if ((rc = ledger_add_batch(l, b->batch_id, source, nj, b->nitems, &r.created,
                                 &r.added, err)) != ERR_OK)
         goto out;
     rc = enqueue_pending(q, l, b, &r.sent, err);

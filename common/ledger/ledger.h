@@ -188,6 +188,88 @@ struct ledger {
 ledger_t *ledger_open(const char *url, err_t *err);
 ledger_t *ledger_sqlite_open(const char *path, err_t *err);
 
+/* One wrapper per operation; callers never touch ops.  Each does exactly
+ * what the ledger_ops_t member of the same name says above. */
+static inline err_code_t ledger_add_batch(ledger_t *l, const char *batch_id,
+                                          const char *source,
+                                          const ledger_new_job_t *jobs, size_t n,
+                                          bool *created, size_t *added, err_t *err)
+{ return l->ops->add_batch(l, batch_id, source, jobs, n, created, added, err); }
+static inline err_code_t ledger_pending_enqueue(ledger_t *l, const char *batch_id,
+                                                char ***ids, size_t *n, err_t *err)
+{ return l->ops->pending_enqueue(l, batch_id, ids, n, err); }
+static inline err_code_t ledger_mark_enqueued(ledger_t *l, const char *batch_id,
+                                              const char *const *job_ids, size_t n,
+                                              err_t *err)
+{ return l->ops->mark_enqueued(l, batch_id, job_ids, n, err); }
+static inline err_code_t ledger_claim(ledger_t *l, const char *batch_id,
+                                      const char *job_id, const char *owner,
+                                      int lease_s, ledger_claim_t *out, err_t *err)
+{ return l->ops->claim(l, batch_id, job_id, owner, lease_s, out, err); }
+/* ERR_CONFLICT when owner lost the lease. */
+static inline err_code_t ledger_extend(ledger_t *l, const char *batch_id,
+                                       const char *job_id, const char *owner,
+                                       int lease_s, err_t *err)
+{ return l->ops->extend(l, batch_id, job_id, owner, lease_s, err); }
+/* ERR_CONFLICT when owner no longer holds the job. */
+static inline err_code_t ledger_release(ledger_t *l, const char *batch_id,
+                                        const char *job_id, const char *owner,
+                                        const char *code, const char *msg, err_t *err)
+{ return l->ops->release(l, batch_id, job_id, owner, code, msg, err); }
+/* ERR_CONFLICT unless owner holds the lease of a running job. */
+static inline err_code_t ledger_succeed(ledger_t *l, const char *batch_id,
+                                        const char *job_id, const char *owner,
+                                        const ledger_result_t *r, err_t *err)
+{ return l->ops->succeed(l, batch_id, job_id, owner, r, err); }
+/* owner NULL: marks the job only if it is not terminal yet.  (cmocka
+ * defines a fail() macro, hence the parentheses.) */
+static inline err_code_t ledger_fail(ledger_t *l, const char *batch_id,
+                                     const char *job_id, const char *owner,
+                                     job_state_t state, const char *code,
+                                     const char *msg, err_t *err)
+{ return (l->ops->fail)(l, batch_id, job_id, owner, state, code, msg, err); }
+/* job_id NULL: every non-terminal job of the batch; *n counts them. */
+static inline err_code_t ledger_cancel(ledger_t *l, const char *batch_id,
+                                       const char *job_id, size_t *n, err_t *err)
+{ return l->ops->cancel(l, batch_id, job_id, n, err); }
+/* *out: new array; free with ledger_jobs_free. */
+static inline err_code_t ledger_get_jobs(ledger_t *l, const char *batch_id,
+                                         const char *job_id, ledger_job_t **out,
+                                         size_t *n, err_t *err)
+{ return l->ops->get_jobs(l, batch_id, job_id, out, n, err); }
+/* ERR_NOTFOUND for an unknown batch; free *out with ledger_batch_free. */
+static inline err_code_t ledger_get_batch(ledger_t *l, const char *batch_id,
+                                          ledger_batch_t *out, err_t *err)
+{ return l->ops->get_batch(l, batch_id, out, err); }
+/* *out: new array; free with ledger_jobs_free. */
+static inline err_code_t ledger_list(ledger_t *l, const ledger_filter_t *f,
+                                     ledger_job_t **out, size_t *n, err_t *err)
+{ return l->ops->list(l, f, out, n, err); }
+/* *out: new array, newest first; free with ledger_batches_free. */
+static inline err_code_t ledger_list_batches(ledger_t *l, size_t limit,
+                                             ledger_batch_t **out, size_t *n,
+                                             err_t *err)
+{ return l->ops->list_batches(l, limit, out, n, err); }
+/* Whether this back-end records campaign spend (spend_add/spend_get). */
+static inline bool ledger_has_spend(const ledger_t *l)
+{ return l->ops->spend_add != NULL && l->ops->spend_get != NULL; }
+/* ERR_INTERNAL when !ledger_has_spend(l): ask first. */
+static inline err_code_t ledger_spend_add(ledger_t *l, const ledger_spend_t *s,
+                                          bool *added, double *month_total,
+                                          err_t *err)
+{
+    if (!l->ops->spend_add)
+        return err_set(err, ERR_INTERNAL, "ledger: spend is not recorded here");
+    return l->ops->spend_add(l, s, added, month_total, err);
+}
+static inline err_code_t ledger_spend_get(ledger_t *l, const char *campaign,
+                                          const char *month, double *usd, err_t *err)
+{
+    if (!l->ops->spend_get)
+        return err_set(err, ERR_INTERNAL, "ledger: spend is not recorded here");
+    return l->ops->spend_get(l, campaign, month, usd, err);
+}
+/* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }
 
 /* Frees an array of n jobs / batches returned by get_jobs, list or

@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,10 @@ static inline err_code_t queue_change_visibility(queue_t *q, const char *r,
 { return q->ops->change_visibility(q, r, secs, err); }
 static inline err_code_t queue_delete(queue_t *q, const char *r, err_t *err)
 { return q->ops->delete_msg(q, r, err); }
+/* Whether the back-end deletes several messages in one call (SQS), so a
+ * caller gains by gathering receipts before queue_delete_batch. */
+static inline bool queue_deletes_in_batches(const queue_t *q)
+{ return q->ops->delete_batch != NULL; }
 /* Deletes n messages: one call per 10 on SQS, else one delete each.  stale
  * (n entries, required) as in queue_ops_t.delete_batch. */
 err_code_t queue_delete_batch(queue_t *q, const char *const *receipts, size_t n,

@@ -46,6 +46,21 @@ store_t *store_file_open(const char *dir, err_t *err);
 err_code_t store_key(const char *batch_id, const char *job_id, const char *ext,
                      char *out, size_t cap);
 
+/* One wrapper per operation; callers never touch ops.  Each does what the
+ * store_ops_t member of the same name says above. */
+static inline err_code_t store_put(store_t *s, const char *key, const void *data,
+                                   size_t len, const uint8_t sha256[SHA256_LEN],
+                                   const char *content_type, err_t *err)
+{ return s->ops->put(s, key, data, len, sha256, content_type, err); }
+/* *url: new string, caller frees; *expires_unix 0 when it never expires. */
+static inline err_code_t store_url(store_t *s, const char *key, long ttl_s,
+                                   char **url, int64_t *expires_unix, err_t *err)
+{ return s->ops->url(s, key, ttl_s, url, expires_unix, err); }
+/* *data: new buffer, caller frees; ERR_NOTFOUND when absent. */
+static inline err_code_t store_get(store_t *s, const char *key, uint8_t **data,
+                                   size_t *len, err_t *err)
+{ return s->ops->get(s, key, data, len, err); }
+/* Closes the store; NULL is fine. */
 static inline void store_close(store_t *s) { if (s) s->ops->close(s); }
 
 #endif

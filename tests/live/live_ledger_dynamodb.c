@@ -80,13 +80,13 @@ static void a_repeated_succeed_by_the_owner_is_not_a_conflict(void **state)
     err_t e;
     lc_add(fx->l, "b1", ids, 1, NULL);
     assert_int_equal(lc_claim(fx->l, "b1", "j1", "w1"), CLAIM_OK);
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w1", &lc_result, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w1", &lc_result, &e), ERR_OK);
     /* As when a retried request finds its first attempt landed. */
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w1", &lc_result, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w1", &lc_result, &e), ERR_OK);
     other.url = "https://elsewhere/x.png";
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w1", &other, &e),
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w1", &other, &e),
                      ERR_CONFLICT);
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w2", &lc_result, &e),
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w2", &lc_result, &e),
                      ERR_CONFLICT);
 }
 
@@ -113,10 +113,10 @@ static void reads_follow_dynamodb_pages(void **state)
         snprintf(ids[i], sizeof ids[i], "j%02d", N - i);
         jobs[i] = (ledger_new_job_t){ids[i], spec, i + 1};
     }
-    assert_int_equal(l->ops->add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     assert_int_equal(added, N);
-    assert_int_equal(l->ops->pending_enqueue(l, "big", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &p, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(p[i], ids[i]);
@@ -124,13 +124,13 @@ static void reads_follow_dynamodb_pages(void **state)
     }
     free(p);
     ledger_filter_t f = {.state = JOB_QUEUED};
-    assert_int_equal(l->ops->list(l, &f, &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list(l, &f, &v, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     assert_string_equal(v[N - 1].job_id, ids[N - 1]);
     assert_int_equal(strlen(v[0].spec_json), SPEC - 1);
     ledger_jobs_free(v, n);
     f.limit = 25;
-    assert_int_equal(l->ops->list(l, &f, &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list(l, &f, &v, &n, &e), ERR_OK);
     assert_int_equal(n, 25);
     ledger_jobs_free(v, n);
     free(spec);
@@ -148,7 +148,7 @@ static void *race(void *arg)
     racer_t *r = arg;
     err_t e;
     ledger_t *l = ledger_dynamodb_open(env, r->table, &e);
-    r->rc = l ? l->ops->claim(l, "b1", "j1", r->owner, 60, &r->out, &e) : e.code;
+    r->rc = l ? ledger_claim(l, "b1", "j1", r->owner, 60, &r->out, &e) : e.code;
     ledger_close(l);
     return NULL;
 }
@@ -203,33 +203,33 @@ static void a_thousand_jobs_go_in_parallel(void **state)
         jobs[i].line = (int)i + 1;
     }
     double t0 = tu_mono_s();
-    assert_int_equal(l->ops->add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     double t1 = tu_mono_s();
     assert_int_equal(added, N);
-    assert_int_equal(l->ops->pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     assert_string_equal(pending[N - 1], ids[N - 1]);
     for (size_t i = 0; i < n; i++)
         free(pending[i]);
     free(pending);
     double t2 = tu_mono_s();
-    assert_int_equal(l->ops->mark_enqueued(l, "big", idp, N, &e), ERR_OK);
+    assert_int_equal(ledger_mark_enqueued(l, "big", idp, N, &e), ERR_OK);
     double t3 = tu_mono_s();
-    assert_int_equal(l->ops->add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     double t4 = tu_mono_s();
     assert_int_equal(added, 0);
-    assert_int_equal(l->ops->get_batch(l, "big", &b, &e), ERR_OK);
+    assert_int_equal(ledger_get_batch(l, "big", &b, &e), ERR_OK);
     double t5 = tu_mono_s();
     assert_int_equal(b.by_state[JOB_QUEUED], N);
     ledger_batch_free(&b);
-    assert_int_equal(l->ops->cancel(l, "big", NULL, &n, &e), ERR_OK);
+    assert_int_equal(ledger_cancel(l, "big", NULL, &n, &e), ERR_OK);
     double t6 = tu_mono_s();
     assert_int_equal(n, N);
     /* The same on one connection, to show what the writers buy. */
     assert_int_equal(ledger_dynamodb_set_writers(l, 1), ERR_OK);
-    assert_int_equal(l->ops->add_batch(l, "one", "one.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "one", "one.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     assert_int_equal(added, N);
     printf("# %d jobs: add_batch %.3f s (one writer: %.3f s), pending_enqueue %.3f s,"
@@ -279,7 +279,7 @@ static void a_missing_table_says_to_run_init(void **state)
     assert_int_equal(e.code, ERR_CONFIG);
     ledger_t *l = ledger_open("dynamodb:never-created", &e);
     assert_non_null(l);
-    assert_int_equal(l->ops->get_batch(l, "b1", &b, &e), ERR_CONFIG);
+    assert_int_equal(ledger_get_batch(l, "b1", &b, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "onesheet init"));
     ledger_close(l);
 }

@@ -55,7 +55,7 @@ size_t lc_add(ledger_t *l, const char *batch, const char *const *ids, size_t n,
         jobs[i].spec_json = "{\"prompt\":\"a poster\"}";
         jobs[i].line = (int)i + 1;
     }
-    if (l->ops->add_batch(l, batch, "prompts.txt", jobs, n, &c, &added, &e) != ERR_OK)
+    if (ledger_add_batch(l, batch, "prompts.txt", jobs, n, &c, &added, &e) != ERR_OK)
         fail_msg("add_batch: %s", e.msg);
     if (created)
         *created = c;
@@ -66,7 +66,7 @@ ledger_claim_t lc_claim(ledger_t *l, const char *b, const char *j, const char *o
 {
     ledger_claim_t out = (ledger_claim_t)-1;
     err_t e;
-    if (l->ops->claim(l, b, j, owner, 30, &out, &e) != ERR_OK)
+    if (ledger_claim(l, b, j, owner, 30, &out, &e) != ERR_OK)
         fail_msg("claim: %s", e.msg);
     return out;
 }
@@ -76,7 +76,7 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j)
     ledger_job_t *v, one;
     size_t n;
     err_t e;
-    if (l->ops->get_jobs(l, b, j, &v, &n, &e) != ERR_OK)
+    if (ledger_get_jobs(l, b, j, &v, &n, &e) != ERR_OK)
         fail_msg("get_jobs: %s", e.msg);
     assert_int_equal(n, 1);
     one = v[0];
@@ -96,7 +96,7 @@ static job_state_t state_of(ledger_t *l, const char *b, const char *j)
 static err_code_t lfail(ledger_t *l, const char *b, const char *j, const char *owner,
                         job_state_t st, const char *code, const char *msg, err_t *e)
 {
-    return (l->ops->fail)(l, b, j, owner, st, code, msg, e);
+    return ledger_fail(l, b, j, owner, st, code, msg, e);
 }
 
 static void shift_clock(ledger_fixture_t *fx, int64_t ms)
@@ -117,7 +117,7 @@ void ledger_conformance_adding_a_batch_twice_adds_nothing_new(void **state)
     assert_int_equal(lc_add(fx->l, "b1", ids, 3, &created), 0);
     assert_false(created);
     assert_int_equal(lc_add(fx->l, "b1", ids, 4, &created), 1);
-    assert_int_equal(fx->l->ops->get_batch(fx->l, "b1", &b, &e), ERR_OK);
+    assert_int_equal(ledger_get_batch(fx->l, "b1", &b, &e), ERR_OK);
     assert_int_equal(b.total, 4);
     assert_int_equal(b.by_state[JOB_QUEUED], 4);
     assert_string_equal(b.source, "prompts.txt");
@@ -143,7 +143,7 @@ void ledger_conformance_pending_enqueue_lists_jobs_until_marked(void **state)
     err_t e;
 
     lc_add(fx->l, "b1", ids, 3, NULL);
-    assert_int_equal(fx->l->ops->pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
     assert_int_equal(n, 3);
     /* In file order (line), not id order. */
     assert_string_equal(p[0], "c");
@@ -153,8 +153,8 @@ void ledger_conformance_pending_enqueue_lists_jobs_until_marked(void **state)
         free(p[i]);
     free(p);
     /* Unknown ids are skipped, not created. */
-    assert_int_equal(fx->l->ops->mark_enqueued(fx->l, "b1", marks, 3, &e), ERR_OK);
-    assert_int_equal(fx->l->ops->pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_mark_enqueued(fx->l, "b1", marks, 3, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     assert_string_equal(p[0], "b");
     free(p[0]);
@@ -163,7 +163,7 @@ void ledger_conformance_pending_enqueue_lists_jobs_until_marked(void **state)
     assert_true(j.enqueued_ms > 0);
     ledger_job_free(&j);
     ledger_job_t *v;
-    assert_int_equal(fx->l->ops->get_jobs(fx->l, "b1", "unknown", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(fx->l, "b1", "unknown", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 0);
     free(v);
 }
@@ -191,10 +191,10 @@ void ledger_conformance_claim_outcomes_follow_state_and_lease(void **state)
     assert_int_equal(j.attempts, 2);
     ledger_job_free(&j);
     err_clear(&e);
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w1", &lc_result, &e),
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w1", &lc_result, &e),
                      ERR_CONFLICT);
     assert_non_null(strstr(e.msg, "w2"));
-    assert_int_equal(fx->l->ops->succeed(fx->l, "b1", "j1", "w2", &lc_result, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w2", &lc_result, &e), ERR_OK);
     j = lc_get(fx->l, "b1", "j1");
     assert_int_equal(j.state, JOB_SUCCEEDED);
     assert_string_equal(j.url, lc_result.url);
@@ -207,7 +207,7 @@ void ledger_conformance_claim_outcomes_follow_state_and_lease(void **state)
     ledger_job_free(&j);
     assert_int_equal(lc_claim(fx->l, "b1", "j1", "w3"), CLAIM_DONE);
     assert_int_equal(lc_claim(fx->l, "b1", "nope", "w3"), CLAIM_NOTFOUND);
-    assert_int_equal(fx->l->ops->cancel(fx->l, "b1", "j2", &n, &e), ERR_OK);
+    assert_int_equal(ledger_cancel(fx->l, "b1", "j2", &n, &e), ERR_OK);
     assert_int_equal(lc_claim(fx->l, "b1", "j2", "w3"), CLAIM_CANCELLED);
 }
 
@@ -235,17 +235,17 @@ void ledger_conformance_writes_are_conditional_on_the_lease_owner(void **state)
     ledger_job_t j = lc_get(l, "b1", "j1");
     int64_t first = j.lease_expires;
     ledger_job_free(&j);
-    assert_int_equal(l->ops->extend(l, "b1", "j1", "w2", 60, &e), ERR_CONFLICT);
-    assert_int_equal(l->ops->release(l, "b1", "j1", "w2", "x", "y", &e), ERR_CONFLICT);
+    assert_int_equal(ledger_extend(l, "b1", "j1", "w2", 60, &e), ERR_CONFLICT);
+    assert_int_equal(ledger_release(l, "b1", "j1", "w2", "x", "y", &e), ERR_CONFLICT);
     assert_int_equal(lfail(l, "b1", "j1", "w2", JOB_FAILED, "x", "y", &e), ERR_CONFLICT);
     assert_int_equal(state_of(l, "b1", "j1"), JOB_RUNNING);
-    assert_int_equal(l->ops->extend(l, "b1", "j1", "w1", 600, &e), ERR_OK);
+    assert_int_equal(ledger_extend(l, "b1", "j1", "w1", 600, &e), ERR_OK);
     j = lc_get(l, "b1", "j1");
     assert_true(j.lease_expires > first + 500 * 1000);
     ledger_job_free(&j);
-    assert_int_equal(l->ops->extend(l, "b1", "nope", "w1", 60, &e), ERR_NOTFOUND);
+    assert_int_equal(ledger_extend(l, "b1", "nope", "w1", 60, &e), ERR_NOTFOUND);
 
-    assert_int_equal(l->ops->release(l, "b1", "j1", "w1", "ThrottlingException",
+    assert_int_equal(ledger_release(l, "b1", "j1", "w1", "ThrottlingException",
                                      "slow down", &e), ERR_OK);
     j = lc_get(l, "b1", "j1");
     assert_int_equal(j.state, JOB_QUEUED);
@@ -253,7 +253,7 @@ void ledger_conformance_writes_are_conditional_on_the_lease_owner(void **state)
     assert_string_equal(j.error_code, "ThrottlingException");
     ledger_job_free(&j);
     /* Released: the old owner can no longer extend it. */
-    assert_int_equal(l->ops->extend(l, "b1", "j1", "w1", 60, &e), ERR_CONFLICT);
+    assert_int_equal(ledger_extend(l, "b1", "j1", "w1", 60, &e), ERR_CONFLICT);
 
     assert_int_equal(lc_claim(l, "b1", "j1", "w1"), CLAIM_OK);
     assert_int_equal(lfail(l, "b1", "j1", "w1", JOB_FILTERED, "filtered", "blocked", &e),
@@ -275,7 +275,7 @@ void ledger_conformance_fail_without_owner_marks_only_unfinished_jobs(void **sta
     lc_add(l, "b1", ids, 3, NULL);
     assert_int_equal(lc_claim(l, "b1", "r", "w1"), CLAIM_OK);
     assert_int_equal(lc_claim(l, "b1", "s", "w1"), CLAIM_OK);
-    assert_int_equal(l->ops->succeed(l, "b1", "s", "w1", &lc_result, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(l, "b1", "s", "w1", &lc_result, &e), ERR_OK);
     assert_int_equal(lfail(l, "b1", "q", NULL, JOB_FAILED, "dead_letter", "m", &e), ERR_OK);
     assert_int_equal(lfail(l, "b1", "r", NULL, JOB_FAILED, "dead_letter", "m", &e), ERR_OK);
     assert_int_equal(lfail(l, "b1", "s", NULL, JOB_FAILED, "dead_letter", "m", &e),
@@ -299,20 +299,20 @@ void ledger_conformance_cancel_stops_queued_and_running_jobs(void **state)
     lc_add(l, "b1", ids, 4, NULL);
     assert_int_equal(lc_claim(l, "b1", "j1", "w1"), CLAIM_OK);
     assert_int_equal(lc_claim(l, "b1", "j4", "w1"), CLAIM_OK);
-    assert_int_equal(l->ops->succeed(l, "b1", "j4", "w1", &lc_result, &e), ERR_OK);
-    assert_int_equal(l->ops->cancel(l, "b1", "j2", &n, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(l, "b1", "j4", "w1", &lc_result, &e), ERR_OK);
+    assert_int_equal(ledger_cancel(l, "b1", "j2", &n, &e), ERR_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(l->ops->cancel(l, "b1", "j2", &n, &e), ERR_OK);
+    assert_int_equal(ledger_cancel(l, "b1", "j2", &n, &e), ERR_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(l->ops->cancel(l, "b1", NULL, &n, &e), ERR_OK);
+    assert_int_equal(ledger_cancel(l, "b1", NULL, &n, &e), ERR_OK);
     assert_int_equal(n, 2);   /* j1 running, j3 queued; j4 stays succeeded */
-    assert_int_equal(l->ops->succeed(l, "b1", "j1", "w1", &lc_result, &e), ERR_CONFLICT);
-    assert_int_equal(l->ops->get_batch(l, "b1", &b, &e), ERR_OK);
+    assert_int_equal(ledger_succeed(l, "b1", "j1", "w1", &lc_result, &e), ERR_CONFLICT);
+    assert_int_equal(ledger_get_batch(l, "b1", &b, &e), ERR_OK);
     assert_int_equal(b.by_state[JOB_CANCELLED], 3);
     assert_int_equal(b.by_state[JOB_SUCCEEDED], 1);
     ledger_batch_free(&b);
-    assert_int_equal(l->ops->cancel(l, "nobatch", NULL, &n, &e), ERR_NOTFOUND);
-    assert_int_equal(l->ops->cancel(l, "b1", "nojob", &n, &e), ERR_NOTFOUND);
+    assert_int_equal(ledger_cancel(l, "nobatch", NULL, &n, &e), ERR_NOTFOUND);
+    assert_int_equal(ledger_cancel(l, "b1", "nojob", &n, &e), ERR_NOTFOUND);
 }
 
 void ledger_conformance_get_jobs_finds_an_id_in_every_batch(void **state)
@@ -326,17 +326,17 @@ void ledger_conformance_get_jobs_finds_an_id_in_every_batch(void **state)
     lc_add(fx->l, "b2", ids, 2, NULL);
     shift_clock(fx, 1000);
     lc_add(fx->l, "b1", ids, 1, NULL);
-    assert_int_equal(fx->l->ops->get_jobs(fx->l, NULL, "same", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(fx->l, NULL, "same", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 2);
     /* Oldest batch first, whatever the ids. */
     assert_string_equal(v[0].batch_id, "b2");
     assert_string_equal(v[1].batch_id, "b1");
     assert_string_equal(v[1].spec_json, "{\"prompt\":\"a poster\"}");
     ledger_jobs_free(v, n);
-    assert_int_equal(fx->l->ops->get_jobs(fx->l, "b1", "same", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(fx->l, "b1", "same", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     ledger_jobs_free(v, n);
-    assert_int_equal(fx->l->ops->get_jobs(fx->l, NULL, "missing", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(fx->l, NULL, "missing", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 0);
     ledger_jobs_free(v, n);
 }
@@ -353,11 +353,11 @@ void ledger_conformance_get_batch_counts_jobs_by_state(void **state)
     lc_add(l, "b1", ids, 5, NULL);
     lc_claim(l, "b1", "a", "w");
     lc_claim(l, "b1", "b", "w");
-    l->ops->succeed(l, "b1", "b", "w", &lc_result, &e);
+    ledger_succeed(l, "b1", "b", "w", &lc_result, &e);
     lc_claim(l, "b1", "c", "w");
     lfail(l, "b1", "c", "w", JOB_FAILED, "x", "y", &e);
-    l->ops->cancel(l, "b1", "d", &n, &e);
-    assert_int_equal(l->ops->get_batch(l, "b1", &b, &e), ERR_OK);
+    ledger_cancel(l, "b1", "d", &n, &e);
+    assert_int_equal(ledger_get_batch(l, "b1", &b, &e), ERR_OK);
     assert_string_equal(b.batch_id, "b1");
     assert_int_equal(b.total, 5);
     assert_int_equal(b.by_state[JOB_QUEUED], 1);
@@ -367,7 +367,7 @@ void ledger_conformance_get_batch_counts_jobs_by_state(void **state)
     assert_int_equal(b.by_state[JOB_CANCELLED], 1);
     assert_true(b.created_ms > 0);
     ledger_batch_free(&b);
-    assert_int_equal(l->ops->get_batch(l, "zz", &b, &e), ERR_NOTFOUND);
+    assert_int_equal(ledger_get_batch(l, "zz", &b, &e), ERR_NOTFOUND);
 }
 
 /* Lists with f and returns "batch/job" joined by spaces (static buffer). */
@@ -377,7 +377,7 @@ static const char *list_str(ledger_t *l, ledger_filter_t f)
     ledger_job_t *v;
     size_t n, len = 0;
     err_t e;
-    if (l->ops->list(l, &f, &v, &n, &e) != ERR_OK)
+    if (ledger_list(l, &f, &v, &n, &e) != ERR_OK)
         fail_msg("list: %s", e.msg);
     out[0] = '\0';
     for (size_t i = 0; i < n; i++)
@@ -400,7 +400,7 @@ static const char *list_paged(ledger_t *l, ledger_filter_t f, size_t size)
         f.limit = size;
         f.after_batch_id = page ? last_b : NULL;
         f.after_job_id = page ? last_j : NULL;
-        if (l->ops->list(l, &f, &v, &n, &e) != ERR_OK)
+        if (ledger_list(l, &f, &v, &n, &e) != ERR_OK)
             fail_msg("list page %d: %s", page, e.msg);
         assert_true(n <= size);
         for (size_t i = 0; i < n; i++) {
@@ -468,7 +468,7 @@ void ledger_conformance_list_filters_and_pages_in_submission_order(void **state)
 
     f = all;
     f.after_job_id = "z";   /* a cursor without its batch is ambiguous */
-    assert_int_equal(l->ops->list(l, &f, &v0, &n, &e), ERR_INVALID);
+    assert_int_equal(ledger_list(l, &f, &v0, &n, &e), ERR_INVALID);
     f.batch_id = "b9";      /* ... unless the filter names it */
     assert_string_equal(list_str(l, f), "b9/y b9/x");
     f = all;
@@ -476,19 +476,19 @@ void ledger_conformance_list_filters_and_pages_in_submission_order(void **state)
     f.after_job_id = "gone";   /* nothing comes after a job that is not there */
     assert_string_equal(list_str(l, f), "");
     f.state = 17;
-    assert_int_equal(l->ops->list(l, &f, &v0, &n, &e), ERR_INVALID);
+    assert_int_equal(ledger_list(l, &f, &v0, &n, &e), ERR_INVALID);
 
-    assert_int_equal(l->ops->list_batches(l, 0, &bs, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list_batches(l, 0, &bs, &n, &e), ERR_OK);
     assert_int_equal(n, 3);
     assert_string_equal(bs[0].batch_id, "b5");   /* newest first */
     assert_string_equal(bs[1].batch_id, "b0");
     assert_int_equal(bs[2].total, 3);
     assert_int_equal(bs[2].by_state[JOB_RUNNING], 1);
     ledger_batches_free(bs, n);
-    assert_int_equal(l->ops->list_batches(l, 1, &bs, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list_batches(l, 1, &bs, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     ledger_batches_free(bs, n);
-    assert_int_equal(l->ops->list_batches(l, 2, &bs, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list_batches(l, 2, &bs, &n, &e), ERR_OK);
     assert_int_equal(n, 2);
     assert_string_equal(bs[1].batch_id, "b0");
     ledger_batches_free(bs, n);

@@ -236,8 +236,8 @@ static void over_the_firing_budget_is_refused_before_anything_is_written(void **
     assert_non_null(strstr(e.msg, "per-firing budget of $1.00"));
     assert_int_equal(queued(fx), 0);
     memset(&b, 0, sizeof b);
-    assert_int_equal(fx->l->ops->get_batch(fx->l, r.batch_id, &b, &e), ERR_NOTFOUND);
-    assert_int_equal(fx->l->ops->spend_get(fx->l, "t", "1970-01", &month, &e), ERR_OK);
+    assert_int_equal(ledger_get_batch(fx->l, r.batch_id, &b, &e), ERR_NOTFOUND);
+    assert_int_equal(ledger_spend_get(fx->l, "t", "1970-01", &month, &e), ERR_OK);
     assert_true(month == 0);
     campaign_free(&c);
 }
@@ -260,7 +260,7 @@ static void the_monthly_budget_counts_each_slot_once(void **state)
                      ERR_TOOBIG);
     assert_non_null(strstr(e.msg, "monthly budget"));
     assert_int_equal(queued(fx), 24);
-    assert_int_equal(fx->l->ops->spend_get(fx->l, "t", "2026-11", &month, &e), ERR_OK);
+    assert_int_equal(ledger_spend_get(fx->l, "t", "2026-11", &month, &e), ERR_OK);
     assert_true(month > 2.39 && month < 2.41);
     /* December is a new month. */
     assert_int_equal(campaign_fire(&c, slot_of("2026-12-01T00:00:00Z"), NULL, fx->prices, fx->l,

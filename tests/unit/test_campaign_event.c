@@ -158,8 +158,8 @@ static void a_firing_cut_short_while_adding_is_completed(void **state)
     /* What the firing had written when it stopped: spend, batch, one job. */
     ledger_spend_t sp = {.campaign = "t", .slot = SLOT, .month = "2026-11",
                          .batch_id = b.batch_id, .usd = 0, .jobs = 3, .month_limit = -1};
-    assert_int_equal(fx->l->ops->spend_add(fx->l, &sp, &created, NULL, &e), ERR_OK);
-    assert_int_equal(fx->l->ops->add_batch(fx->l, b.batch_id,
+    assert_int_equal(ledger_spend_add(fx->l, &sp, &created, NULL, &e), ERR_OK);
+    assert_int_equal(ledger_add_batch(fx->l, b.batch_id,
                                            "campaign:t@2026-11-30T09:00:00Z (3 jobs)", &first,
                                            1, &created, &added, &e), ERR_OK);
     /* An edited file (one more prompt) is not taken for the interrupted one. */
@@ -181,7 +181,7 @@ static void a_firing_cut_short_while_adding_is_completed(void **state)
     assert_int_equal(r.added + r.sent, 0);
     ledger_batch_t lb;
     memset(&lb, 0, sizeof lb);
-    assert_int_equal(fx->l->ops->get_batch(fx->l, b.batch_id, &lb, &e), ERR_OK);
+    assert_int_equal(ledger_get_batch(fx->l, b.batch_id, &lb, &e), ERR_OK);
     assert_int_equal(lb.total, 3);
     ledger_batch_free(&lb);
     buf_free(&spec);

@@ -176,7 +176,7 @@ static err_code_t gen(fx_t *f, const char *model, const job_spec_t *s, engine_re
     engine_t *eng = open_engine(f, model, timeout_ms);
     engine_result_init(r);
     err_clear(e);
-    err_code_t rc = eng->ops->generate(eng, s, "jtest", r, e);
+    err_code_t rc = engine_generate(eng, s, "jtest", r, e);
     engine_close(eng);
     return rc;
 }
@@ -395,7 +395,7 @@ static void *worker(void *ud)
         engine_result_t r;
         err_t e;
         engine_result_init(&r);
-        if (eng->ops->generate(eng, &s, prompt, &r, &e) == ERR_OK && r.image.len > 0)
+        if (engine_generate(eng, &s, prompt, &r, &e) == ERR_OK && r.image.len > 0)
             a->ok++;
         engine_result_free(&r);
     }
@@ -432,7 +432,7 @@ static void a_reply_over_the_cap_is_too_big(void **state)
     job_spec_t s = spec("big", "png", 1);
     engine_result_t r;
     engine_result_init(&r);
-    assert_int_equal(eng->ops->generate(eng, &s, "j", &r, &e), ERR_TOOBIG);
+    assert_int_equal(engine_generate(eng, &s, "j", &r, &e), ERR_TOOBIG);
     assert_false(err_is_retryable(&e));
     engine_close(eng);
 }

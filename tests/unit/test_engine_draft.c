@@ -47,7 +47,7 @@ static err_code_t render(const job_spec_t *s, const char *job, engine_result_t *
     engine_t *eng = engine_open("draft", &e);
     if (!eng)
         return e.code;
-    err_code_t rc = eng->ops->generate(eng, s, job, r, &e);
+    err_code_t rc = engine_generate(eng, s, job, r, &e);
     if (rc != ERR_OK)
         fprintf(stderr, "generate: %s\n", e.msg);
     engine_close(eng);
@@ -272,7 +272,7 @@ static void unknown_aspect_ratio_is_invalid(void **state)
     err_t e;
     engine_result_init(&r);
     engine_t *eng = engine_open("draft", &e);
-    assert_int_equal(eng->ops->generate(eng, &s, "j1", &r, &e), ERR_INVALID);
+    assert_int_equal(engine_generate(eng, &s, "j1", &r, &e), ERR_INVALID);
     assert_non_null(strstr(e.msg, "aspect_ratio"));
     assert_int_equal(r.image.len, 0);
     engine_close(eng);
@@ -306,7 +306,7 @@ static void *worker_main(void *arg)
     for (int i = 0; eng && i < PER_THREAD && w->rc == ERR_OK; i++) {
         job_spec_t s = thread_spec(w->index * PER_THREAD + i);
         engine_result_init(&w->out[i]);
-        w->rc = eng->ops->generate(eng, &s, "jthread", &w->out[i], &e);
+        w->rc = engine_generate(eng, &s, "jthread", &w->out[i], &e);
     }
     engine_close(eng);
     return NULL;
@@ -350,9 +350,9 @@ static void generate_replaces_a_previous_result(void **state)
     err_t e;
     engine_result_init(&r);
     engine_t *eng = engine_open("draft", &e);
-    assert_int_equal(eng->ops->generate(eng, &s, "j1", &r, &e), ERR_OK);
+    assert_int_equal(engine_generate(eng, &s, "j1", &r, &e), ERR_OK);
     s = spec_of("9:16", 9, prompt);
-    assert_int_equal(eng->ops->generate(eng, &s, "j1", &r, &e), ERR_OK);
+    assert_int_equal(engine_generate(eng, &s, "j1", &r, &e), ERR_OK);
     assert_valid_png(&r.image, 768, 1344);
     engine_close(eng);
     engine_result_free(&r);
@@ -419,11 +419,11 @@ static void prints_ms_per_two_by_three_poster(void **state)
     job_spec_t s = spec_of("2:3", 1, prompt);
     s.title = "The Last Light";
     s.tagline = "Some maps lead home.";
-    assert_int_equal(eng->ops->generate(eng, &s, "jwarm", &r, &e), ERR_OK);
+    assert_int_equal(engine_generate(eng, &s, "jwarm", &r, &e), ERR_OK);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < N; i++) {
         s.seed = i + 1;
-        assert_int_equal(eng->ops->generate(eng, &s, "jtime", &r, &e), ERR_OK);
+        assert_int_equal(engine_generate(eng, &s, "jtime", &r, &e), ERR_OK);
         bytes += r.image.len;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

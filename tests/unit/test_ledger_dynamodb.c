@@ -203,7 +203,7 @@ static char *job_item(const char *state, const char *owner)
 static ledger_claim_t claim(fx_t *f)
 {
     ledger_claim_t out = (ledger_claim_t)-1;
-    assert_int_equal(f->l->ops->claim(f->l, "b1", "j1", "w1", 30, &out, NULL), ERR_OK);
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", "w1", 30, &out, NULL), ERR_OK);
     return out;
 }
 
@@ -263,7 +263,7 @@ static void a_lost_lease_is_a_conflict_naming_the_owner(void **state)
     char item[2048];
     snprintf(item, sizeof item, "%s", job_item("running", "w2"));
     SCRIPT(f, R(400, CCF), R(200, item));
-    assert_int_equal(f->l->ops->succeed(f->l, "b1", "j1", "w1", &r, &e), ERR_CONFLICT);
+    assert_int_equal(ledger_succeed(f->l, "b1", "j1", "w1", &r, &e), ERR_CONFLICT);
     assert_non_null(strstr(e.msg, "w2"));
     assert_string_equal(e.service_code, "");
     const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
@@ -277,7 +277,7 @@ static void fail_without_owner_accepts_any_live_state(void **state)
 {
     fx_t *f = *state;
     err_t e;
-    assert_int_equal((f->l->ops->fail)(f->l, "b1", "j1", NULL, JOB_FAILED, "dead_letter",
+    assert_int_equal(ledger_fail(f->l, "b1", "j1", NULL, JOB_FAILED, "dead_letter",
                                        "gave up", &e), ERR_OK);
     const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
     assert_non_null(strstr(cond, "#state IN (:queued, :running)"));
@@ -292,10 +292,10 @@ static void bad_arguments_send_nothing(void **state)
     fx_t *f = *state;
     ledger_claim_t out;
     err_t e;
-    assert_int_equal(f->l->ops->claim(f->l, "b1", "j1", "", 30, &out, &e), ERR_INVALID);
-    assert_int_equal(f->l->ops->claim(f->l, "b1", "j1", "w1", 0, &out, &e), ERR_INVALID);
-    assert_int_equal(f->l->ops->extend(f->l, "", "j1", "w1", 30, &e), ERR_INVALID);
-    assert_int_equal((f->l->ops->fail)(f->l, "b1", "j1", "w1", JOB_SUCCEEDED, "x", "y", &e),
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", "", 30, &out, &e), ERR_INVALID);
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", "w1", 0, &out, &e), ERR_INVALID);
+    assert_int_equal(ledger_extend(f->l, "", "j1", "w1", 30, &e), ERR_INVALID);
+    assert_int_equal(ledger_fail(f->l, "b1", "j1", "w1", JOB_SUCCEEDED, "x", "y", &e),
                      ERR_INVALID);
     assert_int_equal(nreq(f), 0);
     assert_null(ledger_dynamodb_open(f->a.aws, "ab", &e));
@@ -313,7 +313,7 @@ static void a_missing_table_says_to_run_init(void **state)
     SCRIPT(f, R(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
                     "ResourceNotFoundException\",\"message\":\"Requested resource not"
                     " found\"}"));
-    assert_int_equal(f->l->ops->get_batch(f->l, "b1", &b, &e), ERR_CONFIG);
+    assert_int_equal(ledger_get_batch(f->l, "b1", &b, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "posters"));
     assert_non_null(strstr(e.msg, "onesheet init"));
     assert_int_equal(nreq(f), 1);   /* not retried */
@@ -339,7 +339,7 @@ static void add_batch_never_overwrites_a_job(void **state)
     err_t e;
 
     SCRIPT(f, R(200, "{}"), R(200, "{}"), R(400, CCF), R(200, "{}"));
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "in.txt", jobs, 3, &created, &added,
+    assert_int_equal(ledger_add_batch(f->l, "b1", "in.txt", jobs, 3, &created, &added,
                                           &e), ERR_OK);
     assert_true(created);
     assert_int_equal(added, 2);
@@ -375,16 +375,16 @@ static void oversized_or_bad_jobs_are_refused_before_sending(void **state)
     memset(spec, 'x', big);
     spec[big] = '\0';
     ledger_new_job_t j = {"j1", spec, 1};
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
+    assert_int_equal(ledger_add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
                      ERR_TOOBIG);
     free(spec);
     memset(id, 'a', sizeof id - 1);
     id[sizeof id - 1] = '\0';
     j = (ledger_new_job_t){id, "{}", 1};
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
+    assert_int_equal(ledger_add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
                      ERR_INVALID);
     j = (ledger_new_job_t){"j1", NULL, 1};
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
+    assert_int_equal(ledger_add_batch(f->l, "b1", "x", &j, 1, &created, &added, &e),
                      ERR_INVALID);
     assert_int_equal(nreq(f), 0);
 }
@@ -406,7 +406,7 @@ static void add_batch_keeps_several_writes_in_flight(void **state)
     }
     f->srv.stall_ms = 50;
     double t0 = tu_mono_s();
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "x", jobs, N, &created, &added, &e),
+    assert_int_equal(ledger_add_batch(f->l, "b1", "x", jobs, N, &created, &added, &e),
                      ERR_OK);
     double took = tu_mono_s() - t0;
     assert_int_equal(added, N);
@@ -431,7 +431,7 @@ static void re_adding_writes_only_missing_jobs(void **state)
            R(200, "{\"Count\":1,\"Items\":[{\"pk\":{\"S\":\"b1\"},\"sk\":{\"S\":\"job#j1\"},"
                  "\"state_key\":{\"S\":\"running#j1\"}}]}"),
            R(200, "{}"), R(200, "{}"));
-    assert_int_equal(f->l->ops->add_batch(f->l, "b1", "in.txt", jobs, 2, &created, &added,
+    assert_int_equal(ledger_add_batch(f->l, "b1", "in.txt", jobs, 2, &created, &added,
                                           &e), ERR_OK);
     assert_false(created);
     assert_int_equal(added, 1);
@@ -457,7 +457,7 @@ static void get_batch_counts_with_one_query_per_state(void **state)
            R(200, "{\"Count\":3}"), R(200, "{\"Count\":1}"), R(200, "{\"Count\":0}"),
            R(200, "{\"Count\":2,\"LastEvaluatedKey\":{\"pk\":{\"S\":\"b1\"}}}"),
            R(200, "{\"Count\":2}"), R(200, "{\"Count\":0}"), R(200, "{\"Count\":4}"));
-    assert_int_equal(f->l->ops->get_batch(f->l, "b1", &b, &e), ERR_OK);
+    assert_int_equal(ledger_get_batch(f->l, "b1", &b, &e), ERR_OK);
     assert_int_equal(b.by_state[JOB_QUEUED], 3);
     assert_int_equal(b.by_state[JOB_RUNNING], 1);
     assert_int_equal(b.by_state[JOB_FAILED], 4);   /* two pages */
@@ -479,7 +479,7 @@ static err_code_t get_with_reply(fx_t *f, step_t st, err_t *e)
     ledger_job_t *v = NULL;
     size_t n = 99;
     script(f, &st, 1);
-    err_code_t rc = f->l->ops->get_jobs(f->l, "b1", "j1", &v, &n, e);
+    err_code_t rc = ledger_get_jobs(f->l, "b1", "j1", &v, &n, e);
     if (rc == ERR_OK)
         ledger_jobs_free(v, n);
     else
@@ -496,7 +496,7 @@ static void a_job_item_is_read_in_full(void **state)
     char item[2048];
     snprintf(item, sizeof item, "%s", job_item("running", "w9"));
     SCRIPT(f, R(200, item));
-    assert_int_equal(f->l->ops->get_jobs(f->l, "b1", "j1", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(f->l, "b1", "j1", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     assert_int_equal(v[0].state, JOB_RUNNING);
     assert_string_equal(v[0].lease_owner, "w9");
@@ -569,7 +569,7 @@ static err_code_t pending_with(fx_t *f, const step_t *steps, int n, size_t *coun
     char **ids = NULL;
     size_t got = 0;
     script(f, steps, n);
-    err_code_t rc = f->l->ops->pending_enqueue(f->l, "b1", &ids, &got, e);
+    err_code_t rc = ledger_pending_enqueue(f->l, "b1", &ids, &got, e);
     if (rc != ERR_OK)
         assert_null(ids);
     for (size_t i = 0; i < got; i++)
@@ -632,7 +632,7 @@ static void a_job_id_without_batch_is_looked_up_in_the_job_index(void **state)
                   "{\"pk\":{\"S\":\"b1\"},\"sk\":{\"S\":\"job#j1\"}},"
                     "{\"pk\":{\"S\":\"b2\"},\"sk\":{\"S\":\"job#j1\"}}]}"),
            R(200, item), R(200, "{}"));
-    assert_int_equal(f->l->ops->get_jobs(f->l, NULL, "j1", &v, &n, &e), ERR_OK);
+    assert_int_equal(ledger_get_jobs(f->l, NULL, "j1", &v, &n, &e), ERR_OK);
     assert_int_equal(n, 1);   /* the second vanished between index and read */
     ledger_jobs_free(v, n);
     assert_string_equal(str_at(f, 0, "IndexName", NULL, NULL), "by_job");
@@ -648,7 +648,7 @@ static void list_batches_reads_newest_first(void **state)
     err_t e;
     SCRIPT(f, R(200, "{\"Count\":1,\"Items\":[{\"batch_id\":{\"S\":\"b1\"},"
                     "\"created_ms\":{\"N\":\"9\"}}]}"), R(200, "{\"Count\":1}"));
-    assert_int_equal(f->l->ops->list_batches(f->l, 5, &bs, &n, &e), ERR_OK);
+    assert_int_equal(ledger_list_batches(f->l, 5, &bs, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     assert_int_equal(bs[0].total, 6);
     ledger_batches_free(bs, n);
@@ -656,7 +656,7 @@ static void list_batches_reads_newest_first(void **state)
     assert_true(json_is_false(at(f, 0, "ScanIndexForward", NULL, NULL)));
     assert_int_equal(json_integer_value(at(f, 0, "Limit", NULL, NULL)), 5);
     SCRIPT(f, R(200, "{\"Count\":1,\"Items\":[{\"created_ms\":{\"N\":\"9\"}}]}"));
-    assert_int_equal(f->l->ops->list_batches(f->l, 5, &bs, &n, &e), ERR_INVALID);
+    assert_int_equal(ledger_list_batches(f->l, 5, &bs, &n, &e), ERR_INVALID);
     assert_non_null(strstr(e.msg, "batch_id"));
 }
 
@@ -745,7 +745,7 @@ static err_code_t spend(fx_t *f, double usd, double limit, bool *added, double *
                         .batch_id = "w-20261102T090000Z", .usd = usd, .jobs = 12,
                         .month_limit = limit};
     err_clear(e);
-    return f->l->ops->spend_add(f->l, &s, added, total, e);
+    return ledger_spend_add(f->l, &s, added, total, e);
 }
 
 static void spend_is_one_conditional_update_of_the_month_item(void **state)
@@ -818,9 +818,9 @@ static void a_refused_spend_reads_why(void **state)
     assert_int_equal(spend(f, 1.2, 3, &added, &total, &e), ERR_INVALID);
     SCRIPT(f, R(200, "{\"Item\":{\"usd_micro\":{\"N\":\"-\"}}}"));
     double usd;
-    assert_int_equal(f->l->ops->spend_get(f->l, "w", "2026-11", &usd, &e), ERR_INVALID);
+    assert_int_equal(ledger_spend_get(f->l, "w", "2026-11", &usd, &e), ERR_INVALID);
     SCRIPT(f, R(200, "{}"));
-    assert_int_equal(f->l->ops->spend_get(f->l, "w", "2026-11", &usd, &e), ERR_OK);
+    assert_int_equal(ledger_spend_get(f->l, "w", "2026-11", &usd, &e), ERR_OK);
     assert_true(usd == 0);
 }
 

@@ -69,19 +69,19 @@ static void hundred_thousand_jobs_are_added_in_one_go(void **state)
         jobs[i].line = (int)i + 1;
     }
     double t0 = tu_mono_s();
-    assert_int_equal(l->ops->add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     double t1 = tu_mono_s();
     assert_int_equal(added, N);
-    assert_int_equal(l->ops->pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     for (size_t i = 0; i < n; i++)
         free(pending[i]);
     free(pending);
     double t2 = tu_mono_s();
-    assert_int_equal(l->ops->mark_enqueued(l, "big", idp, N, &e), ERR_OK);
+    assert_int_equal(ledger_mark_enqueued(l, "big", idp, N, &e), ERR_OK);
     double t3 = tu_mono_s();
-    assert_int_equal(l->ops->add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
+    assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     double t4 = tu_mono_s();
     assert_int_equal(added, 0);

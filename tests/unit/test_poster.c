@@ -346,7 +346,7 @@ static void draft_jobs_get_a_title_and_art_direction_real_art_gets_only_its_text
     s.seed = 42;
     engine_result_t r;
     engine_result_init(&r);
-    assert_int_equal(eng->ops->generate(eng, &s, "j1", &r, &e), ERR_OK);
+    assert_int_equal(engine_generate(eng, &s, "j1", &r, &e), ERR_OK);
     buf_t out = BUF_INIT, again = BUF_INIT;
     const char *ct, *ext;
     poster_layout_t lay;

@@ -57,7 +57,7 @@ static err_code_t put(store_t *s, const char *key, const char *text, err_t *e)
 {
     uint8_t sha[SHA256_LEN];
     crypto_sha256(text, strlen(text), sha);
-    return s->ops->put(s, key, text, strlen(text), sha, "image/png", e);
+    return store_put(s, key, text, strlen(text), sha, "image/png", e);
 }
 
 /* Number of directory entries (files and dirs, recursively) under path whose
@@ -91,7 +91,7 @@ static void put_then_get_round_trips_bytes(void **state)
     uint8_t *data = NULL;
     size_t len = 0;
     assert_int_equal(put(f->s, "b1/j1.png", "poster bytes \x01\x02", &e), ERR_OK);
-    assert_int_equal(f->s->ops->get(f->s, "b1/j1.png", &data, &len, &e), ERR_OK);
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_OK);
     assert_int_equal(len, strlen("poster bytes \x01\x02"));
     assert_memory_equal(data, "poster bytes \x01\x02", len);
     free(data);
@@ -110,8 +110,8 @@ static void get_of_missing_key_is_notfound(void **state)
     err_t e;
     uint8_t *data = NULL;
     size_t len = 0;
-    assert_int_equal(f->s->ops->get(f->s, "b1/none.png", &data, &len, &e), ERR_NOTFOUND);
-    assert_int_equal(f->s->ops->get(f->s, "nobatch/none.png", &data, &len, &e), ERR_NOTFOUND);
+    assert_int_equal(store_get(f->s, "b1/none.png", &data, &len, &e), ERR_NOTFOUND);
+    assert_int_equal(store_get(f->s, "nobatch/none.png", &data, &len, &e), ERR_NOTFOUND);
     assert_null(data);
 }
 
@@ -186,12 +186,12 @@ static void bad_keys_are_rejected_and_write_nothing(void **state)
         err_clear(&e);
         assert_int_equal(put(f->s, bad[i], "x", &e), ERR_INVALID);
         assert_true(strstr(e.msg, "store key") != NULL);
-        assert_int_equal(f->s->ops->url(f->s, bad[i], 60, &url, NULL, &e), ERR_INVALID);
-        assert_int_equal(f->s->ops->get(f->s, bad[i], &data, &len, &e), ERR_INVALID);
+        assert_int_equal(store_url(f->s, bad[i], 60, &url, NULL, &e), ERR_INVALID);
+        assert_int_equal(store_get(f->s, bad[i], &data, &len, &e), ERR_INVALID);
         assert_null(url);
     }
     err_t e;
-    assert_int_equal(f->s->ops->put(f->s, NULL, "x", 1, NULL, "image/png", &e), ERR_INVALID);
+    assert_int_equal(store_put(f->s, NULL, "x", 1, NULL, "image/png", &e), ERR_INVALID);
     /* Nothing appeared inside or beside the store. */
     DIR *d = opendir(f->dir);
     struct dirent *de;
@@ -211,11 +211,11 @@ static void put_with_wrong_checksum_is_refused(void **state)
     err_t e;
     uint8_t sha[SHA256_LEN];
     crypto_sha256("other", 5, sha);
-    assert_int_equal(f->s->ops->put(f->s, "b1/j.png", "bytes", 5, sha, "image/png", &e),
+    assert_int_equal(store_put(f->s, "b1/j.png", "bytes", 5, sha, "image/png", &e),
                      ERR_INVALID);
     assert_true(strstr(e.msg, "sha256") != NULL);
     /* NULL checksum: the store computes it. */
-    assert_int_equal(f->s->ops->put(f->s, "b1/j.png", "bytes", 5, NULL, "image/png", &e),
+    assert_int_equal(store_put(f->s, "b1/j.png", "bytes", 5, NULL, "image/png", &e),
                      ERR_OK);
 }
 
@@ -226,7 +226,7 @@ static void url_is_absolute_file_url_that_never_expires(void **state)
     char *url = NULL, *canon = realpath(f->dir, NULL), want[4096];
     int64_t exp = 123;
     assert_int_equal(put(f->s, "b1/j1.png", "x", &e), ERR_OK);
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 3600, &url, &exp, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 3600, &url, &exp, &e), ERR_OK);
     snprintf(want, sizeof want, "file://%s/b1/j1.png", canon);
     assert_string_equal(url, want);
     assert_int_equal(exp, 0);
@@ -244,7 +244,7 @@ static void url_percent_encodes_outside_unreserved(void **state)
     store_t *s = store_file_open(dir, &e);
     assert_non_null(s);
     canon = realpath(f->root, NULL);
-    assert_int_equal(s->ops->url(s, "b 1/j#1?\xc3\xa9%+~_-.png", 0, &url, NULL, &e), ERR_OK);
+    assert_int_equal(store_url(s, "b 1/j#1?\xc3\xa9%+~_-.png", 0, &url, NULL, &e), ERR_OK);
     snprintf(want, sizeof want, "file://%s/my%%20posters/b%%201/j%%231%%3F%%C3%%A9%%25%%2B~_-.png",
              canon);
     assert_string_equal(url, want);
@@ -278,8 +278,8 @@ static void size_limit_fails_with_io_error_and_keeps_old_object(void **state)
         signal(SIGXFSZ, SIG_IGN);
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
             _exit(11);
-        err_code_t rc = f->s->ops->put(f->s, "b1/big.png", big, n, NULL, "image/png", &ce);
-        err_code_t rc2 = f->s->ops->put(f->s, "b1/new.png", big, n, NULL, "image/png", &ce);
+        err_code_t rc = store_put(f->s, "b1/big.png", big, n, NULL, "image/png", &ce);
+        err_code_t rc2 = store_put(f->s, "b1/new.png", big, n, NULL, "image/png", &ce);
         _exit(rc == ERR_IO && rc2 == ERR_IO && strstr(ce.msg, "store put b1/new.png") ? 0 : 12);
     }
     int status = 0;

@@ -224,7 +224,7 @@ static err_code_t put(fx_t *f, const char *key, const char *text, err_t *e)
 {
     uint8_t sha[SHA256_LEN];
     crypto_sha256(text, strlen(text), sha);
-    return f->s->ops->put(f->s, key, text, strlen(text), sha, "image/png", e);
+    return store_put(f->s, key, text, strlen(text), sha, "image/png", e);
 }
 
 static void canned(fx_t *f, const char *method, int status, const char *ctype,
@@ -278,7 +278,7 @@ static void put_of_other_bytes_after_412_overwrites_unconditionally(void **state
     assert_string_equal(f->srv.last_body, "regenerated");
     uint8_t *data = NULL;
     size_t len = 0;
-    assert_int_equal(f->s->ops->get(f->s, "b1/j1.png", &data, &len, &e), ERR_OK);
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_OK);
     assert_int_equal(len, 11);
     assert_memory_equal(data, "regenerated", 11);
     free(data);
@@ -325,7 +325,7 @@ static void put_with_a_wrong_sha256_is_refused_by_the_server(void **state)
     err_t e;
     uint8_t sha[SHA256_LEN];
     crypto_sha256("other bytes", 11, sha);
-    assert_int_equal(f->s->ops->put(f->s, "b1/j1.png", "the bytes", 9, sha, "image/png", &e),
+    assert_int_equal(store_put(f->s, "b1/j1.png", "the bytes", 9, sha, "image/png", &e),
                      ERR_PERMANENT);
     assert_int_equal(e.http_status, 400);
     assert_string_equal(e.service_code, "XAmzContentSHA256Mismatch");
@@ -341,7 +341,7 @@ static void bad_keys_are_refused_before_any_request(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(put(f, bad[i], "x", &e), ERR_INVALID);
     char *url = NULL;
-    assert_int_equal(f->s->ops->url(f->s, "../x.png", 60, &url, NULL, &e), ERR_INVALID);
+    assert_int_equal(store_url(f->s, "../x.png", 60, &url, NULL, &e), ERR_INVALID);
     assert_null(url);
     assert_int_equal(fake_server_requests(f->fs), 0);
 }
@@ -372,7 +372,7 @@ static void url_is_a_presigned_path_style_get_the_server_accepts(void **state)
     int64_t expires = 0;
     assert_int_equal(put(f, "b1/j1.png", "poster", &e), ERR_OK);
     time_t t0 = time(NULL);
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 900, &url, &expires, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 900, &url, &expires, &e), ERR_OK);
     snprintf(prefix, sizeof prefix, "%s/posters/out/b1/j1.png?", fake_server_url(f->fs));
     assert_true(starts_with(url, prefix));
     assert_string_equal(param(url, "X-Amz-Algorithm", v, sizeof v), "AWS4-HMAC-SHA256");
@@ -401,15 +401,15 @@ static void url_expiry_is_clamped_to_seven_days_and_the_credentials(void **state
     err_t e;
     char *url = NULL, v[32];
     int64_t expires = 0;
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 30L * 86400, &url, &expires, &e),
+    assert_int_equal(store_url(f->s, "b1/j1.png", 30L * 86400, &url, &expires, &e),
                      ERR_OK);
     assert_string_equal(param(url, "X-Amz-Expires", v, sizeof v), "604800");
     free(url);
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 0, &url, &expires, &e), ERR_INVALID);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 0, &url, &expires, &e), ERR_INVALID);
 
     f->a.expiry = (int64_t)time(NULL) + 1800;
     reopen(f, NULL);
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 3600, &url, &expires, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 3600, &url, &expires, &e), ERR_OK);
     long got = strtol(param(url, "X-Amz-Expires", v, sizeof v), NULL, 10);
     assert_true(got > 0 && got < 1800);
     assert_true(expires <= f->a.expiry);
@@ -423,12 +423,12 @@ static void url_is_virtual_hosted_unless_path_style_is_asked(void **state)
     char *url = NULL;
     f->endpoint = "https://s3.example.test";
     reopen(f, "s3://posters/out");
-    assert_int_equal(f->s->ops->url(f->s, "b1/j 1.png", 60, &url, NULL, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j 1.png", 60, &url, NULL, &e), ERR_OK);
     assert_true(starts_with(url, "https://posters.s3.example.test/out/b1/j%201.png?X-Amz-"));
     free(url);
     f->path_style = true;
     reopen(f, "s3://posters/out");
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 60, &url, NULL, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 60, &url, NULL, &e), ERR_OK);
     assert_true(starts_with(url, "https://s3.example.test/posters/out/b1/j1.png?X-Amz-"));
     free(url);
 }
@@ -439,7 +439,7 @@ static void get_of_a_missing_key_is_notfound(void **state)
     err_t e;
     uint8_t *data = (uint8_t *)"x";
     size_t len = 1;
-    assert_int_equal(f->s->ops->get(f->s, "b1/none.png", &data, &len, &e), ERR_NOTFOUND);
+    assert_int_equal(store_get(f->s, "b1/none.png", &data, &len, &e), ERR_NOTFOUND);
     assert_string_equal(e.service_code, "NoSuchKey");
     assert_null(data);
     assert_int_equal(len, 0);
@@ -454,7 +454,7 @@ static void get_refuses_bytes_that_do_not_match_the_stored_checksum(void **state
     char other[48];
     sha_b64("something else", 14, other);
     keep(&f->srv, "/posters/out/b1/j1.png", "the bytes", 9, other);
-    assert_int_equal(f->s->ops->get(f->s, "b1/j1.png", &data, &len, &e), ERR_INVALID);
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_INVALID);
     assert_non_null(strstr(e.msg, "checksum"));
     assert_null(data);
 }
@@ -497,7 +497,7 @@ static void truncated_or_oversized_replies_are_clear_errors(void **state)
 
     canned(f, "GET", 200, "image/png", "0123456789abcdef");
     f->srv.canned_truncate = 4;
-    assert_int_equal(f->s->ops->get(f->s, "b1/j1.png", &data, &len, &e), ERR_NETWORK);
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_NETWORK);
     assert_non_null(strstr(e.msg, "s3 get b1/j1.png"));
     assert_null(data);
 
@@ -517,7 +517,7 @@ static void errors_and_urls_never_show_the_secret_or_signature(void **state)
     fx_t *f = *state;
     err_t e;
     char *url = NULL, sig[80], msg[512];
-    assert_int_equal(f->s->ops->url(f->s, "b1/j1.png", 60, &url, NULL, &e), ERR_OK);
+    assert_int_equal(store_url(f->s, "b1/j1.png", 60, &url, NULL, &e), ERR_OK);
     assert_non_null(param(url, "X-Amz-Signature", sig, sizeof sig));
     assert_int_equal(strlen(sig), 64);
     /* A reply that echoes the signature and the secret back. */
