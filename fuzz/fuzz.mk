@@ -26,9 +26,11 @@ FUZZ_OBJ     := $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/schema
 
 .PHONY: fuzz fuzz-build
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard common/*/*.h)
+# Header dependencies from the compiler's .d files, as in the Makefile.
+-include $(FUZZ_OBJ:%.o=%.d) $(FUZZ_BINS:%=%.d)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
@@ -43,7 +45,7 @@ $(FUZZ_DIR)/libcommon.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DIR)/libcommon.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libcommon.a \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libcommon.a \
 	    $(PKG_LIBS) -lpthread -lm
 
 fuzz-build: $(FUZZ_BINS)
