@@ -1,6 +1,6 @@
 /* fuzz_ddb_item — ddb_job_from_item, which turns a DynamoDB item (from
  * GetItem or Query replies) into a ledger_job_t, on any JSON object. */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
 

@@ -1,5 +1,6 @@
-/* api_internal — what the router (api_router.c) and the handlers
- * (api_handlers.c) share; not for other modules. */
+/* api_internal — what the router (api_router.c), the handlers
+ * (api_handlers.c) and the response helpers below both (api_response.c)
+ * share; not for other modules. */
 #ifndef ONESHEET_API_INTERNAL_H
 #define ONESHEET_API_INTERNAL_H
 
@@ -19,7 +20,7 @@ struct api {
     atomic_bool stopping;
 };
 
-/* Sets resp to the JSON error {"error": {"code", "message"}} with status. */
+/* api_response.c: sets resp to the JSON error {"error": {"code", "message"}} with status. */
 void api_error(api_response_t *resp, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets resp to an error for a back-end failure: 404, 409, 400, 503 (with

@@ -8,6 +8,7 @@
  * by another thread (or between retries) is picked up at once. */
 #include "aws/aws.h"
 #include "base/buf.h"
+#include "aws/retry_http.h"
 #include "aws/sigv4.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
-/* ddb — DynamoDB calls, AttributeValues, expressions and paginated queries
- * for the ledger; see ddb.h. */
+/* ddb — DynamoDB calls, AttributeValues, expressions and paginated queries;
+ * see ddb.h. */
 #include "aws/ddb.h"
 
 #include <errno.h>
@@ -139,16 +139,6 @@ json_t *ddb_key(const char *pk, const char *sk)
     if (!pk || !sk)
         return NULL;
     return json_pack("{s:o, s:o}", "pk", ddb_s(pk), "sk", ddb_s(sk));
-}
-
-json_t *ddb_job_key(const char *batch, const char *job)
-{
-    buf_t sk = BUF_INIT;
-    json_t *k = NULL;
-    if (job && buf_appendf(&sk, DDB_JOB_SK_PREFIX "%s", job) == ERR_OK)
-        k = ddb_key(batch, (const char *)sk.data);
-    buf_free(&sk);
-    return k;
 }
 
 /* Finds item[name] as an AttributeValue of type want; *v NULL when absent. */
@@ -319,38 +309,4 @@ err_code_t ddb_expr_finish(ddb_expr_t *x, json_t *req, const char *cond_key,
         oom = json_object_set(req, "ExpressionAttributeValues", x->values) != 0;
     buf_free(&upd);
     return oom ? nomem(err) : ERR_OK;
-}
-
-/* ---- Index sort keys ---- */
-
-static err_code_t fits(int len, size_t cap, const char *what, err_t *err)
-{
-    if (len < 0 || (size_t)len >= cap)
-        return err_set(err, ERR_INVALID, "dynamodb ledger: %s key too long", what);
-    return ERR_OK;
-}
-
-err_code_t ddb_job_sk(const char *job, char *out, size_t cap, err_t *err)
-{
-    return fits(snprintf(out, cap, DDB_JOB_SK_PREFIX "%s", job), cap, "job", err);
-}
-
-/* Fixed-width numbers make string order numeric order. */
-err_code_t ddb_line_key(int line, const char *job, char *out, size_t cap, err_t *err)
-{
-    return fits(snprintf(out, cap, "%010d#%s", line < 0 ? 0 : line, job), cap, "line",
-                err);
-}
-
-err_code_t ddb_state_key(job_state_t s, const char *job, char *out, size_t cap,
-                         err_t *err)
-{
-    return fits(snprintf(out, cap, "%s#%s", job_state_name(s), job), cap, "state", err);
-}
-
-err_code_t ddb_batch_key(int64_t created_ms, const char *batch, char *out, size_t cap,
-                         err_t *err)
-{
-    return fits(snprintf(out, cap, "%013" PRId64 "#%s", created_ms < 0 ? 0 : created_ms,
-                         batch), cap, "batch", err);
 }

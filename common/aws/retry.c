@@ -197,24 +197,6 @@ err_code_t retry_clock_observe(retry_t *r, const char *http_date)
     return ERR_OK;
 }
 
-/* A 403 without a body (S3 answers HEAD so, RequestTimeTooSkewed
- * included) names no error code; it is taken for clock skew when the
- * server's Date is further than this from the time the request was signed
- * at (the SDKs use 4 minutes; SigV4 allows 15). */
-#define BODILESS_SKEW_S 240
-
-/* Whether a failed attempt signed at signed_at is a bodiless 403 from a
- * server whose clock is off (see BODILESS_SKEW_S). */
-static bool bodiless_skew(const http_response_t *resp, const err_t *e, int64_t signed_at)
-{
-    if (e->code != ERR_AUTH || resp->status != 403 || resp->body.len != 0 ||
-        e->service_code[0])
-        return false;
-    const char *date = http_response_header(resp, "date");
-    time_t t = date ? curl_getdate(date, NULL) : -1;
-    return t > 0 && llabs((long long)((int64_t)t - signed_at)) > BODILESS_SKEW_S;
-}
-
 /* ---- adaptive rate limiter (called with r->mu held) ---- */
 
 static void rl_refill(limiter_t *rl, double now)
@@ -326,32 +308,38 @@ static void bucket_give(retry_t *r, int n)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* ---- the driver ---- */
+/* ---- the steps of one call (retry_http.c runs them) ---- */
 
-static void observe_response(retry_t *r, const http_response_t *resp, err_code_t rc,
-                             const err_t *e)
+void retry_before_attempt(retry_t *r)
 {
-    if (r->o.mode != RETRY_ADAPTIVE || (rc != ERR_OK && resp->status == 0))
+    if (r->o.mode == RETRY_ADAPTIVE)
+        rl_acquire(r);
+}
+
+void retry_observe(retry_t *r, bool answered, bool throttled)
+{
+    if (r->o.mode != RETRY_ADAPTIVE || !answered)
         return;
     pthread_mutex_lock(&r->mu);
-    rl_on_response(&r->rl, (double)r->o.mono_ms(r->o.hook_ud) / 1000.0,
-                   rc != ERR_OK && e->code == ERR_THROTTLED);
+    rl_on_response(&r->rl, (double)r->o.mono_ms(r->o.hook_ud) / 1000.0, throttled);
     pthread_mutex_unlock(&r->mu);
 }
 
-/* Decides what follows a failed attempt: 1 to retry (after the backoff
- * sleep), 0 to give up, with *why set when the token bucket said no. */
-static int next_step(retry_t *r, const err_t *e, int retries, int *last_cost,
-                     const char **why)
+void retry_succeeded(retry_t *r, int last_cost)
+{
+    bucket_give(r, last_cost ? last_cost : r->o.no_retry_increment);
+}
+
+bool retry_again(retry_t *r, const err_t *e, int retries, int *last_cost, const char **why)
 {
     if (!err_is_retryable(e))
-        return 0;
+        return false;
     if (retries + 1 >= r->o.max_attempts)
-        return 0;
+        return false;
     int cost = e->code == ERR_TIMEOUT ? r->o.timeout_retry_cost : r->o.retry_cost;
     if (!bucket_take(r, cost)) {
         *why = "retry quota exhausted, ";
-        return 0;
+        return false;
     }
     *last_cost = cost;
     long cap = retry_backoff_cap_ms(r, retries + 1);
@@ -360,87 +348,5 @@ static int next_step(retry_t *r, const err_t *e, int retries, int *last_cost,
         delay = cap;
     if (delay > 0)
         r->o.sleep_ms(delay, r->o.hook_ud);
-    return 1;
-}
-
-err_code_t retry_run(retry_t *r, retry_attempt_fn fn, void *ud,
-                     http_response_t *resp, err_t *err)
-{
-    http_response_t local;
-    err_t e;
-    int last_cost = 0, retries = 0, attempt = 0;
-    bool skew_retried = false;
-    const char *why = "";
-    err_code_t rc;
-
-    if (!resp) {
-        resp = &local;
-        http_response_init(resp);
-    }
-    for (;;) {
-        attempt++;
-        http_response_free(resp);
-        err_clear(&e);
-        if (r->o.mode == RETRY_ADAPTIVE)
-            rl_acquire(r);
-        int64_t signed_at = retry_clock_now(r);
-        rc = fn(r, attempt, ud, resp, &e);
-        if (rc != ERR_OK && e.code == ERR_OK)
-            e.code = rc;
-        if (rc != ERR_OK && bodiless_skew(resp, &e, signed_at)) {
-            e.code = rc = ERR_SKEW;
-            err_prefix(&e, "clock skew (403 without a body, Date %s)",
-                       http_response_header(resp, "date"));
-        }
-        observe_response(r, resp, rc, &e);
-        if (rc == ERR_OK) {
-            bucket_give(r, last_cost ? last_cost : r->o.no_retry_increment);
-            err_clear(err);
-            break;
-        }
-        if (e.code == ERR_SKEW && err_is_retryable(&e)) {
-            if (skew_retried)
-                break;
-            /* A corrected clock, not an outage: retry at once, outside the
-             * attempt budget and without spending tokens. */
-            retry_clock_observe(r, http_response_header(resp, "date"));
-            skew_retried = true;
-            continue;
-        }
-        if (!next_step(r, &e, retries, &last_cost, &why))
-            break;
-        retries++;
-    }
-    if (rc != ERR_OK && err) {
-        *err = e;
-        if (attempt > 1 || *why)
-            err_prefix(err, "%safter %d attempt%s", why, attempt, attempt > 1 ? "s" : "");
-    }
-    if (resp == &local)
-        http_response_free(&local);
-    return rc == ERR_OK ? ERR_OK : e.code;
-}
-
-typedef struct {
-    http_client_t *c;
-    const http_request_t *req;
-} http_ud_t;
-
-static err_code_t http_attempt(retry_t *r, int attempt, void *ud,
-                               http_response_t *resp, err_t *err)
-{
-    http_ud_t *h = ud;
-    (void)r;
-    (void)attempt;
-    err_code_t rc = http_do(h->c, h->req, resp, err);
-    if (rc != ERR_OK)
-        return rc;
-    return http_error_from_aws(resp, err);
-}
-
-err_code_t retry_http(retry_t *r, http_client_t *c, const http_request_t *req,
-                      http_response_t *resp, err_t *err)
-{
-    http_ud_t h = {c, req};
-    return retry_run(r, http_attempt, &h, resp, err);
+    return true;
 }

@@ -5,7 +5,8 @@
  * 5, a retry after a timeout 10; a first-attempt success refunds 1, a success
  * after retries returns what its last retry took), the adaptive-mode rate
  * limiter, and the clock offset learnt from server `Date` headers.  All of
- * it is guarded by a mutex, so retry_run() may run on many threads at once.
+ * it is guarded by a mutex, so retry_run() (retry_http.h, the loop over
+ * HTTP attempts) may run on many threads at once.
  *
  * What is retried is decided only by err_is_retryable(); retry decides how
  * often and when.  Backoff is full jitter: before retry n (n = 1, 2, ...) it
@@ -17,7 +18,6 @@
 #define ONESHEET_RETRY_H
 
 #include "base/err.h"
-#include "aws/http.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,26 +63,6 @@ err_code_t retry_options_from_env(retry_options_t *o, retry_getenv_fn getenv_fn,
 retry_t *retry_new(const retry_options_t *opts, err_t *err);
 void retry_free(retry_t *r);
 
-/* One attempt: sign (with retry_clock_now(r)) and send, leaving the reply in
- * resp (already empty on entry) and turning a failure into err, e.g. with
- * http_error_from_aws().  attempt is 1-based.  Returns ERR_OK on success. */
-typedef err_code_t (*retry_attempt_fn)(retry_t *r, int attempt, void *ud,
-                                       http_response_t *resp, err_t *err);
-
-/* Calls fn until it succeeds, fails with an error err_is_retryable() rejects,
- * max_attempts are used, or the token bucket cannot pay for another retry.
- * resp (NULL, or initialised as for http_do()) receives the last attempt's
- * reply and must be freed with http_response_free() in every case.  Returns the last attempt's code
- * with its err; the message is prefixed with the number of attempts when
- * more than one was made. */
-err_code_t retry_run(retry_t *r, retry_attempt_fn fn, void *ud,
-                     http_response_t *resp, err_t *err);
-
-/* retry_run() over an unsigned request: http_do() then, for a non-2xx
- * status, http_error_from_aws().  For metadata endpoints and tests. */
-err_code_t retry_http(retry_t *r, http_client_t *c, const http_request_t *req,
-                      http_response_t *resp, err_t *err);
-
 /* Wall-clock seconds corrected by the learnt server offset. */
 int64_t retry_clock_now(retry_t *r);
 /* The current offset (server minus local), in seconds. */
@@ -105,5 +85,20 @@ void retry_rate_info(retry_t *r, retry_rate_info_t *out);
 
 /* The backoff ceiling before retry n (1-based), in ms. */
 long retry_backoff_cap_ms(const retry_t *r, int n);
+
+/* The steps of one call, for a driver such as retry_run() (retry_http.h).
+ * retry_before_attempt waits for the adaptive limiter (adaptive mode only).
+ * retry_observe feeds the limiter one attempt's outcome: answered when the
+ * server replied at all, throttled when it said so.  retry_succeeded
+ * returns tokens to the bucket: last_cost, the cost of the retry that
+ * succeeded (0: the first attempt did, which refunds no_retry_increment).
+ * retry_again decides what follows failure e after retries retries: false
+ * to give up (*why set to a reason when the token bucket said no); true
+ * after taking the retry's tokens (*last_cost) and sleeping its jittered
+ * backoff. */
+void retry_before_attempt(retry_t *r);
+void retry_observe(retry_t *r, bool answered, bool throttled);
+void retry_succeeded(retry_t *r, int last_cost);
+bool retry_again(retry_t *r, const err_t *e, int retries, int *last_cost, const char **why);
 
 #endif

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FILE_MAX (16u << 20)
 
 typedef struct {
     const char *path;   /* for messages */
@@ -357,25 +356,9 @@ static err_code_t parse_root(pctx_t *p, json_t *root, campaign_t *c)
     return ERR_OK;
 }
 
-/* Checks the templates and the defaults as a job would see them, so that a
- * bad slot or aspect ratio is reported against the campaign file, not
- * against every expanded job. */
-static err_code_t check_all(pctx_t *p, campaign_t *c)
-{
-    job_spec_t s;
-    uint64_t n;
-    err_code_t rc = campaign_candidates(c, &n, p->err);
-    if (rc != ERR_OK)
-        return rc;
-    rc = campaign_spec(c, "probe", NULL, &s, p->err);
-    job_spec_free(&s);
-    if (rc == ERR_INVALID)
-        return err_prefix(p->err, "%s: defaults", p->path);
-    return rc;
-}
-
-err_code_t campaign_parse(const char *path, const char *dir, const char *text, size_t len,
-                          campaign_t *c, err_t *err)
+/* See campaign.h: everything campaign_parse checks but the expansion. */
+err_code_t campaign_parse_fields(const char *path, const char *dir, const char *text,
+                                 size_t len, campaign_t *c, err_t *err)
 {
     pctx_t p = {path, dir, err};
     json_error_t je;
@@ -389,35 +372,6 @@ err_code_t campaign_parse(const char *path, const char *dir, const char *text, s
         return err_set(err, ERR_INVALID, "%s:%d: %s", path, je.line, je.text);
     err_code_t rc = parse_root(&p, root, c);
     json_decref(root);
-    if (rc == ERR_OK)
-        rc = check_all(&p, c);
-    return rc;
-}
-
-err_code_t campaign_load(const char *path, campaign_t *c, err_t *err)
-{
-    FILE *fp = fopen(path, "rb");
-    memset(c, 0, sizeof *c);
-    if (!fp)
-        return err_set(err, ERR_NOINPUT, "%s: %s", path, strerror(errno));
-    char *data = malloc(FILE_MAX);
-    size_t len = data ? fread(data, 1, FILE_MAX, fp) : 0;
-    bool failed = !data || ferror(fp) || len == FILE_MAX;
-    fclose(fp);
-    if (failed) {
-        free(data);
-        return err_set(err, data ? ERR_INVALID : ERR_NOMEM, "%s: cannot read (or over 16 MiB)",
-                       path);
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    err_code_t rc = campaign_parse(path, dir, data, len, c, err);
-    free(data);
     return rc;
 }
 

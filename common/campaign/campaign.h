@@ -76,6 +76,10 @@ err_code_t campaign_load(const char *path, campaign_t *c, err_t *err);
 /* Parses campaign JSON text; dir is where relative files live. */
 err_code_t campaign_parse(const char *path, const char *dir, const char *text,
                           size_t len, campaign_t *c, err_t *err);
+/* The first half of campaign_parse (campaign.c): the fields, without the
+ * expansion check campaign_parse then makes (campaign_load.c). */
+err_code_t campaign_parse_fields(const char *path, const char *dir, const char *text,
+                                 size_t len, campaign_t *c, err_t *err);
 
 void campaign_free(campaign_t *c);
 

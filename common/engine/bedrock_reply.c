@@ -10,7 +10,7 @@
  * both end in parse_text(), so they cannot disagree. */
 #include "base/b64fast.h"
 #include "engine/bedrock_models.h"
-#include "engine/bedrock_stream.h"
+#include "engine/bedrock_reply.h"
 #include "poster/imgsniff.h"
 
 #include <jansson.h>

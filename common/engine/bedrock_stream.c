@@ -18,6 +18,7 @@
  * A string that qualifies in SCAN without being streamable is the one
  * find_lift() lifts, so no later string may be streamed: hence RAW. */
 #include "engine/bedrock_stream.h"
+#include "engine/bedrock_reply.h"
 
 #include "base/b64fast.h"
 #include "base/crypto.h"

@@ -70,20 +70,4 @@ err_code_t bedrock_stream_finish(bedrock_stream_t *s, const bedrock_model_t *m,
                                  const char *want_format, engine_result_t *out,
                                  err_t *err);
 
-/* Internal, shared by bedrock_stream.c and bedrock_reply.c. */
-#define BEDROCK_LIFT_MIN 4096
-#define BEDROCK_LIFT_MARK "@lifted"
-
-/* Parses a reply skeleton (the body with BEDROCK_LIFT_MARK in place of the
- * lifted string) whose lifted string is already decoded into *image, but
- * for tail[0..tail_len) (its last partial group and '=' padding), exactly as
- * bedrock_parse_reply() parses the whole body.  On success *image has moved
- * to out->image; on error it is empty (storage kept).  *from_lift says
- * whether out->image is the lifted string (rather than another string of
- * the skeleton). */
-err_code_t bedrock_reply_from_skeleton(const bedrock_model_t *m, const buf_t *skel,
-                                       buf_t *image, const char *tail, size_t tail_len,
-                                       const char *want_format, engine_result_t *out,
-                                       bool *from_lift, err_t *err);
-
 #endif

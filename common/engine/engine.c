@@ -1,45 +1,9 @@
-/* engine — see engine.h.  The back-end table and the pieces every back-end
- * shares: result init/free and the aspect-ratio → pixel-size table. */
+/* engine — see engine.h: the aspect-ratio → pixel-size table every engine
+ * shares.  The table that picks an engine is in engine_backends.c, the art
+ * an engine returns in poster/art.c. */
 #include "engine/engine.h"
-#include "engine/bedrock_models.h"
-#include "engine/engine_bedrock.h"
 
 #include <string.h>
-
-void engine_result_init(engine_result_t *r)
-{
-    memset(r, 0, sizeof *r);
-    buf_init(&r->image);
-}
-
-void engine_result_free(engine_result_t *r)
-{
-    if (!r)
-        return;
-    buf_free(&r->image);
-    crypto_sha256_free(r->sha_head);
-    engine_result_init(r);
-}
-
-/* Opens the back-end for model: "draft" (or NULL/empty, the default) is the
- * local proof renderer; a Bedrock model or inference-profile id from the
- * table in bedrock_models.c opens the Bedrock engine.  Anything else is
- * ERR_CONFIG naming the model and listing the known ones.  Returns a new
- * engine the caller closes with engine_close(), or NULL with err set. */
-engine_t *engine_open(const char *model, err_t *err)
-{
-    if (!model || !*model || strcmp(model, "draft") == 0)
-        return engine_draft_open(err);
-    if (bedrock_model_lookup(model))
-        return engine_bedrock_open(model, err);
-    buf_t known = BUF_INIT;
-    if (bedrock_model_list(&known) != ERR_OK)
-        buf_reset(&known);
-    err_set(err, ERR_CONFIG, "unknown model \"%.128s\" (known: draft, %s)", model,
-            known.data ? (const char *)known.data : "");
-    buf_free(&known);
-    return NULL;
-}
 
 /* About one megapixel, the sizes the Stability models generate at, so a
  * draft has the proportions of the final poster.  Every side is a multiple

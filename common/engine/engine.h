@@ -6,34 +6,12 @@
 #ifndef ONESHEET_ENGINE_H
 #define ONESHEET_ENGINE_H
 
-#include "base/buf.h"
-#include "base/crypto.h"
 #include "base/err.h"
 #include "jobs/job.h"
+#include "poster/art.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-typedef struct {
-    buf_t image;          /* encoded image bytes (owned) */
-    char content_type[24];/* "image/png", "image/jpeg", "image/webp" */
-    char ext[8];          /* "png", "jpeg", "webp" */
-    int64_t seed;         /* the seed actually used */
-    char model[128];      /* the model that produced it */
-    double cost_usd;      /* estimated cost of this generation */
-    int width, height;
-    /* Set by engines that hash the image as it arrives (bedrock_stream):
-     * sha256 is the digest of image, and sha_head (owned, may be NULL) the
-     * SHA-256 state over all of image but its last 12 bytes -- for a PNG,
-     * everything before the IEND chunk, where poster_for_job() splices its
-     * metadata -- so the poster's digest needs no second pass. */
-    bool sha_known;
-    uint8_t sha256[SHA256_LEN];
-    crypto_sha256_ctx *sha_head;
-} engine_result_t;
-
-void engine_result_init(engine_result_t *r);
-void engine_result_free(engine_result_t *r);
 
 typedef struct engine engine_t;
 
@@ -63,9 +41,10 @@ struct engine {
     const engine_ops_t *ops;
 };
 
-/* Opens the engine for model ("draft" or a Bedrock model id). */
+/* Opens the engine for model ("draft" or a Bedrock model id) through the
+ * back-end table (engine_backends.c).  NULL with err set (ERR_CONFIG for
+ * an unknown model, listing the known ones). */
 engine_t *engine_open(const char *model, err_t *err);
-engine_t *engine_draft_open(err_t *err);
 
 /* One wrapper per operation; callers never touch ops.  Each does what the
  * engine_ops_t member of the same name says above. */
@@ -88,7 +67,7 @@ static inline err_code_t engine_finish(engine_t *e, int curl_code,
 static inline void engine_close(engine_t *e) { if (e) e->ops->close(e); }
 
 /* Pixel size for an aspect ratio ("2:3" → 832x1248 at about one megapixel,
- * both multiples of 64).  ERR_INVALID for an unknown ratio. */
+ * both multiples of 32).  ERR_INVALID for an unknown ratio. */
 err_code_t engine_size_for_aspect(const char *aspect, int *w, int *h);
 
 #endif

@@ -16,9 +16,9 @@
  * Threads: each engine owns its PangoFontMap and PangoContext and each
  * render its cairo surface, so engines in different threads share no pango
  * or cairo objects and render concurrently without locks. */
-#include "engine/engine.h"
+#include "engine/engine_draft.h"
 #include "poster/fontdesc.h"
-#include "poster/engine_draft_art.h"
+#include "engine/engine_draft_art.h"
 #include "poster/pngenc.h"
 #include "poster/poster.h"
 

@@ -1,7 +1,7 @@
 /* engine_draft_art — see engine_draft_art.h.  Every number drawn here comes
  * from the seeded stream, in a fixed order: changing the order of the draws
  * changes every poster for a given seed. */
-#include "poster/engine_draft_art.h"
+#include "engine/engine_draft_art.h"
 
 #include <math.h>
 #include <string.h>

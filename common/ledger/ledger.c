@@ -1,8 +1,7 @@
-/* ledger — back-end selection, job state names and the frees shared by
- * every back-end; see ledger.h.  The back-ends live in ledger_sqlite.c and
- * ledger_dynamodb.c. */
+/* ledger — job state names and the frees shared by every back-end; see
+ * ledger.h.  The back-ends live in ledger_sqlite.c and ledger_dynamodb*.c,
+ * the table that picks one in ledger_backends.c. */
 #include "ledger/ledger.h"
-#include "aws/ddb.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,35 +33,6 @@ bool job_state_terminal(job_state_t s)
            s == JOB_CANCELLED;
 }
 
-/* Opens the back-end named by the URL's scheme; the message names the whole
- * value, since it usually comes straight from a config file. */
-ledger_t *ledger_open(const char *url, err_t *err)
-{
-    static const char sqlite_scheme[] = "sqlite:";
-    size_t n = sizeof sqlite_scheme - 1;
-
-    if (!url || !*url) {
-        err_set(err, ERR_CONFIG, "ledger: empty value (want sqlite:PATH)");
-        return NULL;
-    }
-    if (strncmp(url, sqlite_scheme, n) == 0) {
-        if (!url[n]) {
-            err_set(err, ERR_CONFIG, "ledger \"%s\": missing database path", url);
-            return NULL;
-        }
-        return ledger_sqlite_open(url + n, err);
-    }
-    if (strncmp(url, "dynamodb:", 9) == 0) {
-        aws_env_t *env = aws_env_default(err);
-        return env ? ledger_dynamodb_open(env, url + 9, err) : NULL;
-    }
-    err_set(err, ERR_CONFIG, "ledger \"%s\": unknown kind of ledger (want sqlite:PATH"
-            " or dynamodb:TABLE)", url);
-    return NULL;
-}
-
-/* Frees the strings j owns and zeroes it; the struct itself is the
- * caller's.  NULL is fine. */
 json_t *ledger_job_error_json(const ledger_job_t *j)
 {
     if (!j->error_code && !j->error_message)
@@ -75,6 +45,8 @@ json_t *ledger_job_error_json(const ledger_job_t *j)
     return e;
 }
 
+/* Frees the strings j owns and zeroes it; the struct itself is the
+ * caller's.  NULL is fine. */
 void ledger_job_free(ledger_job_t *j)
 {
     if (!j)

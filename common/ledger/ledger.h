@@ -183,10 +183,10 @@ struct ledger {
     const ledger_ops_t *ops;
 };
 
-/* Opens the ledger named by url ("sqlite:PATH", ...); creates and migrates
- * the schema when needed (file mode 0600).  NULL with err set on failure. */
+/* Opens the ledger named by url ("sqlite:PATH", ...) through the back-end
+ * table (ledger_backends.c); creates and migrates the schema when needed
+ * (file mode 0600).  NULL with err set on failure. */
 ledger_t *ledger_open(const char *url, err_t *err);
-ledger_t *ledger_sqlite_open(const char *path, err_t *err);
 
 /* One wrapper per operation; callers never touch ops.  Each does exactly
  * what the ledger_ops_t member of the same name says above. */

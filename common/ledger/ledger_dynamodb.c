@@ -12,8 +12,9 @@
  * conflict naming the current owner.  Item and read are not atomic, so the
  * explanation can be a moment newer than the refusal, never wrong about
  * the refusal itself. */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,4 +418,48 @@ err_code_t ledger_dynamodb_set_writers(ledger_t *l, int writers)
         return ERR_INVALID;
     DDB(l)->writers = writers;
     return ERR_OK;
+}
+
+/* ---- Item keys ---- */
+
+json_t *ddb_job_key(const char *batch, const char *job)
+{
+    buf_t sk = BUF_INIT;
+    json_t *k = NULL;
+    if (job && buf_appendf(&sk, DDB_JOB_SK_PREFIX "%s", job) == ERR_OK)
+        k = ddb_key(batch, (const char *)sk.data);
+    buf_free(&sk);
+    return k;
+}
+
+static err_code_t fits(int len, size_t cap, const char *what, err_t *err)
+{
+    if (len < 0 || (size_t)len >= cap)
+        return err_set(err, ERR_INVALID, "dynamodb ledger: %s key too long", what);
+    return ERR_OK;
+}
+
+err_code_t ddb_job_sk(const char *job, char *out, size_t cap, err_t *err)
+{
+    return fits(snprintf(out, cap, DDB_JOB_SK_PREFIX "%s", job), cap, "job", err);
+}
+
+/* Fixed-width numbers make string order numeric order. */
+err_code_t ddb_line_key(int line, const char *job, char *out, size_t cap, err_t *err)
+{
+    return fits(snprintf(out, cap, "%010d#%s", line < 0 ? 0 : line, job), cap, "line",
+                err);
+}
+
+err_code_t ddb_state_key(job_state_t s, const char *job, char *out, size_t cap,
+                         err_t *err)
+{
+    return fits(snprintf(out, cap, "%s#%s", job_state_name(s), job), cap, "state", err);
+}
+
+err_code_t ddb_batch_key(int64_t created_ms, const char *batch, char *out, size_t cap,
+                         err_t *err)
+{
+    return fits(snprintf(out, cap, "%013" PRId64 "#%s", created_ms < 0 ? 0 : created_ms,
+                         batch), cap, "batch", err);
 }

@@ -7,7 +7,7 @@
  * is its own conditional PutItem / UpdateItem.  Correctness comes from the
  * conditions (a job is never overwritten, a finished job never cancelled);
  * speed comes from running them on DDB_WRITERS connections at once. */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

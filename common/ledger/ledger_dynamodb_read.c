@@ -8,7 +8,7 @@
  * by_created global index (batches, oldest first) and each batch's by_line
  * local index (file order), which together give SQLite's order: batch
  * created, batch id, line, job id. */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

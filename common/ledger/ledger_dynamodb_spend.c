@@ -15,7 +15,7 @@
  * the batches, and they carry none of the index attributes, so no index
  * lists them.  The item grows by ~25 bytes a firing: DynamoDB's 400 KB item
  * limit allows some 15,000 firings a month (one every three minutes). */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * The definition is schema/dynamodb/table.json, copied here because the
  * build has no step to embed it; test_ledger_dynamodb compares the two, so
  * they cannot drift apart silently. */
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  *
  * A lease only matters when someone else wants the job: its owner may still
  * extend or complete it after expiry, as long as nobody has claimed it. */
-#include "ledger/ledger.h"
+#include "ledger/ledger_sqlite.h"
 #include "ledger/ledger_sqlite_spend.h"
 #include "base/sqlite_util.h"
 

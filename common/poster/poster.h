@@ -32,7 +32,7 @@
 #define ONESHEET_POSTER_H
 
 #include "base/buf.h"
-#include "engine/engine.h"
+#include "poster/art.h"
 #include "base/err.h"
 #include "jobs/job.h"
 

@@ -68,9 +68,9 @@ struct queue {
     int max_receives;    /* dead-letter after this many receives (default 5) */
 };
 
-/* Opens the queue named by url ("sqlite:PATH", ...).  Returns a new queue
- * (close with queue_close) or NULL with err set (ERR_CONFIG for an unknown
- * scheme). */
+/* Opens the queue named by url ("sqlite:PATH", ...) through the back-end
+ * table (queue_backends.c).  Returns a new queue (close with queue_close)
+ * or NULL with err set (ERR_CONFIG for a value no back-end takes). */
 queue_t *queue_open(const char *url, err_t *err);
 
 static inline err_code_t queue_send_batch(queue_t *q, const char *const *b,
@@ -106,8 +106,5 @@ void queue_msgs_free(queue_msg_t *msgs, size_t n);
  * `onesheet init` sets it from the configuration), because SQS, not the
  * worker, moves its messages to the dead-letter queue. */
 void queue_apply_max_receives(queue_t *q, const char *url, int max_receives);
-
-/* Back-end constructors (called by queue_open). */
-queue_t *queue_sqlite_open(const char *path, err_t *err);
 
 #endif

@@ -12,7 +12,7 @@
  * change_visibility to back off — SQS's "not visible"); delayed = hidden and
  * never received (SQS's "delayed": sent for later); dead = dead-lettered and
  * not yet taken.  max_receives <= 0 turns dead-lettering off. */
-#include "queue/queue.h"
+#include "queue/queue_sqlite.h"
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/sqlite_util.h"

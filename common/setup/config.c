@@ -1,5 +1,9 @@
 /* config — see config.h. */
 #include "setup/config.h"
+#include "engine/engine_backends.h"
+#include "ledger/ledger_backends.h"
+#include "queue/queue_backends.h"
+#include "store/store_backends.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,22 +46,6 @@ static err_code_t parse_long(const char *value, long lo, long hi, long *out,
     return ERR_OK;
 }
 
-static bool has_prefix(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
-static bool valid_model(const char *v)
-{
-    size_t n = strlen(v);
-    if (n == 0 || n > 256)
-        return false;
-    for (const char *p = v; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._:-/", *p))
-            return false;
-    return true;
-}
-
 /* A comma-separated list of 64-hex-digit digests, spaces around commas
  * allowed; empty means no keys. */
 static bool valid_key_hashes(const char *v)
@@ -91,35 +79,23 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
     long v;
 
     if (strcmp(key, "queue") == 0) {
-        if (!(has_prefix(value, "sqlite:") && value[7]) &&
-            !(has_prefix(value, "sqs:") && value[4]) &&
-            !has_prefix(value, "https://") && !has_prefix(value, "http://"))
-            return err_set(err, ERR_CONFIG,
-                           "%s: queue: expected sqlite:PATH, sqs:NAME or a queue URL, got \"%s\"",
-                           origin, value);
+        if (!queue_backend_check(value, err))
+            return err_prefix(err, "%s", origin);
         return replace(&c->queue, value, err);
     }
     if (strcmp(key, "ledger") == 0) {
-        if (!(has_prefix(value, "sqlite:") && value[7]) &&
-            !(has_prefix(value, "dynamodb:") && value[9]))
-            return err_set(err, ERR_CONFIG,
-                           "%s: ledger: expected sqlite:PATH or dynamodb:TABLE, got \"%s\"",
-                           origin, value);
+        if (!ledger_backend_check(value, err))
+            return err_prefix(err, "%s", origin);
         return replace(&c->ledger, value, err);
     }
     if (strcmp(key, "store") == 0) {
-        if (!(has_prefix(value, "file:") && value[5]) &&
-            !(has_prefix(value, "s3://") && value[5]))
-            return err_set(err, ERR_CONFIG,
-                           "%s: store: expected file:DIR or s3://BUCKET/PREFIX, got \"%s\"",
-                           origin, value);
+        if (!store_backend_check(value, err))
+            return err_prefix(err, "%s", origin);
         return replace(&c->store, value, err);
     }
     if (strcmp(key, "model") == 0) {
-        if (!valid_model(value))
-            return err_set(err, ERR_CONFIG,
-                           "%s: model: expected \"draft\" or a Bedrock model id, got \"%s\"",
-                           origin, value);
+        if (!engine_backend_check(value, err))
+            return err_prefix(err, "%s", origin);
         return replace(&c->model, value, err);
     }
     if (strcmp(key, "state_dir") == 0) {

@@ -1,46 +1,10 @@
-/* store — see store.h.  Picks the back-end from the configured URL and builds
- * the deterministic object keys every back-end uses. */
+/* store — see store.h: the deterministic object keys every back-end uses.
+ * The table that picks a back-end is in store_backends.c. */
 #include "store/store.h"
 #include "jobs/job.h"
-#include "store/store_s3.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Opens the back-end url names:
- *   file:DIR, file:///ABS/DIR   a local directory (store_file.c)
- *   s3://BUCKET/PREFIX          Amazon S3 or any S3-compatible endpoint (store_s3.c)
- * Returns a new store the caller closes with store_close(), or NULL with err
- * set: ERR_CONFIG for a value that names no usable back-end, or whatever the
- * back-end's open reports (ERR_IO when the directory cannot be created). */
-store_t *store_open(const char *url, err_t *err)
-{
-    if (!url || !*url) {
-        err_set(err, ERR_CONFIG, "store: empty value (want file:DIR or s3://BUCKET/PREFIX)");
-        return NULL;
-    }
-    if (strncmp(url, "file://", 7) == 0) {
-        /* Only the empty host is local; file://host/x names another machine. */
-        if (url[7] != '/') {
-            err_set(err, ERR_CONFIG, "store %s: a file URL needs an absolute path "
-                    "(file:///DIR) or use file:DIR", url);
-            return NULL;
-        }
-        return store_file_open(url + 7, err);
-    }
-    if (strncmp(url, "file:", 5) == 0) {
-        if (!url[5]) {
-            err_set(err, ERR_CONFIG, "store %s: needs a directory (file:DIR)", url);
-            return NULL;
-        }
-        return store_file_open(url + 5, err);
-    }
-    if (strncmp(url, "s3://", 5) == 0)
-        return store_s3_open(url, err);
-    err_set(err, ERR_CONFIG, "store %s: unknown store (want file:DIR or s3://BUCKET/PREFIX)",
-            url);
-    return NULL;
-}
 
 /* An extension is a short run of lower-case letters and digits ("png"). */
 static int ext_valid(const char *ext)

@@ -37,9 +37,9 @@ struct store {
     const store_ops_t *ops;
 };
 
-/* Opens the store named by url.  NULL with err set on failure. */
+/* Opens the store named by url through the back-end table
+ * (store_backends.c).  NULL with err set on failure. */
 store_t *store_open(const char *url, err_t *err);
-store_t *store_file_open(const char *dir, err_t *err);
 
 /* Key for a job's output: "BATCH/JOB.EXT".  Appends to out (cap bytes);
  * ERR_TOOBIG when it does not fit. */

@@ -9,7 +9,7 @@
  * Keys are relative paths of non-empty segments.  Segments may not start
  * with '.', which rules out "." and ".." (no escaping DIR) and keeps the
  * temporary files (".NAME.XXXXXX") out of the key space. */
-#include "store/store.h"
+#include "store/store_file.h"
 #include "base/buf.h"
 
 #include <errno.h>

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 #include "ledger_conformance.h"
 #include "testutil.h"
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb_internal.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
 #include "aws/sigv4.h"

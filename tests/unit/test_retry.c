@@ -16,7 +16,7 @@
 #include "base/err.h"
 #include "fakeserver.h"
 #include "aws/http.h"
-#include "aws/retry.h"
+#include "aws/retry_http.h"
 
 /* ---- injected hooks: RNG, monotonic clock advanced by sleeps ---- */
 

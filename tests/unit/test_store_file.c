@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "base/crypto.h"
-#include "store/store.h"
+#include "store/store_file.h"
 #include "testutil.h"
 
 typedef struct {

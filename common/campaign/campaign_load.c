@@ -1,0 +1,66 @@
+/* campaign_load — reading and checking a campaign file whole: the fields
+ * (campaign.c), then the expansion a firing would make (campaign_expand.c),
+ * so a bad template or default is reported against the file.  It sits above
+ * both, which keeps the parser and the expander out of each other's way. */
+#include "campaign/campaign.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_MAX (16u << 20)
+
+/* Checks the templates and the defaults as a job would see them, so that a
+ * bad slot or aspect ratio is reported against the campaign file, not
+ * against every expanded job. */
+static err_code_t check_all(const char *path, const campaign_t *c, err_t *err)
+{
+    job_spec_t s;
+    uint64_t n;
+    err_code_t rc = campaign_candidates(c, &n, err);
+    if (rc != ERR_OK)
+        return rc;
+    rc = campaign_spec(c, "probe", NULL, &s, err);
+    job_spec_free(&s);
+    if (rc == ERR_INVALID)
+        return err_prefix(err, "%s: defaults", path);
+    return rc;
+}
+
+err_code_t campaign_parse(const char *path, const char *dir, const char *text, size_t len,
+                          campaign_t *c, err_t *err)
+{
+    err_code_t rc = campaign_parse_fields(path, dir, text, len, c, err);
+    if (rc == ERR_OK)
+        rc = check_all(path, c, err);
+    return rc;
+}
+
+err_code_t campaign_load(const char *path, campaign_t *c, err_t *err)
+{
+    FILE *fp = fopen(path, "rb");
+    memset(c, 0, sizeof *c);
+    if (!fp)
+        return err_set(err, ERR_NOINPUT, "%s: %s", path, strerror(errno));
+    char *data = malloc(FILE_MAX);
+    size_t len = data ? fread(data, 1, FILE_MAX, fp) : 0;
+    bool failed = !data || ferror(fp) || len == FILE_MAX;
+    fclose(fp);
+    if (failed) {
+        free(data);
+        return err_set(err, data ? ERR_INVALID : ERR_NOMEM, "%s: cannot read (or over 16 MiB)",
+                       path);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    err_code_t rc = campaign_parse(path, dir, data, len, c, err);
+    free(data);
+    return rc;
+}

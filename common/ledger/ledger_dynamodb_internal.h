@@ -1,0 +1,94 @@
+/* ledger_dynamodb_internal — shared by ledger_dynamodb*.c only: the item
+ * and index names, the ledger's struct, key builders, item parsing, the
+ * parallel writer and the ops spread over the files. */
+#ifndef ONESHEET_LEDGER_DYNAMODB_INTERNAL_H
+#define ONESHEET_LEDGER_DYNAMODB_INTERNAL_H
+
+#include "aws/ddb.h"
+#include "ledger/ledger_dynamodb.h"
+
+/* Item and index names shared by the ledger files and the table definition. */
+#define DDB_BATCH_SK "batch"           /* sort key of a batch's own item */
+#define DDB_JOB_SK_PREFIX "job#"       /* sort key of a job: "job#" JOB */
+#define DDB_BATCH_LIST "all"           /* batch_list of every batch item */
+#define DDB_INDEX_LINE "by_line"
+#define DDB_INDEX_STATE "by_state"
+#define DDB_INDEX_JOB "by_job"
+#define DDB_INDEX_CREATED "by_created"
+/* Items over DynamoDB's 400 KB cap are refused before sending. */
+#define DDB_MAX_SPEC ((size_t)380 * 1024)
+/* Batch and job ids are keys: kept well under the 1 KB sort-key cap. */
+#define DDB_MAX_ID 255
+
+/* The job's key: pk = batch, sk = "job#" job. */
+json_t *ddb_job_key(const char *batch, const char *job);
+
+typedef struct {
+    ledger_t base;
+    aws_env_t *env;
+    aws_client_t *c;
+    char table[256];
+    int64_t clock_offset_ms;
+    int writers;
+} ddb_ledger_t;
+
+#define DDB(l) ((ddb_ledger_t *)(l))
+/* The ops read err->service_code to tell a refused condition from a
+ * failure, so a caller's NULL err is replaced by a local one. */
+#define DDB_ERR_LOCAL(err) err_t err_local_; if (!(err)) (err) = &err_local_
+
+/* True when t is a name DynamoDB accepts for a table. */
+bool ddb_table_name_ok(const char *t);
+/* The ledger's clock in unix ms (shifted by the test offset). */
+int64_t ddb_now_ms(const ddb_ledger_t *d);
+/* The job's sort key "job#JOB", and the sort keys of the indexes: line_key
+ * "%010d#JOB", state_key "STATE#JOB", batch_key "%013lld#BATCH" (created
+ * ms), written into out (cap bytes).  ERR_INVALID when it does not fit. */
+err_code_t ddb_job_sk(const char *job, char *out, size_t cap, err_t *err);
+err_code_t ddb_line_key(int line, const char *job, char *out, size_t cap, err_t *err);
+err_code_t ddb_state_key(job_state_t s, const char *job, char *out, size_t cap,
+                         err_t *err);
+err_code_t ddb_batch_key(int64_t created_ms, const char *batch, char *out, size_t cap,
+                         err_t *err);
+/* Reads a job item into j (owned copies); ERR_INVALID naming the attribute
+ * when the item is malformed. */
+err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err);
+
+/* Runs task(c, i, ud, err) for i in [0, n) on up to writers threads, each
+ * with its own client (the ledger's own client when one thread does).  The
+ * first error stops the others and is returned. */
+typedef err_code_t (*ddb_task_fn)(aws_client_t *c, size_t i, void *ud, err_t *err);
+err_code_t ddb_parallel(ddb_ledger_t *d, size_t n, ddb_task_fn task, void *ud,
+                        err_t *err);
+
+/* The ops, spread over ledger_dynamodb.c (conditional job writes),
+ * ledger_dynamodb_batch.c (batch writes) and ledger_dynamodb_read.c. */
+err_code_t ddb_add_batch(ledger_t *l, const char *batch_id, const char *source,
+                         const ledger_new_job_t *jobs, size_t n, bool *created,
+                         size_t *added, err_t *err);
+err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids,
+                               size_t *n, err_t *err);
+err_code_t ddb_mark_enqueued(ledger_t *l, const char *batch_id,
+                             const char *const *job_ids, size_t n, err_t *err);
+err_code_t ddb_cancel(ledger_t *l, const char *batch_id, const char *job_id, size_t *n,
+                      err_t *err);
+err_code_t ddb_get_jobs(ledger_t *l, const char *batch_id, const char *job_id,
+                        ledger_job_t **out, size_t *n, err_t *err);
+err_code_t ddb_get_batch(ledger_t *l, const char *batch_id, ledger_batch_t *out,
+                         err_t *err);
+err_code_t ddb_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **out,
+                    size_t *n, err_t *err);
+err_code_t ddb_list_batches(ledger_t *l, size_t limit, ledger_batch_t **out,
+                            size_t *n, err_t *err);
+/* Campaign spend (ledger_dynamodb_spend.c): see ledger_ops_t.spend_add and
+ * spend_get. */
+err_code_t ddb_spend_add(ledger_t *l, const ledger_spend_t *s, bool *added,
+                         double *month_total, err_t *err);
+err_code_t ddb_spend_get(ledger_t *l, const char *campaign, const char *month, double *usd,
+                         err_t *err);
+/* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
+ * it is no longer queued or running. */
+err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
+                          const char *job, err_t *err);
+
+#endif
