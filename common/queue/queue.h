@@ -47,7 +47,10 @@ typedef struct {
      * ERR_NOTFOUND when the receipt is stale (re-delivered or deleted). */
     err_code_t (*change_visibility)(queue_t *q, const char *receipt, int secs,
                                     err_t *err);
-    /* Deletes the message.  ERR_NOTFOUND when the receipt is stale. */
+    /* Deletes the message.  ERR_NOTFOUND when the receipt is stale on
+     * SQLite; SQS answers a stale receipt's delete with success and deletes
+     * nothing (AWS documents this), so a caller may rely only on the
+     * message not being deleted twice. */
     err_code_t (*delete_msg)(queue_t *q, const char *receipt, err_t *err);
     err_code_t (*stats)(queue_t *q, queue_stats_t *st, err_t *err);
     /* Returns dead-lettered messages not yet taken (each is returned once),

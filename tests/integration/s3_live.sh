@@ -13,16 +13,20 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 proxy_init live_s3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# live [VAR=VALUE...]: live_s3 against the bucket, through the proxy.
+# live [VAR=VALUE...]: live_s3 against the bucket, through the proxy (and
+# told where s3rver keeps its files and listens, for what only it can show).
 live() {
     proxy_live AWS_ENDPOINT_URL_S3="$PROXY_URL" AWS_MAX_ATTEMPTS=3 \
-        ONESHEET_LIVE_BUCKET=posters-live "$@" "$LIVE/live_s3"
+        ONESHEET_LIVE_BUCKET=posters-live ONESHEET_LIVE_S3_DIR="$EMU_DIR/s3" \
+        ONESHEET_LIVE_S3_DIRECT="$EMU_S3" "$@" "$LIVE/live_s3"
 }
 
 emu_start s3
 proxy_start "$EMU_S3" s3 S3RVER --s3-preconditions
 live
-proxy_stop 2
+# Two deliberately bad requests and the store conformance suite's expired
+# presigned URL.
+proxy_stop 3
 # The objects really are in s3rver, written through the proxy.
 ls "$EMU_DIR/s3/posters-live/live/b1/" | grep -q 'j1.png' || fail "s3rver holds no live/b1/j1.png"
 echo "ok - S3 store against s3rver behind sigproxy"

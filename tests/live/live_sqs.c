@@ -1,5 +1,8 @@
 /* live_sqs — the SQS queue back-end against fauxqs (through sigproxy, which
- * verifies every signature; see tests/integration/sqs_live.sh).
+ * verifies every signature; see tests/integration/sqs_live.sh): the queue
+ * conformance suite the SQLite queue passes too
+ * (tests/support/queue_conformance.c: visibility, stale receipts, receive
+ * counts, dead letters, batches, stats), then what only SQS shows.
  *
  * Environment: ONESHEET_TEST_SQS_ENDPOINT or AWS_ENDPOINT_URL_SQS (a
  * loopback URL; anything else is refused), AWS_REGION and any keys
@@ -11,6 +14,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 #include "queue/queue_sqs.h"
+#include "queue_conformance.h"
 
 static aws_env_t *env;
 static const char *endpoint;
@@ -97,6 +102,43 @@ static queue_stats_t stats(queue_t *q)
         fail_msg("stats: %s", e.msg);
     return st;
 }
+
+/* A fresh queue NAME and NAME-dlq for each conformance test, made as
+ * `onesheet init` makes them (the redrive policy carries max_receives);
+ * fauxqs forgets them when it stops. */
+static void sqs_open(queue_fixture_t *fx, int max_receives)
+{
+    static int seq;
+    char report[256];
+    err_t e;
+    snprintf(fx->where, sizeof fx->where, "sqs:live%ld-conf%d", (long)getpid(), ++seq);
+    if (queue_sqs_ensure(env, fx->where + 4, max_receives, 30, report, sizeof report,
+                         &e) != ERR_OK)
+        fail_msg("ensure %s: %s", fx->where, e.msg);
+    if (!(fx->q = queue_sqs_open_env(env, fx->where, &e)))
+        fail_msg("open %s: %s", fx->where, e.msg);
+}
+
+static void sqs_close(queue_fixture_t *fx)
+{
+    queue_close(fx->q);
+}
+
+/* SQS keeps real time. */
+static void sqs_pass(queue_fixture_t *fx, int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    fx->passed_ms += ms;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static const queue_backend_t sqs_backend = {
+    .open = sqs_open,
+    .close = sqs_close,
+    .pass = sqs_pass,
+    .reports_stale_deletes = false,   /* DeleteMessage takes old handles */
+};
 
 static void send_25_receive_all_delete_all(void **state)
 {
@@ -325,6 +367,7 @@ static void throughput(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        QUEUE_CONFORMANCE_TESTS(&sqs_backend)
         cmocka_unit_test(send_25_receive_all_delete_all),
         cmocka_unit_test(expired_visibility_redelivers_with_count_2),
         cmocka_unit_test(change_visibility_releases_and_extends),
