@@ -6,7 +6,12 @@
  * in the ledger and enqueues nothing new.  Ledger first, queue second: jobs
  * are recorded with enqueued_ms = 0, sent, then marked; a crash in between
  * is repaired by simply submitting again (pending jobs are re-sent; a
- * duplicate message is harmless because processing is idempotent). */
+ * duplicate message is harmless because processing is idempotent).
+ *
+ * cmd_submit runs three steps in order: submit_parse (argv → options),
+ * submit_validate (read and check the input, its cost against --budget) and
+ * submit_enqueue (or submit_dry_run), then maps what they say to an exit
+ * status. */
 #include "cli.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
@@ -18,6 +23,52 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What `onesheet submit` was asked to do.  Every string is borrowed from
+ * argv, so it lives as long as the command. */
+struct submit_opts {
+    const char *prompt;     /* --prompt TEXT, or NULL when reading a file */
+    const char *source;     /* FILE, "-" or "--prompt": for messages and the ledger */
+    const char *output;     /* --output: the manifest --wait writes */
+    int fmt;                /* bulk_format_t from --format; BULK_AUTO */
+    bool skip_invalid, dry, wait, json;
+    double budget;          /* --budget in USD; -1 when not given */
+    job_defaults_t d;       /* --model, --aspect, --seed, --title */
+};
+
+/* The options; submit_parse() says what each sets.  Those taking a number
+ * have a row in submit_ranges. */
+static const struct option submit_options[] = {
+    {"prompt", required_argument, NULL, 'P'}, {"format", required_argument, NULL, 'f'},
+    {"model", required_argument, NULL, 'm'}, {"aspect", required_argument, NULL, 'a'},
+    {"seed", required_argument, NULL, 's'}, {"title", required_argument, NULL, 't'},
+    {"skip-invalid", no_argument, NULL, 'k'}, {"dry-run", no_argument, NULL, 'n'},
+    {"budget", required_argument, NULL, 'B'},
+    {"wait", no_argument, NULL, 'w'}, {"output", required_argument, NULL, 'o'},
+    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The numeric options and the values each accepts; the error names the
+ * range, so a refused value says what would have been taken. */
+struct opt_range {
+    const char *name;       /* "--seed" */
+    const char *what;       /* "a whole number" */
+    bool whole;             /* base-10 integer (strtoll), else a real (strtod) */
+    double min, max;
+};
+
+enum { RANGE_SEED, RANGE_BUDGET };
+static const struct opt_range submit_ranges[] = {
+    [RANGE_SEED] = {"--seed", "a whole number", true, 0, JOB_SEED_MAX},
+    [RANGE_BUDGET] = {"--budget", "a number of USD", false, 0, 1e9},
+};
+
+enum submit_parsed { SUBMIT_RUN, SUBMIT_HELP, SUBMIT_USAGE };
+
+/* A file of garbage should not flood the terminal: the first 200 errors
+ * say enough, and the count says the rest. */
+enum { SUBMIT_ERRORS_SHOWN = 200 };
 
 static void usage(FILE *fp)
 {
@@ -37,6 +88,89 @@ static void usage(FILE *fp)
             "  --json                   machine-readable output\n");
 }
 
+/* Reads s as r's value into *out.  Returns true, or false after printing
+ * "prog: --NAME: expected WHAT from MIN to MAX, got "s"". */
+static bool opt_range_parse(const cli_t *cli, const struct opt_range *r, const char *s,
+                            double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    if (r->whole) {
+        long long n = strtoll(s, &end, 10);
+        v = errno ? -1 : (double)n;
+    } else {
+        v = strtod(s, &end);
+    }
+    if (*end || end == s || !(v >= r->min && v <= r->max)) {
+        fprintf(stderr, "%s: %s: expected %s from %.15g to %.15g, got \"%s\"\n", cli->prog,
+                r->name, r->what, r->min, r->max, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Fills *o from argv (getopt_long from optind 1); o's strings borrow argv.
+ * Returns SUBMIT_RUN, SUBMIT_HELP after printing the usage on stdout, or
+ * SUBMIT_USAGE after printing why on stderr: a bad option, an option value
+ * out of its range, or not exactly one of FILE and --prompt. */
+static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
+                                       struct submit_opts *o)
+{
+    const char *seed_s = NULL;
+    double seed;
+    int opt;
+
+    *o = (struct submit_opts){.fmt = BULK_AUTO, .budget = -1, .d = {.seed = JOB_SEED_UNSET}};
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", submit_options, NULL)) != -1) {
+        switch (opt) {
+        case 'P': o->prompt = optarg; break;
+        case 'f':
+            if ((o->fmt = bulk_format_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --format: expected txt, jsonl or csv, got \"%s\"\n",
+                        cli->prog, optarg);
+                return SUBMIT_USAGE;
+            }
+            break;
+        case 'm': o->d.model = optarg; break;
+        case 'a': o->d.aspect_ratio = optarg; break;
+        case 's': seed_s = optarg; break;
+        case 't': o->d.title = optarg; break;
+        case 'k': o->skip_invalid = true; break;
+        case 'n': o->dry = true; break;
+        case 'B':
+            if (!opt_range_parse(cli, &submit_ranges[RANGE_BUDGET], optarg, &o->budget))
+                return SUBMIT_USAGE;
+            break;
+        case 'w': o->wait = true; break;
+        case 'o': o->output = optarg; break;
+        case 'j': o->json = true; break;
+        case 'h': usage(stdout); return SUBMIT_HELP;
+        default: usage(stderr); return SUBMIT_USAGE;
+        }
+    }
+    if ((o->prompt != NULL) == (optind < argc) || argc - optind > 1) {
+        fprintf(stderr, "%s: give exactly one FILE (or -) or --prompt TEXT\n", cli->prog);
+        usage(stderr);
+        return SUBMIT_USAGE;
+    }
+    /* The seed is checked after the operands, as it always was, so a
+     * missing FILE is reported before a bad --seed. */
+    if (seed_s) {
+        if (!opt_range_parse(cli, &submit_ranges[RANGE_SEED], seed_s, &seed))
+            return SUBMIT_USAGE;
+        o->d.seed = (int64_t)seed;
+    }
+    o->source = o->prompt ? "--prompt" : argv[optind];
+    return SUBMIT_RUN;
+}
+
+/* Reads all of fp into *data (a new buffer; caller frees) and its length
+ * into *len.  Returns 0, or -1 (errno set, nothing allocated) when memory
+ * runs out or fp reports a read error. */
 static int read_all(FILE *fp, char **data, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;
@@ -67,7 +201,9 @@ static int read_all(FILE *fp, char **data, size_t *len)
     return 0;
 }
 
-/* Builds a one-item bulk from --prompt. */
+/* Builds a one-item bulk from --prompt into b (from bulk_init(); the caller
+ * frees it with bulk_free(), also on error).  Returns ERR_OK, ERR_NOMEM, or
+ * the spec's error prefixed "--prompt", with err set. */
 static err_code_t single_prompt(const char *text, const job_defaults_t *d, bulk_t *b,
                                 err_t *err)
 {
@@ -84,191 +220,170 @@ static err_code_t single_prompt(const char *text, const job_defaults_t *d, bulk_
     return ERR_OK;
 }
 
-int cmd_submit(cli_t *cli, int argc, char **argv)
+/* Parses o's input (--prompt, FILE or "-" for stdin) with defaults d into b
+ * (from bulk_init(); the caller frees it).  A file's bad lines land in
+ * b->errors with *parsed = ERR_INVALID and e holding the first; that is not
+ * a failure here.  Returns 0, EX_NOINPUT after printing why the file cannot
+ * be read, or cli_fail()'s status for a bad --prompt or no memory. */
+static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
+                             const job_defaults_t *d, bulk_t *b, err_t *e,
+                             err_code_t *parsed)
 {
-    static const struct option opts[] = {
-        {"prompt", required_argument, NULL, 'P'}, {"format", required_argument, NULL, 'f'},
-        {"model", required_argument, NULL, 'm'}, {"aspect", required_argument, NULL, 'a'},
-        {"seed", required_argument, NULL, 's'}, {"title", required_argument, NULL, 't'},
-        {"skip-invalid", no_argument, NULL, 'k'}, {"dry-run", no_argument, NULL, 'n'},
-        {"budget", required_argument, NULL, 'B'},
-        {"wait", no_argument, NULL, 'w'}, {"output", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *prompt = NULL, *output = NULL, *seed_s = NULL;
-    bool skip_invalid = false, dry = false, wait = false, json = false;
-    double budget = -1;
-    int fmt = BULK_AUTO, opt, rc;
-    job_defaults_t d = {.seed = JOB_SEED_UNSET};
-    bulk_t b;
-    err_t e;
+    const char *name = o->source;
+    bool is_stdin = !o->prompt && strcmp(name, "-") == 0;
+    int fmt = o->fmt;
+    char *data = NULL;
+    size_t len = 0;
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'P': prompt = optarg; break;
-        case 'f':
-            if ((fmt = bulk_format_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --format: expected txt, jsonl or csv, got \"%s\"\n",
-                        cli->prog, optarg);
-                return EX_USAGE;
-            }
-            break;
-        case 'm': d.model = optarg; break;
-        case 'a': d.aspect_ratio = optarg; break;
-        case 's': seed_s = optarg; break;
-        case 't': d.title = optarg; break;
-        case 'k': skip_invalid = true; break;
-        case 'n': dry = true; break;
-        case 'B': {
-            char *end;
-            budget = strtod(optarg, &end);
-            if (*end || end == optarg || !(budget >= 0 && budget <= 1e9)) {
-                fprintf(stderr, "%s: --budget: must be a number of USD, got \"%s\"\n",
-                        cli->prog, optarg);
-                return EX_USAGE;
-            }
-            break;
-        }
-        case 'w': wait = true; break;
-        case 'o': output = optarg; break;
-        case 'j': json = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EX_USAGE;
-        }
+    if (o->prompt) {
+        *parsed = single_prompt(o->prompt, d, b, e);
+        return *parsed == ERR_OK ? 0 : cli_fail(cli, e);
     }
-    if ((prompt != NULL) == (optind < argc) || argc - optind > 1) {
-        fprintf(stderr, "%s: give exactly one FILE (or -) or --prompt TEXT\n", cli->prog);
-        usage(stderr);
-        return EX_USAGE;
+    FILE *fp = is_stdin ? stdin : fopen(name, "rb");
+    if (!fp) {
+        fprintf(stderr, "%s: %s: %s\n", cli->prog, name, strerror(errno));
+        return EX_NOINPUT;
     }
-    if (seed_s) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(seed_s, &end, 10);
-        if (errno || *end || end == seed_s || v < 0 || v > JOB_SEED_MAX) {
-            fprintf(stderr, "%s: --seed: must be an integer between 0 and %lld\n",
-                    cli->prog, JOB_SEED_MAX);
-            return EX_USAGE;
-        }
-        d.seed = v;
-    }
-    if ((rc = cli_open(cli, dry ? 0 : CLI_QUEUE | CLI_LEDGER)) != 0)
-        return rc;
-    if (!d.model)
-        d.model = cli->cfg.model;
-
-    bulk_init(&b);
-    err_clear(&e);
-    const char *name = prompt ? "--prompt" : argv[optind];
-    err_code_t prc;
-    if (prompt) {
-        prc = single_prompt(prompt, &d, &b, &e);
-        if (prc != ERR_OK) {
-            bulk_free(&b);
-            return cli_fail(cli, &e);
-        }
-    } else {
-        FILE *fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
-        char *data = NULL;
-        size_t len = 0;
-        if (!fp) {
-            fprintf(stderr, "%s: %s: %s\n", cli->prog, name, strerror(errno));
-            return EX_NOINPUT;
-        }
-        if (read_all(fp, &data, &len) != 0) {
-            fprintf(stderr, "%s: %s: cannot read: %s\n", cli->prog, name, strerror(errno));
-            if (fp != stdin)
-                fclose(fp);
-            return EX_NOINPUT;
-        }
+    if (read_all(fp, &data, &len) != 0) {
+        fprintf(stderr, "%s: %s: cannot read: %s\n", cli->prog, name, strerror(errno));
         if (fp != stdin)
             fclose(fp);
-        if (fmt == BULK_AUTO && strcmp(name, "-") == 0)
-            fmt = BULK_TXT;
-        prc = bulk_parse(name, data, len, (bulk_format_t)fmt, &d, &b, &e);
-        free(data);
-        if (prc == ERR_NOMEM) {
-            bulk_free(&b);
-            return cli_fail(cli, &e);
-        }
+        return EX_NOINPUT;
     }
-    /* A file of garbage should not flood the terminal: the first 200 errors
-     * say enough, and the count says the rest. */
-    for (size_t i = 0; i < b.nerrors && i < 200; i++)
-        fprintf(stderr, "%s\n", b.errors[i].msg);
-    if (b.nerrors > 200)
-        fprintf(stderr, "%s: ... and %zu more invalid entries\n", cli->prog, b.nerrors - 200);
-    if (b.nerrors && (!skip_invalid || b.nitems == 0)) {
-        fprintf(stderr, "%s: %zu invalid %s; nothing enqueued%s\n", cli->prog, b.nerrors,
-                b.nerrors == 1 ? "entry" : "entries",
-                b.nitems && !skip_invalid ? " (--skip-invalid enqueues the valid ones)" : "");
-        bulk_free(&b);
+    if (fp != stdin)
+        fclose(fp);
+    if (fmt == BULK_AUTO && is_stdin)
+        fmt = BULK_TXT;
+    *parsed = bulk_parse(name, data, len, (bulk_format_t)fmt, d, b, e);
+    free(data);
+    return *parsed == ERR_NOMEM ? cli_fail(cli, e) : 0;
+}
+
+/* Prints b's input errors (the first SUBMIT_ERRORS_SHOWN and a count of the
+ * rest) and decides whether the batch may go on: not when any entry is
+ * invalid without --skip-invalid, nor when no valid entry is left (parsed
+ * and e say why an input without errors has none).  Returns 0 to go on, or
+ * EX_DATAERR after saying that nothing was enqueued. */
+static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
+                                 const bulk_t *b, err_code_t parsed, const err_t *e)
+{
+    for (size_t i = 0; i < b->nerrors && i < SUBMIT_ERRORS_SHOWN; i++)
+        fprintf(stderr, "%s\n", b->errors[i].msg);
+    if (b->nerrors > SUBMIT_ERRORS_SHOWN)
+        fprintf(stderr, "%s: ... and %zu more invalid entries\n", cli->prog,
+                b->nerrors - SUBMIT_ERRORS_SHOWN);
+    if (b->nerrors && (!o->skip_invalid || b->nitems == 0)) {
+        fprintf(stderr, "%s: %zu invalid %s; nothing enqueued%s\n", cli->prog, b->nerrors,
+                b->nerrors == 1 ? "entry" : "entries",
+                b->nitems && !o->skip_invalid ? " (--skip-invalid enqueues the valid ones)" : "");
         return EX_DATAERR;
     }
-    if (b.nitems == 0 && prc != ERR_OK) {
-        fprintf(stderr, "%s: %s\n", cli->prog, e.msg);
-        bulk_free(&b);
+    if (b->nitems == 0 && parsed != ERR_OK) {
+        fprintf(stderr, "%s: %s\n", cli->prog, e->msg);
         return EX_DATAERR;
     }
-    if (bulk_assign_ids(&b) != ERR_OK) {
+    return 0;
+}
+
+/* Reads and checks o's input into b (from bulk_init(); the caller frees it
+ * whatever this returns): every entry normalised with o's defaults and the
+ * configured model for specs naming none, invalid entries reported, batch
+ * and job ids assigned, folded duplicates noted, and the estimate checked
+ * against --budget (and printed with --dry-run).  Needs cli_open() done.
+ * Returns 0 when the batch may be enqueued, else the exit status after
+ * printing why: EX_NOINPUT, EX_DATAERR (bad input, over budget), or the
+ * status of the configuration or memory error. */
+static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
+{
+    job_defaults_t d = o->d;
+    err_code_t parsed = ERR_OK;
+    err_t e;
+    int rc;
+
+    if (!d.model)
+        d.model = cli->cfg.model;
+    err_clear(&e);
+    if ((rc = submit_read_input(cli, o, &d, b, &e, &parsed)) != 0)
+        return rc;
+    if ((rc = submit_report_invalid(cli, o, b, parsed, &e)) != 0)
+        return rc;
+    if (bulk_assign_ids(b) != ERR_OK) {
         err_set(&e, ERR_NOMEM, "out of memory");
-        bulk_free(&b);
         return cli_fail(cli, &e);
     }
-    if (b.nduplicates)
+    if (b->nduplicates)
         fprintf(stderr, "%s: %zu duplicate %s folded into one job each\n", cli->prog,
-                b.nduplicates, b.nduplicates == 1 ? "entry" : "entries");
+                b->nduplicates, b->nduplicates == 1 ? "entry" : "entries");
+    return cli_cost_check(cli, b, o->budget, o->dry);
+}
 
-    if ((rc = cli_cost_check(cli, &b, budget, dry)) != 0) {
-        bulk_free(&b);
-        return rc;
-    }
-    if (dry) {
-        for (size_t i = 0; i < b.nitems; i++) {
-            buf_t spec = BUF_INIT;
-            job_spec_to_json_with_id(&b.items[i].spec, &spec);
-            if (json)
-                printf("{\"batch\":\"%s\",\"id\":\"%s\",\"line\":%zu,\"spec\":%s}\n",
-                       b.batch_id, b.items[i].job_id, b.items[i].line, (char *)spec.data);
-            else {
-                char shortp[200];
-                printf("%-24s line %-6zu %s\n", b.items[i].job_id, b.items[i].line,
-                       cli_ellipsize(b.items[i].spec.prompt, 60, shortp, sizeof shortp));
-            }
-            buf_free(&spec);
+/* --dry-run: prints what would be enqueued, one job a line (a JSON object
+ * with --json), and a summary on stderr.  Borrows b.  Returns 0. */
+static int submit_dry_run(const cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+{
+    for (size_t i = 0; i < b->nitems; i++) {
+        buf_t spec = BUF_INIT;
+        job_spec_to_json_with_id(&b->items[i].spec, &spec);
+        if (o->json) {
+            printf("{\"batch\":\"%s\",\"id\":\"%s\",\"line\":%zu,\"spec\":%s}\n",
+                   b->batch_id, b->items[i].job_id, b->items[i].line, (char *)spec.data);
+        } else {
+            char shortp[200];
+            printf("%-24s line %-6zu %s\n", b->items[i].job_id, b->items[i].line,
+                   cli_ellipsize(b->items[i].spec.prompt, 60, shortp, sizeof shortp));
         }
-        fprintf(stderr, "%s: dry run: would enqueue %zu %s in batch %s (%zu skipped as invalid)\n",
-                cli->prog, b.nitems, b.nitems == 1 ? "job" : "jobs", b.batch_id, b.nerrors);
-        bulk_free(&b);
-        return 0;
+        buf_free(&spec);
     }
+    fprintf(stderr, "%s: dry run: would enqueue %zu %s in batch %s (%zu skipped as invalid)\n",
+            cli->prog, b->nitems, b->nitems == 1 ? "job" : "jobs", b->batch_id, b->nerrors);
+    return 0;
+}
 
+/* Records b in the ledger and sends its pending jobs (submit_batch), prints
+ * the batch id (a JSON summary with --json) and what was enqueued, then with
+ * --wait waits for the batch.  Borrows b; needs the queue and ledger open.
+ * Returns 0, cli_fail()'s status when the ledger or queue fails (e.g. 69 or
+ * 75), or with --wait cli_wait_batch()'s (1 some jobs did not succeed). */
+static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+{
     submit_result_t res;
-    size_t added, sent;
-    rc = 0;
-    if (submit_batch(cli->queue, cli->ledger, &b, name, &res, &e) != ERR_OK) {
-        rc = cli_fail(cli, &e);
-        goto out;
-    }
-    added = res.added;
-    sent = res.sent;
-    if (json)
+    err_t e;
+
+    err_clear(&e);
+    if (submit_batch(cli->queue, cli->ledger, b, o->source, &res, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    if (o->json)
         printf("{\"batch\":\"%s\",\"jobs\":%zu,\"new\":%zu,\"enqueued\":%zu,\"invalid\":%zu}\n",
-               b.batch_id, b.nitems, added, sent, b.nerrors);
+               b->batch_id, b->nitems, res.added, res.sent, b->nerrors);
     else
-        printf("%s\n", b.batch_id);
-    if (sent == 0)
+        printf("%s\n", b->batch_id);
+    if (res.sent == 0)
         fprintf(stderr, "%s: batch %s already submitted: nothing new to enqueue (%zu jobs)\n",
-                cli->prog, b.batch_id, b.nitems);
+                cli->prog, b->batch_id, b->nitems);
     else
-        fprintf(stderr, "%s: batch %s: enqueued %zu of %zu %s%s%s\n", cli->prog, b.batch_id,
-                sent, b.nitems, b.nitems == 1 ? "job" : "jobs",
-                b.nerrors ? ", skipped invalid: " : "", b.nerrors ? "see above" : "");
-    if (wait)
-        rc = cli_wait_batch(cli, b.batch_id, output, 0, false);
-out:
+        fprintf(stderr, "%s: batch %s: enqueued %zu of %zu %s%s%s\n", cli->prog, b->batch_id,
+                res.sent, b->nitems, b->nitems == 1 ? "job" : "jobs",
+                b->nerrors ? ", skipped invalid: " : "", b->nerrors ? "see above" : "");
+    return o->wait ? cli_wait_batch(cli, b->batch_id, o->output, 0, false) : 0;
+}
+
+int cmd_submit(cli_t *cli, int argc, char **argv)
+{
+    struct submit_opts o;
+    bulk_t b;
+    int rc;
+
+    switch (submit_parse(cli, argc, argv, &o)) {
+    case SUBMIT_HELP: return 0;
+    case SUBMIT_USAGE: return EX_USAGE;
+    case SUBMIT_RUN: break;
+    }
+    /* A dry run touches neither the queue nor the ledger. */
+    if ((rc = cli_open(cli, o.dry ? 0 : CLI_QUEUE | CLI_LEDGER)) != 0)
+        return rc;
+    bulk_init(&b);
+    if ((rc = submit_validate(cli, &o, &b)) == 0)
+        rc = o.dry ? submit_dry_run(cli, &o, &b) : submit_enqueue(cli, &o, &b);
     bulk_free(&b);
     return rc;
 }

@@ -65,6 +65,11 @@ ok "bad config: exit 78 naming the key"
 
 expect_status 64 "$BIN/onesheet" submit
 expect_status 64 "$BIN/onesheet" submit --seed 99999999999 --prompt x
+grep -qF -- '--seed: expected a whole number from 0 to 4294967294, got "99999999999"' "$T/err" ||
+    fail "a bad --seed does not name the range: $(cat "$T/err")"
+expect_status 64 "$BIN/onesheet" submit --budget lots --prompt x
+grep -qF -- '--budget: expected a number of USD from 0 to 1000000000, got "lots"' "$T/err" ||
+    fail "a bad --budget does not name the range: $(cat "$T/err")"
 expect_status 64 "$BIN/onesheet" frobnicate
 expect_status 64 "$BIN/onesheet-worker" --concurrency 0
 ok "usage errors: exit 64"
