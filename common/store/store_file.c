@@ -391,7 +391,12 @@ static err_code_t file_get(store_t *s, const char *key, uint8_t **data, size_t *
     struct stat st;
     uint8_t *p = NULL;
     size_t n = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        rc = err_set(err, ERR_IO, "store get %s: %s", key, strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        /* A batch's directory is a prefix, not an object: as on S3. */
+        rc = err_set(err, ERR_NOTFOUND, "store get %s: no such object", key);
+    } else if (!S_ISREG(st.st_mode)) {
         rc = err_set(err, ERR_IO, "store get %s: not a regular file", key);
     } else if ((uint64_t)st.st_size > GET_MAX) {
         rc = err_set(err, ERR_TOOBIG, "store get %s: larger than %zu bytes", key, GET_MAX);

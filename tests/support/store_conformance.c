@@ -116,6 +116,7 @@ void store_conformance_get_of_a_missing_key_is_notfound(void **state)
     put_ok(fx->s, "b1/j1.png", "x", 1);
     assert_absent(fx->s, "b1/j2.png");        /* its batch exists */
     assert_absent(fx->s, "b1/j1.png/more");   /* under an object */
+    assert_absent(fx->s, "b1");               /* a prefix that holds objects */
 }
 
 void store_conformance_a_re_put_of_the_same_bytes_is_a_no_op(void **state)
