@@ -20,14 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *receipt, *job;
-} pending_t;
+typedef worker_pending_delete_t pending_t;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pending_t pending[WORKER_DELETE_BATCH];
-static int npending;
-static int64_t first_ms;   /* when the oldest waiting receipt came */
+void worker_deletes_init(worker_t *w)
+{
+    pthread_mutex_init(&w->deletes.mu, NULL);
+    w->deletes.n = 0;
+}
 
 /* Deletes the n receipts (taken from the list; freed here). */
 static void send_batch(queue_t *q, pending_t *v, int n)
@@ -58,29 +57,31 @@ static void send_batch(queue_t *q, pending_t *v, int n)
     log_debug("messages_deleted", "count=%d stale=%d", n, nstale);
 }
 
-/* Moves every waiting receipt to out; returns how many. */
-static int take_all(pending_t *out)
+/* Moves every waiting receipt to out; returns how many.  Call with
+ * w->deletes.mu held. */
+static int take_all(worker_t *w, pending_t *out)
 {
-    int n = npending;
-    memcpy(out, pending, (size_t)n * sizeof *out);
-    npending = 0;
+    int n = w->deletes.n;
+    memcpy(out, w->deletes.pending, (size_t)n * sizeof *out);
+    w->deletes.n = 0;
     return n;
 }
 
 void worker_delete(worker_thread_t *t, const char *receipt, const char *job)
 {
+    worker_t *w = t->w;
     pending_t batch[WORKER_DELETE_BATCH];
     char *r = NULL, *j = NULL;
     int n = 0;
 
     if (queue_deletes_in_batches(t->queue) && (r = strdup(receipt)) && (j = strdup(job))) {
-        pthread_mutex_lock(&mu);
-        if (npending == 0)
-            first_ms = worker_mono_ms();
-        pending[npending++] = (pending_t){r, j};
-        if (npending == WORKER_DELETE_BATCH)
-            n = take_all(batch);
-        pthread_mutex_unlock(&mu);
+        pthread_mutex_lock(&w->deletes.mu);
+        if (w->deletes.n == 0)
+            w->deletes.first_ms = worker_mono_ms();
+        w->deletes.pending[w->deletes.n++] = (pending_t){r, j};
+        if (w->deletes.n == WORKER_DELETE_BATCH)
+            n = take_all(w, batch);
+        pthread_mutex_unlock(&w->deletes.mu);
         send_batch(t->queue, batch, n);
         return;
     }
@@ -91,14 +92,14 @@ void worker_delete(worker_thread_t *t, const char *receipt, const char *job)
         log_warn("delete_failed", "job=%s error=\"%s\"", job, e.msg);
 }
 
-void worker_delete_flush(queue_t *q, int64_t min_age_ms)
+void worker_delete_flush(worker_t *w, queue_t *q, int64_t min_age_ms)
 {
     pending_t batch[WORKER_DELETE_BATCH];
     int n = 0;
 
-    pthread_mutex_lock(&mu);
-    if (npending > 0 && worker_mono_ms() - first_ms >= min_age_ms)
-        n = take_all(batch);
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_lock(&w->deletes.mu);
+    if (w->deletes.n > 0 && worker_mono_ms() - w->deletes.first_ms >= min_age_ms)
+        n = take_all(w, batch);
+    pthread_mutex_unlock(&w->deletes.mu);
     send_batch(q, batch, n);
 }

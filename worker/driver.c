@@ -32,33 +32,33 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* The multi handle's sockets live in an epoll set and libcurl is told
- * only about the ones that are ready (curl_multi_socket_action): with N
- * transfers in flight, curl_multi_perform would look at all N (a poll each)
- * whenever any one of them had data. */
-static int epfd = -1;
-static int64_t timer_at = -1;   /* libcurl's timeout, monotonic ms; -1: none */
-
+/* The multi handle's sockets live in an epoll set (w->drv.epfd) and
+ * libcurl is told only about the ones that are ready
+ * (curl_multi_socket_action): with N transfers in flight,
+ * curl_multi_perform would look at all N (a poll each) whenever any one of
+ * them had data.  userp is the worker_t. */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    (void)e; (void)userp; (void)socketp;
+    worker_t *w = userp;
+    (void)e; (void)socketp;
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);   /* may be closed already */
+        epoll_ctl(w->drv.epfd, EPOLL_CTL_DEL, fd, NULL);   /* may be closed already */
         return 0;
     }
     struct epoll_event ev = {
         .events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0),
         .data.fd = fd,
     };
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(w->drv.epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(w->drv.epfd, EPOLL_CTL_ADD, fd, &ev);
     return 0;
 }
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp)
 {
-    (void)m; (void)userp;
-    timer_at = timeout_ms < 0 ? -1 : worker_mono_ms() + timeout_ms;
+    worker_t *w = userp;
+    (void)m;
+    w->drv.timer_at = timeout_ms < 0 ? -1 : worker_mono_ms() + timeout_ms;
     return 0;
 }
 
@@ -69,11 +69,13 @@ int worker_driver_init(worker_t *w, err_t *err)
         err_set(err, ERR_NOMEM, "cannot create a libcurl multi handle");
         return -1;
     }
-    w->multi = m;
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->wake_fd};
-    if (epfd < 0 || w->wake_fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) != 0) {
+    w->drv.multi = m;
+    w->drv.timer_at = -1;
+    w->drv.epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->drv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->drv.wake_fd};
+    if (w->drv.epfd < 0 || w->drv.wake_fd < 0 ||
+        epoll_ctl(w->drv.epfd, EPOLL_CTL_ADD, w->drv.wake_fd, &ev) != 0) {
         err_set(err, ERR_IO, "cannot set up the driver's event loop: %s", strerror(errno));
         return -1;
     }
@@ -81,26 +83,28 @@ int worker_driver_init(worker_t *w, err_t *err)
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->concurrency);
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)w->concurrency);
     curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, w);
     curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(m, CURLMOPT_TIMERDATA, w);
     return 0;
 }
 
 void worker_driver_close(worker_t *w)
 {
-    if (w->multi)
-        curl_multi_cleanup(w->multi);
-    w->multi = NULL;
-    if (epfd >= 0)
-        close(epfd);
-    if (w->wake_fd >= 0)
-        close(w->wake_fd);
-    epfd = w->wake_fd = -1;
+    if (w->drv.multi)
+        curl_multi_cleanup(w->drv.multi);
+    w->drv.multi = NULL;
+    if (w->drv.epfd >= 0)
+        close(w->drv.epfd);
+    if (w->drv.wake_fd >= 0)
+        close(w->drv.wake_fd);
+    w->drv.epfd = w->drv.wake_fd = -1;
 }
 
 void worker_driver_wake(worker_t *w)
 {
     uint64_t one = 1;
-    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) {
+    if (w->drv.wake_fd >= 0 && write(w->drv.wake_fd, &one, sizeof one) < 0) {
         /* EAGAIN: the counter is full, so the driver is awake anyway. */
     }
 }
@@ -108,9 +112,8 @@ void worker_driver_wake(worker_t *w)
 static void to_done(worker_t *w, slot_t *s)
 {
     pthread_mutex_lock(&w->lock);
-    s->state = SLOT_DONE;
     s->handle = NULL;
-    pthread_cond_signal(&w->cond);   /* work for one stage thread */
+    worker_slot_set_state(w, s, SLOT_DONE);   /* wakes a stage thread */
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -148,7 +151,7 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
     log_debug("generate_started", "job=%s attempt=%d", s->job_id, s->attempts);
     pthread_mutex_lock(&w->lock);
     s->handle = h;
-    s->state = SLOT_RUNNING;
+    worker_slot_set_state(w, s, SLOT_RUNNING);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -195,7 +198,7 @@ again:
     engine_result_free(&s->res);
     pthread_mutex_lock(&w->lock);
     s->handle = NULL;
-    s->state = SLOT_WAITING;
+    worker_slot_set_state(w, s, SLOT_WAITING);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -283,21 +286,22 @@ static slot_t *slot_of(worker_t *w, void *h)
 void *worker_driver_main(void *arg)
 {
     worker_t *w = arg;
-    CURLM *m = w->multi;
+    CURLM *m = w->drv.multi;
     int running = 0;
 
     while (!atomic_load(&w->driver_quit)) {
         long timeout = start_due(w, m);
         /* Wait for a socket, libcurl's timer, a wake-up or the next start. */
         int64_t now = worker_mono_ms();
+        int64_t timer_at = w->drv.timer_at;
         if (timer_at >= 0 && timer_at - now < timeout)
             timeout = timer_at > now ? (long)(timer_at - now) : 0;
         struct epoll_event evs[64];
-        int n = epoll_wait(epfd, evs, 64, (int)(timeout > 1000 ? 1000 : timeout));
+        int n = epoll_wait(w->drv.epfd, evs, 64, (int)(timeout > 1000 ? 1000 : timeout));
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == w->wake_fd) {
+            if (evs[i].data.fd == w->drv.wake_fd) {
                 uint64_t v;
-                if (read(w->wake_fd, &v, sizeof v) < 0) {
+                if (read(w->drv.wake_fd, &v, sizeof v) < 0) {
                     /* EAGAIN: already read */
                 }
                 continue;
@@ -307,8 +311,8 @@ void *worker_driver_main(void *arg)
                         (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
             curl_multi_socket_action(m, evs[i].data.fd, flags, &running);
         }
-        if (timer_at >= 0 && worker_mono_ms() >= timer_at) {
-            timer_at = -1;
+        if (w->drv.timer_at >= 0 && worker_mono_ms() >= w->drv.timer_at) {
+            w->drv.timer_at = -1;
             curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         CURLMsg *msg;

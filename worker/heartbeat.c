@@ -83,7 +83,7 @@ void *worker_heartbeat_main(void *arg)
             if (f.active && !f.lease_lost && now >= f.next_beat_ms)
                 beat(w, q, l, i, &f, now);
         }
-        worker_delete_flush(q, WORKER_DELETE_WAIT_MS);
+        worker_delete_flush(w, q, WORKER_DELETE_WAIT_MS);
         /* 200 ms between rounds; the exit (driver_quit, with `left`
          * signalled) cuts the wait short. */
         struct timespec ts = worker_deadline(200);
@@ -92,20 +92,15 @@ void *worker_heartbeat_main(void *arg)
             pthread_cond_timedwait(&w->left, &w->lock, &ts);
         pthread_mutex_unlock(&w->lock);
     }
-    worker_delete_flush(q, 0);   /* the stage threads are gone: the last deletes */
+    worker_delete_flush(w, q, 0);   /* the stage threads are gone: the last deletes */
     queue_close(q);
     ledger_close(l);
     return NULL;
 }
 
-typedef struct {
-    bool lease_lost;
-    char batch_id[160], job_id[160], receipt[256], owner[192];
-} given_t;
-
 int worker_give_back(worker_t *w)
 {
-    static given_t jobs[WORKER_MAX_SLOTS];
+    worker_given_t *jobs = w->given;   /* [nslots], from setup */
     int n = 0;
     err_t e;
 

@@ -2,15 +2,15 @@
  * worker.h says which thread does what: --concurrency slots of jobs in
  * flight, served by a few stage threads, one driver for the network
  * generations, one heartbeat; this thread watches signals, the grace after
- * SIGTERM, stats and systemd. */
+ * SIGTERM, stats and systemd (notify.c). */
 #include "worker.h"
+
+#include "notify.h"
 
 #include "base/log.h"
 
-#include <curl/curl.h>
-#include <errno.h>
-#include <malloc.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
+/* The one worker; file-scope only so that on_signal can reach it. */
 static worker_t W;
+
+#define GO_ON (-1)   /* a step's "no exit status yet" */
 
 static void on_signal(int sig)
 {
@@ -59,6 +58,213 @@ static void usage(FILE *fp)
             "  -h, --help\n");
 }
 
+/* An integer option: --name N (or -short N) sets *dst to N, a whole number
+ * from min to max; unit, when set, is what N counts, for the message. */
+typedef struct {
+    const char *name;
+    int short_name;          /* 'c' for -c; 0: none */
+    int min, max;
+    const char *unit;        /* "seconds", or NULL */
+    int *dst;
+} int_opt_t;
+
+/* Defaults are set in init_worker(). */
+static const int_opt_t int_opts[] = {
+    {"concurrency", 'c', 1, WORKER_MAX_SLOTS, NULL, &W.concurrency},
+    {"threads", 0, 1, WORKER_MAX_THREADS, NULL, &W.threads},
+    {"prefetch", 0, 0, WORKER_MAX_SLOTS, NULL, &W.prefetch},
+    {"max-jobs", 0, 0, 43200, NULL, &W.max_jobs},
+    {"visibility", 0, 1, 43200, "seconds", &W.visibility_s},
+    {"poll-wait", 0, 0, 43200, "seconds", &W.poll_wait_s},
+    {"grace", 0, 0, 43200, "seconds", &W.grace_s},
+};
+#define N_INT_OPTS (sizeof int_opts / sizeof int_opts[0])
+#define OPT_INT_BASE 256   /* getopt's value for int_opts[i] without a short name */
+
+/* The rest; parse_args' switch knows their values. */
+static const struct option other_opts[] = {
+    {"drain", no_argument, NULL, 'd'},
+    {"rpm", required_argument, NULL, 'r'},
+    {"metrics", required_argument, NULL, 'P'},
+    {"model", required_argument, NULL, 'M'},
+    {"config", required_argument, NULL, 'C'},
+    {"log-json", no_argument, NULL, 'j'},
+    {"log-level", required_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},
+};
+#define N_OTHER_OPTS (sizeof other_opts / sizeof other_opts[0])
+
+#define RPM_MAX 1e6
+
+/* What the command line sets beyond worker_t's fields. */
+typedef struct {
+    const char *config_path, *model, *level;
+    bool json;
+} args_t;
+
+static int int_opt_key(size_t i)
+{
+    return int_opts[i].short_name ? int_opts[i].short_name : OPT_INT_BASE + (int)i;
+}
+
+/* The integer option getopt answered with key, or NULL. */
+static const int_opt_t *int_opt_for(int key)
+{
+    for (size_t i = 0; i < N_INT_OPTS; i++)
+        if (int_opt_key(i) == key)
+            return &int_opts[i];
+    return NULL;
+}
+
+/* Sets *o->dst from arg.  Returns GO_ON, or EX_USAGE after saying which
+ * range was expected. */
+static int set_int_opt(const int_opt_t *o, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < o->min || v > o->max) {
+        fprintf(stderr, "onesheet-worker: --%s: expected a whole number%s%s from %d to %d, "
+                "got \"%s\"\n", o->name, o->unit ? " of " : "", o->unit ? o->unit : "",
+                o->min, o->max, arg);
+        return EX_USAGE;
+    }
+    *o->dst = (int)v;
+    return GO_ON;
+}
+
+static int set_rpm(const char *arg)
+{
+    char *end;
+    W.rpm = strtod(arg, &end);
+    if (*end || end == arg || !(W.rpm > 0) || W.rpm > RPM_MAX) {
+        fprintf(stderr, "onesheet-worker: --rpm: expected a number of calls a minute above 0 "
+                "and up to %.0f, got \"%s\"\n", RPM_MAX, arg);
+        return EX_USAGE;
+    }
+    return GO_ON;
+}
+
+/* Parses the command line into W and a.  Returns GO_ON, or the exit
+ * status: 0 after --help, EX_USAGE after saying what is wrong. */
+static int parse_args(int argc, char **argv, args_t *a)
+{
+    struct option opts[N_INT_OPTS + N_OTHER_OPTS + 1];
+    size_t n = 0;
+    int opt, rc = GO_ON;
+
+    for (size_t i = 0; i < N_INT_OPTS; i++)
+        opts[n++] = (struct option){int_opts[i].name, required_argument, NULL, int_opt_key(i)};
+    for (size_t i = 0; i < N_OTHER_OPTS; i++)
+        opts[n++] = other_opts[i];
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+
+    while (rc == GO_ON && (opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        const int_opt_t *io = int_opt_for(opt);
+        if (io) {
+            rc = set_int_opt(io, optarg);
+            continue;
+        }
+        switch (opt) {
+        case 'r': rc = set_rpm(optarg); break;
+        case 'P': W.metrics_addr = optarg; break;
+        case 'd': W.drain = true; break;
+        case 'M': a->model = optarg; break;
+        case 'C': a->config_path = optarg; break;
+        case 'j': a->json = true; break;
+        case 'L': a->level = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (rc == GO_ON && optind < argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    return rc;
+}
+
+/* The options' defaults, and what must not read as zero before setup (fds:
+ * teardown closes what is >= 0), so that teardown is safe at any point. */
+static void init_worker(void)
+{
+    W.concurrency = 2;
+    W.prefetch = -1;         /* setup: concurrency / 4, at least 1 */
+    W.poll_wait_s = 1;
+    W.grace_s = 30;
+    W.drv.epfd = W.drv.wake_fd = -1;
+    W.drv.timer_at = -1;
+    W.metrics.listen_fd = -1;
+    pthread_mutex_init(&W.lock, NULL);
+    pthread_cond_init(&W.cond, NULL);
+    pthread_cond_init(&W.left, NULL);
+    pthread_mutex_init(&W.beat_lock, NULL);
+    worker_deletes_init(&W);
+}
+
+/* Loads the configuration with the command line's overrides, starts
+ * logging and settles what depends on both.  Returns GO_ON, or the exit
+ * status after saying why (the configuration freed). */
+static int configure(const args_t *a)
+{
+    char host[64] = "host";
+    err_t e;
+
+    err_clear(&e);
+    if (config_load(&W.cfg, a->config_path, NULL, &e) != ERR_OK ||
+        (a->model && config_set(&W.cfg, "model", a->model, "--model", &e) != ERR_OK) ||
+        (a->level && config_set(&W.cfg, "log_level", a->level, "--log-level", &e) != ERR_OK)) {
+        fprintf(stderr, "onesheet-worker: %s\n", e.msg);
+        config_free(&W.cfg);
+        return err_exit_status(e.code);
+    }
+    log_init("onesheet-worker", (log_level_t)log_level_parse(W.cfg.log_level),
+             a->json || W.cfg.log_json);
+    if (config_prepare_state(&W.cfg, &e) != ERR_OK) {
+        log_error("config", "error=\"%s\"", e.msg);
+        config_free(&W.cfg);
+        return err_exit_status(e.code);
+    }
+    if (!W.visibility_s)
+        W.visibility_s = W.cfg.visibility_timeout;
+    W.lease_s = W.visibility_s;
+    if (getenv("ONESHEET_WORKER_TEST_DELAY_MS"))
+        W.test_delay_ms = atol(getenv("ONESHEET_WORKER_TEST_DELAY_MS"));
+    gethostname(host, sizeof host - 1);
+    snprintf(W.owner_base, sizeof W.owner_base, "%s:%ld", host, (long)getpid());
+    return GO_ON;
+}
+
+/* The allocator, the rate limiter, the random seed and signals.  Returns
+ * GO_ON, or the exit status (the configuration freed). */
+static int prepare_process(void)
+{
+    /* Images are megabytes: keep such buffers in the heap, where a freed
+     * one is reused by the next job, instead of a fresh mmap (and a page
+     * fault per 4 KB) every time.  One arena: the main heap honours the trim
+     * threshold, and few threads allocate. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   /* the most glibc takes */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_ARENA_MAX, 1);
+    /* Burst 1: the quota is met by pacing, not by bursts that draw 429s. */
+    if (W.rpm > 0 && !(W.rl = ratelimit_new(W.rpm, 1, NULL, NULL))) {
+        log_error("open_failed", "error=\"out of memory\"");
+        config_free(&W.cfg);
+        return EX_OSERR;
+    }
+    srand((unsigned)(getpid() ^ time(NULL)));
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* A full file store (RLIMIT_FSIZE, quotas) must be a failed write the
+     * job retries, not a dead worker. */
+    signal(SIGXFSZ, SIG_IGN);
+    return GO_ON;
+}
+
 static int open_thread(worker_thread_t *t, err_t *e)
 {
     worker_t *w = t->w;
@@ -81,11 +287,30 @@ static void close_thread(worker_thread_t *t)
     queue_close(t->queue);
 }
 
-static worker_thread_t threads[WORKER_MAX_THREADS];
-static int threads_open;
+/* How many threads and slots the engine gets.  Beyond the --concurrency
+ * generations, a network engine gets slots for --prefetch jobs claimed
+ * ahead (a generation that ends is followed at once by the next, not
+ * after a receive and a claim), one per stage thread and as many again
+ * for jobs generated and waiting to be stored: a slot being finished does
+ * not hold up a generation. */
+static void size_pool(void)
+{
+    if (!W.async || W.threads == 0)
+        W.threads = W.async ? (W.concurrency < 4 ? W.concurrency : 4) : W.concurrency;
+    if (W.threads > WORKER_MAX_THREADS)
+        W.threads = WORKER_MAX_THREADS;
+    if (W.threads > W.concurrency)
+        W.threads = W.concurrency;
+    if (!W.async)
+        W.prefetch = 0;
+    else if (W.prefetch < 0)
+        W.prefetch = W.concurrency / 4 > 1 ? W.concurrency / 4 : 1;
+    W.nslots = W.async ? W.concurrency + W.prefetch + 2 * W.threads : W.concurrency;
+}
 
 /* Slots, their engines (network engines: one per slot, each with its own
- * connection), the stage threads' handles and the driver. */
+ * connection), the stage threads' handles and the driver.  Returns 0, or
+ * -1 with e set; teardown() frees what was made either way. */
 static int setup(err_t *e)
 {
     engine_t *probe = engine_open(W.cfg.model, e);
@@ -93,23 +318,9 @@ static int setup(err_t *e)
         return -1;
     W.async = engine_is_async(probe);
     engine_close(probe);
-    if (!W.async || W.threads == 0)
-        W.threads = W.async ? (W.concurrency < 4 ? W.concurrency : 4) : W.concurrency;
-    if (W.threads > WORKER_MAX_THREADS)
-        W.threads = WORKER_MAX_THREADS;
-    if (W.threads > W.concurrency)
-        W.threads = W.concurrency;
-    /* Beyond the --concurrency generations, a network engine gets slots
-     * for --prefetch jobs claimed ahead (a generation that ends is followed
-     * at once by the next, not after a receive and a claim), one per stage
-     * thread and as many again for jobs generated and waiting to be
-     * stored: a slot being finished does not hold up a generation. */
-    if (!W.async)
-        W.prefetch = 0;
-    else if (W.prefetch < 0)
-        W.prefetch = W.concurrency / 4 > 1 ? W.concurrency / 4 : 1;
-    W.nslots = W.async ? W.concurrency + W.prefetch + 2 * W.threads : W.concurrency;
-    if (!(W.slots = calloc((size_t)W.nslots, sizeof *W.slots))) {
+    size_pool();
+    if (!(W.slots = calloc((size_t)W.nslots, sizeof *W.slots)) ||
+        !(W.given = calloc((size_t)W.nslots, sizeof *W.given))) {
         err_set(e, ERR_NOMEM, "out of memory");
         return -1;
     }
@@ -121,10 +332,10 @@ static int setup(err_t *e)
             return -1;
     }
     for (int i = 0; i < W.threads; i++) {
-        threads[i].w = &W;
-        threads[i].index = i;
-        threads_open = i + 1;
-        if (open_thread(&threads[i], e) != 0)
+        W.stage[i].w = &W;
+        W.stage[i].index = i;
+        W.stages_open = i + 1;
+        if (open_thread(&W.stage[i], e) != 0)
             return -1;
     }
     if (W.async && worker_driver_init(&W, e) != 0)
@@ -134,13 +345,14 @@ static int setup(err_t *e)
 
 static void teardown(void)
 {
-    for (int i = 0; i < threads_open; i++)
-        close_thread(&threads[i]);
+    for (int i = 0; i < W.stages_open; i++)
+        close_thread(&W.stage[i]);
     for (int i = 0; W.slots && i < W.nslots; i++) {
         worker_slot_clear(&W.slots[i]);
         engine_close(W.slots[i].engine);
     }
     free(W.slots);
+    free(W.given);
     worker_driver_close(&W);
     ratelimit_free(W.rl);
     config_free(&W.cfg);
@@ -155,132 +367,107 @@ static void log_stats(const char *event, double secs)
              atomic_load(&W.n_skipped), secs, secs > 0 ? ok / secs : 0.0);
 }
 
-int main(int argc, char **argv)
+/* Joins the stage threads that have left; true once all have. */
+static bool stage_threads_gone(pthread_t *tids)
 {
-    static const struct option opts[] = {
-        {"concurrency", required_argument, NULL, 'c'},
-        {"threads", required_argument, NULL, 't'},
-        {"prefetch", required_argument, NULL, 'f'},
-        {"drain", no_argument, NULL, 'd'},
-        {"max-jobs", required_argument, NULL, 'm'},
-        {"visibility", required_argument, NULL, 'v'},
-        {"poll-wait", required_argument, NULL, 'p'},
-        {"grace", required_argument, NULL, 'g'},
-        {"rpm", required_argument, NULL, 'r'},
-        {"metrics", required_argument, NULL, 'P'},
-        {"model", required_argument, NULL, 'M'},
-        {"config", required_argument, NULL, 'C'},
-        {"log-json", no_argument, NULL, 'j'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config_path = NULL, *model = NULL, *level = NULL;
-    bool json = false;
-    int opt, vis = 0;
-    err_t e;
-    char host[64] = "host";
+    int done = 0;
+    for (int i = 0; i < W.threads; i++)
+        if (W.stage[i].index < 0 || pthread_tryjoin_np(tids[i], NULL) == 0) {
+            W.stage[i].index = -1;
+            done++;
+        }
+    return done == W.threads;
+}
 
-    W.concurrency = 2;
-    W.wake_fd = -1;
-    W.prefetch = -1;
-    W.poll_wait_s = 1;
-    W.grace_s = 30;
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        char *end;
-        long v;
-        switch (opt) {
-        case 'c': case 't': case 'm': case 'v': case 'p': case 'g': case 'f':
-            v = strtol(optarg, &end, 10);
-            if (*end || end == optarg ||
-                v < (opt == 'm' || opt == 'p' || opt == 'g' || opt == 'f' ? 0 : 1) ||
-                v > (opt == 'c' || opt == 'f' ? WORKER_MAX_SLOTS : opt == 't' ? WORKER_MAX_THREADS : 43200)) {
-                fprintf(stderr, "onesheet-worker: --%s: bad value \"%s\"\n",
-                        opt == 'c' ? "concurrency" : opt == 't' ? "threads"
-                        : opt == 'f' ? "prefetch"
-                        : opt == 'm' ? "max-jobs" : opt == 'v' ? "visibility"
-                        : opt == 'g' ? "grace" : "poll-wait", optarg);
-                return EX_USAGE;
-            }
-            if (opt == 'c') W.concurrency = (int)v;
-            else if (opt == 't') W.threads = (int)v;
-            else if (opt == 'f') W.prefetch = (int)v;
-            else if (opt == 'm') W.max_jobs = v;
-            else if (opt == 'v') vis = (int)v;
-            else if (opt == 'g') W.grace_s = (int)v;
-            else W.poll_wait_s = (int)v;
-            break;
-        case 'r':
-            W.rpm = strtod(optarg, &end);
-            if (*end || end == optarg || !(W.rpm > 0) || W.rpm > 1e6) {
-                fprintf(stderr, "onesheet-worker: --rpm: bad value \"%s\"\n", optarg);
-                return EX_USAGE;
-            }
-            break;
-        case 'P': W.metrics_addr = optarg; break;
-        case 'd': W.drain = true; break;
-        case 'M': model = optarg; break;
-        case 'C': config_path = optarg; break;
-        case 'j': json = true; break;
-        case 'L': level = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EX_USAGE;
+/* After SIGTERM (stop_ms: when this thread first saw it, 0 before): the
+ * first time, says so and wakes the stage threads; once the grace is over,
+ * gives back what is still in flight and exits without joining threads
+ * that may be blocked in a model call: their jobs are no longer theirs.
+ * Returns stop_ms. */
+static int64_t watch_grace(int64_t stop_ms, int64_t now, int64_t t0)
+{
+    if (!stop_ms) {
+        log_info("stopping", "grace_s=%d in_flight=%d", W.grace_s, worker_jobs_in_flight(&W));
+        pthread_mutex_lock(&W.lock);
+        pthread_cond_broadcast(&W.cond);
+        pthread_mutex_unlock(&W.lock);
+        worker_notify_stopping("finishing in-flight jobs");
+        return now;
+    }
+    if (now - stop_ms >= (int64_t)W.grace_s * 1000) {
+        int n = worker_give_back(&W);
+        log_stats("worker_stopped", (now - t0) / 1000.0);
+        log_info("grace_expired", "given_back=%d", n);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(0);
+    }
+    return stop_ms;
+}
+
+/* This thread only watches: signals set W.stop; stage threads also stop
+ * the worker for --drain and --max-jobs, and leave once no slot is busy.
+ * Returns when all of them have left. */
+static void watch(pthread_t *tids, int64_t t0)
+{
+    int64_t stop_ms = 0, last_stats = t0;
+
+    while (!stage_threads_gone(tids)) {
+        /* Up to 100 ms; a stage thread that leaves wakes this at once. */
+        struct timespec ts = worker_deadline(100);
+        pthread_mutex_lock(&W.lock);
+        pthread_cond_timedwait(&W.left, &W.lock, &ts);
+        pthread_mutex_unlock(&W.lock);
+        int64_t now = worker_now_ms();
+        if (atomic_load(&W.signalled))
+            stop_ms = watch_grace(stop_ms, now, t0);
+        worker_notify_tick(&W, now, t0, stop_ms != 0);
+        if (now - last_stats >= 30000) {
+            last_stats = now;
+            log_stats("stats", (now - t0) / 1000.0);
         }
     }
-    if (optind < argc) {
-        usage(stderr);
-        return EX_USAGE;
-    }
+}
+
+/* Starts the heartbeat, the driver and the stage threads, watches them
+ * until the stage threads have left, then stops the rest. */
+static void run(void)
+{
+    int64_t t0 = worker_now_ms();
+    pthread_t hb, drv, tids[WORKER_MAX_THREADS];
+
+    pthread_create(&hb, NULL, worker_heartbeat_main, &W);
+    if (W.async)
+        pthread_create(&drv, NULL, worker_driver_main, &W);
+    for (int i = 0; i < W.threads; i++)
+        pthread_create(&tids[i], NULL, worker_stage_main, &W.stage[i]);
+    watch(tids, t0);
+
+    worker_notify_stopping(NULL);
+    atomic_store(&W.stop, true);
+    pthread_mutex_lock(&W.lock);
+    atomic_store(&W.driver_quit, true);
+    pthread_cond_broadcast(&W.left);   /* the heartbeat's wait */
+    pthread_mutex_unlock(&W.lock);
+    worker_driver_wake(&W);
+    if (W.async)
+        pthread_join(drv, NULL);
+    pthread_join(hb, NULL);
+    worker_metrics_stop(&W);
+    log_stats("worker_stopped", (worker_now_ms() - t0) / 1000.0);
+}
+
+int main(int argc, char **argv)
+{
+    args_t a = {0};
+    err_t e;
+    int rc;
+
+    init_worker();
+    if ((rc = parse_args(argc, argv, &a)) != GO_ON ||
+        (rc = configure(&a)) != GO_ON || (rc = prepare_process()) != GO_ON)
+        return rc;
     err_clear(&e);
-    if (config_load(&W.cfg, config_path, NULL, &e) != ERR_OK ||
-        (model && config_set(&W.cfg, "model", model, "--model", &e) != ERR_OK) ||
-        (level && config_set(&W.cfg, "log_level", level, "--log-level", &e) != ERR_OK)) {
-        fprintf(stderr, "onesheet-worker: %s\n", e.msg);
-        config_free(&W.cfg);
-        return err_exit_status(e.code);
-    }
-    log_init("onesheet-worker", (log_level_t)log_level_parse(W.cfg.log_level),
-             json || W.cfg.log_json);
-    if (config_prepare_state(&W.cfg, &e) != ERR_OK) {
-        log_error("config", "error=\"%s\"", e.msg);
-        config_free(&W.cfg);
-        return err_exit_status(e.code);
-    }
-    W.visibility_s = vis ? vis : W.cfg.visibility_timeout;
-    W.lease_s = W.visibility_s;
-    if (getenv("ONESHEET_WORKER_TEST_DELAY_MS"))
-        W.test_delay_ms = atol(getenv("ONESHEET_WORKER_TEST_DELAY_MS"));
-    gethostname(host, sizeof host - 1);
-    snprintf(W.owner_base, sizeof W.owner_base, "%s:%ld", host, (long)getpid());
-    pthread_mutex_init(&W.lock, NULL);
-    pthread_cond_init(&W.cond, NULL);
-    pthread_cond_init(&W.left, NULL);
-    /* Images are megabytes: keep such buffers in the heap, where a freed
-     * one is reused by the next job, instead of a fresh mmap (and a page
-     * fault per 4 KB) every time.  One arena: the main heap honours the trim
-     * threshold, and few threads allocate. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);   /* the most glibc takes */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    mallopt(M_ARENA_MAX, 1);
-    pthread_mutex_init(&W.beat_lock, NULL);
-    /* Burst 1: the quota is met by pacing, not by bursts that draw 429s. */
-    if (W.rpm > 0 && !(W.rl = ratelimit_new(W.rpm, 1, NULL, NULL))) {
-        log_error("open_failed", "error=\"out of memory\"");
-        config_free(&W.cfg);
-        return EX_OSERR;
-    }
-    srand((unsigned)(getpid() ^ time(NULL)));
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* A full file store (RLIMIT_FSIZE, quotas) must be a failed write the
-     * job retries, not a dead worker. */
-    signal(SIGXFSZ, SIG_IGN);
-
     if (setup(&e) != 0) {
         log_error("open_failed", "error=\"%s\"", e.msg);
         teardown();
@@ -295,99 +482,8 @@ int main(int argc, char **argv)
              "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s", W.concurrency,
              W.prefetch, W.threads, W.async ? "network" : "local", W.cfg.model, W.visibility_s,
              W.drain, W.grace_s, W.rpm, W.owner_base);
-#ifdef HAVE_SYSTEMD
-    sd_notify(0, "READY=1\nSTATUS=processing");
-    /* WatchdogSec= in the unit: ping from this loop, which stalls only if
-     * the process is wedged, at a quarter of the interval. */
-    uint64_t wd_usec = 0;
-    if (sd_watchdog_enabled(0, &wd_usec) <= 0)
-        wd_usec = 0;
-    int64_t last_wd = 0, last_status = 0;
-#endif
-    int64_t t0 = worker_now_ms(), last_stats = t0;
-    pthread_t hb, drv, tids[WORKER_MAX_THREADS];
-    pthread_create(&hb, NULL, worker_heartbeat_main, &W);
-    if (W.async)
-        pthread_create(&drv, NULL, worker_driver_main, &W);
-    for (int i = 0; i < W.threads; i++)
-        pthread_create(&tids[i], NULL, worker_stage_main, &threads[i]);
-
-    /* This thread only watches: signals set W.stop; stage threads also stop
-     * the worker for --drain and --max-jobs, and leave once no slot is busy. */
-    int done = 0;
-    int64_t stop_ms = 0;
-    while (done < W.threads) {
-        done = 0;
-        for (int i = 0; i < W.threads; i++)
-            if (threads[i].index < 0 || pthread_tryjoin_np(tids[i], NULL) == 0) {
-                threads[i].index = -1;
-                done++;
-            }
-        if (done == W.threads)
-            break;
-        /* Up to 100 ms; a stage thread that leaves wakes this at once. */
-        struct timespec ts = worker_deadline(100);
-        pthread_mutex_lock(&W.lock);
-        pthread_cond_timedwait(&W.left, &W.lock, &ts);
-        pthread_mutex_unlock(&W.lock);
-        int64_t now = worker_now_ms();
-        if (atomic_load(&W.signalled)) {
-            if (!stop_ms) {
-                stop_ms = now;
-                log_info("stopping", "grace_s=%d in_flight=%d", W.grace_s,
-                         worker_jobs_in_flight(&W));
-                pthread_mutex_lock(&W.lock);
-                pthread_cond_broadcast(&W.cond);
-                pthread_mutex_unlock(&W.lock);
-#ifdef HAVE_SYSTEMD
-                sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight jobs");
-#endif
-            } else if (now - stop_ms >= (int64_t)W.grace_s * 1000) {
-                /* The grace is over: give back what is still in flight and
-                 * leave without joining threads that may be blocked in a
-                 * model call; their jobs are no longer theirs. */
-                int n = worker_give_back(&W);
-                log_stats("worker_stopped", (now - t0) / 1000.0);
-                log_info("grace_expired", "given_back=%d", n);
-                fflush(stdout);
-                fflush(stderr);
-                _exit(0);
-            }
-        }
-#ifdef HAVE_SYSTEMD
-        if (wd_usec && (now - last_wd) * 4000 >= (int64_t)wd_usec) {
-            last_wd = now;
-            sd_notify(0, "WATCHDOG=1");
-        }
-        if (now - last_status >= 5000) {
-            last_status = now;
-            double secs = (now - t0) / 1000.0;
-            sd_notifyf(0, "STATUS=%s: %d in flight, %ld succeeded, %ld failed, %.1f jobs/s",
-                       stop_ms ? "stopping" : "processing", worker_jobs_in_flight(&W),
-                       atomic_load(&W.n_succeeded), atomic_load(&W.n_failed),
-                       secs > 0 ? atomic_load(&W.n_succeeded) / secs : 0.0);
-        }
-#endif
-        if (now - last_stats >= 30000) {
-            last_stats = now;
-            log_stats("stats", (now - t0) / 1000.0);
-        }
-    }
-#ifdef HAVE_SYSTEMD
-    sd_notify(0, "STOPPING=1");
-#endif
-    atomic_store(&W.stop, true);
-    pthread_mutex_lock(&W.lock);
-    atomic_store(&W.driver_quit, true);
-    pthread_cond_broadcast(&W.left);   /* the heartbeat's wait */
-    pthread_mutex_unlock(&W.lock);
-    worker_driver_wake(&W);
-    if (W.async)
-        pthread_join(drv, NULL);
-    pthread_join(hb, NULL);
-    worker_metrics_stop();
-    log_stats("worker_stopped", (worker_now_ms() - t0) / 1000.0);
+    worker_notify_ready(&W);
+    run();
     teardown();
-    config_free(&W.cfg);
     return 0;
 }

@@ -22,10 +22,6 @@ static const double gen_le[WORKER_GEN_BUCKETS] = {
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120,
 };
 
-static int listen_fd = -1;
-static pthread_t metrics_tid;
-static atomic_bool metrics_quit;
-
 void worker_observe_generate(worker_t *w, int64_t ms)
 {
     int i = 0;
@@ -159,11 +155,11 @@ static void serve(worker_t *w, int fd)
 static void *metrics_main(void *arg)
 {
     worker_t *w = arg;
-    while (!atomic_load(&metrics_quit)) {
-        struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+    while (!atomic_load(&w->metrics.quit)) {
+        struct pollfd p = {.fd = w->metrics.listen_fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
-        int fd = accept(listen_fd, NULL, NULL);
+        int fd = accept(w->metrics.listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
         serve(w, fd);
@@ -225,11 +221,11 @@ int worker_metrics_start(worker_t *w, err_t *err)
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         getnameinfo((struct sockaddr *)&ss, sl, nhost, sizeof nhost, nport, sizeof nport,
                     NI_NUMERICHOST | NI_NUMERICSERV);
-    listen_fd = fd;
-    atomic_store(&metrics_quit, false);
-    if (pthread_create(&metrics_tid, NULL, metrics_main, w) != 0) {
+    w->metrics.listen_fd = fd;
+    atomic_store(&w->metrics.quit, false);
+    if (pthread_create(&w->metrics.tid, NULL, metrics_main, w) != 0) {
         close(fd);
-        listen_fd = -1;
+        w->metrics.listen_fd = -1;
         err_set(err, ERR_INTERNAL, "--metrics: cannot start its thread");
         return -1;
     }
@@ -238,12 +234,12 @@ int worker_metrics_start(worker_t *w, err_t *err)
     return 0;
 }
 
-void worker_metrics_stop(void)
+void worker_metrics_stop(worker_t *w)
 {
-    if (listen_fd < 0)
+    if (w->metrics.listen_fd < 0)
         return;
-    atomic_store(&metrics_quit, true);
-    pthread_join(metrics_tid, NULL);
-    close(listen_fd);
-    listen_fd = -1;
+    atomic_store(&w->metrics.quit, true);
+    pthread_join(w->metrics.tid, NULL);
+    close(w->metrics.listen_fd);
+    w->metrics.listen_fd = -1;
 }

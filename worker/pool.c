@@ -49,15 +49,11 @@ int worker_jobs_in_flight(worker_t *w)
     return n;
 }
 
-/* A slot that became FREE, DONE or RECEIVED is work for one stage thread,
- * and any idle one will do: waking one, not all, keeps idle threads from
- * waking per job only to find the work taken. */
+/* Moves the slot to st under the lock (slot.c checks the move). */
 static void set_state(worker_t *w, slot_t *s, slot_state_t st)
 {
     pthread_mutex_lock(&w->lock);
-    s->state = st;
-    if (st == SLOT_FREE || st == SLOT_DONE || st == SLOT_RECEIVED)
-        pthread_cond_signal(&w->cond);
+    worker_slot_set_state(w, s, st);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -71,12 +67,12 @@ static slot_t *take_work(worker_t *w)
     for (int i = 0; i < w->nslots && !got; i++)
         if (w->slots[i].state == SLOT_RECEIVED) {
             got = &w->slots[i];
-            got->state = SLOT_RESERVED;
+            worker_slot_set_state(w, got, SLOT_RESERVED);
         }
     for (int i = 0; i < w->nslots && !got; i++)
         if (w->slots[i].state == SLOT_DONE) {
             got = &w->slots[i];
-            got->state = SLOT_FINISHING;
+            worker_slot_set_state(w, got, SLOT_FINISHING);
         }
     pthread_mutex_unlock(&w->lock);
     return got;
@@ -98,7 +94,7 @@ static int reserve(worker_t *w, slot_t **out, int max)
         max = w->concurrency + w->prefetch - generating;
     for (int i = 0; i < w->nslots && n < max; i++)
         if (w->slots[i].state == SLOT_FREE) {
-            w->slots[i].state = SLOT_RESERVED;
+            worker_slot_set_state(w, &w->slots[i], SLOT_RESERVED);
             out[n++] = &w->slots[i];
         }
     pthread_mutex_unlock(&w->lock);
@@ -255,7 +251,7 @@ static bool drained(worker_thread_t *t)
         jobs += w->slots[i].active || w->slots[i].state > SLOT_RESERVED;
     pthread_mutex_unlock(&w->lock);
     if (jobs == 0)
-        worker_delete_flush(t->queue, 0);   /* a message waiting there is in flight */
+        worker_delete_flush(w, t->queue, 0);   /* a message waiting there is in flight */
     err_clear(&e);
     return jobs == 0 && queue_stats(t->queue, &st, &e) == ERR_OK && st.visible == 0 &&
            st.inflight == 0 && st.delayed == 0;

@@ -6,8 +6,9 @@
  * visibility lapses; the claim and the conditional completion make that
  * re-delivery harmless, and both puts are idempotent (same bytes, same key).
  *
- * worker_begin() is (1), worker_complete() is (3)..(7) once (2) is done,
- * by the driver (network engines) or worker_generate_sync() (local ones).
+ * worker_begin() is (1); (2) is the driver's (network engines) or
+ * worker_generate_sync()'s (local ones); worker_complete() (finish.c) is
+ * (3)..(7).
  *
  * Every job is composed (poster.c decides what text a poster gets: a real
  * image with no title, tagline or credits gets its metadata spliced in), so
@@ -23,33 +24,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-int64_t worker_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t worker_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct timespec worker_deadline(long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 static void msg_free(queue_msg_t *m)
 {
@@ -110,10 +84,7 @@ static void publish(worker_t *w, slot_t *s, const char *batch, const char *job)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Takes the job back from the heartbeat.  Returns whether its lease was
- * lost; *abandoned says whether shutdown already gave it back, in which
- * case the job is no longer this worker's to finish, fail or retry. */
-static bool unpublish(worker_t *w, slot_t *s, bool *abandoned)
+bool worker_unpublish(worker_t *w, slot_t *s, bool *abandoned)
 {
     bool lost;
     pthread_mutex_lock(&w->lock);
@@ -142,14 +113,14 @@ static void delete_msg(worker_thread_t *t, const queue_msg_t *m, const char *job
     worker_delete(t, m->receipt, job);
 }
 
-/* Retryable failure: give the job back (ledger) and hide the message for a
- * while.  On the last delivery max_receives allows, the job fails for good
- * and the message is made visible at once, so the queue moves it to the
- * dead-letter store on its next receive: it stays there for inspection. */
-static void retry_later(worker_thread_t *t, const slot_t *s, const queue_msg_t *m,
-                        const char *batch, const char *job, const err_t *cause)
+/* On the last delivery max_receives allows, the job fails for good and the
+ * message is made visible at once, so the queue moves it to the dead-letter
+ * store on its next receive: it stays there for inspection. */
+void worker_retry_later(worker_thread_t *t, const slot_t *s, const err_t *cause)
 {
     worker_t *w = t->w;
+    const queue_msg_t *m = &s->msg;
+    const char *batch = s->batch_id, *job = s->job_id;
     err_t e;
     const char *code = cause->service_code[0] ? cause->service_code : err_name(cause->code);
 
@@ -175,18 +146,6 @@ static void retry_later(worker_thread_t *t, const slot_t *s, const queue_msg_t *
     atomic_fetch_add(&w->n_retried, 1);
     log_warn("job_retry", "batch=%s job=%s code=%s attempt=%d retry_in_s=%d", batch,
              job, code, m->receive_count, delay);
-}
-
-/* "BATCH/JOB.raw.EXT", where the engine's art is kept beside the poster
- * (store_key() checks the ids and extension). */
-static err_code_t raw_key_for(const char *batch, const char *job, const char *ext,
-                              char *out, size_t cap)
-{
-    err_code_t rc = store_key(batch, job, ext, out, cap);
-    if (rc != ERR_OK)
-        return rc;
-    int n = snprintf(out, cap, "%s/%s.raw.%s", batch, job, ext);
-    return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : ERR_OK;
 }
 
 
@@ -278,188 +237,6 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
                  ratelimit_rate(w->rl));
     }
     s->rc = rc;
-}
-
-/* The poster's SHA-256.  When the engine hashed the art (art_len bytes)
- * as it arrived and the poster is the art with metadata spliced in before
- * its IEND chunk, the art's running hash continues over the inserted bytes
- * and the IEND: the image is not read a second time. */
-static void poster_sha(const slot_t *s, size_t art_len, const buf_t *poster,
-                       const poster_layout_t *lay, uint8_t out[SHA256_LEN])
-{
-    if (lay->spliced && s->res.sha_head && lay->splice_at + 12 == art_len &&
-        lay->splice_at + lay->splice_len + 12 == poster->len) {
-        crypto_sha256_ctx *c = crypto_sha256_dup(s->res.sha_head);
-        if (c && crypto_sha256_update(c, poster->data + lay->splice_at,
-                                      lay->splice_len + 12) == ERR_OK &&
-            crypto_sha256_final(c, out) == ERR_OK)
-            return;
-        crypto_sha256_free(c);
-    }
-    crypto_sha256(poster->data, poster->len, out);
-}
-
-/* Turns the art in img into its poster in place: the metadata chunks go in
- * before the IEND (lay->splice_at).  The art's buffer has room for them
- * (bedrock_stream sizes it with slack), so no second copy of the image is
- * made. */
-static err_code_t splice_in_place(buf_t *img, const buf_t *chunks,
-                                  const poster_layout_t *lay, err_t *e)
-{
-    if (lay->splice_at > img->len || buf_reserve(img, chunks->len) != ERR_OK)
-        return err_set(e, ERR_NOMEM, "compose: out of memory");
-    memmove(img->data + lay->splice_at + chunks->len, img->data + lay->splice_at,
-            img->len - lay->splice_at);
-    memcpy(img->data + lay->splice_at, chunks->data, chunks->len);
-    img->len += chunks->len;
-    img->data[img->len] = '\0';
-    return ERR_OK;
-}
-
-void worker_complete(worker_thread_t *t, slot_t *s)
-{
-    worker_t *w = t->w;
-    const queue_msg_t *m = &s->msg;
-    const char *batch = s->batch_id, *job = s->job_id;
-    char key[512], raw_key[520];
-    uint8_t sha[SHA256_LEN], raw_sha[SHA256_LEN];
-    char sha_hex[SHA256_HEX_LEN];
-    char *url = NULL;
-    buf_t poster = BUF_INIT, chunks = BUF_INIT;
-    bool in_place = false;
-    poster_layout_t lay;
-    const char *poster_type = NULL, *poster_ext = NULL;
-    int64_t expires = 0;
-    bool abandoned = false;
-    err_code_t rc = s->rc;
-    err_t e = s->err;
-
-    memset(&lay, 0, sizeof lay);
-    if (s->unstarted_at_stop) {
-        /* SIGTERM before its generation started: straight back to the queue
-         * (lease released, message visible at once) for another worker. */
-        if (unpublish(w, s, &abandoned), abandoned)
-            goto abandon;
-        err_clear(&e);
-        ledger_release(t->ledger, batch, job, s->owner, "shutdown",
-                                "worker stopped before the job started", &e);
-        err_clear(&e);
-        queue_change_visibility(t->queue, m->receipt, 0, &e);
-        atomic_fetch_add(&w->n_given_back, 1);
-        log_info("job_given_back", "batch=%s job=%s reason=shutdown_before_start", batch, job);
-        goto out;
-    }
-    /* (3) compose: art a poster cannot be made from fails like a bad image.
-     * Text-less PNG art needs only its metadata chunks now: the poster is
-     * made in the art's own buffer once the raw art is stored, so the
-     * image is in memory once. */
-    if (rc == ERR_OK) {
-        rc = poster_for_job_chunks(&s->spec, job, &s->res, &chunks, &lay, &e);
-        if (rc == ERR_OK) {
-            in_place = true;
-            poster_type = "image/png";
-            poster_ext = "png";
-        } else if (rc == ERR_NOTFOUND) {
-            err_clear(&e);
-            rc = poster_for_job(t->poster, &s->spec, job, &s->res, &poster, &poster_type,
-                                &poster_ext, &lay, &e);
-        }
-        if (rc != ERR_OK)
-            err_prefix(&e, "compose");
-    }
-    if (w->test_delay_ms)
-        usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
-    if (rc == ERR_FILTERED || (rc != ERR_OK && !err_is_retryable(&e))) {
-        job_state_t st = rc == ERR_FILTERED ? JOB_FILTERED : JOB_FAILED;
-        const char *code = e.service_code[0] ? e.service_code : err_name(e.code);
-        err_t e2;
-        err_clear(&e2);
-        if (unpublish(w, s, &abandoned), abandoned)
-            goto abandon;
-        if (ledger_fail(t->ledger, batch, job, s->owner, st, code, e.msg,
-                                   &e2) == ERR_OK)
-            atomic_fetch_add(st == JOB_FILTERED ? &w->n_filtered : &w->n_failed, 1);
-        log_error(st == JOB_FILTERED ? "job_filtered" : "job_failed",
-                  "batch=%s job=%s code=%s", batch, job, code);
-        delete_msg(t, m, job);
-        goto out;
-    }
-    if (rc != ERR_OK) {
-        if (unpublish(w, s, &abandoned), abandoned)
-            goto abandon;
-        retry_later(t, s, m, batch, job, &e);
-        goto out;
-    }
-
-    /* (4) store the raw art, then the poster, each with its checksum */
-    if (s->res.sha_known)
-        memcpy(raw_sha, s->res.sha256, SHA256_LEN);
-    else
-        crypto_sha256(s->res.image.data, s->res.image.len, raw_sha);
-    size_t art_len = s->res.image.len;
-    const buf_t *pb = in_place ? &s->res.image : &poster;
-    err_clear(&e);
-    bool stored = raw_key_for(batch, job, s->res.ext, raw_key, sizeof raw_key) == ERR_OK &&
-                  store_key(batch, job, poster_ext, key, sizeof key) == ERR_OK &&
-                  store_put(t->store, raw_key, s->res.image.data, s->res.image.len,
-                                     raw_sha, s->res.content_type, &e) == ERR_OK &&
-                  (!in_place || splice_in_place(&s->res.image, &chunks, &lay, &e) == ERR_OK);
-    if (stored) {
-        poster_sha(s, art_len, pb, &lay, sha);
-        hex_encode(sha, SHA256_LEN, sha_hex);
-        stored = store_put(t->store, key, pb->data, pb->len, sha, poster_type,
-                                    &e) == ERR_OK &&
-                 /* (5) the URL */
-                 store_url(t->store, key, s->spec.url_ttl > 0 ? s->spec.url_ttl
-                                                                       : w->cfg.url_ttl,
-                                    &url, &expires, &e) == ERR_OK;
-    }
-    if (!stored) {
-        if (e.code == ERR_OK)
-            err_set(&e, ERR_INTERNAL, "store key too long");
-        if (unpublish(w, s, &abandoned), abandoned)
-            goto abandon;
-        log_error("store_failed", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
-        retry_later(t, s, m, batch, job, &e);
-        goto out;
-    }
-
-    /* (6) mark succeeded, conditional on still holding the lease */
-    ledger_result_t r = {
-        .url = url, .store_key = key, .sha256 = sha_hex, .model = s->res.model,
-        .bytes = (int64_t)pb->len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
-    };
-    bool lost = unpublish(w, s, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (ledger_succeed(t->ledger, batch, job, s->owner, &r, &e) != ERR_OK) {
-        /* Lost the lease (someone else took over after it lapsed) or the job
-         * was cancelled: the other holder's result or the cancel stands. */
-        log_warn("job_superseded", "batch=%s job=%s lease_lost=%d error=\"%s\"", batch,
-                 job, lost, e.msg);
-        ledger_job_t *jobs = NULL;
-        size_t n = 0;
-        err_clear(&e);
-        if (ledger_get_jobs(t->ledger, batch, job, &jobs, &n, &e) == ERR_OK &&
-            n == 1 && job_state_terminal(jobs[0].state))
-            delete_msg(t, m, job);
-        ledger_jobs_free(jobs, n);
-        goto out;
-    }
-    atomic_fetch_add(&w->n_succeeded, 1);
-    log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", batch, job,
-             pb->len, (long long)(worker_now_ms() - s->t0_ms));
-
-    /* (7) only now is the message done with */
-    delete_msg(t, m, job);
-    goto out;
-abandon:
-    log_info("job_abandoned", "batch=%s job=%s reason=shutdown", batch, job);
-out:
-    free(url);
-    buf_free(&poster);
-    buf_free(&chunks);
-    worker_slot_clear(s);
 }
 
 void worker_note_dead(worker_thread_t *t)

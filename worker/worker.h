@@ -15,14 +15,16 @@
  *       throttled and transient failures; no thread waits on a model call.
  *   the heartbeat (heartbeat.c)  extends visibility and lease of every
  *       slot's job before they lapse.
- *   the main thread (main.c)  watches signals, grace, stats and sd_notify.
+ *   the main thread (main.c)  watches signals, grace, stats and systemd
+ *       (notify.c).
  *
  * A slot's state says who may touch its job: FREE and RESERVED belong to
  * the stage thread that reserved it, RECEIVED to any stage thread, which
  * takes it back as RESERVED to claim it, WAITING and RUNNING to the driver,
  * DONE to any stage thread, which takes it as FINISHING.  State changes
- * happen under worker_t.lock; cond is signalled when a slot becomes DONE or
- * FREE. */
+ * happen under worker_t.lock, all through worker_slot_set_state() (slot.c),
+ * which checks them against its table of allowed transitions; cond is
+ * signalled when a slot becomes RECEIVED, DONE or FREE. */
 #ifndef ONESHEET_WORKER_H
 #define ONESHEET_WORKER_H
 
@@ -33,6 +35,8 @@
 #include "queue/queue.h"
 #include "base/ratelimit.h"
 #include "store/store.h"
+
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +62,7 @@ typedef enum {
     SLOT_RUNNING,    /* its generation is a transfer in the multi handle */
     SLOT_DONE,       /* generated (or failed): waiting for a stage thread */
     SLOT_FINISHING,  /* a stage thread is storing and recording it */
+    SLOT_NSTATES
 } slot_state_t;
 
 /* One job in flight.  active .. next_beat_ms are what the heartbeat reads
@@ -69,7 +74,7 @@ typedef struct {
     char batch_id[160], job_id[160], receipt[256], owner[192];
     int64_t next_beat_ms;
 
-    slot_state_t state;
+    slot_state_t state;      /* written only by worker_slot_set_state() (slot.c) */
     int index;
     queue_msg_t msg;         /* owned copy */
     job_spec_t spec;
@@ -85,7 +90,31 @@ typedef struct {
     int64_t received_ms;     /* wall clock when the message was received */
 } slot_t;
 
+typedef struct worker worker_t;
+
+/* Per stage thread handles: each thread has its own connections. */
 typedef struct {
+    worker_t *w;
+    int index;               /* -1 once main.c has joined the thread */
+    queue_t *queue;
+    ledger_t *ledger;
+    store_t *store;
+    engine_t *engine;        /* local engines only */
+    poster_t *poster;
+} worker_thread_t;
+
+/* A finished job's message waiting to be deleted in a batch (deletes.c). */
+typedef struct {
+    char *receipt, *job;     /* owned */
+} worker_pending_delete_t;
+
+/* A job worker_give_back() hands back, copied out of its slot. */
+typedef struct {
+    bool lease_lost;
+    char batch_id[160], job_id[160], receipt[256], owner[192];
+} worker_given_t;
+
+struct worker {
     config_t cfg;
     int concurrency;         /* generations in flight at most */
     int prefetch;            /* claimed jobs kept ready beyond those (network engines) */
@@ -93,8 +122,8 @@ typedef struct {
     int threads;             /* stage threads */
     bool async;              /* the engine runs in the driver */
     bool drain;
-    long max_jobs;           /* 0: unlimited */
-    int visibility_s;
+    int max_jobs;            /* 0: unlimited */
+    int visibility_s;        /* --visibility, else the config's (0 until set) */
     int lease_s;
     int poll_wait_s;
     long test_delay_ms;      /* ONESHEET_WORKER_TEST_DELAY_MS: slow model for crash tests */
@@ -119,25 +148,57 @@ typedef struct {
     pthread_cond_t cond;     /* a slot became RECEIVED, DONE or FREE */
     pthread_cond_t left;     /* a stage thread is leaving, or driver_quit was set */
     pthread_mutex_t beat_lock; /* held over one heartbeat, and over give-back */
-    void *multi;             /* the driver's CURLM */
-    int wake_fd;             /* eventfd that wakes the driver (-1: none) */
     atomic_bool driver_quit;
     atomic_int pollers;      /* stage threads in a long poll now */
     atomic_int receive_fails; /* receives failed in a row */
     atomic_bool seen_empty;  /* --drain: the last receive found nothing */
     slot_t *slots;           /* [nslots] */
-} worker_t;
+    worker_given_t *given;   /* [nslots]: worker_give_back's copies, allocated up
+                              * front so the shutdown path does not allocate */
+    worker_thread_t stage[WORKER_MAX_THREADS];   /* the stage threads' handles */
+    int stages_open;         /* stage[0 .. stages_open) have handles to close */
 
-/* Per stage thread handles: each thread has its own connections. */
-typedef struct {
-    worker_t *w;
-    int index;
-    queue_t *queue;
-    ledger_t *ledger;
-    store_t *store;
-    engine_t *engine;        /* local engines only */
-    poster_t *poster;
-} worker_thread_t;
+    /* driver.c's loop; only the driver thread touches it after
+     * worker_driver_init(), except wake_fd. */
+    struct {
+        void *multi;         /* the CURLM */
+        int epfd;            /* epoll set of the multi handle's sockets (-1: none) */
+        int wake_fd;         /* eventfd that wakes the driver (-1: none) */
+        int64_t timer_at;    /* libcurl's timeout, monotonic ms; -1: none */
+    } drv;
+
+    /* deletes.c: receipts waiting to go ten to a call. */
+    struct {
+        pthread_mutex_t mu;
+        worker_pending_delete_t pending[WORKER_DELETE_BATCH];
+        int n;
+        int64_t first_ms;    /* when the oldest waiting receipt came */
+    } deletes;
+
+    /* metrics.c's endpoint. */
+    struct {
+        int listen_fd;       /* -1: not serving */
+        pthread_t tid;
+        atomic_bool quit;
+    } metrics;
+
+    /* notify.c: when systemd last heard from this worker. */
+    struct {
+        uint64_t watchdog_usec;  /* WatchdogSec= of the unit; 0: none */
+        int64_t last_watchdog_ms, last_status_ms;
+    } notify;
+};
+
+/* slot.c: the one place a slot's state changes.  Call with w->lock held.
+ * Asserts that from -> to is in the table of allowed transitions (a
+ * forbidden one is a bug, and asserts stay on in every build); a slot that
+ * becomes FREE, DONE or RECEIVED is work for one stage thread, which is
+ * woken. */
+void worker_slot_set_state(worker_t *w, slot_t *s, slot_state_t to);
+/* Whether the table allows from -> to. */
+bool worker_slot_transition_ok(slot_state_t from, slot_state_t to);
+/* "free", "reserved", ... for logs; "?" for a value out of range. */
+const char *worker_slot_state_name(slot_state_t st);
 
 /* process.c: a message into a slot (worker_hold_message copies it; false
  * when out of memory), claimed, and a generated slot to its end.
@@ -146,19 +207,36 @@ typedef struct {
  * the slot may be freed. */
 bool worker_hold_message(slot_t *s, const queue_msg_t *m, int64_t received_ms);
 bool worker_begin(worker_thread_t *t, slot_t *s);
-void worker_complete(worker_thread_t *t, slot_t *s);
 void worker_slot_clear(slot_t *s);
+/* Takes the slot's job back from the heartbeat before its end is recorded.
+ * Returns whether its lease was lost; *abandoned says whether shutdown
+ * already gave it back, in which case the job is no longer this worker's
+ * to finish, fail or retry. */
+bool worker_unpublish(worker_t *w, slot_t *s, bool *abandoned);
+/* A retryable failure (cause, borrowed): the job goes back to the ledger
+ * and its message is hidden for a backoff, or on the last delivery the job
+ * fails for good. */
+void worker_retry_later(worker_thread_t *t, const slot_t *s, const err_t *cause);
 /* Marks jobs whose messages were dead-lettered as failed. */
 void worker_note_dead(worker_thread_t *t);
 /* The synchronous generate call of local engines (and of a network engine
  * with no driver), paced by the limiter: fills s->rc, s->err, s->res. */
 void worker_generate_sync(worker_thread_t *t, slot_t *s);
 
+/* finish.c: a generated slot to its end: compose, store, record, delete
+ * the message; or the job given back, failed or retried.  Every path ends
+ * with the slot cleared (worker_slot_clear); its state is left to the
+ * caller. */
+void worker_complete(worker_thread_t *t, slot_t *s);
+
 /* deletes.c: the message of a finished job is deleted, in batches where
  * the queue has them (sent by the tenth, or by worker_delete_flush). */
+/* Call once, before the threads start. */
+void worker_deletes_init(worker_t *w);
 void worker_delete(worker_thread_t *t, const char *receipt, const char *job);
-/* Sends the waiting deletes when the oldest waited min_age_ms (0: now). */
-void worker_delete_flush(queue_t *q, int64_t min_age_ms);
+/* Sends the waiting deletes through q when the oldest waited min_age_ms
+ * (0: now). */
+void worker_delete_flush(worker_t *w, queue_t *q, int64_t min_age_ms);
 
 /* pool.c: the stage threads. */
 void *worker_stage_main(void *arg);
@@ -178,14 +256,12 @@ void *worker_heartbeat_main(void *arg);
  * used when the grace after SIGTERM is over.  Returns how many. */
 int worker_give_back(worker_t *w);
 
-int64_t worker_now_ms(void);
-int64_t worker_mono_ms(void);
-/* ms from now on the realtime clock, for pthread_cond_timedwait(). */
-struct timespec worker_deadline(long ms);
-
 /* metrics.c */
 void worker_observe_generate(worker_t *w, int64_t ms);
+/* Serves --metrics (w->metrics_addr) from a thread of its own.  Returns 0,
+ * or -1 with err set (ERR_USAGE for a bad address). */
 int worker_metrics_start(worker_t *w, err_t *err);
-void worker_metrics_stop(void);
+/* Stops serving, if it was; w->metrics.listen_fd must start as -1. */
+void worker_metrics_stop(worker_t *w);
 
 #endif

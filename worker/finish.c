@@ -1,0 +1,341 @@
+/* finish — a generated job to its end, steps (3)..(7) of process.c's
+ * order: compose the poster, store the raw art and the poster, make the
+ * URL, mark the job succeeded conditionally, and only then delete the
+ * message.  Each step returns an outcome that worker_complete() switches
+ * on; a failure on the way fails, filters or retries the job instead. */
+#include "worker.h"
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "jobs/job.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "BATCH/JOB.raw.EXT", where the engine's art is kept beside the poster
+ * (store_key() checks the ids and extension). */
+static err_code_t raw_key_for(const char *batch, const char *job, const char *ext,
+                              char *out, size_t cap)
+{
+    err_code_t rc = store_key(batch, job, ext, out, cap);
+    if (rc != ERR_OK)
+        return rc;
+    int n = snprintf(out, cap, "%s/%s.raw.%s", batch, job, ext);
+    return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : ERR_OK;
+}
+
+/* The poster's SHA-256.  When the engine hashed the art (art_len bytes)
+ * as it arrived and the poster is the art with metadata spliced in before
+ * its IEND chunk, the art's running hash continues over the inserted bytes
+ * and the IEND: the image is not read a second time. */
+static void poster_sha(const slot_t *s, size_t art_len, const buf_t *poster,
+                       const poster_layout_t *lay, uint8_t out[SHA256_LEN])
+{
+    if (lay->spliced && s->res.sha_head && lay->splice_at + 12 == art_len &&
+        lay->splice_at + lay->splice_len + 12 == poster->len) {
+        crypto_sha256_ctx *c = crypto_sha256_dup(s->res.sha_head);
+        if (c && crypto_sha256_update(c, poster->data + lay->splice_at,
+                                      lay->splice_len + 12) == ERR_OK &&
+            crypto_sha256_final(c, out) == ERR_OK)
+            return;
+        crypto_sha256_free(c);
+    }
+    crypto_sha256(poster->data, poster->len, out);
+}
+
+/* Turns the art in img into its poster in place: the metadata chunks go in
+ * before the IEND (lay->splice_at).  The art's buffer has room for them
+ * (bedrock_stream sizes it with slack), so no second copy of the image is
+ * made. */
+static err_code_t splice_in_place(buf_t *img, const buf_t *chunks,
+                                  const poster_layout_t *lay, err_t *e)
+{
+    if (lay->splice_at > img->len || buf_reserve(img, chunks->len) != ERR_OK)
+        return err_set(e, ERR_NOMEM, "compose: out of memory");
+    memmove(img->data + lay->splice_at + chunks->len, img->data + lay->splice_at,
+            img->len - lay->splice_at);
+    memcpy(img->data + lay->splice_at, chunks->data, chunks->len);
+    img->len += chunks->len;
+    img->data[img->len] = '\0';
+    return ERR_OK;
+}
+
+/* What a step of finishing a job came to: the next step is taken on
+ * OUT_NEXT, and settle() switches on any other. */
+typedef enum {
+    OUT_NEXT,          /* on to the next step */
+    OUT_GIVE_BACK,     /* SIGTERM came before its generation started */
+    OUT_FAIL,          /* fails (or is filtered) for good */
+    OUT_RETRY,         /* the generation or the compose failed, retryably */
+    OUT_STORE_FAILED,  /* a put or the URL failed: retried as well */
+    OUT_SUCCEEDED,     /* the ledger has the result: the message can go */
+    OUT_SUPERSEDED,    /* the ledger refused it: lease lost, or cancelled */
+} outcome_t;
+
+/* One job being finished: what its steps hand on.  The engine's result
+ * stays the slot's (s->res); with an in-place poster its image buffer
+ * becomes the poster once the raw art is stored. */
+typedef struct {
+    worker_thread_t *t;
+    slot_t *s;
+    err_t e;                 /* why the last step failed */
+    job_state_t fail_state;  /* OUT_FAIL: JOB_FAILED or JOB_FILTERED */
+    bool lease_lost;         /* from unpublish, for OUT_SUPERSEDED's log */
+    bool in_place;           /* the poster is the art with chunks spliced in */
+    buf_t poster, chunks;    /* owned (finish_free); poster unused when in_place */
+    poster_layout_t lay;
+    const char *poster_type, *poster_ext;   /* static strings */
+    size_t art_len;          /* the art's length before any splice */
+    const buf_t *out;        /* the poster stored: &poster or &s->res.image */
+    char key[512];
+    char sha_hex[SHA256_HEX_LEN];
+    char *url;               /* owned (finish_free) */
+    int64_t expires;
+} finish_t;
+
+static void finish_init(finish_t *f, worker_thread_t *t, slot_t *s)
+{
+    memset(f, 0, sizeof *f);
+    f->t = t;
+    f->s = s;
+    f->e = s->err;
+    f->poster = (buf_t)BUF_INIT;
+    f->chunks = (buf_t)BUF_INIT;
+}
+
+static void finish_free(finish_t *f)
+{
+    free(f->url);
+    buf_free(&f->poster);
+    buf_free(&f->chunks);
+}
+
+/* (3) The generation's outcome, and when it succeeded the poster composed:
+ * art a poster cannot be made from fails like a bad image.  Text-less PNG
+ * art needs only its metadata chunks now (f->in_place): the poster is made
+ * in the art's own buffer once the raw art is stored, so the image is in
+ * memory once.  Returns OUT_NEXT; OUT_FAIL, with f->fail_state saying
+ * failed or filtered; or OUT_RETRY; f->e says why. */
+static outcome_t compose_step(finish_t *f)
+{
+    slot_t *s = f->s;
+    err_code_t rc = s->rc;
+
+    if (rc == ERR_OK) {
+        rc = poster_for_job_chunks(&s->spec, s->job_id, &s->res, &f->chunks, &f->lay, &f->e);
+        if (rc == ERR_OK) {
+            f->in_place = true;
+            f->poster_type = "image/png";
+            f->poster_ext = "png";
+        } else if (rc == ERR_NOTFOUND) {
+            err_clear(&f->e);
+            rc = poster_for_job(f->t->poster, &s->spec, s->job_id, &s->res, &f->poster,
+                                &f->poster_type, &f->poster_ext, &f->lay, &f->e);
+        }
+        if (rc != ERR_OK)
+            err_prefix(&f->e, "compose");
+    }
+    if (rc == ERR_OK)
+        return OUT_NEXT;
+    if (rc == ERR_FILTERED || !err_is_retryable(&f->e)) {
+        f->fail_state = rc == ERR_FILTERED ? JOB_FILTERED : JOB_FAILED;
+        return OUT_FAIL;
+    }
+    return OUT_RETRY;
+}
+
+/* The raw art at BATCH/JOB.raw.EXT with its checksum, then, for an
+ * in-place poster, the chunks spliced into the art.  Fills f->key,
+ * f->art_len and f->out.  Returns ERR_OK or the error, with f->e set
+ * unless a key did not fit. */
+static err_code_t put_raw(finish_t *f)
+{
+    slot_t *s = f->s;
+    uint8_t raw_sha[SHA256_LEN];
+    char raw_key[520];
+    err_code_t rc;
+
+    if (s->res.sha_known)
+        memcpy(raw_sha, s->res.sha256, SHA256_LEN);
+    else
+        crypto_sha256(s->res.image.data, s->res.image.len, raw_sha);
+    f->art_len = s->res.image.len;
+    f->out = f->in_place ? &s->res.image : &f->poster;
+    if ((rc = raw_key_for(s->batch_id, s->job_id, s->res.ext, raw_key,
+                          sizeof raw_key)) != ERR_OK ||
+        (rc = store_key(s->batch_id, s->job_id, f->poster_ext, f->key,
+                        sizeof f->key)) != ERR_OK ||
+        (rc = store_put(f->t->store, raw_key, s->res.image.data, s->res.image.len, raw_sha,
+                        s->res.content_type, &f->e)) != ERR_OK)
+        return rc;
+    return f->in_place ? splice_in_place(&s->res.image, &f->chunks, &f->lay, &f->e) : ERR_OK;
+}
+
+/* The poster at f->key with its checksum, then (5) its URL into f->url
+ * (owned by f).  Returns ERR_OK or the error, with f->e set. */
+static err_code_t put_poster(finish_t *f)
+{
+    slot_t *s = f->s;
+    uint8_t sha[SHA256_LEN];
+    err_code_t rc;
+
+    poster_sha(s, f->art_len, f->out, &f->lay, sha);
+    hex_encode(sha, SHA256_LEN, f->sha_hex);
+    if ((rc = store_put(f->t->store, f->key, f->out->data, f->out->len, sha, f->poster_type,
+                        &f->e)) != ERR_OK)
+        return rc;
+    return store_url(f->t->store, f->key,
+                     s->spec.url_ttl > 0 ? s->spec.url_ttl : f->t->w->cfg.url_ttl, &f->url,
+                     &f->expires, &f->e);
+}
+
+/* (4) Stores the raw art, then the poster, each with its checksum, and
+ * (5) makes the poster's URL.  Returns OUT_NEXT, or OUT_STORE_FAILED with
+ * f->e saying why. */
+static outcome_t store_step(finish_t *f)
+{
+    err_clear(&f->e);
+    if (put_raw(f) == ERR_OK && put_poster(f) == ERR_OK)
+        return OUT_NEXT;
+    if (f->e.code == ERR_OK)   /* store_key() and raw_key_for() say nothing */
+        err_set(&f->e, ERR_INTERNAL, "store key too long");
+    return OUT_STORE_FAILED;
+}
+
+/* (6) Marks the job succeeded, conditional on still holding the lease.
+ * Returns OUT_SUCCEEDED, or OUT_SUPERSEDED with f->e when the ledger
+ * refused. */
+static outcome_t record_step(finish_t *f)
+{
+    slot_t *s = f->s;
+    ledger_result_t r = {
+        .url = f->url, .store_key = f->key, .sha256 = f->sha_hex, .model = s->res.model,
+        .bytes = (int64_t)f->out->len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
+    };
+    if (ledger_succeed(f->t->ledger, s->batch_id, s->job_id, s->owner, &r, &f->e) != ERR_OK)
+        return OUT_SUPERSEDED;
+    return OUT_SUCCEEDED;
+}
+
+/* SIGTERM before its generation started: straight back to the queue
+ * (lease released, message visible at once) for another worker. */
+static void give_back_unstarted(finish_t *f)
+{
+    slot_t *s = f->s;
+    err_t e;
+
+    err_clear(&e);
+    ledger_release(f->t->ledger, s->batch_id, s->job_id, s->owner, "shutdown",
+                   "worker stopped before the job started", &e);
+    err_clear(&e);
+    queue_change_visibility(f->t->queue, s->msg.receipt, 0, &e);
+    atomic_fetch_add(&f->t->w->n_given_back, 1);
+    log_info("job_given_back", "batch=%s job=%s reason=shutdown_before_start", s->batch_id,
+             s->job_id);
+}
+
+/* Failed or filtered for good: recorded so, and the message deleted. */
+static void fail_for_good(finish_t *f)
+{
+    worker_t *w = f->t->w;
+    slot_t *s = f->s;
+    bool filtered = f->fail_state == JOB_FILTERED;
+    const char *code = f->e.service_code[0] ? f->e.service_code : err_name(f->e.code);
+    err_t e;
+
+    err_clear(&e);
+    if (ledger_fail(f->t->ledger, s->batch_id, s->job_id, s->owner, f->fail_state, code,
+                    f->e.msg, &e) == ERR_OK)
+        atomic_fetch_add(filtered ? &w->n_filtered : &w->n_failed, 1);
+    log_error(filtered ? "job_filtered" : "job_failed", "batch=%s job=%s code=%s",
+              s->batch_id, s->job_id, code);
+    worker_delete(f->t, s->msg.receipt, s->job_id);
+}
+
+/* The ledger refused the success: the other holder's result (the lease
+ * lapsed and someone else took over) or the cancel stands.  The message
+ * goes only if the job is over. */
+static void superseded(finish_t *f)
+{
+    slot_t *s = f->s;
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+
+    log_warn("job_superseded", "batch=%s job=%s lease_lost=%d error=\"%s\"", s->batch_id,
+             s->job_id, f->lease_lost, f->e.msg);
+    err_clear(&f->e);
+    if (ledger_get_jobs(f->t->ledger, s->batch_id, s->job_id, &jobs, &n, &f->e) == ERR_OK &&
+        n == 1 && job_state_terminal(jobs[0].state))
+        worker_delete(f->t, s->msg.receipt, s->job_id);
+    ledger_jobs_free(jobs, n);
+}
+
+/* Acts on the outcome of the last step taken, the job being this
+ * worker's (not abandoned). */
+static void settle(finish_t *f, outcome_t o)
+{
+    worker_t *w = f->t->w;
+    slot_t *s = f->s;
+
+    switch (o) {
+    case OUT_GIVE_BACK:
+        give_back_unstarted(f);
+        break;
+    case OUT_FAIL:
+        fail_for_good(f);
+        break;
+    case OUT_RETRY:
+        worker_retry_later(f->t, s, &f->e);
+        break;
+    case OUT_STORE_FAILED:
+        log_error("store_failed", "batch=%s job=%s error=\"%s\"", s->batch_id, s->job_id,
+                  f->e.msg);
+        worker_retry_later(f->t, s, &f->e);
+        break;
+    case OUT_SUCCEEDED:
+        atomic_fetch_add(&w->n_succeeded, 1);
+        log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", s->batch_id, s->job_id,
+                 f->out->len, (long long)(worker_now_ms() - s->t0_ms));
+        /* (7) only now is the message done with */
+        worker_delete(f->t, s->msg.receipt, s->job_id);
+        break;
+    case OUT_SUPERSEDED:
+        superseded(f);
+        break;
+    case OUT_NEXT:
+        assert(!"settle: the job has steps left");
+        break;
+    }
+}
+
+/* (3)..(7) in order: compose, store, record, delete.  The job stays
+ * published to the heartbeat (its lease and message kept alive) until the
+ * ledger is told its end; a job given back at shutdown meanwhile is no
+ * longer this worker's to finish, fail or retry. */
+void worker_complete(worker_thread_t *t, slot_t *s)
+{
+    worker_t *w = t->w;
+    outcome_t o = OUT_GIVE_BACK;
+    bool abandoned = false;
+    finish_t f;
+
+    finish_init(&f, t, s);
+    if (!s->unstarted_at_stop) {
+        o = compose_step(&f);
+        if (w->test_delay_ms)
+            usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
+        if (o == OUT_NEXT)
+            o = store_step(&f);
+    }
+    f.lease_lost = worker_unpublish(w, s, &abandoned);
+    if (abandoned)
+        log_info("job_abandoned", "batch=%s job=%s reason=shutdown", s->batch_id, s->job_id);
+    else
+        settle(&f, o == OUT_NEXT ? record_step(&f) : o);
+    finish_free(&f);
+    worker_slot_clear(s);
+}
+
