@@ -4,8 +4,11 @@
 # nothing at all.
 source "$(dirname "$0")/lib.sh"
 
+# Whether this binary links libsystemd.  (Not `ldd | grep -q` under
+# pipefail: grep -q may close the pipe before ldd is done, and ldd's
+# SIGPIPE then reads as "no".)
 sd=0
-ldd "$BIN/onesheet-worker" | grep -q libsystemd && sd=1
+case "$(ldd "$BIN/onesheet-worker")" in *libsystemd*) sd=1 ;; esac
 python3 - "$BIN/onesheet-worker" "$T/notify.sock" "$sd" >"$T/notes" <<'PY' || fail "listener failed"
 import os, signal, socket, subprocess, sys, time
 worker, path, sd = sys.argv[1], sys.argv[2], sys.argv[3] == "1"

@@ -68,20 +68,6 @@ static long proxy_stat(const char *name)
     return n;
 }
 
-/* Deterministic pseudo-random bytes, so failures reproduce. */
-static uint8_t *make_bytes(size_t n, unsigned seed)
-{
-    uint8_t *p = malloc(n);
-    unsigned x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-    return p;
-}
-
 static err_code_t put_bytes(const char *key, const uint8_t *p, size_t n, err_t *e)
 {
     uint8_t sha[SHA256_LEN];
@@ -260,7 +246,7 @@ static void put_get_and_presigned_download_round_trip(void **state)
     (void)state;
     err_t e;
     size_t n = 300 * 1024 + 7, len = 0;
-    uint8_t *p = make_bytes(n, 1), *got = NULL, want[SHA256_LEN], dl[SHA256_LEN];
+    uint8_t *p = sc_bytes(n, 1), *got = NULL, want[SHA256_LEN], dl[SHA256_LEN];
     if (put_bytes("b1/j1.png", p, n, &e) != ERR_OK)
         fail_msg("put: %s", e.msg);
     if (store_get(L.s, "b1/j1.png", &got, &len, &e) != ERR_OK)
@@ -304,7 +290,7 @@ static void second_put_goes_through_412_and_overwrites_only_other_bytes(void **s
     (void)state;
     err_t e;
     size_t n = 4096, len = 0;
-    uint8_t *a = make_bytes(n, 2), *b = make_bytes(n, 3), *got = NULL;
+    uint8_t *a = sc_bytes(n, 2), *b = sc_bytes(n, 3), *got = NULL;
     long pre0 = proxy_stat("precondition_failed");
     if (put_bytes("b1/j2.png", a, n, &e) != ERR_OK)
         fail_msg("put: %s", e.msg);
@@ -427,7 +413,7 @@ static void puts_survive_lost_replies(void **state)
     if (!(L.s = store_s3_open_env(L.env, L.store_url, &e)))
         fail_msg("open %s: %s", L.store_url, e.msg);
     for (unsigned i = 0; i < 3; i++) {
-        uint8_t *p = make_bytes(n, 10 + i), *got = NULL;
+        uint8_t *p = sc_bytes(n, 10 + i), *got = NULL;
         snprintf(key, sizeof key, "faults/j%u.png", i);
         if (put_bytes(key, p, n, &e) != ERR_OK)
             fail_msg("put %s: %s", key, e.msg);
