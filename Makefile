@@ -78,6 +78,12 @@ include api/lambda.mk
 include fuzz/fuzz.mk
 all: $(PROGS)
 
+# Keep every object, tests' included: make would delete the objects it
+# made on the way to a test binary as intermediates, and compile them all
+# again after any change (and layers.sh could not tell what a header
+# change rebuilds).
+.SECONDARY:
+
 # Header dependencies come from the compiler (-MMD -MP writes each object's
 # .d file, included above), so touching a header rebuilds only the objects
 # that include it, directly or not.

@@ -203,6 +203,9 @@ def check_rebuilds(root, build, header):
     args.append("tests")
     out = subprocess.run(args, capture_output=True, text=True, env=env).stdout
     compiled = set(re.findall(r"\s-c\s+(\S+\.c)\s", out))
+    # An object missing from the build is made whatever the header does.
+    compiled = {c for c in compiled
+                if os.path.exists(os.path.join(build, c[:-2] + ".o"))}
     if not dependants:
         say(f"{header}: no .d file lists it (is {build} built with -MMD?)")
     elif compiled != dependants:
