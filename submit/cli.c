@@ -1,5 +1,6 @@
 /* cli — see cli.h. */
 #include "cli.h"
+#include "ledger/ledger_backends.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@ int cli_open(cli_t *cli, unsigned need)
         return cli_fail(cli, &e);
     if (config_prepare_state(&cli->cfg, &e) != ERR_OK)
         return cli_fail(cli, &e);
+    if ((need & CLI_LEDGER_IF_EXISTS) && !(need & CLI_LEDGER) &&
+        ledger_exists(cli->cfg.ledger))
+        need |= CLI_LEDGER;
     if ((need & CLI_LEDGER) && !(cli->ledger = ledger_open(cli->cfg.ledger, &e)))
         return cli_fail(cli, &e);
     if ((need & CLI_QUEUE) && !(cli->queue = queue_open(cli->cfg.queue, &e)))

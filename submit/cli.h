@@ -12,7 +12,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-enum { CLI_QUEUE = 1, CLI_LEDGER = 2, CLI_STORE = 4 };
+/* CLI_LEDGER_IF_EXISTS: the ledger only when it already exists
+ * (ledger_exists()), so a reader creates no state; cli->ledger stays NULL
+ * otherwise. */
+enum { CLI_QUEUE = 1, CLI_LEDGER = 2, CLI_STORE = 4, CLI_LEDGER_IF_EXISTS = 8 };
 
 typedef struct {
     config_t cfg;
@@ -51,10 +54,21 @@ const char *cli_job_prompt(const ledger_job_t *j);
 int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output,
                    double timeout_s, bool json);
 
+/* Writes batch_id's results manifest to path ("-": JSONL on stdout), through
+ * a temporary file and a rename: CSV when path ends in ".csv", JSONL
+ * otherwise (the columns and keys are in cli_manifest.c).  Returns 0, or
+ * the exit status after printing why. */
+int cli_write_manifest(cli_t *cli, const char *batch_id, const char *path);
+
 /* Estimates b's cost from the price table (cost.h).  With dry, prints the
  * estimate; with budget >= 0 (USD), refuses an estimate over it or an
  * unknown one.  Returns 0, or the exit status after printing why. */
 int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry);
+/* The same for the items whose counted[i] is true (counted NULL: all);
+ * with dry and skipped > 0, the printed estimate says that many jobs were
+ * already submitted and are not counted. */
+int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t skipped,
+                        double budget, bool dry);
 
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);

@@ -1,6 +1,7 @@
 /* cli_cost — the cost estimate `submit --dry-run` prints and `submit
  * --budget` enforces, from the same price table and the same sum as
- * campaign budgets (campaign_estimate). */
+ * campaign budgets (campaign_estimate).  A dry run that found some jobs in
+ * the ledger counts only the others: those are the ones a submit sends. */
 #include "campaign/campaign.h"
 #include "cli.h"
 #include "jobs/cost.h"
@@ -9,11 +10,45 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+/* Sums the price of b's items whose counted[i] is true (counted NULL: all,
+ * through campaign_estimate) into *usd and their number into *n.
+ * ERR_NOTFOUND with e set when a model has no price. */
+static err_code_t estimate(const bulk_t *b, const bool *counted, const cost_table_t *prices,
+                           double *usd, size_t *n, err_t *e)
+{
+    double sum = 0;
+
+    *n = 0;
+    if (!counted) {
+        *n = b->nitems;
+        return campaign_estimate(b, prices, usd, e);
+    }
+    for (size_t i = 0; i < b->nitems; i++) {
+        double p;
+        const char *m = b->items[i].spec.model ? b->items[i].spec.model : "draft";
+        if (!counted[i])
+            continue;
+        if (cost_price(prices, m, &p, e) != ERR_OK)
+            return ERR_NOTFOUND;
+        sum += p;
+        (*n)++;
+    }
+    *usd = sum;
+    return ERR_OK;
+}
+
 int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry)
+{
+    return cli_cost_check_some(cli, b, NULL, 0, budget, dry);
+}
+
+int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t skipped,
+                        double budget, bool dry)
 {
     cost_table_t *prices = NULL;
     double usd = 0;
-    char money[32], limit[32];
+    size_t n = 0;
+    char money[32], limit[32], note[64] = "";
     err_t e;
     int rc = 0;
 
@@ -22,7 +57,7 @@ int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry)
     err_clear(&e);
     if (cost_table_default(NULL, &prices, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    if (campaign_estimate(b, prices, &usd, &e) != ERR_OK) {
+    if (estimate(b, counted, prices, &usd, &n, &e) != ERR_OK) {
         if (budget >= 0) {
             fprintf(stderr, "%s: --budget: cannot estimate the cost: %s; nothing enqueued\n",
                     cli->prog, e.msg);
@@ -33,14 +68,17 @@ int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry)
         goto out;
     }
     cost_format(usd, money, sizeof money);
+    if (skipped)
+        snprintf(note, sizeof note, "%zu already submitted, not counted; ", skipped);
     if (dry)
-        fprintf(stderr, "%s: estimated cost: %s for %zu %s (prices: %s)\n", cli->prog, money,
-                b->nitems, b->nitems == 1 ? "job" : "jobs", cost_table_source(prices));
+        fprintf(stderr, "%s: estimated cost: %s for %zu %s%s (%sprices: %s)\n", cli->prog,
+                money, n, skipped ? "new " : "", n == 1 ? "job" : "jobs", note,
+                cost_table_source(prices));
     if (budget >= 0 && usd > budget + 1e-9) {
         snprintf(limit, sizeof limit, "$%.2f", budget);
-        fprintf(stderr, "%s: over budget: %zu %s would cost about %s, over --budget %s; "
-                "nothing enqueued\n", cli->prog, b->nitems, b->nitems == 1 ? "job" : "jobs",
-                money, limit);
+        fprintf(stderr, "%s: over budget: %zu %s%s would cost about %s, over --budget %s; "
+                "nothing enqueued\n", cli->prog, n, skipped ? "new " : "",
+                n == 1 ? "job" : "jobs", money, limit);
         rc = EX_DATAERR;
     }
 out:

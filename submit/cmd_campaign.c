@@ -3,6 +3,7 @@
  * `install` writes the systemd timer (cmd_campaign_install.c). */
 #include "campaign/campaign.h"
 #include "cli.h"
+#include "engine/engine_backends.h"
 #include "jobs/cost.h"
 
 #include <getopt.h>
@@ -19,15 +20,18 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: onesheet campaign plan FILE [--slot TIME] [--json]\n"
-            "       onesheet campaign run FILE [--slot TIME] [--wait] [--output F] [--json]\n"
+            "       onesheet campaign run FILE [--slot TIME [--force]] [--wait] [--output F]\n"
+            "                             [--json]\n"
             "       onesheet campaign install FILE [--dir DIR] [--bin PATH]\n"
             "  TIME is ISO 8601 UTC (2026-11-30T09:00:00Z).  plan shows the next firing\n"
-            "  by default; run serves the latest scheduled slot not after now.\n");
+            "  by default; run serves the latest scheduled slot not after now.  run\n"
+            "  refuses a --slot that is not a firing of the schedule, or is after now,\n"
+            "  unless --force is given; plan shows any slot, with a warning.\n");
 }
 
 typedef struct {
     const char *slot_s, *output;
-    bool wait, json;
+    bool wait, json, force;
 } opts_t;
 
 static int parse_opts(cli_t *cli, int argc, char **argv, opts_t *o)
@@ -35,7 +39,8 @@ static int parse_opts(cli_t *cli, int argc, char **argv, opts_t *o)
     static const struct option opts[] = {
         {"slot", required_argument, NULL, 's'}, {"wait", no_argument, NULL, 'w'},
         {"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     memset(o, 0, sizeof *o);
@@ -46,6 +51,7 @@ static int parse_opts(cli_t *cli, int argc, char **argv, opts_t *o)
         case 'w': o->wait = true; break;
         case 'o': o->output = optarg; break;
         case 'j': o->json = true; break;
+        case 'f': o->force = true; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return EX_USAGE;
         }
@@ -58,7 +64,47 @@ static int parse_opts(cli_t *cli, int argc, char **argv, opts_t *o)
     return 0;
 }
 
-/* Loads the campaign and the slot (--slot, else `dflt`). */
+/* Holds a --slot to the schedule: one batch per firing only means something
+ * if a slot given by hand is a firing a timer would have made, and has come.
+ * plan (`next`) shows any slot with a warning; run refuses (65) a slot that
+ * is not a firing or is after now, unless --force. */
+static int check_slot(cli_t *cli, const opts_t *o, bool next, const campaign_t *c,
+                      int64_t slot)
+{
+    int64_t now = (int64_t)time(NULL);
+    bool future;
+    err_t e;
+    char iso[32], s[32], msg[sizeof e.msg + 100];
+
+    err_clear(&e);
+    bool firing = campaign_check_slot(c, "--slot", slot, now, &future, &e) == ERR_OK;
+    if (next) {
+        if (!firing)
+            fprintf(stderr, "%s: warning: %s; campaign run refuses it without --force\n",
+                    cli->prog, e.msg);
+        return 0;
+    }
+    if (firing && !future)
+        return 0;
+    if (firing)
+        snprintf(msg, sizeof msg, "%s: --slot %s is in the future (now is %s): the schedule "
+                 "has not fired it yet", c->path, oncalendar_iso(slot, s, sizeof s),
+                 oncalendar_iso(now, iso, sizeof iso));
+    else if (future)
+        snprintf(msg, sizeof msg, "%s, and is in the future (now is %s)", e.msg,
+                 oncalendar_iso(now, iso, sizeof iso));
+    else
+        snprintf(msg, sizeof msg, "%s", e.msg);
+    if (o->force) {
+        fprintf(stderr, "%s: warning: %s; running it because of --force\n", cli->prog, msg);
+        return 0;
+    }
+    fprintf(stderr, "%s: %s; --force runs it anyway\n", cli->prog, msg);
+    return EX_DATAERR;
+}
+
+/* Loads the campaign and the slot: --slot (checked by check_slot), else the
+ * next firing after now (`next`, for plan) or the latest at or before now. */
 static int load(cli_t *cli, const char *path, const opts_t *o, bool next, campaign_t *c,
                 int64_t *slot)
 {
@@ -66,12 +112,17 @@ static int load(cli_t *cli, const char *path, const opts_t *o, bool next, campai
     err_clear(&e);
     if (campaign_load(path, c, &e) != ERR_OK)
         return cli_fail(cli, &e);
+    /* An unknown model would only fail every job in the worker. */
+    if (engine_model_check(c->model ? c->model : cli->cfg.model, NULL, 0, &e) != ERR_OK) {
+        err_prefix(&e, "%s: model", c->path);
+        return cli_fail(cli, &e);
+    }
     if (o->slot_s) {
         if (oncalendar_parse_iso(o->slot_s, slot, &e) != ERR_OK) {
             fprintf(stderr, "%s: --slot: %s\n", cli->prog, e.msg);
             return EX_USAGE;
         }
-        return 0;
+        return check_slot(cli, o, next, c, *slot);
     }
     err_code_t rc = next ? oncalendar_next(&c->cal, (int64_t)time(NULL), slot, &e)
                          : campaign_default_slot(c, (int64_t)time(NULL), slot, &e);

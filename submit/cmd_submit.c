@@ -9,10 +9,12 @@
  * duplicate message is harmless because processing is idempotent).
  *
  * cmd_submit runs three steps in order: submit_parse (argv → options),
- * submit_validate (read and check the input, its cost against --budget) and
- * submit_enqueue (or submit_dry_run), then maps what they say to an exit
- * status. */
+ * submit_validate (read and check the input, models included, and its cost
+ * against --budget) and submit_enqueue (or submit_dry_run, which reads the
+ * ledger, when there is one, to tell new jobs from submitted ones), then
+ * maps what they say to an exit status. */
 #include "cli.h"
+#include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
 
@@ -81,7 +83,7 @@ static void usage(FILE *fp)
             "  --seed N                 seed default\n"
             "  --title T                poster title default\n"
             "  --skip-invalid           enqueue the valid lines, report the rest\n"
-            "  --dry-run                validate and show what would be enqueued, and its cost\n"
+            "  --dry-run                validate; show which jobs are new and what they cost\n"
             "  --budget USD             refuse (enqueue nothing) when the estimate is over USD\n"
             "  --wait                   wait for the batch to finish (see onesheet wait)\n"
             "  --output FILE            with --wait: write the results manifest\n"
@@ -285,14 +287,58 @@ static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
     return 0;
 }
 
+/* Refuses --model naming no known model (EX_DATAERR, after printing
+ * "--model: unknown model ... (did you mean ...?)"), before any input is
+ * read; warns once when the configured default is unknown, since then
+ * every entry naming no model is invalid.  Returns 0 or EX_DATAERR. */
+static int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
+{
+    err_t e;
+
+    err_clear(&e);
+    if (o->d.model) {
+        if (engine_model_check(o->d.model, NULL, 0, &e) == ERR_OK)
+            return 0;
+        fprintf(stderr, "%s: --model: %s; nothing enqueued\n", cli->prog, e.msg);
+        return EX_DATAERR;
+    }
+    if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK)
+        fprintf(stderr, "%s: the configured model: %s; entries naming no model are invalid\n",
+                cli->prog, e.msg);
+    return 0;
+}
+
+/* Moves b's entries naming an unknown model to its errors (see
+ * engine_bulk_check_models), updating *parsed and e as bulk_parse() would
+ * have.  Returns 0, or cli_fail()'s status when memory runs out. */
+static int submit_check_models(const cli_t *cli, const struct submit_opts *o, bulk_t *b,
+                               err_t *e, err_code_t *parsed)
+{
+    err_t me;
+
+    err_clear(&me);
+    switch (engine_bulk_check_models(b, o->source, &me)) {
+    case ERR_OK: return 0;
+    case ERR_NOMEM: return cli_fail(cli, &me);
+    default: break;
+    }
+    if (*parsed == ERR_OK) {
+        *parsed = ERR_INVALID;
+        *e = me;
+    }
+    return 0;
+}
+
 /* Reads and checks o's input into b (from bulk_init(); the caller frees it
  * whatever this returns): every entry normalised with o's defaults and the
- * configured model for specs naming none, invalid entries reported, batch
- * and job ids assigned, folded duplicates noted, and the estimate checked
- * against --budget (and printed with --dry-run).  Needs cli_open() done.
- * Returns 0 when the batch may be enqueued, else the exit status after
- * printing why: EX_NOINPUT, EX_DATAERR (bad input, over budget), or the
- * status of the configuration or memory error. */
+ * configured model for specs naming none, entries naming an unknown model
+ * made invalid, invalid entries reported, batch and job ids assigned,
+ * folded duplicates noted, and (without --dry-run, which does it once it
+ * knows which jobs are new) the estimate checked against --budget.  Needs
+ * cli_open() done.  Returns 0 when the batch may be enqueued, else the exit
+ * status after printing why: EX_NOINPUT, EX_DATAERR (bad input, an unknown
+ * --model, over budget), or the status of the configuration or memory
+ * error. */
 static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
 {
     job_defaults_t d = o->d;
@@ -300,10 +346,14 @@ static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
     err_t e;
     int rc;
 
+    if ((rc = submit_check_default_model(cli, o)) != 0)
+        return rc;
     if (!d.model)
         d.model = cli->cfg.model;
     err_clear(&e);
     if ((rc = submit_read_input(cli, o, &d, b, &e, &parsed)) != 0)
+        return rc;
+    if ((rc = submit_check_models(cli, o, b, &e, &parsed)) != 0)
         return rc;
     if ((rc = submit_report_invalid(cli, o, b, parsed, &e)) != 0)
         return rc;
@@ -314,28 +364,103 @@ static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
     if (b->nduplicates)
         fprintf(stderr, "%s: %zu duplicate %s folded into one job each\n", cli->prog,
                 b->nduplicates, b->nduplicates == 1 ? "entry" : "entries");
-    return cli_cost_check(cli, b, o->budget, o->dry);
+    return o->dry ? 0 : cli_cost_check(cli, b, o->budget, false);
 }
 
-/* --dry-run: prints what would be enqueued, one job a line (a JSON object
- * with --json), and a summary on stderr.  Borrows b.  Returns 0. */
-static int submit_dry_run(const cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+static int cmp_str(const void *a, const void *b)
 {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sets is_new[i] (b->nitems of them) for each of b's jobs a submit would
+ * send: not in the ledger's batch, or recorded but never sent (a submit
+ * interrupted between ledger and queue).  Without a ledger (a dry run
+ * opens none when it does not exist yet) every job is new.  *nnew counts
+ * them.  Borrows b.  Returns 0, or cli_fail()'s status when the ledger
+ * fails. */
+static int dry_run_mark_new(const cli_t *cli, const bulk_t *b, bool *is_new, size_t *nnew)
+{
+    ledger_filter_t f = {.batch_id = b->batch_id, .state = -1};
+    ledger_job_t *jobs = NULL;
+    const char **sent = NULL;
+    size_t n = 0, nsent = 0;
+    err_t e;
+
+    for (size_t i = 0; i < b->nitems; i++)
+        is_new[i] = true;
+    *nnew = b->nitems;
+    if (!cli->ledger)
+        return 0;
+    err_clear(&e);
+    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    if (n && !(sent = malloc(n * sizeof *sent))) {
+        ledger_jobs_free(jobs, n);
+        err_set(&e, ERR_NOMEM, "out of memory");
+        return cli_fail(cli, &e);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(jobs[i].state == JOB_QUEUED && jobs[i].enqueued_ms == 0))
+            sent[nsent++] = jobs[i].job_id;
+    if (nsent)
+        qsort(sent, nsent, sizeof *sent, cmp_str);
+    for (size_t i = 0; nsent && i < b->nitems; i++) {
+        const char *key = b->items[i].job_id;
+        if (bsearch(&key, sent, nsent, sizeof *sent, cmp_str)) {
+            is_new[i] = false;
+            (*nnew)--;
+        }
+    }
+    free(sent);
+    ledger_jobs_free(jobs, n);
+    return 0;
+}
+
+/* --dry-run: finds which of b's jobs are new (dry_run_mark_new), prints the
+ * estimate for those and checks it against --budget, then prints each job,
+ * new or already submitted, one a line (a JSON object with "new" with
+ * --json), and a summary with the counts (on stderr; with --json also a
+ * last JSON line on stdout).  Borrows b.  Returns 0, EX_DATAERR over
+ * budget, or cli_fail()'s status. */
+static int submit_dry_run(cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+{
+    bool *is_new = calloc(b->nitems ? b->nitems : 1, sizeof *is_new);
+    size_t nnew = 0;
+    err_t e;
+    int rc;
+
+    if (!is_new) {
+        err_set(&e, ERR_NOMEM, "out of memory");
+        return cli_fail(cli, &e);
+    }
+    if ((rc = dry_run_mark_new(cli, b, is_new, &nnew)) != 0 ||
+        (rc = cli_cost_check_some(cli, b, is_new, b->nitems - nnew, o->budget, true)) != 0) {
+        free(is_new);
+        return rc;
+    }
     for (size_t i = 0; i < b->nitems; i++) {
         buf_t spec = BUF_INIT;
         job_spec_to_json_with_id(&b->items[i].spec, &spec);
         if (o->json) {
-            printf("{\"batch\":\"%s\",\"id\":\"%s\",\"line\":%zu,\"spec\":%s}\n",
-                   b->batch_id, b->items[i].job_id, b->items[i].line, (char *)spec.data);
+            printf("{\"batch\":\"%s\",\"id\":\"%s\",\"line\":%zu,\"new\":%s,\"spec\":%s}\n",
+                   b->batch_id, b->items[i].job_id, b->items[i].line,
+                   is_new[i] ? "true" : "false", (char *)spec.data);
         } else {
             char shortp[200];
-            printf("%-24s line %-6zu %s\n", b->items[i].job_id, b->items[i].line,
+            printf("%-24s line %-6zu %-9s %s\n", b->items[i].job_id, b->items[i].line,
+                   is_new[i] ? "new" : "submitted",
                    cli_ellipsize(b->items[i].spec.prompt, 60, shortp, sizeof shortp));
         }
         buf_free(&spec);
     }
-    fprintf(stderr, "%s: dry run: would enqueue %zu %s in batch %s (%zu skipped as invalid)\n",
-            cli->prog, b->nitems, b->nitems == 1 ? "job" : "jobs", b->batch_id, b->nerrors);
+    if (o->json)
+        printf("{\"batch\":\"%s\",\"dry_run\":true,\"jobs\":%zu,\"new\":%zu,"
+               "\"submitted\":%zu,\"invalid\":%zu}\n",
+               b->batch_id, b->nitems, nnew, b->nitems - nnew, b->nerrors);
+    fprintf(stderr, "%s: dry run: would enqueue %zu %s in batch %s (%zu already submitted, "
+            "%zu skipped as invalid)\n", cli->prog, nnew, nnew == 1 ? "job" : "jobs",
+            b->batch_id, b->nitems - nnew, b->nerrors);
+    free(is_new);
     return 0;
 }
 
@@ -378,8 +503,9 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
     case SUBMIT_USAGE: return EX_USAGE;
     case SUBMIT_RUN: break;
     }
-    /* A dry run touches neither the queue nor the ledger. */
-    if ((rc = cli_open(cli, o.dry ? 0 : CLI_QUEUE | CLI_LEDGER)) != 0)
+    /* A dry run sends nothing and only reads the ledger: it opens the
+     * queue not at all, and the ledger only when it already exists. */
+    if ((rc = cli_open(cli, o.dry ? CLI_LEDGER_IF_EXISTS : CLI_QUEUE | CLI_LEDGER)) != 0)
         return rc;
     bulk_init(&b);
     if ((rc = submit_validate(cli, &o, &b)) == 0)

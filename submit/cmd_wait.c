@@ -1,6 +1,5 @@
 /* wait — follow a batch to the end: a progress bar on a terminal, one plain
- * line per change otherwise, then the results manifest (JSONL: id, state,
- * url, error). */
+ * line per change otherwise, then the results manifest (cli_manifest.c). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -48,61 +47,6 @@ static void progress(const ledger_batch_t *b, bool tty, double elapsed)
     }
 }
 
-/* Writes the manifest to path atomically (temp + rename). */
-static int write_manifest(cli_t *cli, const char *batch_id, const char *path)
-{
-    ledger_filter_t f = {.batch_id = batch_id, .state = -1};
-    ledger_job_t *jobs = NULL;
-    size_t n = 0;
-    err_t e;
-    char tmp[4096];
-    FILE *fp;
-
-    err_clear(&e);
-    if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
-        return cli_fail(cli, &e);
-    if (strcmp(path, "-") == 0) {
-        fp = stdout;
-    } else {
-        snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-        if (!(fp = fopen(tmp, "w"))) {
-            perror(path);
-            ledger_jobs_free(jobs, n);
-            return EX_CANTCREAT;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(jobs[i].job_id));
-        json_object_set_new(o, "batch", json_string(jobs[i].batch_id));
-        json_object_set_new(o, "state", json_string(job_state_name(jobs[i].state)));
-        json_object_set_new(o, "url", jobs[i].url ? json_string(jobs[i].url) : json_null());
-        if (jobs[i].error_code || jobs[i].error_message) {
-            json_t *er = json_object();
-            json_object_set_new(er, "code", json_string(jobs[i].error_code ? jobs[i].error_code : ""));
-            json_object_set_new(er, "message",
-                                json_string(jobs[i].error_message ? jobs[i].error_message : ""));
-            json_object_set_new(o, "error", er);
-        } else {
-            json_object_set_new(o, "error", json_null());
-        }
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(fp, "%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
-    }
-    ledger_jobs_free(jobs, n);
-    if (fp != stdout) {
-        if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
-            rename(tmp, path) != 0) {
-            perror(path);
-            unlink(tmp);
-            return EX_IOERR;
-        }
-    }
-    return 0;
-}
-
 int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double timeout_s,
                    bool json)
 {
@@ -134,7 +78,7 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
                     cli->prog, timeout_s, (long long)done, (long long)b.total);
             ledger_batch_free(&b);
             if (output)
-                write_manifest(cli, batch_id, output);
+                cli_write_manifest(cli, batch_id, output);
             return EX_TEMPFAIL;
         }
         ledger_batch_free(&b);
@@ -151,7 +95,7 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
     }
     ledger_batch_free(&b);
     if (output) {
-        int wrc = write_manifest(cli, batch_id, output);
+        int wrc = cli_write_manifest(cli, batch_id, output);
         if (wrc)
             return wrc;
     }
@@ -185,6 +129,10 @@ int cmd_wait(cli_t *cli, int argc, char **argv)
         case 'j': json = true; break;
         case 'h':
             printf("usage: onesheet wait BATCH [--output FILE|-] [--timeout S] [--json]\n"
+                   "  --output writes the results manifest: CSV when FILE ends in .csv\n"
+                   "  (line, id, the spec's fields, tags.KEY columns, state, url, error,\n"
+                   "  attempts), else JSONL (line, id, batch, tags, state, url, error,\n"
+                   "  attempts); - is JSONL on stdout\n"
                    "exit status: 0 all succeeded, 1 some failed/filtered/cancelled, "
                    "75 timed out\n");
             return 0;

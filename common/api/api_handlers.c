@@ -4,6 +4,7 @@
  * submitted from a file: same ids, same messages, same idempotence. */
 #include "api/api_internal.h"
 
+#include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
 
@@ -153,6 +154,15 @@ static bool submit(api_t *a, api_backends_t *be, bulk_t *b, api_response_t *resp
     return true;
 }
 
+/* A spec naming a model no engine knows would only fail in the worker:
+ * ERR_INVALID "model: unknown model "X" (did you mean "Y"?)". */
+static err_code_t check_model(const job_spec_t *s, err_t *e)
+{
+    if (engine_model_check(s->model, NULL, 0, e) != ERR_OK)
+        return err_prefix(e, "model");
+    return ERR_OK;
+}
+
 void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *resp)
 {
     job_defaults_t d = {.model = a->o.cfg->model, .seed = JOB_SEED_UNSET};
@@ -173,7 +183,8 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     job_spec_init(&b.items[0].spec);
     if (job_spec_parse_json(req->body ? req->body : "", req->body_len, &b.items[0].spec, &e) !=
             ERR_OK ||
-        job_spec_normalise(&b.items[0].spec, &d, &e) != ERR_OK) {
+        job_spec_normalise(&b.items[0].spec, &d, &e) != ERR_OK ||
+        check_model(&b.items[0].spec, &e) != ERR_OK) {
         api_error(resp, e.code == ERR_NOMEM ? 500 : 400, "bad_request", "%s", e.msg);
         goto out;
     }
@@ -283,8 +294,18 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
         }
         free(text);
     }
-    if (bulk_parse("jobs", (const char *)lines.data, lines.len, BULK_JSONL, &d, &b, &e) !=
-        ERR_OK) {
+    err_code_t parsed = bulk_parse("jobs", (const char *)lines.data, lines.len, BULK_JSONL,
+                                   &d, &b, &e);
+    if (parsed != ERR_NOMEM) {
+        err_t me;
+        err_clear(&me);
+        err_code_t known = engine_bulk_check_models(&b, "jobs", &me);
+        if (known != ERR_OK && (parsed == ERR_OK || known == ERR_NOMEM)) {
+            parsed = known;
+            e = me;
+        }
+    }
+    if (parsed != ERR_OK) {
         if (e.code == ERR_NOMEM) {
             api_error(resp, 500, "internal", "out of memory");
             goto out;

@@ -167,3 +167,75 @@ err_code_t csv_next(csv_reader_t *r, csv_record_t *rec, err_t *err)
         return err_set(err, ERR_INVALID, "%s", why);
     return ERR_OK;
 }
+
+/* ---- writing ---- */
+
+static bool needs_quotes(const char *s, size_t len)
+{
+    if (len && (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+        return true;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+            return true;
+    return false;
+}
+
+/* csv_write_field without the undo on error. */
+static err_code_t write_field(buf_t *out, const char *s, size_t len)
+{
+    if (!s && len)
+        return ERR_INVALID;
+    if (len && memchr(s, '\0', len))
+        return ERR_INVALID;
+    if (!needs_quotes(s, len))
+        return len ? buf_append(out, s, len) : ERR_OK;
+    err_code_t rc = buf_append(out, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < len && rc == ERR_OK; i++) {
+        if (s[i] != '"')
+            continue;
+        /* Up to and including the quote, then the quote again. */
+        rc = buf_append(out, s + run, i + 1 - run);
+        if (rc == ERR_OK)
+            rc = buf_append(out, "\"", 1);
+        run = i + 1;
+    }
+    if (rc == ERR_OK)
+        rc = buf_append(out, s + run, len - run);
+    return rc == ERR_OK ? buf_append(out, "\"", 1) : rc;
+}
+
+/* Drops what a failed write appended, keeping the buffer's terminator. */
+static err_code_t undo(buf_t *out, size_t had, err_code_t rc)
+{
+    if (rc != ERR_OK && out->len != had) {
+        out->len = had;
+        out->data[had] = '\0';
+    }
+    return rc;
+}
+
+err_code_t csv_write_field(buf_t *out, const char *s, size_t len)
+{
+    size_t had = out->len;
+    return undo(out, had, write_field(out, s, len));
+}
+
+err_code_t csv_write_record(buf_t *out, const char *const *fields, size_t n)
+{
+    size_t had = out->len;
+    err_code_t rc = n ? ERR_OK : ERR_INVALID;
+
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+        if (i)
+            rc = buf_append(out, ",", 1);
+        if (rc == ERR_OK && fields[i])
+            rc = write_field(out, fields[i], strlen(fields[i]));
+    }
+    /* A lone empty field would be a blank line, which readers skip. */
+    if (rc == ERR_OK && n == 1 && (!fields[0] || !fields[0][0]))
+        rc = buf_append(out, "\"\"", 2);
+    if (rc == ERR_OK)
+        rc = buf_append(out, "\r\n", 2);
+    return undo(out, had, rc);
+}

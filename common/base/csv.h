@@ -1,4 +1,5 @@
-/* csv — an RFC 4180 record reader over an in-memory text.
+/* csv — an RFC 4180 record reader over an in-memory text, and the writer
+ * of fields and records that reader (and spreadsheets) read back.
  *
  * Quoted fields may hold commas, doubled quotes and line breaks (a CRLF
  * inside quotes becomes "\n").  Spaces around a quoted field are ignored, as
@@ -48,5 +49,23 @@ bool csv_record_blank(const csv_record_t *rec);
  * record's first line and the reader has moved past the record, so the
  * caller can report it and go on. */
 err_code_t csv_next(csv_reader_t *r, csv_record_t *rec, err_t *err);
+
+/* ---- writing ---- */
+
+/* Appends s[0..len) to out as one RFC 4180 field: as it is, or between
+ * quotes with each quote doubled when it holds a comma, a quote, a CR or an
+ * LF, or starts or ends with a space or tab (which some readers trim).  A
+ * field starting with = + - @ is written as it is: the text is data, not
+ * escaped for spreadsheets.  s may be NULL when len is 0.  Returns ERR_OK,
+ * ERR_NOMEM (out keeps what it had), or ERR_INVALID for a NUL byte (no CSV
+ * reader keeps one) or s NULL with len > 0; out is unchanged on error. */
+err_code_t csv_write_field(buf_t *out, const char *s, size_t len);
+
+/* Appends one record: the n NUL-terminated fields (NULL: an empty field)
+ * separated by commas and ended by CRLF, as RFC 4180 has it.  A record of
+ * one empty field is written as "" so that it is not a blank line.  Errors
+ * as csv_write_field, and ERR_INVALID for n == 0 (no such record); out is
+ * unchanged on error. */
+err_code_t csv_write_record(buf_t *out, const char *const *fields, size_t n);
 
 #endif

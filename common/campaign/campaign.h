@@ -122,6 +122,17 @@ err_code_t campaign_estimate(const bulk_t *b, const cost_table_t *prices, double
 err_code_t campaign_default_slot(const campaign_t *c, int64_t now, int64_t *slot,
                                  err_t *err);
 
+/* Whether slot is one of the schedule's firings, so that a slot given by
+ * hand names a firing a timer would have made (one batch per firing).
+ * ERR_OK when it is; else ERR_INVALID with a message naming the file, what
+ * gave the slot (`what`, "--slot"), the slot, the schedule and the nearest
+ * firings before and after: 'campaign.json: --slot 2026-12-07T09:30:00Z is
+ * not a firing of "Mon *-*-* 09:00:00 UTC" (the nearest are
+ * 2026-11-30T09:00:00Z and 2026-12-07T09:00:00Z)'.  *future is set either
+ * way: whether slot is after now (the caller decides what that means). */
+err_code_t campaign_check_slot(const campaign_t *c, const char *what, int64_t slot,
+                               int64_t now, bool *future, err_t *err);
+
 /* ---- firing (campaign_fire.c) ---- */
 
 typedef struct {

@@ -442,3 +442,38 @@ err_code_t campaign_default_slot(const campaign_t *c, int64_t now, int64_t *slot
                        c->path, c->schedule);
     return ERR_OK;
 }
+
+/* The schedule as an expression that names its time zone, for messages:
+ * everything here is evaluated in UTC. */
+static const char *utc_suffix(const char *schedule)
+{
+    size_t n = strlen(schedule);
+    return n >= 3 && !strcmp(schedule + n - 3, "UTC") ? "" : " UTC";
+}
+
+err_code_t campaign_check_slot(const campaign_t *c, const char *what, int64_t slot,
+                               int64_t now, bool *future, err_t *err)
+{
+    int64_t prev, next;
+    char s[32], a[32], b[32], near[120];
+    bool has_prev, has_next;
+
+    *future = slot > now;
+    if (oncalendar_next(&c->cal, slot - 1, &next, NULL) == ERR_OK && next == slot)
+        return ERR_OK;
+    has_prev = oncalendar_prev(&c->cal, slot, &prev, NULL) == ERR_OK;
+    has_next = oncalendar_next(&c->cal, slot, &next, NULL) == ERR_OK;
+    if (has_prev && has_next)
+        snprintf(near, sizeof near, "the nearest are %s and %s",
+                 oncalendar_iso(prev, a, sizeof a), oncalendar_iso(next, b, sizeof b));
+    else if (has_prev)
+        snprintf(near, sizeof near, "the last is %s; it never fires after",
+                 oncalendar_iso(prev, a, sizeof a));
+    else if (has_next)
+        snprintf(near, sizeof near, "the first is %s", oncalendar_iso(next, b, sizeof b));
+    else
+        snprintf(near, sizeof near, "it never fires");
+    return err_set(err, ERR_INVALID, "%s: %s %s is not a firing of \"%s%s\" (%s)", c->path,
+                   what, oncalendar_iso(slot, s, sizeof s), c->schedule,
+                   utc_suffix(c->schedule), near);
+}

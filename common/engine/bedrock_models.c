@@ -71,6 +71,11 @@ const bedrock_model_t *bedrock_model_at(size_t i)
     return i < N(models) ? &models[i] : NULL;
 }
 
+const char *bedrock_profile_prefix_at(size_t i)
+{
+    return i < N(profile_prefixes) ? profile_prefixes[i] : NULL;
+}
+
 const bedrock_model_t *bedrock_model_lookup(const char *id)
 {
     if (!id)

@@ -73,6 +73,10 @@ const bedrock_model_t *bedrock_model_at(size_t i);
  * "eu.", "apac.", "global.").  NULL when unknown (borrowed; static). */
 const bedrock_model_t *bedrock_model_lookup(const char *id);
 
+/* The i-th inference-profile prefix lookup accepts ("us.", ...; 0-based;
+ * NULL past the end; static). */
+const char *bedrock_profile_prefix_at(size_t i);
+
 /* Appends the known base ids to out, separated by ", " (for messages that
  * list what would have been accepted). */
 err_code_t bedrock_model_list(buf_t *out);

@@ -8,6 +8,8 @@
 #include "engine/engine_draft.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static engine_t *open_draft(const char *model, err_t *err)
@@ -64,4 +66,124 @@ engine_t *engine_open(const char *model, err_t *err)
         model = "draft";
     const engine_backend_t *b = engine_backend_check(model, err);
     return b ? b->open(model, err) : NULL;
+}
+
+/* Known ids are short ("apac." + the longest base id is under 50 bytes); a
+ * longer one is cut, which only makes it a worse suggestion. */
+enum { MODEL_ID_CAP = 128 };
+
+/* Levenshtein distance between a and b (b shorter than MODEL_ID_CAP):
+ * inserting, deleting or replacing one byte costs 1.  One row, O(|a||b|). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t nb = strlen(b), row[MODEL_ID_CAP];
+
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; *a; a++, i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (*a != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* Copies into out (MODEL_ID_CAP bytes) the known id nearest model: "draft",
+ * then the base ids, then each under each profile prefix; the first of
+ * equals wins. */
+static void nearest_known(const char *model, char out[MODEL_ID_CAP])
+{
+    char cand[MODEL_ID_CAP];
+    size_t best = edit_distance(model, "draft");
+
+    snprintf(out, MODEL_ID_CAP, "draft");
+    for (size_t p = 0; p == 0 || bedrock_profile_prefix_at(p - 1); p++) {
+        const char *prefix = p ? bedrock_profile_prefix_at(p - 1) : "";
+        for (size_t i = 0; i < bedrock_model_count(); i++) {
+            snprintf(cand, sizeof cand, "%s%s", prefix, bedrock_model_at(i)->id);
+            size_t d = edit_distance(model, cand);
+            if (d < best) {
+                best = d;
+                memcpy(out, cand, sizeof cand);
+            }
+        }
+    }
+}
+
+err_code_t engine_model_check(const char *model, char *nearest, size_t cap, err_t *err)
+{
+    char best[MODEL_ID_CAP], shown[MODEL_ID_CAP + 4];
+
+    if (!model || !*model || strcmp(model, "draft") == 0 || bedrock_model_lookup(model))
+        return ERR_OK;
+    nearest_known(model, best);
+    if (nearest && cap)
+        snprintf(nearest, cap, "%s", best);
+    /* The id may come straight from argv: keep the message one line. */
+    snprintf(shown, sizeof shown, "%.*s%s", MODEL_ID_CAP - 1, model,
+             strlen(model) >= MODEL_ID_CAP ? "..." : "");
+    for (char *p = shown; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7F)
+            *p = '?';
+    return err_set(err, ERR_INVALID, "unknown model \"%s\" (did you mean \"%s\"?)", shown,
+                   best);
+}
+
+err_code_t engine_bulk_check_models(bulk_t *b, const char *name, err_t *err)
+{
+    size_t bad = 0, kept = 0, ne = 0, oi = 0, first = 0;
+    bulk_error_t *old = b->errors, *errs, *added;
+    err_t e;
+
+    for (size_t i = 0; i < b->nitems; i++)
+        if (engine_model_check(b->items[i].spec.model, NULL, 0, NULL) != ERR_OK)
+            bad++;
+    if (bad == 0)
+        return ERR_OK;
+    errs = malloc((b->nerrors + bad) * sizeof *errs);
+    added = malloc(bad * sizeof *added);
+    if (!errs || !added) {
+        free(errs);
+        free(added);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < b->nitems; i++) {
+        bulk_item_t *it = &b->items[i];
+        err_clear(&e);
+        if (engine_model_check(it->spec.model, NULL, 0, &e) == ERR_OK) {
+            b->items[kept++] = *it;
+            continue;
+        }
+        bulk_error_t *be = &added[ne++];
+        be->line = it->line;
+        if (it->line)
+            snprintf(be->msg, sizeof be->msg, "%s:%zu: model: %s", name, it->line, e.msg);
+        else
+            snprintf(be->msg, sizeof be->msg, "%s: model: %s", name, e.msg);
+        job_spec_free(&it->spec);
+    }
+    /* Both lists are in line order; merge them so messages stay so. */
+    for (size_t ai = 0, k = 0; oi < b->nerrors || ai < ne; k++) {
+        bool take_old = ai == ne || (oi < b->nerrors && old[oi].line <= added[ai].line);
+        if (!take_old && ai == 0)
+            first = k;
+        errs[k] = take_old ? old[oi++] : added[ai++];
+    }
+    b->nitems = kept;
+    b->nerrors += ne;
+    b->errors = errs;
+    free(old);
+    free(added);
+    if (bad > 1)
+        return err_set(err, ERR_INVALID, "%s (and %zu more unknown models)", errs[first].msg,
+                       bad - 1);
+    return err_set(err, ERR_INVALID, "%s", errs[first].msg);
 }

@@ -4,6 +4,7 @@
 #include "ledger/ledger_sqlite.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static ledger_t *open_sqlite(const char *value, err_t *err)
 {
@@ -45,4 +46,11 @@ ledger_t *ledger_open(const char *url, err_t *err)
 {
     const ledger_backend_t *b = ledger_backend_check(url, err);
     return b ? b->open(url, err) : NULL;
+}
+
+bool ledger_exists(const char *url)
+{
+    if (url && strncmp(url, "sqlite:", strlen("sqlite:")) == 0)
+        return access(url + strlen("sqlite:"), F_OK) == 0;
+    return true;
 }

@@ -18,4 +18,9 @@ typedef struct {
  * (ERR_CONFIG naming the setting "ledger" and the accepted shapes). */
 const ledger_backend_t *ledger_backend_check(const char *value, err_t *err);
 
+/* Whether the ledger url names may already hold records: false only for a
+ * "sqlite:PATH" whose file does not exist, which ledger_open() would create.
+ * A reader that must not create state (a dry run) asks this first. */
+bool ledger_exists(const char *url);
+
 #endif

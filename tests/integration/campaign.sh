@@ -3,7 +3,9 @@
 # estimate and next firings; run enqueues one firing and a second run of
 # the same slot enqueues nothing; budgets refuse with exit 65 and enqueue
 # nothing; bad campaign files exit 65 naming the file and field; the
-# worker makes the posters.
+# worker makes the posters; a --slot that is not a firing of the schedule,
+# or is still to come, is refused (65, nothing enqueued) unless --force,
+# and plan warns of it.
 . "$(dirname "$0")/lib.sh"
 C=$ROOT/examples/campaign.json
 SLOT=2026-11-30T09:00:00Z
@@ -94,3 +96,59 @@ PY
         fail "lambda firing not in the ledger"
     ok "the API Lambda fires a scheduler's slot once (same slot twice → 0 new)"
 fi
+
+# --slot is held to the schedule: a slot that is not a firing, or one still
+# to come, is refused (65, nothing written) unless --force; plan shows any
+# slot but warns.  Without --slot (what the systemd timer runs) the slot is
+# the latest firing, so it always passes.
+sed -e 's/"name": "weekly-releases"/"name": "slots"/' "$C" >"$T/slots.json"
+count() { echo "$(db "SELECT COUNT(*) FROM queue_messages")/$(db "SELECT COUNT(*) FROM ledger_jobs")/$(db "SELECT COUNT(*) FROM ledger_batches")"; }
+"$BIN/onesheet" campaign run "$T/slots.json" --slot 2026-11-23T09:00:00Z >"$T/out" 2>"$T/err" ||
+    { cat "$T/err"; fail "a firing slot"; }
+[ "$(cat "$T/out")" = slots-20261123T090000Z ] || fail "firing slot: batch id"
+grep -q warning "$T/err" && fail "a firing slot warned: $(cat "$T/err")"
+before=$(count)
+expect_status 65 "$BIN/onesheet" campaign run "$T/slots.json" --slot 2026-11-23T09:30:00Z
+grep -qF "$T/slots.json: --slot 2026-11-23T09:30:00Z is not a firing of \"Mon *-*-* 09:00:00 UTC\" (the nearest are 2026-11-23T09:00:00Z and 2026-11-30T09:00:00Z); --force runs it anyway" "$T/err" ||
+    { cat "$T/err"; fail "not-a-firing message"; }
+expect_status 65 "$BIN/onesheet" campaign run "$T/slots.json" --slot 2026-11-24T09:00:00Z --json
+grep -qF "(the nearest are 2026-11-23T09:00:00Z and 2026-11-30T09:00:00Z)" "$T/err" || { cat "$T/err"; fail "a Tuesday"; }
+[ ! -s "$T/out" ] || fail "a refused slot printed $(cat "$T/out")"
+[ "$(count)" = "$before" ] || fail "a refused slot wrote to the queue or ledger: $before -> $(count)"
+ok "a slot that is not a firing is refused with exit 65, naming the nearest firings; nothing enqueued"
+
+"$BIN/onesheet" campaign run "$T/slots.json" --slot 2026-11-23T09:30:00Z --force >"$T/out" 2>"$T/err" ||
+    { cat "$T/err"; fail "--force"; }
+[ "$(cat "$T/out")" = slots-20261123T093000Z ] || fail "--force: batch id"
+grep -q 'warning: .*is not a firing.*running it because of --force' "$T/err" || { cat "$T/err"; fail "--force warning"; }
+[ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE batch_id = 'slots-20261123T093000Z'")" = 12 ] || fail "--force firing"
+ok "--force runs a slot that is not a firing, with a warning"
+
+before=$(count)
+expect_status 65 "$BIN/onesheet" campaign run "$T/slots.json" --slot 2099-01-05T09:00:00Z
+grep -qF "$T/slots.json: --slot 2099-01-05T09:00:00Z is in the future (now is " "$T/err" ||
+    { cat "$T/err"; fail "future message"; }
+grep -q -- '--force runs it anyway' "$T/err" || fail "future message names --force"
+expect_status 65 "$BIN/onesheet" campaign run "$T/slots.json" --slot 2099-01-05T09:30:00Z
+grep -q 'is not a firing.*and is in the future' "$T/err" || { cat "$T/err"; fail "future non-firing"; }
+[ "$(count)" = "$before" ] || fail "a future slot wrote to the queue or ledger"
+"$BIN/onesheet" campaign run "$T/slots.json" --slot 2099-01-05T09:00:00Z --force >"$T/out" 2>"$T/err" ||
+    { cat "$T/err"; fail "future --force"; }
+[ "$(cat "$T/out")" = slots-20990105T090000Z ] || fail "future --force: batch id"
+ok "a future firing is refused (65) unless --force"
+
+before=$(count)
+"$BIN/onesheet" campaign plan "$T/slots.json" --slot 2026-11-23T09:30:00Z >"$T/plan" 2>"$T/err" ||
+    { cat "$T/err"; fail "plan of a slot that is not a firing"; }
+grep -q 'slot  *2026-11-23T09:30:00Z' "$T/plan" || fail "plan shows the slot"
+grep -qF "warning: $T/slots.json: --slot 2026-11-23T09:30:00Z is not a firing of \"Mon *-*-* 09:00:00 UTC\"" "$T/err" ||
+    { cat "$T/err"; fail "plan warning"; }
+"$BIN/onesheet" campaign plan "$T/slots.json" --slot 2099-01-05T09:00:00Z >/dev/null 2>"$T/err" || fail "plan of a future firing"
+[ ! -s "$T/err" ] || fail "plan of a future firing warned: $(cat "$T/err")"
+[ "$(count)" = "$before" ] || fail "plan wrote"
+ok "plan shows any slot, warning when it is not a firing"
+
+"$BIN/onesheet" campaign run "$T/slots.json" >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "run without --slot"; }
+grep -q warning "$T/err" && fail "the default slot warned: $(cat "$T/err")"
+[[ $(cat "$T/out") =~ ^slots-[0-9]{8}T090000Z$ ]] || fail "default slot: $(cat "$T/out")"
+ok "run without --slot (the timer's way) serves the latest firing"

@@ -72,8 +72,9 @@ ok "status table, detail and --json"
 python3 -c "
 import json
 for l in open('$T/manifest.jsonl'):
-    d=json.loads(l); assert set(d)=={'id','batch','state','url','error'}, d
-    assert d['state']=='succeeded' and d['url'] and d['error'] is None"
+    d=json.loads(l); assert set(d)=={'line','id','batch','tags','state','url','error','attempts'}, d
+    assert d['state']=='succeeded' and d['url'] and d['error'] is None
+    assert d['line'] >= 1 and d['tags'] == {} and d['attempts'] == 1, d"
 expect_status 1 "$BIN/onesheet" wait "$b5"
 ok "wait manifest"
 

@@ -275,6 +275,12 @@ static void bad_request_bodies_are_400_naming_the_problem(void **state)
         {"/jobs", "[{\"id\":\"a\",\"prompt\":\"a\"},{\"id\":\"a\",\"prompt\":\"b\"}]", "jobs[1]"},
         {"/jobs", "{\"prompt\":\"a\",\"prompt\":\"b\"}", "duplicate"},
         {"/jobs", "{\"prompt\":\"a\\u0000\"}", "JSON"},
+        {"/generate-poster", "{\"prompt\":\"x\",\"model\":\"stability.sd3-5-larg-v1:0\"}",
+         "\"model: unknown model \\\"stability.sd3-5-larg-v1:0\\\" "
+         "(did you mean \\\"stability.sd3-5-large-v1:0\\\"?)\""},
+        {"/jobs", "[{\"prompt\":\"a\"},{\"prompt\":\"b\",\"model\":\"us.stability.sd3-5-larg-v1:0\"}]",
+         "\"jobs[1]: model: unknown model \\\"us.stability.sd3-5-larg-v1:0\\\" "
+         "(did you mean \\\"us.stability.sd3-5-large-v1:0\\\"?)\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int st = call(f, "POST", cases[i].path, "application/json", cases[i].body, NULL, &r);
@@ -401,6 +407,28 @@ static void post_jobs_makes_one_batch_and_is_idempotent(void **state)
     fx_free(f);
 }
 
+static void known_models_are_accepted_draft_bedrock_and_profiles(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(NULL, NULL, 0, 0);
+    api_response_t r = {0};
+    const char *body = "[{\"prompt\":\"one\",\"model\":\"draft\"},"
+                       "{\"prompt\":\"two\",\"model\":\"stability.stable-image-core-v1:1\"},"
+                       "{\"prompt\":\"three\",\"model\":\"eu.stability.sd3-5-large-v1:0\"}]";
+    assert_int_equal(call(f, "POST", "/jobs", "application/json", body, NULL, &r), 202);
+    assert_non_null(strstr(r.body, "\"enqueued\":3"));
+    api_header_t h[2] = {{"content-type", "application/json"}, {"Prefer", "respond-async"}};
+    const char *one = "{\"prompt\":\"four\",\"model\":\"us.amazon.nova-canvas-v1:0\"}";
+    api_request_t req = {.method = "POST", .path = "/generate-poster", .headers = h,
+                         .nheaders = 2, .body = one, .body_len = strlen(one),
+                         .client = "127.0.0.1", .base_path = ""};
+    api_response_free(&r);
+    api_handle(f->api, &req, &r);
+    assert_int_equal(r.status, 202);
+    api_response_free(&r);
+    fx_free(f);
+}
+
 static void unreachable_ledger_is_503_with_retry_after(void **state)
 {
     (void)state;
@@ -464,6 +492,7 @@ int main(void)
         cmocka_unit_test(rate_limit_is_per_key_with_retry_after),
         cmocka_unit_test(bodies_over_64k_are_413_and_non_json_is_415),
         cmocka_unit_test(bad_request_bodies_are_400_naming_the_problem),
+        cmocka_unit_test(known_models_are_accepted_draft_bedrock_and_profiles),
         cmocka_unit_test(generate_answers_202_then_200_once_the_job_succeeded),
         cmocka_unit_test(prefer_respond_async_answers_at_once_and_delete_cancels),
         cmocka_unit_test(post_jobs_makes_one_batch_and_is_idempotent),

@@ -152,6 +152,103 @@ static void models_are_draft_exactly_or_a_bedrock_id(void **state)
     engine_close(eng);
 }
 
+static void unknown_models_are_refused_naming_the_nearest_known_id(void **state)
+{
+    (void)state;
+    char near[64];
+    err_t e;
+
+    assert_int_equal(engine_model_check("draft", near, sizeof near, &e), ERR_OK);
+    assert_int_equal(engine_model_check(NULL, near, sizeof near, &e), ERR_OK);
+    assert_int_equal(engine_model_check("", near, sizeof near, &e), ERR_OK);
+    assert_int_equal(engine_model_check("stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
+    assert_int_equal(engine_model_check("us.stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
+    assert_int_equal(engine_model_check("apac.amazon.nova-canvas-v1:0", NULL, 0, &e), ERR_OK);
+
+    err_clear(&e);
+    assert_int_equal(engine_model_check("stability.sd3-5-larg-v1:0", near, sizeof near, &e),
+                     ERR_INVALID);
+    assert_string_equal(near, "stability.sd3-5-large-v1:0");
+    assert_string_equal(e.msg, "unknown model \"stability.sd3-5-larg-v1:0\" "
+                               "(did you mean \"stability.sd3-5-large-v1:0\"?)");
+    /* A profile prefix is part of the id the distance is measured over. */
+    assert_int_equal(engine_model_check("us.stability.stable-image-ultra-v1:2", near,
+                                        sizeof near, &e), ERR_INVALID);
+    assert_string_equal(near, "us.stability.stable-image-ultra-v1:1");
+    assert_int_equal(engine_model_check("eu.amazon.nova-canvas", near, sizeof near, &e),
+                     ERR_INVALID);
+    assert_string_equal(near, "eu.amazon.nova-canvas-v1:0");
+    /* Ties go to the table's order: current models before retired ones. */
+    assert_int_equal(engine_model_check("stability.stable-image-core-v1:9", near,
+                                        sizeof near, &e), ERR_INVALID);
+    assert_string_equal(near, "stability.stable-image-core-v1:1");
+    assert_int_equal(engine_model_check("drafty", near, sizeof near, &e), ERR_INVALID);
+    assert_string_equal(near, "draft");
+    assert_int_equal(engine_model_check("Draft", near, sizeof near, &e), ERR_INVALID);
+    assert_string_equal(near, "draft");
+    /* Ids the engine would refuse are refused here too: no bare prefix,
+     * no unknown prefix, no ARN. */
+    assert_int_equal(engine_model_check("us.", near, sizeof near, &e), ERR_INVALID);
+    assert_int_equal(engine_model_check("xx.stability.sd3-5-large-v1:0", near, sizeof near,
+                                        &e), ERR_INVALID);
+    assert_string_equal(near, "us.stability.sd3-5-large-v1:0");  /* 2 edits, not 3 */
+    /* The suggestion is cut to the caller's buffer; the message stays one
+     * line whatever the id holds. */
+    assert_int_equal(engine_model_check("stability.sd3-5-larg-v1:0", near, 10, &e),
+                     ERR_INVALID);
+    assert_string_equal(near, "stability");
+    assert_int_equal(engine_model_check("a\nb", NULL, 0, &e), ERR_INVALID);
+    assert_null(strchr(e.msg, '\n'));
+    HAS(e.msg, "unknown model \"a?b\"");
+}
+
+static void bulk_entries_naming_unknown_models_become_line_errors(void **state)
+{
+    (void)state;
+    static const char data[] =
+        "{\"prompt\":\"one\"}\n"
+        "{\"prompt\":\"two\",\"model\":\"stability.sd3-5-larg-v1:0\"}\n"
+        "{\"prompt\":\"three\",\"seed\":-4}\n"
+        "{\"prompt\":\"four\",\"model\":\"us.stability.sd3-5-large-v1:0\"}\n"
+        "{\"prompt\":\"five\",\"model\":\"nope\"}\n";
+    bulk_t b;
+    err_t e;
+
+    bulk_init(&b);
+    assert_int_equal(bulk_parse("p.jsonl", data, sizeof data - 1, BULK_JSONL, NULL, &b, &e),
+                     ERR_INVALID);
+    assert_int_equal(b.nitems, 4);
+    assert_int_equal(b.nerrors, 1);
+    assert_int_equal(engine_bulk_check_models(&b, "p.jsonl", &e), ERR_INVALID);
+    assert_string_equal(e.msg, "p.jsonl:2: model: unknown model \"stability.sd3-5-larg-v1:0\" "
+                               "(did you mean \"stability.sd3-5-large-v1:0\"?) "
+                               "(and 1 more unknown models)");
+    assert_int_equal(b.nitems, 2);
+    assert_string_equal(b.items[0].spec.prompt, "one");
+    assert_string_equal(b.items[1].spec.prompt, "four");
+    assert_int_equal(b.nerrors, 3);
+    assert_int_equal(b.errors[0].line, 2);
+    assert_int_equal(b.errors[1].line, 3);
+    HAS(b.errors[1].msg, "p.jsonl:3: seed:");
+    assert_int_equal(b.errors[2].line, 5);
+    HAS(b.errors[2].msg, "p.jsonl:5: model: unknown model \"nope\"");
+    /* Nothing left to refuse: a second pass changes nothing. */
+    assert_int_equal(engine_bulk_check_models(&b, "p.jsonl", &e), ERR_OK);
+    assert_int_equal(b.nitems, 2);
+    assert_int_equal(b.nerrors, 3);
+    bulk_free(&b);
+
+    /* A default model applies like a spec's own. */
+    job_defaults_t d = {.model = "stability.sd3-5-larg-v1:0", .seed = JOB_SEED_UNSET};
+    bulk_init(&b);
+    assert_int_equal(bulk_parse("t.txt", "a\nb\n", 4, BULK_TXT, &d, &b, &e), ERR_OK);
+    assert_int_equal(engine_bulk_check_models(&b, "t.txt", &e), ERR_INVALID);
+    assert_int_equal(b.nitems, 0);
+    assert_int_equal(b.nerrors, 2);
+    HAS(b.errors[0].msg, "t.txt:1: model: unknown model");
+    bulk_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +258,8 @@ int main(void)
         cmocka_unit_test(max_receives_applies_only_where_the_worker_dead_letters),
         cmocka_unit_test(ledger_and_store_values_are_checked_by_their_row),
         cmocka_unit_test(models_are_draft_exactly_or_a_bedrock_id),
+        cmocka_unit_test(unknown_models_are_refused_naming_the_nearest_known_id),
+        cmocka_unit_test(bulk_entries_naming_unknown_models_become_line_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,45 @@ static void units_carry_schedule_in_utc_persistent_and_delay(void **state)
     campaign_free(&c);
 }
 
+static void a_slot_given_by_hand_must_be_a_firing(void **state)
+{
+    campaign_t c, once;
+    err_t e;
+    bool future;
+    int64_t now = slot_of("2026-12-07T05:00:00Z");
+    parse_ok("{\"name\":\"w\",\"schedule\":\"Mon *-*-* 09:00:00\",\"prompts\":[\"a\"]}", &c);
+    assert_int_equal(campaign_check_slot(&c, "--slot", slot_of("2026-11-30T09:00:00Z"), now,
+                                         &future, &e), ERR_OK);
+    assert_false(future);
+    assert_int_equal(campaign_check_slot(&c, "--slot", slot_of("2026-12-07T09:00:00Z"), now,
+                                         &future, &e), ERR_OK);
+    assert_true(future);
+    err_clear(&e);
+    assert_int_equal(campaign_check_slot(&c, "--slot", slot_of("2026-12-07T09:30:00Z"), now,
+                                         &future, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "c.json: --slot 2026-12-07T09:30:00Z is not a firing of "
+                        "\"Mon *-*-* 09:00:00 UTC\" (the nearest are 2026-12-07T09:00:00Z "
+                        "and 2026-12-14T09:00:00Z)");
+    assert_true(future);
+    /* A second off is not a firing either. */
+    assert_int_equal(campaign_check_slot(&c, "--slot", slot_of("2026-11-30T09:00:01Z"), now,
+                                         &future, &e), ERR_INVALID);
+    assert_false(future);
+    campaign_free(&c);
+
+    parse_ok("{\"name\":\"o\",\"schedule\":\"2026-11-30 09:00 UTC\",\"prompts\":[\"a\"]}",
+             &once);
+    assert_int_equal(campaign_check_slot(&once, "slot", slot_of("2026-12-01T00:00:00Z"), now,
+                                         &future, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "c.json: slot 2026-12-01T00:00:00Z is not a firing of "
+                        "\"2026-11-30 09:00 UTC\" (the last is 2026-11-30T09:00:00Z; it never "
+                        "fires after)");
+    assert_int_equal(campaign_check_slot(&once, "slot", slot_of("2026-01-01T00:00:00Z"), now,
+                                         &future, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "(the first is 2026-11-30T09:00:00Z)"));
+    campaign_free(&once);
+}
+
 static void webhook_signature_matches_a_known_vector(void **state)
 {
     char sig[128];
@@ -324,6 +363,7 @@ int main(void)
         T(the_monthly_budget_counts_each_slot_once),
         T(an_unpriced_model_is_not_fired),
         cmocka_unit_test(units_carry_schedule_in_utc_persistent_and_delay),
+        cmocka_unit_test(a_slot_given_by_hand_must_be_a_firing),
         cmocka_unit_test(webhook_signature_matches_a_known_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
