@@ -11,6 +11,12 @@ static ledger_t *open_sqlite(const char *value, err_t *err)
     return ledger_sqlite_open(value + strlen("sqlite:"), err);
 }
 
+/* The database file is there (ledger_open would create it otherwise). */
+static bool sqlite_exists(const char *value)
+{
+    return access(value + strlen("sqlite:"), F_OK) == 0;
+}
+
 static ledger_t *open_dynamodb(const char *value, err_t *err)
 {
     aws_env_t *env = aws_env_default(err);
@@ -29,8 +35,8 @@ static err_code_t provision_dynamodb(const char *value, const backend_setup_t *s
 }
 
 static const ledger_backend_t backends[] = {
-    {{"sqlite:", false, "sqlite:PATH", NULL, NULL}, open_sqlite},
-    {{"dynamodb:", false, "dynamodb:TABLE", NULL, provision_dynamodb}, open_dynamodb},
+    {{"sqlite:", false, "sqlite:PATH", NULL, NULL}, open_sqlite, sqlite_exists},
+    {{"dynamodb:", false, "dynamodb:TABLE", NULL, provision_dynamodb}, open_dynamodb, NULL},
 };
 #define NBACKENDS (sizeof backends / sizeof *backends)
 
@@ -50,7 +56,7 @@ ledger_t *ledger_open(const char *url, err_t *err)
 
 bool ledger_exists(const char *url)
 {
-    if (url && strncmp(url, "sqlite:", strlen("sqlite:")) == 0)
-        return access(url + strlen("sqlite:"), F_OK) == 0;
-    return true;
+    const ledger_backend_t *b = (const ledger_backend_t *)backend_find(
+        backends, NBACKENDS, sizeof *backends, url);
+    return !b || !b->exists || b->exists(url);
 }
