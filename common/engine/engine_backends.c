@@ -118,11 +118,18 @@ static void nearest_known(const char *model, char out[MODEL_ID_CAP])
     }
 }
 
+/* Whether engine_open() knows model: the default (NULL or empty), "draft",
+ * or an id of the Bedrock table. */
+static bool model_known(const char *model)
+{
+    return !model || !*model || strcmp(model, "draft") == 0 || bedrock_model_lookup(model);
+}
+
 err_code_t engine_model_check(const char *model, char *nearest, size_t cap, err_t *err)
 {
     char best[MODEL_ID_CAP], shown[MODEL_ID_CAP + 4];
 
-    if (!model || !*model || strcmp(model, "draft") == 0 || bedrock_model_lookup(model))
+    if (model_known(model))
         return ERR_OK;
     nearest_known(model, best);
     if (nearest && cap)
@@ -144,8 +151,7 @@ err_code_t engine_bulk_check_models(bulk_t *b, const char *name, err_t *err)
     err_t e;
 
     for (size_t i = 0; i < b->nitems; i++)
-        if (engine_model_check(b->items[i].spec.model, NULL, 0, NULL) != ERR_OK)
-            bad++;
+        bad += !model_known(b->items[i].spec.model);
     if (bad == 0)
         return ERR_OK;
     errs = malloc((b->nerrors + bad) * sizeof *errs);
@@ -157,11 +163,12 @@ err_code_t engine_bulk_check_models(bulk_t *b, const char *name, err_t *err)
     }
     for (size_t i = 0; i < b->nitems; i++) {
         bulk_item_t *it = &b->items[i];
-        err_clear(&e);
-        if (engine_model_check(it->spec.model, NULL, 0, &e) == ERR_OK) {
+        if (model_known(it->spec.model)) {
             b->items[kept++] = *it;
             continue;
         }
+        err_clear(&e);
+        engine_model_check(it->spec.model, NULL, 0, &e);
         bulk_error_t *be = &added[ne++];
         be->line = it->line;
         if (it->line)
