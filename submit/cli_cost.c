@@ -1,41 +1,13 @@
 /* cli_cost — the cost estimate `submit --dry-run` prints and `submit
  * --budget` enforces, from the same price table and the same sum as
- * campaign budgets (campaign_estimate).  A dry run that found some jobs in
+ * campaign budgets (cost_estimate).  A dry run that found some jobs in
  * the ledger counts only the others: those are the ones a submit sends. */
-#include "campaign/campaign.h"
 #include "cli.h"
 #include "jobs/cost.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
-
-/* Sums the price of b's items whose counted[i] is true (counted NULL: all,
- * through campaign_estimate) into *usd and their number into *n.
- * ERR_NOTFOUND with e set when a model has no price. */
-static err_code_t estimate(const bulk_t *b, const bool *counted, const cost_table_t *prices,
-                           double *usd, size_t *n, err_t *e)
-{
-    double sum = 0;
-
-    *n = 0;
-    if (!counted) {
-        *n = b->nitems;
-        return campaign_estimate(b, prices, usd, e);
-    }
-    for (size_t i = 0; i < b->nitems; i++) {
-        double p;
-        const char *m = b->items[i].spec.model ? b->items[i].spec.model : "draft";
-        if (!counted[i])
-            continue;
-        if (cost_price(prices, m, &p, e) != ERR_OK)
-            return ERR_NOTFOUND;
-        sum += p;
-        (*n)++;
-    }
-    *usd = sum;
-    return ERR_OK;
-}
 
 int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry)
 {
@@ -57,7 +29,7 @@ int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t
     err_clear(&e);
     if (cost_table_default(NULL, &prices, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    if (estimate(b, counted, prices, &usd, &n, &e) != ERR_OK) {
+    if (cost_estimate(b, counted, prices, &usd, &n, &e) != ERR_OK) {
         if (budget >= 0) {
             fprintf(stderr, "%s: --budget: cannot estimate the cost: %s; nothing enqueued\n",
                     cli->prog, e.msg);

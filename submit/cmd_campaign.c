@@ -161,7 +161,7 @@ static int plan(cli_t *cli, int argc, char **argv)
         rc = cli_fail(cli, &e);
         goto out;
     }
-    bool priced = campaign_estimate(&b, prices, &usd, &e) == ERR_OK;
+    bool priced = cost_estimate(&b, NULL, prices, &usd, NULL, &e) == ERR_OK;
     if (o.json) {
         json_t *next = json_array(), *prompts = json_array();
         t = (int64_t)time(NULL);

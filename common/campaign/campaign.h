@@ -113,10 +113,6 @@ err_code_t campaign_build(const campaign_t *c, int64_t slot, const char *default
 err_code_t campaign_spec(const campaign_t *c, const char *prompt, const char *default_model,
                          job_spec_t *s, err_t *err);
 
-/* The estimated cost of b's jobs from prices into *usd. */
-err_code_t campaign_estimate(const bulk_t *b, const cost_table_t *prices, double *usd,
-                             err_t *err);
-
 /* The slot `campaign run` serves by default: the latest firing at or before
  * now. */
 err_code_t campaign_default_slot(const campaign_t *c, int64_t now, int64_t *slot,

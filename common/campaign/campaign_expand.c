@@ -420,21 +420,6 @@ err_code_t campaign_build(const campaign_t *c, int64_t slot, const char *default
     return rc == ERR_OK ? fold_duplicates(b, err) : rc;
 }
 
-err_code_t campaign_estimate(const bulk_t *b, const cost_table_t *prices, double *usd,
-                             err_t *err)
-{
-    double sum = 0;
-    for (size_t i = 0; i < b->nitems; i++) {
-        double p;
-        const char *m = b->items[i].spec.model ? b->items[i].spec.model : "draft";
-        if (cost_price(prices, m, &p, err) != ERR_OK)
-            return ERR_NOTFOUND;
-        sum += p;
-    }
-    *usd = sum;
-    return ERR_OK;
-}
-
 err_code_t campaign_default_slot(const campaign_t *c, int64_t now, int64_t *slot, err_t *err)
 {
     if (oncalendar_prev(&c->cal, now, slot, err) != ERR_OK)

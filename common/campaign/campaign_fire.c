@@ -116,7 +116,7 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
     snprintf(month, sizeof month, "%.7s", r->slot);
     bulk_init(&b);
     if ((rc = campaign_build(c, slot, default_model, &b, err)) != ERR_OK ||
-        (rc = campaign_estimate(&b, prices, &r->usd, err)) != ERR_OK)
+        (rc = cost_estimate(&b, NULL, prices, &r->usd, NULL, err)) != ERR_OK)
         goto out;
     snprintf(r->batch_id, sizeof r->batch_id, "%s", b.batch_id);
     r->jobs = b.nitems;

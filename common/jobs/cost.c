@@ -258,3 +258,24 @@ char *cost_format(double usd, char *out, size_t cap)
     snprintf(out, cap, "$%.2f", cents <= 0 ? 0.0 : cents / 100.0);
     return out;
 }
+
+err_code_t cost_estimate(const bulk_t *b, const bool *counted, const cost_table_t *prices,
+                         double *usd, size_t *n, err_t *err)
+{
+    double sum = 0;
+    size_t priced = 0;
+    for (size_t i = 0; i < b->nitems; i++) {
+        double p;
+        const char *m = b->items[i].spec.model ? b->items[i].spec.model : "draft";
+        if (counted && !counted[i])
+            continue;
+        if (cost_price(prices, m, &p, err) != ERR_OK)
+            return ERR_NOTFOUND;
+        sum += p;
+        priced++;
+    }
+    *usd = sum;
+    if (n)
+        *n = priced;
+    return ERR_OK;
+}

@@ -12,7 +12,9 @@
 #define ONESHEET_COST_H
 
 #include "base/err.h"
+#include "jobs/job.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cost_table cost_table_t;
@@ -46,6 +48,13 @@ const char *cost_table_source(const cost_table_t *t);
  * model and the table's source when it has no entry. */
 err_code_t cost_price(const cost_table_t *t, const char *model, double *usd,
                       err_t *err);
+
+/* The estimated cost of b's jobs from prices into *usd: every job, or with
+ * counted (b->nitems flags) only those flagged; *n (may be NULL) gets how
+ * many were priced.  A job naming no model is priced as "draft".
+ * ERR_NOTFOUND (err naming the model) when a model has no price. */
+err_code_t cost_estimate(const bulk_t *b, const bool *counted, const cost_table_t *prices,
+                         double *usd, size_t *n, err_t *err);
 
 /* Formats usd as "$1.23" (cents rounded up, so an estimate never
  * understates) into out.  Returns out. */
