@@ -73,6 +73,20 @@ static err_code_t event_campaign(json_t *root, const char *dir, campaign_t *c, e
     return campaign_load(path, c, err);
 }
 
+/* A slot the scheduler names is held to the campaign's schedule as
+ * `campaign run --slot` is (one batch per firing only means something if
+ * the slot is a firing), with no --force: an event comes from a machine.
+ * Unlike the command line, a slot ahead of now is not refused: the
+ * scheduler sends the time a firing was due, and clocks differ. */
+static err_code_t event_check_slot(const campaign_t *c, int64_t slot, int64_t now,
+                                   err_t *err)
+{
+    bool future;
+    if (campaign_check_slot(c, "slot", slot, now, &future, err) != ERR_OK)
+        return err_prefix(err, "event");
+    return ERR_OK;
+}
+
 err_code_t campaign_event_parse(const char *json, size_t len, const char *dir, int64_t now,
                                 campaign_t *c, int64_t *slot, err_t *err)
 {
@@ -106,6 +120,8 @@ err_code_t campaign_event_parse(const char *json, size_t len, const char *dir, i
         /* The usual mistake: the scheduler did not substitute it (Input
          * outside a schedule target, or a misspelt attribute). */
         err_prefix(err, "event: slot \"%.40s\"", json_string_value(v));
+    } else {
+        rc = event_check_slot(c, *slot, now, err);
     }
 out:
     json_decref(root);

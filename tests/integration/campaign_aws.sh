@@ -68,6 +68,7 @@ events = [
     {"onesheet": "campaign-run", "campaign_file": "campaigns/monthly.json",
      "slot": "<aws.scheduler.scheduled-time>"},   # 5: not substituted
     {"onesheet": "campaign-run", "campaign": inline, "slot": "2026-12-01T00:00:00Z"},  # 6
+    ev("2026-12-07T09:30:00Z"),            # 7: not a firing of Mon 09:00
 ]
 json.dump(events, open(sys.argv[1], "w"))
 PY
@@ -103,10 +104,13 @@ err(4, "Campaign.OverBudget", "monthly budget exceeded: 2026-12 has $0.48 record
 err(5, "Campaign.Invalid", 'event: slot "<aws.scheduler.scheduled-time>"')
 d = ok(6); assert d["campaign"] == "inline" and d["new"] == 2, d
 assert abs(d["month_usd"] - 0.16) < 1e-9, d
-print("ok - lambda: already, new, same slot 0 new, over budget and a bad event as errors, inline")
+err(7, "Campaign.Invalid", 'slot 2026-12-07T09:30:00Z is not a firing of "Mon *-*-* 09:00:00 UTC"')
+print("ok - lambda: already, new, same slot 0 new, over budget, a bad event and a slot that is "
+      "not a firing as errors, inline")
 PY
 grep -q 'campaign_fired' "$T/lambda.log" || fail "no campaign_fired log line"
 "$BIN/onesheet" status monthly-20261221T090000Z >/dev/null 2>&1 && fail "an over-budget Lambda firing made a batch"
+"$BIN/onesheet" status monthly-20261207T093000Z >/dev/null 2>&1 && fail "a slot that is not a firing made a batch"
 ok "EventBridge Scheduler events through the API Lambda"
 
 # The worker presigns each firing's URLs for the campaign's url_ttl (600 s,

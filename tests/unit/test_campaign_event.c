@@ -242,7 +242,8 @@ static void an_event_names_the_campaign_inline_or_by_file(void **state)
     err_t e;
     const char *inl = "{\"onesheet\":\"campaign-run\",\"slot\":\"" SLOT "\",\"campaign\":"
                       SIMPLE "}}";
-    assert_int_equal(campaign_event_parse(inl, strlen(inl), NULL, 0, &c, &slot, &e), ERR_OK);
+    assert_int_equal(campaign_event_parse(inl, strlen(inl), NULL, slot_of(SLOT) + 60, &c, &slot,
+                                          &e), ERR_OK);
     assert_string_equal(c.name, "t");
     assert_true(slot == slot_of(SLOT));
     campaign_free(&c);
@@ -316,6 +317,37 @@ static void bad_events_say_what_is_wrong(void **state)
     }
 }
 
+/* A slot the scheduler names must be a firing of the campaign's schedule;
+ * there is no --force.  One ahead of now is the scheduler's clock. */
+static void an_event_slot_must_be_a_firing(void **state)
+{
+    (void)state;
+    static const struct { const char *slot; int64_t now_after; const char *want; } cases[] = {
+        {"2026-11-30T09:30:00Z", 86400, "slot 2026-11-30T09:30:00Z is not a firing of "
+         "\"Mon *-*-* 09:00:00 UTC\" (the nearest are 2026-11-30T09:00:00Z and "
+         "2026-12-07T09:00:00Z)"},
+        {"2030-01-08T09:00:00Z", 0, "slot 2030-01-08T09:00:00Z is not a firing"},
+        {"2030-01-07T09:00:00Z", 0, NULL},
+        {SLOT, -300, NULL},
+        {SLOT, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char json[512];
+        campaign_t c;
+        int64_t slot;
+        err_t e;
+        err_clear(&e);
+        snprintf(json, sizeof json, "{\"onesheet\":\"campaign-run\",\"slot\":\"%s\","
+                 "\"campaign\":" SIMPLE "}}", cases[i].slot);
+        err_code_t rc = campaign_event_parse(json, strlen(json), NULL,
+                                             slot_of(SLOT) + cases[i].now_after, &c, &slot, &e);
+        if (cases[i].want ? rc != ERR_INVALID || !strstr(e.msg, cases[i].want) : rc != ERR_OK)
+            fail_msg("%s\n  got %d \"%s\"\n  want \"%s\"", cases[i].slot, rc, e.msg,
+                     cases[i].want ? cases[i].want : "ok");
+        campaign_free(&c);
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -327,6 +359,7 @@ int main(void)
         cmocka_unit_test(events_match_only_onesheet_objects),
         T(an_event_names_the_campaign_inline_or_by_file),
         cmocka_unit_test(bad_events_say_what_is_wrong),
+        cmocka_unit_test(an_event_slot_must_be_a_firing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
