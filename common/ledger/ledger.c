@@ -61,6 +61,12 @@ void ledger_job_free(ledger_job_t *j)
     free(j->store_key);
     free(j->sha256);
     free(j->model);
+    for (size_t i = 0; i < j->nhistory; i++) {
+        free(j->history[i].error_code);
+        free(j->history[i].error_message);
+        free(j->history[i].url);
+    }
+    free(j->history);
     memset(j, 0, sizeof *j);
 }
 
