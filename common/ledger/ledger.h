@@ -69,6 +69,13 @@ void ledger_job_free(ledger_job_t *j);
  * when the job has no error (or out of memory).  New reference. */
 json_t *ledger_job_error_json(const ledger_job_t *j);
 
+/* Every run of the job, oldest first, the current one last, as a JSON
+ * array of {"run", "state", "claims", "started_ms", "finished_ms",
+ * "error": {"code", "message"}, "url"} (members only when recorded): what
+ * `status JOB --json` and the API print.  New reference; NULL when out of
+ * memory. */
+json_t *ledger_job_runs_json(const ledger_job_t *j);
+
 /* A job to add to a batch. */
 typedef struct {
     const char *job_id;
@@ -319,6 +326,9 @@ static inline err_code_t ledger_spend_get(ledger_t *l, const char *campaign,
         return err_set(err, ERR_INTERNAL, "ledger: spend is not recorded here");
     return l->ops->spend_get(l, campaign, month, usd, err);
 }
+/* True when j is in a state the LEDGER_RETRY_* bits `states` select: what
+ * retry re-opens. */
+bool ledger_retry_selects(const ledger_job_t *j, unsigned states);
 /* job_id NULL: every selected job of the batch; *n counts those re-opened. */
 static inline err_code_t ledger_retry(ledger_t *l, const char *batch_id,
                                       const char *job_id, unsigned states, size_t *n,

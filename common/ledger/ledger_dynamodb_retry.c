@@ -102,22 +102,6 @@ static json_t *history_entry(const ledger_job_t *j)
     return m ? json_pack("{s:[{s:o}]}", "L", "M", m) : NULL;
 }
 
-static bool selected(const ledger_job_t *j, unsigned states)
-{
-    switch (j->state) {
-    case JOB_FAILED:
-        return (states & LEDGER_RETRY_FAILED) ||
-               ((states & LEDGER_RETRY_DEAD) && j->error_code &&
-                strcmp(j->error_code, LEDGER_DEAD_LETTER) == 0);
-    case JOB_CANCELLED:
-        return states & LEDGER_RETRY_CANCELLED;
-    case JOB_FILTERED:
-        return states & LEDGER_RETRY_FILTERED;
-    default:
-        return false;
-    }
-}
-
 /* Re-opens j (as read) when it is still in its state at its run; *done says
  * whether this call did. */
 static err_code_t retry_one(ddb_ledger_t *d, const ledger_job_t *j, bool *done,
@@ -184,7 +168,7 @@ static err_code_t retry_state(ledger_t *l, const char *batch_id, job_state_t s,
 
     for (size_t i = 0; rc == ERR_OK && i < got; i++) {
         bool done = false;
-        if (selected(&jobs[i], states) &&
+        if (ledger_retry_selects(&jobs[i], states) &&
             (rc = retry_one(DDB(l), &jobs[i], &done, err)) == ERR_OK && done)
             (*n)++;
     }
@@ -218,7 +202,7 @@ err_code_t ddb_retry(ledger_t *l, const char *batch_id, const char *job_id,
         json_decref(item);
         if (rc != ERR_OK)
             return rc;
-        if (selected(&j, states) && (rc = retry_one(d, &j, &done, err)) == ERR_OK)
+        if (ledger_retry_selects(&j, states) && (rc = retry_one(d, &j, &done, err)) == ERR_OK)
             *n = done;
         ledger_job_free(&j);
         return rc;
