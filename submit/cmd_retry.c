@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 /* The option values that take a number, with the range the error names. */
 static const struct {
@@ -226,6 +227,18 @@ static int plan_all(cli_t *cli, const struct retry_opts *o, const job_retry_targ
     return 0;
 }
 
+/* The chaos test's crash point (tests/chaos/chaos.sh --retry): with
+ * ONESHEET_TEST_RETRY_CRASH=where, the process dies here as if killed, so
+ * the next retry must finish what this one started. */
+static void crash_point(const char *where)
+{
+    const char *want = getenv("ONESHEET_TEST_RETRY_CRASH");
+    if (want && strcmp(want, where) == 0) {
+        fflush(NULL);
+        _exit(137);
+    }
+}
+
 int cmd_retry(cli_t *cli, int argc, char **argv)
 {
     struct retry_opts o;
@@ -248,13 +261,28 @@ int cmd_retry(cli_t *cli, int argc, char **argv)
     }
     if ((rc = plan_all(cli, &o, t, n, r, &sum)) != 0)
         goto out;
+    /* Every target re-opened first, then each batch's pending jobs sent
+     * once: a crash in between leaves them pending, for the next retry (or
+     * a re-submit) to send. */
     for (size_t i = 0; !o.dry && i < n; i++) {
         err_clear(&e);
-        if (job_retry_run(cli->queue, cli->ledger, &t[i], o.states, &r[i], &e) != ERR_OK) {
+        if (job_retry_reopen(cli->ledger, &t[i], o.states, &r[i], &e) != ERR_OK) {
             rc = cli_fail(cli, &e);
             goto out;
         }
         sum.retried += r[i].retried;
+    }
+    crash_point("reopened");
+    for (size_t i = 0; !o.dry && i < n; i++) {
+        bool sent_before = false;
+        for (size_t k = 0; k < i; k++)
+            sent_before = sent_before || strcmp(t[k].batch_id, t[i].batch_id) == 0;
+        err_clear(&e);
+        if (!sent_before &&
+            job_retry_enqueue(cli->queue, cli->ledger, t[i].batch_id, &r[i], &e) != ERR_OK) {
+            rc = cli_fail(cli, &e);
+            goto out;
+        }
         sum.enqueued += r[i].enqueued;
     }
     if (o.json) {

@@ -153,15 +153,27 @@ err_code_t job_retry_plan(ledger_t *l, const job_retry_target_t *t, unsigned sta
     return ERR_OK;
 }
 
-err_code_t job_retry_run(queue_t *q, ledger_t *l, const job_retry_target_t *t, unsigned states,
-                     job_retry_result_t *r, err_t *err)
+err_code_t job_retry_reopen(ledger_t *l, const job_retry_target_t *t, unsigned states,
+                            job_retry_result_t *r, err_t *err)
 {
-    size_t n = 0, sent = 0;
+    size_t n = 0;
     err_code_t rc = ledger_retry(l, t->batch_id, t->job_id, states, &n, err);
-    if (rc != ERR_OK)
-        return rc;
     r->retried += n;
-    rc = submit_enqueue_pending(q, l, t->batch_id, NULL, &sent, err);
+    return rc;
+}
+
+err_code_t job_retry_enqueue(queue_t *q, ledger_t *l, const char *batch_id,
+                             job_retry_result_t *r, err_t *err)
+{
+    size_t sent = 0;
+    err_code_t rc = submit_enqueue_pending(q, l, batch_id, NULL, &sent, err);
     r->enqueued += sent;
     return rc;
+}
+
+err_code_t job_retry_run(queue_t *q, ledger_t *l, const job_retry_target_t *t,
+                         unsigned states, job_retry_result_t *r, err_t *err)
+{
+    err_code_t rc = job_retry_reopen(l, t, states, r, err);
+    return rc == ERR_OK ? job_retry_enqueue(q, l, t->batch_id, r, err) : rc;
 }

@@ -59,10 +59,17 @@ typedef struct {
  * estimate (prices may be NULL: no estimate).  Changes nothing. */
 err_code_t job_retry_plan(ledger_t *l, const job_retry_target_t *t, unsigned states,
                       const cost_table_t *prices, job_retry_result_t *r, err_t *err);
-/* Re-opens the target's selected jobs (ledger_retry) and sends every job of
- * its batch left pending; adds to r->retried and r->enqueued.  Borrows
- * everything. */
-err_code_t job_retry_run(queue_t *q, ledger_t *l, const job_retry_target_t *t, unsigned states,
-                     job_retry_result_t *r, err_t *err);
+/* Re-opens the target's selected jobs (ledger_retry); adds to r->retried.
+ * Sends nothing: job_retry_enqueue does, after. */
+err_code_t job_retry_reopen(ledger_t *l, const job_retry_target_t *t, unsigned states,
+                            job_retry_result_t *r, err_t *err);
+/* Sends every job of batch_id left pending (re-opened, or never sent),
+ * each with its run; adds to r->enqueued. */
+err_code_t job_retry_enqueue(queue_t *q, ledger_t *l, const char *batch_id,
+                             job_retry_result_t *r, err_t *err);
+/* job_retry_reopen, then job_retry_enqueue of the target's batch.
+ * Borrows everything. */
+err_code_t job_retry_run(queue_t *q, ledger_t *l, const job_retry_target_t *t,
+                         unsigned states, job_retry_result_t *r, err_t *err);
 
 #endif
