@@ -80,5 +80,6 @@ int cmd_gallery(cli_t *cli, int argc, char **argv);
 int cmd_init(cli_t *cli, int argc, char **argv);
 int cmd_campaign(cli_t *cli, int argc, char **argv);
 int cmd_campaign_install(cli_t *cli, int argc, char **argv);
+int cmd_retry(cli_t *cli, int argc, char **argv);
 
 #endif

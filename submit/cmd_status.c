@@ -69,6 +69,41 @@ static void print_jobs(ledger_job_t *jobs, size_t n, bool json)
     }
 }
 
+/* Formats unix ms as ISO 8601 UTC into out ("-" for 0). */
+static const char *iso_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!ms || !gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static void print_run(int run, job_state_t state, int64_t started, int64_t finished,
+                      const char *code, const char *msg, bool current)
+{
+    char when[32];
+    printf("  run %-3d %-10s %-20s %s%s%s%s\n", run, job_state_name(state),
+           iso_time(finished ? finished : started, when, sizeof when), code ? code : "",
+           code && msg ? ": " : "", msg ? msg : "", current ? "  (current)" : "");
+}
+
+/* A job's runs, oldest first, after a retry (a job never retried has one:
+ * the row above says it all). */
+static void print_runs(const ledger_job_t *j)
+{
+    if (!j->nhistory)
+        return;
+    printf("runs of %s/%s:\n", j->batch_id, j->job_id);
+    for (size_t i = 0; i < j->nhistory; i++) {
+        const ledger_attempt_t *h = &j->history[i];
+        print_run(h->run, h->state, h->started_ms, h->finished_ms, h->error_code,
+                  h->error_message, false);
+    }
+    print_run(j->run, j->state, j->started_ms, j->finished_ms, j->error_code,
+              j->error_message, true);
+}
+
 int cmd_status(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -150,6 +185,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             continue;
         }
         print_jobs(jobs, n, json);
+        for (size_t k = 0; !json && k < n; k++)
+            print_runs(&jobs[k]);
         ledger_jobs_free(jobs, n);
     }
     return status;

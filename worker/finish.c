@@ -247,8 +247,8 @@ static void fail_for_good(finish_t *f)
     err_t e;
 
     err_clear(&e);
-    if (ledger_fail(f->t->ledger, s->batch_id, s->job_id, s->owner, f->fail_state, code,
-                    f->e.msg, &e) == ERR_OK)
+    if (ledger_fail(f->t->ledger, s->batch_id, s->job_id, s->run, s->owner, f->fail_state,
+                    code, f->e.msg, &e) == ERR_OK)
         atomic_fetch_add(filtered ? &w->n_filtered : &w->n_failed, 1);
     log_error(filtered ? "job_filtered" : "job_failed", "batch=%s job=%s code=%s",
               s->batch_id, s->job_id, code);
@@ -257,7 +257,8 @@ static void fail_for_good(finish_t *f)
 
 /* The ledger refused the success: the other holder's result (the lease
  * lapsed and someone else took over) or the cancel stands.  The message
- * goes only if the job is over. */
+ * goes only if the job is over, or a retry re-opened it as a later run
+ * (which has a message of its own). */
 static void superseded(finish_t *f)
 {
     slot_t *s = f->s;
@@ -268,7 +269,7 @@ static void superseded(finish_t *f)
              s->job_id, f->lease_lost, f->e.msg);
     err_clear(&f->e);
     if (ledger_get_jobs(f->t->ledger, s->batch_id, s->job_id, &jobs, &n, &f->e) == ERR_OK &&
-        n == 1 && job_state_terminal(jobs[0].state))
+        n == 1 && (job_state_terminal(jobs[0].state) || jobs[0].run > s->run))
         worker_delete(f->t, s->msg.receipt, s->job_id);
     ledger_jobs_free(jobs, n);
 }

@@ -63,6 +63,7 @@ void worker_slot_clear(slot_t *s)
     s->unpaced = false;
     s->unstarted_at_stop = false;
     s->handle = NULL;
+    s->run = 1;
 }
 
 /* Publishes the slot's job to the heartbeat. */
@@ -129,7 +130,7 @@ void worker_retry_later(worker_thread_t *t, const slot_t *s, const err_t *cause)
         char msg[700];
         snprintf(msg, sizeof msg, "gave up after %d attempts: %s", m->receive_count,
                  cause->msg);
-        if (ledger_fail(t->ledger, batch, job, s->owner, JOB_FAILED, code,
+        if (ledger_fail(t->ledger, batch, job, s->run, s->owner, JOB_FAILED, code,
                                  msg, &e) == ERR_OK) {
             atomic_fetch_add(&w->n_failed, 1);
             log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
@@ -166,7 +167,8 @@ bool worker_begin(worker_thread_t *t, slot_t *s)
 
     err_clear(&e);
     snprintf(s->owner, sizeof s->owner, "%s:%d", w->owner_base, s->index);
-    if (job_message_decode(m->body, m->body_len, batch, job, &s->spec, &e) != ERR_OK) {
+    if (job_message_decode_run(m->body, m->body_len, batch, job, &s->spec, &s->run, &e) !=
+        ERR_OK) {
         /* A poison message cannot be attributed to a job; let it reach the
          * dead-letter store quickly instead of waiting out its visibility. */
         log_error("poison_message", "message=%s receive_count=%d error=\"%s\"", m->id,
@@ -177,7 +179,7 @@ bool worker_begin(worker_thread_t *t, slot_t *s)
     }
 
     /* (1) claim */
-    if (ledger_claim(t->ledger, batch, job, s->owner, w->lease_s, &claim, &e) !=
+    if (ledger_claim(t->ledger, batch, job, s->run, s->owner, w->lease_s, &claim, &e) !=
         ERR_OK) {
         log_warn("claim_error", "batch=%s job=%s error=\"%s\"", batch, job, e.msg);
         err_clear(&e);
@@ -190,17 +192,21 @@ bool worker_begin(worker_thread_t *t, slot_t *s)
              * look again once that lease could have lapsed. */
             queue_change_visibility(t->queue, m->receipt, w->lease_s, &e);
         } else {
+            /* Done, cancelled, unknown, or stale: a message of an earlier run
+             * than the job's (a retry sent the current run its own). */
             delete_msg(t, m, job);
         }
         atomic_fetch_add(&w->n_skipped, 1);
-        log_info("job_skipped", "batch=%s job=%s reason=%s", batch, job,
+        log_info("job_skipped", "batch=%s job=%s run=%d reason=%s", batch, job, s->run,
                  claim == CLAIM_DONE ? "done" : claim == CLAIM_HELD ? "held"
-                 : claim == CLAIM_CANCELLED ? "cancelled" : "unknown");
+                 : claim == CLAIM_CANCELLED ? "cancelled"
+                 : claim == CLAIM_STALE ? "stale" : "unknown");
         return false;
     }
     s->t0_ms = worker_now_ms();
     publish(w, s, batch, job);
-    log_info("job_started", "batch=%s job=%s attempt=%d", batch, job, m->receive_count);
+    log_info("job_started", "batch=%s job=%s run=%d attempt=%d", batch, job, s->run,
+             m->receive_count);
     return true;
 }
 
@@ -253,17 +259,20 @@ void worker_note_dead(worker_thread_t *t)
     for (size_t i = 0; i < n; i++) {
         char batch[JOB_ID_MAX + 1], job[JOB_ID_MAX + 1], msg[200];
         job_spec_t spec;
+        int run = 1;
         job_spec_init(&spec);
         err_clear(&e);
-        if (job_message_decode(msgs[i].body, msgs[i].body_len, batch, job, &spec, &e) ==
-            ERR_OK) {
+        if (job_message_decode_run(msgs[i].body, msgs[i].body_len, batch, job, &spec, &run,
+                                   &e) == ERR_OK) {
             snprintf(msg, sizeof msg, "message dead-lettered after %d receives",
                      msgs[i].receive_count);
-            if (ledger_fail(t->ledger, batch, job, NULL, JOB_FAILED,
-                                     "dead_letter", msg, &e) == ERR_OK)
+            /* Conditional on the run: a dead message of a run that was
+             * retried since cannot fail the new one. */
+            if (ledger_fail(t->ledger, batch, job, run, NULL, JOB_FAILED,
+                            LEDGER_DEAD_LETTER, msg, &e) == ERR_OK)
                 atomic_fetch_add(&t->w->n_failed, 1);
-            log_error("job_dead_lettered", "batch=%s job=%s receives=%d", batch, job,
-                      msgs[i].receive_count);
+            log_error("job_dead_lettered", "batch=%s job=%s run=%d receives=%d", batch, job,
+                      run, msgs[i].receive_count);
         } else {
             log_error("poison_dead_lettered", "message=%s", msgs[i].id);
         }

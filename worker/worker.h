@@ -88,6 +88,7 @@ typedef struct {
     bool unstarted_at_stop;  /* SIGTERM came before its generation started */
     int64_t not_before_ms, t0_ms, gen_t0_ms;
     int64_t received_ms;     /* wall clock when the message was received */
+    int run;                 /* the message's run of the job (retry; 1 when absent) */
 } slot_t;
 
 typedef struct worker worker_t;

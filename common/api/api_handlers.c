@@ -87,6 +87,13 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
     json_object_set_new(o, "created_at", time_json(j->created_ms));
     json_object_set_new(o, "started_at", time_json(j->started_ms));
     json_object_set_new(o, "finished_at", time_json(j->finished_ms));
+    /* Retry (issue 17): the current run, and every run after a retry. */
+    json_object_set_new(o, "run", json_integer(j->run > 0 ? j->run : 1));
+    if (j->nhistory) {
+        json_t *runs = ledger_job_runs_json(j);
+        if (runs)
+            json_object_set_new(o, "runs", runs);
+    }
     return o;
 }
 

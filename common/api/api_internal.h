@@ -39,5 +39,11 @@ void api_delete_job(api_t *a, const api_request_t *req, const char *id,
 void api_get_batch(api_t *a, const api_request_t *req, const char *id,
                    api_response_t *resp);
 void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp);
+/* api_retry.c (issue 17, item 1): POST /jobs/{id}/retry and
+ * /batches/{id}/retry. */
+void api_post_job_retry(api_t *a, const api_request_t *req, const char *id,
+                        api_response_t *resp);
+void api_post_batch_retry(api_t *a, const api_request_t *req, const char *id,
+                          api_response_t *resp);
 
 #endif

@@ -138,7 +138,8 @@ static int match_key(const api_t *a, const char *key)
     return found;
 }
 
-enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI };
+enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI,
+             R_JOB_RETRY, R_BATCH_RETRY };
 
 static const struct {
     enum route r;
@@ -146,13 +147,17 @@ static const struct {
     bool has_id;
     bool public;          /* no API key needed */
     const char *allow;
+    const char *suffix;   /* has_id routes: the path after {id} ("/retry"), or NULL */
 } routes[] = {
-    {R_GENERATE, "/generate-poster", false, false, "POST"},
-    {R_JOBS, "/jobs", false, false, "POST"},
-    {R_JOB, "/jobs/", true, false, "GET, DELETE"},
-    {R_BATCH, "/batches/", true, false, "GET"},
-    {R_HEALTH, "/healthz", false, true, "GET"},
-    {R_OPENAPI, "/openapi.json", false, true, "GET"},
+    /* Before "/jobs/" and "/batches/", which would take "ID/retry" as an id. */
+    {R_JOB_RETRY, "/jobs/", true, false, "POST", "/retry"},
+    {R_BATCH_RETRY, "/batches/", true, false, "POST", "/retry"},
+    {R_GENERATE, "/generate-poster", false, false, "POST", NULL},
+    {R_JOBS, "/jobs", false, false, "POST", NULL},
+    {R_JOB, "/jobs/", true, false, "GET, DELETE", NULL},
+    {R_BATCH, "/batches/", true, false, "GET", NULL},
+    {R_HEALTH, "/healthz", false, true, "GET", NULL},
+    {R_OPENAPI, "/openapi.json", false, true, "GET", NULL},
 };
 
 static bool method_allowed(const char *allow, const char *method)
@@ -184,13 +189,21 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
 {
     size_t i, nroutes = sizeof routes / sizeof *routes;
     const char *path = req->path ? req->path : "", *id = NULL;
-    char key_name[32];
+    char key_name[32], id_buf[JOB_ID_MAX + 2];
 
     memset(resp, 0, sizeof *resp);
     for (i = 0; i < nroutes; i++) {
-        size_t n = strlen(routes[i].prefix);
-        if (routes[i].has_id ? strncmp(path, routes[i].prefix, n) == 0 && path[n]
-                             : strcmp(path, routes[i].prefix) == 0) {
+        size_t n = strlen(routes[i].prefix), len = strlen(path);
+        size_t sn = routes[i].suffix ? strlen(routes[i].suffix) : 0;
+        if (sn && strncmp(path, routes[i].prefix, n) == 0 && len > n + sn &&
+            strcmp(path + len - sn, routes[i].suffix) == 0) {
+            /* {id} between prefix and suffix; too long an id is no id. */
+            snprintf(id_buf, sizeof id_buf, "%.*s", (int)(len - n - sn), path + n);
+            id = id_buf;
+            break;
+        }
+        if (!sn && (routes[i].has_id ? strncmp(path, routes[i].prefix, n) == 0 && path[n]
+                                     : strcmp(path, routes[i].prefix) == 0)) {
             id = routes[i].has_id ? path + n : NULL;
             break;
         }
@@ -229,7 +242,8 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
         resp->allow = routes[i].allow;
         return;
     }
-    if (strcmp(req->method, "POST") == 0) {
+    /* A retry's body is optional: an empty one needs no Content-Type. */
+    if (strcmp(req->method, "POST") == 0 && !(routes[i].suffix && req->body_len == 0)) {
         if (req->body_too_big || req->body_len > API_MAX_BODY) {
             api_error(resp, 413, "payload_too_large", "the body is over %d bytes",
                       API_MAX_BODY);
@@ -242,7 +256,8 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
         }
     }
     if (id && !job_id_valid(id)) {
-        api_error(resp, 404, "not_found", "no such %s", routes[i].r == R_BATCH ? "batch" : "job");
+        api_error(resp, 404, "not_found", "no such %s",
+                  routes[i].r == R_BATCH || routes[i].r == R_BATCH_RETRY ? "batch" : "job");
         return;
     }
     switch (routes[i].r) {
@@ -256,6 +271,8 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
         break;
     case R_BATCH: api_get_batch(a, req, id, resp); break;
     case R_HEALTH: api_healthz(a, req, resp); break;
+    case R_JOB_RETRY: api_post_job_retry(a, req, id, resp); break;
+    case R_BATCH_RETRY: api_post_batch_retry(a, req, id, resp); break;
     case R_OPENAPI:
         resp->status = 200;
         resp->content_type = "application/json";

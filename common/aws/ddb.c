@@ -276,6 +276,28 @@ void ddb_expr_set(ddb_expr_t *x, const char *name, json_t *v)
     clause(x, &x->set, "#%s = %s", name, ph);
 }
 
+/* "#name = list_append(if_not_exists(#name, EMPTY), PH)" into x's SET. */
+static bool b_appendf_clause(ddb_expr_t *x, const char *name, const char *ph,
+                             const char *empty)
+{
+    if (x->set.len && buf_append_str(&x->set, ", ") != ERR_OK)
+        return true;
+    return buf_appendf(&x->set, "#%s = list_append(if_not_exists(#%s, %s), %s)", name,
+                       name, empty, ph) != ERR_OK;
+}
+
+void ddb_expr_append(ddb_expr_t *x, const char *name, json_t *list)
+{
+    char ph[80], empty[96];
+    ddb_expr_name(x, name);
+    snprintf(ph, sizeof ph, ":%s", name);
+    snprintf(empty, sizeof empty, ":%s_none", name);
+    ddb_expr_value(x, ph, list);
+    ddb_expr_value(x, empty, json_pack("{s:[]}", "L"));
+    if (b_appendf_clause(x, name, ph, empty))
+        x->oom = true;
+}
+
 void ddb_expr_add(ddb_expr_t *x, const char *name, int64_t v)
 {
     char ph[80];

@@ -87,6 +87,10 @@ void ddb_expr_value(ddb_expr_t *x, const char *placeholder, json_t *v);
 /* SET #name = :name with v (stolen); v NULL means REMOVE #name, which is
  * how absent values are stored. */
 void ddb_expr_set(ddb_expr_t *x, const char *name, json_t *v);
+/* SET #name = list_append(if_not_exists(#name, []), :name): appends the
+ * elements of list (an {"L": [...]} AttributeValue, stolen) to the list
+ * attribute name, creating it when absent. */
+void ddb_expr_append(ddb_expr_t *x, const char *name, json_t *list);
 /* ADD #name :name (a number). */
 void ddb_expr_add(ddb_expr_t *x, const char *name, int64_t v);
 /* Writes UpdateExpression (when anything was set, added or removed),

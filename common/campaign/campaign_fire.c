@@ -29,7 +29,7 @@ static err_code_t keep_pending(bulk_t *b, ledger_t *l, err_t *err)
 {
     char **ids = NULL;
     size_t nids = 0, w = 0, found = 0;
-    err_code_t rc = ledger_pending_enqueue(l, b->batch_id, &ids, &nids, err);
+    err_code_t rc = ledger_pending_enqueue(l, b->batch_id, &ids, NULL, &nids, err);
     if (rc != ERR_OK)
         return rc;
     if (nids)

@@ -525,15 +525,26 @@ int64_t job_effective_seed(const job_spec_t *s, const char *job_id)
 err_code_t job_message_encode(const char *batch_id, const char *job_id,
                               const job_spec_t *s, buf_t *out)
 {
+    return job_message_encode_run(batch_id, job_id, 1, s, out);
+}
+
+err_code_t job_message_encode_run(const char *batch_id, const char *job_id, int run,
+                                  const job_spec_t *s, buf_t *out)
+{
     err_code_t rc;
     if (!job_id_valid(batch_id) || !job_id_valid(job_id) || s->url_ttl < 0 ||
-        s->url_ttl > JOB_URL_TTL_MAX)
+        s->url_ttl > JOB_URL_TTL_MAX || run < 1 || run > JOB_RUN_MAX)
         return ERR_INVALID;
     if ((rc = buf_append_str(out, "{\"v\":1,\"batch\":")) ||
         (rc = utf8_append_json_string(out, batch_id, strlen(batch_id))) ||
         (rc = buf_append_str(out, ",\"job\":")) ||
-        (rc = utf8_append_json_string(out, job_id, strlen(job_id))) ||
-        (rc = buf_append_str(out, ",\"spec\":")) ||
+        (rc = utf8_append_json_string(out, job_id, strlen(job_id))))
+        return rc;
+    /* Run 1 is left out, so a first submission's message stays
+     * byte-identical to what workers without retry read. */
+    if (run > 1 && (rc = buf_appendf(out, ",\"run\":%d", run)))
+        return rc;
+    if ((rc = buf_append_str(out, ",\"spec\":")) ||
         (rc = job_spec_to_json_with_id(s, out)))
         return rc;
     /* Only when set, so messages without it stay byte-identical to those
@@ -556,10 +567,10 @@ static err_code_t message_id(json_t *root, const char *field,
     return ERR_OK;
 }
 
-static const char *const msg_keys[] = {"v", "batch", "job", "spec", "url_ttl"};
+static const char *const msg_keys[] = {"v", "batch", "job", "spec", "url_ttl", "run"};
 
 static err_code_t decode_root(json_t *root, char *batch_id, char *job_id,
-                              job_spec_t *s, err_t *err)
+                              job_spec_t *s, int *run, err_t *err)
 {
     const char *key;
     json_t *v, *spec;
@@ -589,6 +600,14 @@ static err_code_t decode_root(json_t *root, char *batch_id, char *job_id,
             return err_set(err, ERR_INVALID, "message: " TTL_MSG);
         s->url_ttl = (long)json_integer_value(v);
     }
+    *run = 1;
+    if ((v = json_object_get(root, "run"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > JOB_RUN_MAX)
+            return err_set(err, ERR_INVALID, "message: run: must be an integer from 1 "
+                           "to %d", JOB_RUN_MAX);
+        *run = (int)json_integer_value(v);
+    }
     return ERR_OK;
 }
 
@@ -597,14 +616,24 @@ err_code_t job_message_decode(const char *body, size_t len,
                               char job_id[JOB_ID_MAX + 1], job_spec_t *s,
                               err_t *err)
 {
+    int run;
+    return job_message_decode_run(body, len, batch_id, job_id, s, &run, err);
+}
+
+err_code_t job_message_decode_run(const char *body, size_t len,
+                                  char batch_id[JOB_ID_MAX + 1],
+                                  char job_id[JOB_ID_MAX + 1], job_spec_t *s, int *run,
+                                  err_t *err)
+{
     json_t *root;
     err_code_t rc;
 
+    *run = 1;
     batch_id[0] = job_id[0] = '\0';
     job_spec_init(s);
     if (!(root = load_json(body ? body : "", body ? len : 0, err)))
         return err_prefix(err, "message");
-    rc = decode_root(root, batch_id, job_id, s, err);
+    rc = decode_root(root, batch_id, job_id, s, run, err);
     json_decref(root);
     if (rc != ERR_OK) {
         batch_id[0] = job_id[0] = '\0';

@@ -20,6 +20,7 @@
 #define JOB_SEED_MAX 4294967294LL
 #define JOB_SEED_UNSET (-1)
 #define JOB_URL_TTL_MAX 604800 /* seconds: SigV4's longest presigned URL */
+#define JOB_RUN_MAX 1000000    /* a job's run (retry counts it up from 1) */
 
 typedef struct {
     char *id;              /* client id (letters, digits, "-_.:"), or NULL */
@@ -101,6 +102,18 @@ err_code_t job_message_decode(const char *body, size_t len,
                               char batch_id[JOB_ID_MAX + 1],
                               char job_id[JOB_ID_MAX + 1], job_spec_t *s,
                               err_t *err);
+
+/* Like job_message_encode(), for the job's run `run` (1..JOB_RUN_MAX): the
+ * body carries "run":N after the job id when N > 1 (absent means 1). */
+err_code_t job_message_encode_run(const char *batch_id, const char *job_id, int run,
+                                  const job_spec_t *s, buf_t *out);
+/* Like job_message_decode(), also giving the message's run in *run (1 when
+ * the body has none).  A run that is not an integer from 1 to JOB_RUN_MAX
+ * is ERR_INVALID naming the field. */
+err_code_t job_message_decode_run(const char *body, size_t len,
+                                  char batch_id[JOB_ID_MAX + 1],
+                                  char job_id[JOB_ID_MAX + 1], job_spec_t *s, int *run,
+                                  err_t *err);
 
 /* ---- bulk files ---- */
 

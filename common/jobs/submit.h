@@ -30,4 +30,15 @@ typedef struct {
 err_code_t submit_batch(queue_t *q, ledger_t *l, const bulk_t *b, const char *source,
                         submit_result_t *res, err_t *err);
 
+/* Sends every job of batch_id the ledger lists as pending (queued, never
+ * sent: new, or re-opened by a retry), each message carrying the job's
+ * run, in chunks, marking each chunk enqueued after its send.  A body is
+ * made from b's item of the same id when b (may be NULL) holds it, else
+ * from the spec the ledger recorded (a retry has no input file; url_ttl,
+ * which is not part of the spec, then falls back to the worker's).
+ * Borrows everything; *sent counts messages sent.  A crash part-way leaves
+ * the rest pending, for the next call to send. */
+err_code_t submit_enqueue_pending(queue_t *q, ledger_t *l, const char *batch_id,
+                                  const bulk_t *b, size_t *sent, err_t *err);
+
 #endif

@@ -45,6 +45,54 @@ json_t *ledger_job_error_json(const ledger_job_t *j)
     return e;
 }
 
+/* One run as {"run", "state", "claims", "started_ms", "finished_ms",
+ * "error": {...}, "url"} (members only when recorded). */
+static json_t *run_json(int run, job_state_t state, int claims, int64_t started,
+                        int64_t finished, const char *code, const char *msg,
+                        const char *url)
+{
+    json_t *o = json_pack("{s:i, s:s, s:i}", "run", run, "state", job_state_name(state),
+                          "claims", claims);
+    if (!o)
+        return NULL;
+    if (started)
+        json_object_set_new(o, "started_ms", json_integer(started));
+    if (finished)
+        json_object_set_new(o, "finished_ms", json_integer(finished));
+    if (code || msg) {
+        json_t *e = json_object();
+        if (code)
+            json_object_set_new(e, "code", json_string(code));
+        if (msg)
+            json_object_set_new(e, "message", json_string(msg));
+        json_object_set_new(o, "error", e);
+    }
+    if (url)
+        json_object_set_new(o, "url", json_string(url));
+    return o;
+}
+
+json_t *ledger_job_runs_json(const ledger_job_t *j)
+{
+    json_t *a = json_array();
+    int claims = j->attempts;
+
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < j->nhistory; i++) {
+        const ledger_attempt_t *h = &j->history[i];
+        claims -= h->claims;
+        json_array_append_new(a, run_json(h->run, h->state, h->claims, h->started_ms,
+                                          h->finished_ms, h->error_code, h->error_message,
+                                          h->url));
+    }
+    json_array_append_new(a, run_json(j->run > 0 ? j->run : 1, j->state,
+                                      claims < 0 ? 0 : claims, j->started_ms,
+                                      j->finished_ms, j->error_code, j->error_message,
+                                      j->url));
+    return a;
+}
+
 /* Frees the strings j owns and zeroes it; the struct itself is the
  * caller's.  NULL is fine. */
 void ledger_job_free(ledger_job_t *j)
@@ -61,7 +109,29 @@ void ledger_job_free(ledger_job_t *j)
     free(j->store_key);
     free(j->sha256);
     free(j->model);
+    for (size_t i = 0; i < j->nhistory; i++) {
+        free(j->history[i].error_code);
+        free(j->history[i].error_message);
+        free(j->history[i].url);
+    }
+    free(j->history);
     memset(j, 0, sizeof *j);
+}
+
+bool ledger_retry_selects(const ledger_job_t *j, unsigned states)
+{
+    switch (j->state) {
+    case JOB_FAILED:
+        return (states & LEDGER_RETRY_FAILED) ||
+               ((states & LEDGER_RETRY_DEAD) && j->error_code &&
+                strcmp(j->error_code, LEDGER_DEAD_LETTER) == 0);
+    case JOB_CANCELLED:
+        return (states & LEDGER_RETRY_CANCELLED) != 0;
+    case JOB_FILTERED:
+        return (states & LEDGER_RETRY_FILTERED) != 0;
+    default:
+        return false;
+    }
 }
 
 /* Frees the strings b owns and zeroes it.  NULL is fine. */

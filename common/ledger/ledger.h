@@ -25,6 +25,17 @@ const char *job_state_name(job_state_t s);      /* "queued", ... */
 int job_state_parse(const char *s);             /* -1 when unknown */
 bool job_state_terminal(job_state_t s);         /* succeeded/failed/filtered/cancelled */
 
+/* One finished run of a job, archived by retry: what that run ended as.
+ * Strings are owned by the enclosing ledger_job_t. */
+typedef struct {
+    int run;                 /* 1 for the first submission */
+    job_state_t state;       /* failed, filtered or cancelled */
+    char *error_code, *error_message;
+    char *url;
+    int claims;              /* claims during that run */
+    int64_t started_ms, finished_ms;
+} ledger_attempt_t;
+
 /* A job as the ledger holds it.  Strings are owned by the struct (free with
  * ledger_job_free); absent values are NULL / 0. */
 typedef struct {
@@ -44,6 +55,12 @@ typedef struct {
     char *model;
     double cost_usd;
     int64_t created_ms, enqueued_ms, started_ms, finished_ms, updated_ms;
+    /* Retry (issue 17): the job's current run (1 for the first submission;
+     * retry counts it up) and the runs before it, oldest first.  get_jobs
+     * fills history; list may leave it empty. */
+    int run;
+    ledger_attempt_t *history;
+    size_t nhistory;
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);
@@ -51,6 +68,13 @@ void ledger_job_free(ledger_job_t *j);
  * only when recorded) that the CLI's --json and the API both print; NULL
  * when the job has no error (or out of memory).  New reference. */
 json_t *ledger_job_error_json(const ledger_job_t *j);
+
+/* Every run of the job, oldest first, the current one last, as a JSON
+ * array of {"run", "state", "claims", "started_ms", "finished_ms",
+ * "error": {"code", "message"}, "url"} (members only when recorded): what
+ * `status JOB --json` and the API print.  New reference; NULL when out of
+ * memory. */
+json_t *ledger_job_runs_json(const ledger_job_t *j);
 
 /* A job to add to a batch. */
 typedef struct {
@@ -75,7 +99,20 @@ typedef enum {
     CLAIM_HELD,      /* another owner holds an unexpired lease */
     CLAIM_CANCELLED, /* cancelled before it ran */
     CLAIM_NOTFOUND,  /* no such job */
+    CLAIM_STALE,     /* the message is of an earlier run than the job's */
 } ledger_claim_t;
+
+/* The states retry selects (a bit set).  LEDGER_RETRY_FAILED selects every
+ * failed job, dead-lettered ones included ("retry all"); LEDGER_RETRY_DEAD
+ * only failed jobs whose error code is LEDGER_DEAD_LETTER (the redrive). */
+#define LEDGER_RETRY_FAILED    (1u << 0)
+#define LEDGER_RETRY_CANCELLED (1u << 1)
+#define LEDGER_RETRY_FILTERED  (1u << 2)
+#define LEDGER_RETRY_DEAD      (1u << 3)
+#define LEDGER_RETRY_ALL       (0xfu)
+/* The error code of a job whose message was dead-lettered. */
+#define LEDGER_DEAD_LETTER     "dead_letter"
+
 
 /* Result of a successful job. */
 typedef struct {
@@ -114,17 +151,21 @@ typedef struct {
                             const ledger_new_job_t *jobs, size_t n,
                             bool *created, size_t *added, err_t *err);
     /* Lists jobs of the batch still queued and never enqueued (enqueued_ms
-     * == 0): the ones a submit must send.  *ids: new array of new strings. */
+     * == 0): the ones a submit must send.  *ids: new array of new strings;
+     * *runs (when runs is not NULL): new array of each job's run, which
+     * its message must carry. */
     err_code_t (*pending_enqueue)(ledger_t *l, const char *batch_id,
-                                  char ***ids, size_t *n, err_t *err);
+                                  char ***ids, int **runs, size_t *n, err_t *err);
     /* Records that these jobs' messages were sent. */
     err_code_t (*mark_enqueued)(ledger_t *l, const char *batch_id,
                                 const char *const *job_ids, size_t n, err_t *err);
-    /* Conditional claim: queued, or running with an expired lease (or this
-     * owner's), becomes running under owner until now + lease_s; attempts
-     * counts up. */
+    /* Conditional claim of the job's run `run` (the message's; 1 for a
+     * message without one): queued, or running with an expired lease (or
+     * this owner's), becomes running under owner until now + lease_s;
+     * attempts counts up.  A message of an earlier run than the job's is
+     * CLAIM_STALE whatever the job's state. */
     err_code_t (*claim)(ledger_t *l, const char *batch_id, const char *job_id,
-                        const char *owner, int lease_s, ledger_claim_t *out,
+                        int run, const char *owner, int lease_s, ledger_claim_t *out,
                         err_t *err);
     /* Extends owner's lease; ERR_CONFLICT when the lease was lost. */
     err_code_t (*extend)(ledger_t *l, const char *batch_id, const char *job_id,
@@ -139,10 +180,12 @@ typedef struct {
     err_code_t (*succeed)(ledger_t *l, const char *batch_id, const char *job_id,
                           const char *owner, const ledger_result_t *r, err_t *err);
     /* Marks failed or filtered (state) with an error code and message.  When
-     * owner is NULL the job is marked only if not already terminal (used for
-     * dead-lettered messages). */
+     * owner is NULL the job is marked only if not already terminal and its
+     * run is `run` (used for dead-lettered messages, whose run is the
+     * message's: a dead message of an earlier run is ERR_CONFLICT and
+     * changes nothing).  With an owner, run is not checked (the lease is). */
     err_code_t (*fail)(ledger_t *l, const char *batch_id, const char *job_id,
-                       const char *owner, job_state_t state, const char *code,
+                       int run, const char *owner, job_state_t state, const char *code,
                        const char *msg, err_t *err);
     /* Cancels a job (job_id set) or every non-terminal job of a batch
      * (job_id NULL).  *n counts jobs cancelled.  Running jobs are cancelled
@@ -177,6 +220,18 @@ typedef struct {
      * *usd (0 when none). */
     err_code_t (*spend_get)(ledger_t *l, const char *campaign, const char *month,
                             double *usd, err_t *err);
+
+    /* ---- retry (issue 17, item 1) ---- */
+    /* Re-opens the job (job_id set) or every job of the batch (job_id NULL)
+     * whose state is selected by `states` (LEDGER_RETRY_* bits): each
+     * becomes queued with run + 1, enqueued_ms 0 and its lease, error and
+     * result cleared, and the run that ended is appended to its history,
+     * in one atomic step per job, conditional on the state and run read, so
+     * two retries racing re-open a run once.  *n counts jobs re-opened (0
+     * is no error: a second retry finds nothing).  ERR_NOTFOUND for an
+     * unknown batch or job. */
+    err_code_t (*retry)(ledger_t *l, const char *batch_id, const char *job_id,
+                        unsigned states, size_t *n, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -195,17 +250,19 @@ static inline err_code_t ledger_add_batch(ledger_t *l, const char *batch_id,
                                           const ledger_new_job_t *jobs, size_t n,
                                           bool *created, size_t *added, err_t *err)
 { return l->ops->add_batch(l, batch_id, source, jobs, n, created, added, err); }
+/* runs may be NULL. */
 static inline err_code_t ledger_pending_enqueue(ledger_t *l, const char *batch_id,
-                                                char ***ids, size_t *n, err_t *err)
-{ return l->ops->pending_enqueue(l, batch_id, ids, n, err); }
+                                                char ***ids, int **runs, size_t *n,
+                                                err_t *err)
+{ return l->ops->pending_enqueue(l, batch_id, ids, runs, n, err); }
 static inline err_code_t ledger_mark_enqueued(ledger_t *l, const char *batch_id,
                                               const char *const *job_ids, size_t n,
                                               err_t *err)
 { return l->ops->mark_enqueued(l, batch_id, job_ids, n, err); }
 static inline err_code_t ledger_claim(ledger_t *l, const char *batch_id,
-                                      const char *job_id, const char *owner,
+                                      const char *job_id, int run, const char *owner,
                                       int lease_s, ledger_claim_t *out, err_t *err)
-{ return l->ops->claim(l, batch_id, job_id, owner, lease_s, out, err); }
+{ return l->ops->claim(l, batch_id, job_id, run, owner, lease_s, out, err); }
 /* ERR_CONFLICT when owner lost the lease. */
 static inline err_code_t ledger_extend(ledger_t *l, const char *batch_id,
                                        const char *job_id, const char *owner,
@@ -221,13 +278,13 @@ static inline err_code_t ledger_succeed(ledger_t *l, const char *batch_id,
                                         const char *job_id, const char *owner,
                                         const ledger_result_t *r, err_t *err)
 { return l->ops->succeed(l, batch_id, job_id, owner, r, err); }
-/* owner NULL: marks the job only if it is not terminal yet.  (cmocka
- * defines a fail() macro, hence the parentheses.) */
+/* owner NULL: marks the job only if it is not terminal yet and is at run
+ * `run`.  (cmocka defines a fail() macro, hence the parentheses.) */
 static inline err_code_t ledger_fail(ledger_t *l, const char *batch_id,
-                                     const char *job_id, const char *owner,
+                                     const char *job_id, int run, const char *owner,
                                      job_state_t state, const char *code,
                                      const char *msg, err_t *err)
-{ return (l->ops->fail)(l, batch_id, job_id, owner, state, code, msg, err); }
+{ return (l->ops->fail)(l, batch_id, job_id, run, owner, state, code, msg, err); }
 /* job_id NULL: every non-terminal job of the batch; *n counts them. */
 static inline err_code_t ledger_cancel(ledger_t *l, const char *batch_id,
                                        const char *job_id, size_t *n, err_t *err)
@@ -268,6 +325,18 @@ static inline err_code_t ledger_spend_get(ledger_t *l, const char *campaign,
     if (!l->ops->spend_get)
         return err_set(err, ERR_INTERNAL, "ledger: spend is not recorded here");
     return l->ops->spend_get(l, campaign, month, usd, err);
+}
+/* True when j is in a state the LEDGER_RETRY_* bits `states` select: what
+ * retry re-opens. */
+bool ledger_retry_selects(const ledger_job_t *j, unsigned states);
+/* job_id NULL: every selected job of the batch; *n counts those re-opened. */
+static inline err_code_t ledger_retry(ledger_t *l, const char *batch_id,
+                                      const char *job_id, unsigned states, size_t *n,
+                                      err_t *err)
+{
+    if (!l->ops->retry)
+        return err_set(err, ERR_INTERNAL, "ledger: retry is not supported here");
+    return l->ops->retry(l, batch_id, job_id, states, n, err);
 }
 /* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }

@@ -128,7 +128,7 @@ static err_code_t check_job(const char *batch, const char *job, const char *owne
 }
 
 static err_code_t dl_claim(ledger_t *l, const char *batch_id, const char *job_id,
-                           const char *owner, int lease_s, ledger_claim_t *out,
+                           int run, const char *owner, int lease_s, ledger_claim_t *out,
                            err_t *err)
 {
     DDB_ERR_LOCAL(err);
@@ -149,15 +149,19 @@ static err_code_t dl_claim(ledger_t *l, const char *batch_id, const char *job_id
     ddb_expr_add(&x, "attempts", 1);
     ddb_expr_value(&x, ":queued", ddb_s("queued"));
     ddb_expr_value(&x, ":now", ddb_n(now));
+    if (run < 1)
+        run = 1;
+    char cond[400];
+    snprintf(cond, sizeof cond, LIVE_COND " AND %s AND (#state = :queued OR"
+             " (#state = :running AND (#lease_expires_ms <= :now OR"
+             " #lease_owner = :owner)))", ddb_run_cond(&x, run));
     if (rc != ERR_OK) {
         ddb_expr_free(&x);
         return rc;
     }
-    rc = cond_update(d, batch_id, job_id, &x,
-                     LIVE_COND " AND (#state = :queued OR (#state = :running AND"
-                     " (#lease_expires_ms <= :now OR #lease_owner = :owner)))",
-                     "ledger claim", &seen, err);
+    rc = cond_update(d, batch_id, job_id, &x, cond, "ledger claim", &seen, err);
     int state = seen ? item_state(seen) : -1;
+    int cur = seen ? ddb_item_run(seen) : run;
     json_decref(seen);
     if (rc == ERR_OK)
         *out = CLAIM_OK;
@@ -165,6 +169,10 @@ static err_code_t dl_claim(ledger_t *l, const char *batch_id, const char *job_id
         *out = CLAIM_NOTFOUND;
     else if (rc != ERR_CONFLICT)
         return rc;
+    else if (cur > run)
+        *out = CLAIM_STALE;
+    else if (cur < run)
+        *out = CLAIM_HELD; /* a message ahead of its ledger item: look again later */
     else if (state == JOB_CANCELLED)
         *out = CLAIM_CANCELLED;
     else if (state >= 0 && job_state_terminal((job_state_t)state))
@@ -270,7 +278,7 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
 /* With owner NULL (a dead-lettered message) any live job is marked; one
  * already finished is left alone and ERR_CONFLICT says so. */
 static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
-                          const char *owner, job_state_t state, const char *code,
+                          int run, const char *owner, job_state_t state, const char *code,
                           const char *msg, err_t *err)
 {
     DDB_ERR_LOCAL(err);
@@ -290,14 +298,17 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     ddb_expr_set(&x, "error_code", ddb_s(code));
     ddb_expr_set(&x, "error_message", ddb_s(msg));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
-    if (!owner)
+    char dead_cond[300] = "";
+    if (!owner) {
         ddb_expr_value(&x, ":queued", ddb_s("queued"));
+        snprintf(dead_cond, sizeof dead_cond, LIVE_COND " AND #state IN (:queued, :running)"
+                 " AND %s", ddb_run_cond(&x, run < 1 ? 1 : run));
+    }
     if (rc != ERR_OK) {
         ddb_expr_free(&x);
         return rc;
     }
-    rc = cond_update(d, batch_id, job_id, &x,
-                     owner ? OWNED_COND : LIVE_COND " AND #state IN (:queued, :running)",
+    rc = cond_update(d, batch_id, job_id, &x, owner ? OWNED_COND : dead_cond,
                      "ledger fail", &seen, err);
     if (rc == ERR_CONFLICT && owner &&
         already_done(seen, state, owner, "error_code", code)) {
@@ -360,6 +371,7 @@ static const ledger_ops_t dl_ops = {
     .close = dl_close,
     .spend_add = ddb_spend_add,
     .spend_get = ddb_spend_get,
+    .retry = ddb_retry,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

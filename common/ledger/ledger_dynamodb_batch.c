@@ -373,29 +373,52 @@ err_code_t ddb_add_batch(ledger_t *l, const char *batch_id, const char *source,
 
 /* ---- pending_enqueue, mark_enqueued ---- */
 
+/* Pending job ids and, beside them, their runs (absent: 1). */
+typedef struct {
+    ids_t ids;
+    int *runs;
+    size_t rcap;
+} pending_t;
+
 static err_code_t collect_job_id(const json_t *item, void *ud, bool *stop, err_t *err)
 {
+    pending_t *p = ud;
     const char *id;
+    int64_t run = 1;
     err_code_t rc = ddb_get_s(item, "job_id", true, &id, err);
     (void)stop;
-    return rc == ERR_OK ? ids_push(ud, id, err) : rc;
+    if (rc == ERR_OK)
+        rc = ddb_get_n(item, "run", false, &run, err);
+    if (rc == ERR_OK && p->ids.n == p->rcap) {
+        size_t cap = p->rcap ? p->rcap * 2 : 64;
+        int *v = realloc(p->runs, cap * sizeof *v);
+        if (!v)
+            return nomem(err);
+        p->runs = v;
+        p->rcap = cap;
+    }
+    if (rc == ERR_OK)
+        p->runs[p->ids.n] = run < 1 || run > 1000000 ? 1 : (int)run;
+    return rc == ERR_OK ? ids_push(&p->ids, id, err) : rc;
 }
 
 /* The line index gives file order; the read is consistent, so a submit
  * sees every job its add_batch just wrote. */
-err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids, size_t *n,
-                               err_t *err)
+err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids, int **runs,
+                               size_t *n, err_t *err)
 {
     ddb_ledger_t *d = DDB(l);
-    ids_t got = {0};
+    pending_t got = {0};
     ddb_expr_t x;
     json_t *req = json_pack("{s:s, s:s, s:b, s:s, s:s}", "TableName", d->table,
                             "IndexName", DDB_INDEX_LINE, "ConsistentRead", 1,
-                            "ProjectionExpression", "#job_id", "FilterExpression",
+                            "ProjectionExpression", "#job_id, #run", "FilterExpression",
                             "#state = :queued AND #enqueued_ms = :zero");
     err_code_t rc;
 
     *ids = NULL;
+    if (runs)
+        *runs = NULL;
     *n = 0;
     if (!batch_id || !*batch_id) {
         json_decref(req);
@@ -404,6 +427,7 @@ err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids, s
     ddb_expr_init(&x);
     ddb_expr_name(&x, "pk");
     ddb_expr_name(&x, "job_id");
+    ddb_expr_name(&x, "run");
     ddb_expr_name(&x, "state");
     ddb_expr_name(&x, "enqueued_ms");
     ddb_expr_value(&x, ":b", ddb_s(batch_id));
@@ -415,11 +439,16 @@ err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids, s
         rc = ddb_query(d->c, d->table, req, collect_job_id, &got, NULL, err);
     json_decref(req);
     if (rc != ERR_OK) {
-        ids_free(&got);
+        ids_free(&got.ids);
+        free(got.runs);
         return rc;
     }
-    *ids = got.v;
-    *n = got.n;
+    *ids = got.ids.v;
+    *n = got.ids.n;
+    if (runs)
+        *runs = got.runs;
+    else
+        free(got.runs);
     return ERR_OK;
 }
 

@@ -67,7 +67,7 @@ err_code_t ddb_add_batch(ledger_t *l, const char *batch_id, const char *source,
                          const ledger_new_job_t *jobs, size_t n, bool *created,
                          size_t *added, err_t *err);
 err_code_t ddb_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids,
-                               size_t *n, err_t *err);
+                               int **runs, size_t *n, err_t *err);
 err_code_t ddb_mark_enqueued(ledger_t *l, const char *batch_id,
                              const char *const *job_ids, size_t n, err_t *err);
 err_code_t ddb_cancel(ledger_t *l, const char *batch_id, const char *job_id, size_t *n,
@@ -86,6 +86,20 @@ err_code_t ddb_spend_add(ledger_t *l, const ledger_spend_t *s, bool *added,
                          double *month_total, err_t *err);
 err_code_t ddb_spend_get(ledger_t *l, const char *campaign, const char *month, double *usd,
                          err_t *err);
+/* Retry (ledger_dynamodb_retry.c): see ledger_ops_t.retry. */
+err_code_t ddb_retry(ledger_t *l, const char *batch_id, const char *job_id,
+                     unsigned states, size_t *n, err_t *err);
+/* The run recorded in item (1 when absent, as items written before runs
+ * existed have none). */
+int ddb_item_run(const json_t *item);
+/* Reads item's "history" list into j->history; ERR_INVALID naming the
+ * attribute when it is malformed. */
+err_code_t ddb_history_from_item(const json_t *item, ledger_job_t *j, err_t *err);
+/* Adds to x, for a message of run `run`, the names and values of the
+ * condition that the job is at that run, and returns that condition
+ * (absent counts as 1). */
+const char *ddb_run_cond(ddb_expr_t *x, int run);
+
 /* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
  * it is no longer queued or running. */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,

@@ -63,6 +63,10 @@ err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err)
         rc = get_int(item, "line", false, &j->line, err);
     if (rc == ERR_OK)
         rc = ddb_get_d(item, "cost_usd", false, &j->cost_usd, err);
+    if (rc == ERR_OK)
+        j->run = ddb_item_run(item);
+    if (rc == ERR_OK)
+        rc = ddb_history_from_item(item, j, err);
     int s = job_state_parse(state);
     if (rc == ERR_OK && s < 0)
         rc = err_set(err, ERR_INVALID, "dynamodb item: job %s has an unknown state",

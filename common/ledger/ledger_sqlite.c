@@ -10,6 +10,7 @@
  * A lease only matters when someone else wants the job: its owner may still
  * extend or complete it after expiry, as long as nobody has claimed it. */
 #include "ledger/ledger_sqlite.h"
+#include "ledger/ledger_sqlite_retry.h"
 #include "ledger/ledger_sqlite_spend.h"
 #include "base/sqlite_util.h"
 
@@ -28,7 +29,7 @@ typedef struct {
     "j.batch_id, j.job_id, j.state, j.attempts, j.spec_json, j.line, " \
     "j.lease_owner, j.lease_expires_ms, j.error_code, j.error_message, j.url, " \
     "j.store_key, j.sha256, j.bytes, j.seed, j.model, j.cost_usd, j.created_ms, " \
-    "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms"
+    "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms, j.run"
 #define LIVE "('queued', 'running')"
 
 static err_code_t nomem(err_t *err) { return err_set(err, ERR_NOMEM, "out of memory"); }
@@ -66,6 +67,7 @@ static err_code_t read_job(sqlite3_stmt *st, ledger_job_t *j, err_t *err)
     j->started_ms = sqlite3_column_int64(st, 19);
     j->finished_ms = sqlite3_column_int64(st, 20);
     j->updated_ms = sqlite3_column_int64(st, 21);
+    j->run = sqlite3_column_int(st, 22);
     if (oom)
         return nomem(err);
     if (state < 0)
@@ -220,18 +222,9 @@ static err_code_t sl_add_batch(ledger_t *l, const char *batch_id, const char *so
 }
 
 static err_code_t sl_pending_enqueue(ledger_t *l, const char *batch_id, char ***ids,
-                                     size_t *n, err_t *err)
+                                     int **runs, size_t *n, err_t *err)
 {
-    sqlite3_stmt *st;
-    err_code_t rc = sqlite_util_prepare(DB(l), "SELECT job_id FROM ledger_jobs WHERE"
-                                        " batch_id = ?1 AND state = 'queued' AND"
-                                        " enqueued_ms = 0 ORDER BY line, job_id", &st, err);
-    *ids = NULL;
-    *n = 0;
-    if (rc != ERR_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
-    return sqlite_util_strings(DB(l), st, ids, n, err);
+    return ledger_sqlite_pending(DB(l), batch_id, ids, runs, n, err);
 }
 
 /* Unknown job ids are skipped: there is nothing to record for them. */
@@ -278,7 +271,7 @@ static err_code_t prep_job(sqlite3 *db, const char *sql, const char *batch,
 }
 
 static err_code_t sl_claim(ledger_t *l, const char *batch_id, const char *job_id,
-                           const char *owner, int lease_s, ledger_claim_t *out,
+                           int run, const char *owner, int lease_s, ledger_claim_t *out,
                            err_t *err)
 {
     sqlite3 *db = DB(l);
@@ -286,6 +279,8 @@ static err_code_t sl_claim(ledger_t *l, const char *batch_id, const char *job_id
     int seen = -1;
     err_code_t rc;
 
+    if (run < 1)
+        run = 1;
     if ((rc = need(owner, "lease owner", err)) != ERR_OK)
         return rc;
     if (lease_s <= 0)
@@ -293,19 +288,27 @@ static err_code_t sl_claim(ledger_t *l, const char *batch_id, const char *job_id
     rc = prep_job(db, "UPDATE ledger_jobs SET state = 'running', lease_owner = ?3,"
                   " lease_expires_ms = ?4 + ?5, attempts = attempts + 1,"
                   " started_ms = ?4, updated_ms = ?4"
-                  " WHERE batch_id = ?1 AND job_id = ?2 AND (state = 'queued' OR"
+                  " WHERE batch_id = ?1 AND job_id = ?2 AND run = ?6 AND (state = 'queued' OR"
                   " (state = 'running' AND (lease_expires_ms <= ?4 OR lease_owner = ?3)))",
                   batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
     if (rc != ERR_OK)
         return rc;
     sqlite3_bind_int64(st, 5, (int64_t)lease_s * 1000);
+    sqlite3_bind_int(st, 6, run);
     rc = cond_update(db, st, batch_id, job_id, "ledger claim", &seen, err);
-    if (rc == ERR_OK)
+    int cur = 0;
+    if (rc == ERR_CONFLICT)
+        rc = ledger_sqlite_run(db, batch_id, job_id, &cur, err);
+    if (rc == ERR_OK && cur == 0)
         *out = CLAIM_OK;
     else if (rc == ERR_NOTFOUND)
         *out = CLAIM_NOTFOUND;
-    else if (rc != ERR_CONFLICT)
+    else if (rc != ERR_OK)
         return rc;
+    else if (cur > run)
+        *out = CLAIM_STALE;
+    else if (cur < run)
+        *out = CLAIM_HELD; /* a message ahead of its ledger row: look again later */
     else if (seen == JOB_CANCELLED)
         *out = CLAIM_CANCELLED;
     else if (job_state_terminal((job_state_t)seen))
@@ -383,7 +386,7 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
 /* With owner NULL (a dead-lettered message) any live job is marked; one
  * already finished is left alone and ERR_CONFLICT says so. */
 static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
-                          const char *owner, job_state_t state, const char *code,
+                          int run, const char *owner, job_state_t state, const char *code,
                           const char *msg, err_t *err)
 {
     sqlite3_stmt *st;
@@ -400,10 +403,12 @@ static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
                   : "UPDATE ledger_jobs SET state = ?5, lease_expires_ms = 0,"
                     " error_code = ?6, error_message = ?7, finished_ms = ?4,"
                     " updated_ms = ?4 WHERE batch_id = ?1 AND job_id = ?2 AND"
-                    " state IN " LIVE,
+                    " state IN " LIVE " AND run = ?8",
                   batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
     if (rc != ERR_OK)
         return rc;
+    if (!owner)
+        sqlite3_bind_int(st, 8, run < 1 ? 1 : run);
     sqlite3_bind_text(st, 5, job_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, msg, -1, SQLITE_STATIC);
@@ -491,7 +496,14 @@ static err_code_t sl_get_jobs(ledger_t *l, const char *batch_id, const char *job
         return rc;
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, batch_id, -1, SQLITE_STATIC);
-    return collect_jobs(DB(l), st, out, n, err);
+    if ((rc = collect_jobs(DB(l), st, out, n, err)) != ERR_OK)
+        return rc;
+    if ((rc = ledger_sqlite_history(DB(l), *out, *n, err)) != ERR_OK) {
+        ledger_jobs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 /* Steps st, whose rows are (batch_id, source, created_ms, state, count)
@@ -657,6 +669,12 @@ static err_code_t sl_spend_get(ledger_t *l, const char *campaign, const char *mo
     return ledger_sqlite_spend_get(DB(l), campaign, month, usd, err);
 }
 
+static err_code_t sl_retry(ledger_t *l, const char *batch_id, const char *job_id,
+                           unsigned states, size_t *n, err_t *err)
+{
+    return ledger_sqlite_retry(DB(l), batch_id, job_id, states, n, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -674,6 +692,7 @@ static const ledger_ops_t sl_ops = {
     .close = sl_close,
     .spend_add = sl_spend_add,
     .spend_get = sl_spend_get,
+    .retry = sl_retry,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

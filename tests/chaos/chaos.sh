@@ -5,7 +5,7 @@
 #
 #   tests/chaos/chaos.sh [--mode embedded|aws|both] [--rounds N] [--jobs N]
 #       [--workers N] [--concurrency N] [--kills N] [--visibility S]
-#       [--seed N] [--mutate-check]
+#       [--seed N] [--mutate-check] [--retry]
 #
 # Each round submits --jobs prompts (unique per job, so the Bedrock
 # stand-in's per-prompt counts are per job), starts --workers drain workers
@@ -31,13 +31,23 @@
 # (deletes an object, adds a second result key, puts back a message) and
 # checks that the checker reports exactly that.  Settings also come from
 # the environment: ROUNDS JOBS WORKERS CONCURRENCY KILLS VISIBILITY SEED.
+#
+# --retry (issue 17): each round also cancels a third of its jobs before
+# the workers start and re-runs them with `onesheet retry BATCH --state
+# cancelled`: the first retry, before the workers start, dies between
+# re-opening the jobs and sending their messages
+# (ONESHEET_TEST_RETRY_CRASH), so their run-1 messages, still queued, are
+# stale; while the workers run and are killed a second retry is killed
+# with SIGKILL at a random moment, and a third finishes.  The checker then also requires each retried job to be at run 2
+# with run 1 (cancelled) in its history, every other job at run 1, and
+# still one generation per job.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export ROOT=${ROOT:-$(cd "$here/../.." && pwd)}
 export BIN=${BIN:-$ROOT/bin} BUILD=${BUILD:-$ROOT/build/rel}
 MODE=both ROUNDS=${ROUNDS:-3} JOBS=${JOBS:-20} WORKERS=${WORKERS:-3}
 CONCURRENCY=${CONCURRENCY:-2} KILLS=${KILLS:-4} VISIBILITY=${VISIBILITY:-5}
-SEED=${SEED:-$(( $(date +%s) % 100000 ))} MUTATE=0
+SEED=${SEED:-$(( $(date +%s) % 100000 ))} MUTATE=0 RETRY=${RETRY:-0}
 while [ $# -gt 0 ]; do
     case "$1" in
     --mode) MODE=$2; shift 2 ;;
@@ -49,7 +59,8 @@ while [ $# -gt 0 ]; do
     --visibility) VISIBILITY=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --mutate-check) MUTATE=1; shift ;;
-    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --retry) RETRY=1; shift ;;
+    -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "chaos.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -61,6 +72,7 @@ done
 if [ "$MODE" = both ]; then
     rc=0 more=()
     [ "$MUTATE" = 1 ] && more=(--mutate-check)
+    [ "$RETRY" = 1 ] && more+=(--retry)
     for m in embedded aws; do
         ROUNDS=$ROUNDS JOBS=$JOBS WORKERS=$WORKERS CONCURRENCY=$CONCURRENCY KILLS=$KILLS \
             VISIBILITY=$VISIBILITY SEED=$SEED bash "$0" --mode "$m" "${more[@]}" || rc=1
@@ -174,6 +186,29 @@ progress() { awk '/"event":"job_started"/ { n++ } END { print n + 0 }' "$LOGS"/r
 any_busy() { local s; for ((s = 0; s < WORKERS; s++)); do alive "$s" && busy "$s" && return 0; done; return 1; }
 any_alive() { local s; for ((s = 0; s < WORKERS; s++)); do alive "$s" && return 0; done; return 1; }
 
+# crashed_retry ROUND: the first retry of the round's cancelled jobs, which
+# dies after re-opening them, before sending anything.
+crashed_retry() {
+    local rc=0
+    ONESHEET_TEST_RETRY_CRASH=reopened "$BIN/onesheet" retry "$batch" --state cancelled \
+        --json >"$T/retry-r$1.1" 2>&1 || rc=$?
+    [ "$rc" = 137 ] || fail "round $1: the first retry exited $rc, not at its crash point"
+}
+# retrier ROUND: the rest of the retry, killed once more, then finished
+# (see --retry above); its output goes to $T/retry-rROUND.*.
+retrier() {
+    local out=$T/retry-r$1 pid
+    sleep_ms $((200 + $(rand_below 800)))
+    "$BIN/onesheet" retry "$batch" --state cancelled --json >"$out.2" 2>&1 &
+    pid=$!
+    sleep_ms "$(rand_below 40)"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    "$BIN/onesheet" retry "$batch" --state cancelled --json >"$out.3" 2>&1 ||
+        { echo "retrier: the last retry failed: $(cat "$out.3")" >&2; return 1; }
+    echo "round $1: retry done: $(grep '^{' "$out.3" | cut -c1-120)" >&2
+}
+
 adjectives=(red amber cobalt silver jade violet ochre scarlet teal ivory)
 subjects=("fox in the snow" "lighthouse at dusk" "night market" "paper crane" "desert train"
           "harbour in fog" "clockwork owl" "mountain shrine" "neon diner" "glass whale")
@@ -187,7 +222,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
     batch=$("$BIN/onesheet" submit "$prompts" 2>"$T/submit.err") || { cat "$T/submit.err" >&2; fail "submit"; }
     "$BIN/onesheet" status "$batch" --json >"$SUBMITTED/r$round.jsonl" || fail "status $batch"
     [ "$(wc -l <"$SUBMITTED/r$round.jsonl")" = $((JOBS + 1)) ] || fail "round $round: $JOBS jobs not all submitted"
+    RETRIER=
+    if [ "$RETRY" = 1 ]; then
+        # A third of the jobs, cancelled before any worker runs, to be retried.
+        mapfile -t victims < <(grep -o '"id":"[^"]*"' "$SUBMITTED/r$round.jsonl" | cut -d'"' -f4 |
+            awk -v s="$SEED$round" 'BEGIN { srand(s) } { print rand() "\t" $0 }' | sort |
+            head -n $((JOBS / 3 > 0 ? JOBS / 3 : 1)) | cut -f2)
+        "$BIN/onesheet" cancel "${victims[@]}" >/dev/null || fail "cancel"
+        printf "$batch/%s\n" "${victims[@]}" >>"$T/retried.txt"
+        crashed_retry "$round"
+    fi
     for ((s = 0; s < WORKERS; s++)); do start_worker "$s" "$round"; done
+    if [ "$RETRY" = 1 ]; then retrier "$round" & RETRIER=$!; fi
     t_round=$(now_ms)
     # Kill moments: at random points of the round's progress (after a
     # random number of job starts, plus a random part of one job's time
@@ -208,6 +254,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         kill_random "$round" ||
             echo "round $round: no live worker to kill after $after starts ($(progress "$round") so far)" >&2
     done <<<"$points"
+    if [ -n "$RETRIER" ]; then wait "$RETRIER" || fail "round $round: the retrier failed"; fi
     deadline=$((SECONDS + 120 + VISIBILITY * 4))
     for ((s = 0; s < WORKERS; s++)); do
         while alive "$s"; do
@@ -226,6 +273,7 @@ echo "chaos $MODE: setup $((t_start - t_setup))s, rounds $((SECONDS - t_start))s
 check() {  # collects and classifies; the summary line goes to $T/summary
     local where=()
     [ "$MODE" = aws ] && where=(--sqs "$EMU_SQS" --standin "$BEDROCK")
+    [ "$RETRY" = 1 ] && where+=(--retried "$T/retried.txt")
     python3 "$CHECK" check --mode "$MODE" "${PLACE[@]}" "${where[@]}" --logs "$LOGS" \
         --expected "$SUBMITTED"/*.jsonl --kills "$KILLDIR" --rounds "$ROUNDS" \
         --save "$T/snap.json" >"$T/summary"

@@ -14,6 +14,12 @@ generation calls per job -- and every job is classified:
               or leftover temporary copy, or a message never deleted
               (still in the queue or the dead-letter queue)
 
+With retries (chaos.sh --retry, issue 17) a job also has runs: each job
+named in the retried list must be at run 2 with exactly run 1 (cancelled)
+in its history, every other job at run 1 with none; a job re-opened twice
+or a succeeded run re-opened counts as duplicated, a retried job left at
+run 1 as lost.
+
 Extra generation calls are the calls beyond one per job (AWS mode: the
 Bedrock stand-in's per-prompt counts; embedded mode: job_started lines in
 the workers' JSON logs).  A kill can waste at most the generations it
@@ -228,13 +234,21 @@ def collect(a):
         elif ev["event"] == "job_skipped" and ev.get("reason") == "done":
             skipped_done.append(jkey(ev["batch"], ev["job"]))
     snap = {"mode": a.mode, "expected": expected, "starts": starts,
-            "skipped_done": skipped_done}
+            "skipped_done": skipped_done,
+            "retried": [l for l in lines(a.retried) if l.strip()] if a.retried else []}
     if a.mode == "embedded":
         db = os.path.join(a.state, "onesheet.db")
         snap["ledger"] = [
-            {"batch": b, "job": j, "state": s, "sha256": h, "store_key": k}
-            for b, j, s, h, k in sqlite_rows(
-                db, "SELECT batch_id, job_id, state, sha256, store_key FROM ledger_jobs")]
+            {"batch": b, "job": j, "state": s, "sha256": h, "store_key": k, "run": r}
+            for b, j, s, h, k, r in sqlite_rows(
+                db, "SELECT batch_id, job_id, state, sha256, store_key, run FROM ledger_jobs")]
+        if a.retried:
+            hist = {}
+            for b, j, r, s in sqlite_rows(db, "SELECT batch_id, job_id, run, state FROM"
+                                              " ledger_attempts ORDER BY run"):
+                hist.setdefault(jkey(b, j), []).append({"run": r, "state": s})
+            for rec in snap["ledger"]:
+                rec["history"] = hist.get(jkey(rec["batch"], rec["job"]), [])
         snap["queue"] = [b for (b,) in sqlite_rows(db, "SELECT body FROM queue_messages")]
         snap["dlq"] = [b for (b,) in sqlite_rows(db, "SELECT body FROM queue_dead")]
         snap["queue_hidden"] = 0
@@ -243,8 +257,20 @@ def collect(a):
     else:
         snap["ledger"] = [
             {"batch": r["batch"], "job": r["id"], "state": r["state"],
-             "sha256": r.get("sha256"), "store_key": url_key(r.get("url"))}
+             "sha256": r.get("sha256"), "store_key": url_key(r.get("url")),
+             "run": r.get("run", 1)}
             for r in onesheet_jobs(a.onesheet)]
+        if a.retried:
+            # `list` leaves the history out; `status JOB` has every run.
+            for rec in snap["ledger"]:
+                if rec["run"] > 1 or jkey(rec["batch"], rec["job"]) in set(lines(a.retried)):
+                    out = subprocess.run([a.onesheet, "status", rec["job"], "--json"],
+                                         check=True, capture_output=True, text=True).stdout
+                    for l in out.splitlines():
+                        r = json.loads(l)
+                        if r.get("batch") == rec["batch"]:
+                            rec["history"] = [{"run": x["run"], "state": x["state"]}
+                                              for x in r.get("runs", [])[:-1]]
         snap["queue"], hidden = sqs_messages(a.sqs, a.queue)
         snap["dlq"], dlq_hidden = sqs_messages(a.sqs, a.dlq)
         snap["queue_hidden"] = hidden + dlq_hidden
@@ -331,6 +357,22 @@ def load_kills(kdir, s3rver):
 
 # ---- classify ----------------------------------------------------------------
 
+def runs_wrong(rec, want, lost, dup):
+    """Adds to lost or dup what is wrong with a succeeded record's runs
+    (retry): it must be at run want, with runs 1..want-1 in its history,
+    none of them succeeded."""
+    run, hist = rec.get("run", 1), rec.get("history", [])
+    if run < want:
+        lost.append(f"at run {run}: the retry never re-opened it")
+    elif run > want:
+        dup.append(f"at run {run}, expected {want}: re-opened more than once")
+    if [h["run"] for h in hist] != list(range(1, run)):
+        dup.append("history runs " + ",".join(str(h["run"]) for h in hist) +
+                   f" for run {run}")
+    if any(h["state"] == "succeeded" for h in hist):
+        dup.append("a succeeded run was re-opened")
+
+
 def classify_snapshot(snap, kills):
     """The per-job verdicts and the summary (a dict) for a snapshot and the
     kill records."""
@@ -343,6 +385,7 @@ def classify_snapshot(snap, kills):
             k = message_job(body)
             queued.setdefault(k, []).append(which)
     objects = snap["objects"]
+    retried = set(snap.get("retried", []))
     owned = set()
     verdicts = {}
     for e in snap["expected"]:
@@ -377,6 +420,8 @@ def classify_snapshot(snap, kills):
             dup.append("leftover temporary copies " + " ".join(strays))
         if k in queued:
             dup.append("message never deleted (" + ",".join(queued[k]) + ")")
+        for r in succ[:1]:
+            runs_wrong(r, 2 if k in retried else 1, lost, dup)
         verdicts[k] = ("lost" if lost else "duplicated" if dup else "ok", lost + dup)
 
     expected_keys = {jkey(e["batch"], e["job"]) for e in snap["expected"]}
@@ -464,6 +509,7 @@ def main(argv=None):
         s.add_argument("--queue", default="onesheet-it")
         s.add_argument("--dlq", default="onesheet-it-dlq")
         s.add_argument("--standin", help="aws: the Bedrock stand-in's URL")
+        s.add_argument("--retried", help="file of BATCH/JOB lines chaos.sh retried")
         if name == "check":
             s.add_argument("--save", help="also write the snapshot to this file")
     s = sub.add_parser("classify")

@@ -111,6 +111,46 @@ class Verdicts(unittest.TestCase):
         snap["stray"].append(f"{B}/.{JOBS[0]}.png.1a2b3c4d")
         self.assertOnly(snap, JOBS[0], "duplicated")
 
+    def retried_state(self):
+        """JOBS[0] retried once: at run 2 with run 1 (cancelled) archived."""
+        snap = good_state()
+        snap["retried"] = [f"{B}/{JOBS[0]}"]
+        snap["ledger"][0]["run"] = 2
+        snap["ledger"][0]["history"] = [{"run": 1, "state": "cancelled"}]
+        return snap
+
+    def test_a_retried_job_at_run_two_is_ok(self):
+        v, _ = self.run_check(self.retried_state())
+        self.assertEqual(list(v.values()), ["ok"] * 3)
+
+    def test_a_job_reopened_twice_is_duplicated(self):
+        snap = self.retried_state()
+        snap["ledger"][0]["run"] = 3
+        snap["ledger"][0]["history"].append({"run": 2, "state": "cancelled"})
+        self.assertOnly(snap, JOBS[0], "duplicated")
+
+    def test_a_reopened_success_is_duplicated(self):
+        snap = self.retried_state()
+        snap["ledger"][0]["history"][0]["state"] = "succeeded"
+        self.assertOnly(snap, JOBS[0], "duplicated")
+
+    def test_a_run_missing_from_the_history_is_duplicated(self):
+        snap = self.retried_state()
+        snap["ledger"][0]["history"] = []
+        self.assertOnly(snap, JOBS[0], "duplicated")
+
+    def test_a_retried_job_never_reopened_is_lost(self):
+        snap = self.retried_state()
+        snap["ledger"][0]["run"] = 1
+        snap["ledger"][0]["history"] = []
+        self.assertOnly(snap, JOBS[0], "lost")
+
+    def test_a_job_not_retried_at_run_two_is_duplicated(self):
+        snap = good_state()
+        snap["ledger"][1]["run"] = 2
+        snap["ledger"][1]["history"] = [{"run": 1, "state": "failed"}]
+        self.assertOnly(snap, JOBS[1], "duplicated")
+
     def test_lost_wins_over_duplicated(self):
         snap = good_state()
         del snap["objects"][f"{B}/{JOBS[0]}.png"]

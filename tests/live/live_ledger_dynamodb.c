@@ -116,7 +116,7 @@ static void reads_follow_dynamodb_pages(void **state)
     assert_int_equal(ledger_add_batch(l, "big", "big.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     assert_int_equal(added, N);
-    assert_int_equal(ledger_pending_enqueue(l, "big", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &p, NULL, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(p[i], ids[i]);
@@ -148,7 +148,7 @@ static void *race(void *arg)
     racer_t *r = arg;
     err_t e;
     ledger_t *l = ledger_dynamodb_open(env, r->table, &e);
-    r->rc = l ? ledger_claim(l, "b1", "j1", r->owner, 60, &r->out, &e) : e.code;
+    r->rc = l ? ledger_claim(l, "b1", "j1", 1, r->owner, 60, &r->out, &e) : e.code;
     ledger_close(l);
     return NULL;
 }
@@ -207,7 +207,7 @@ static void a_thousand_jobs_go_in_parallel(void **state)
                                        &e), ERR_OK);
     double t1 = tu_mono_s();
     assert_int_equal(added, N);
-    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, NULL, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     assert_string_equal(pending[N - 1], ids[N - 1]);
     for (size_t i = 0; i < n; i++)

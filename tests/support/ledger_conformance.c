@@ -66,7 +66,7 @@ ledger_claim_t lc_claim(ledger_t *l, const char *b, const char *j, const char *o
 {
     ledger_claim_t out = (ledger_claim_t)-1;
     err_t e;
-    if (ledger_claim(l, b, j, owner, 30, &out, &e) != ERR_OK)
+    if (ledger_claim(l, b, j, 1, owner, 30, &out, &e) != ERR_OK)
         fail_msg("claim: %s", e.msg);
     return out;
 }
@@ -96,7 +96,7 @@ static job_state_t state_of(ledger_t *l, const char *b, const char *j)
 static err_code_t lfail(ledger_t *l, const char *b, const char *j, const char *owner,
                         job_state_t st, const char *code, const char *msg, err_t *e)
 {
-    return ledger_fail(l, b, j, owner, st, code, msg, e);
+    return ledger_fail(l, b, j, 1, owner, st, code, msg, e);
 }
 
 static void shift_clock(ledger_fixture_t *fx, int64_t ms)
@@ -143,7 +143,7 @@ void ledger_conformance_pending_enqueue_lists_jobs_until_marked(void **state)
     err_t e;
 
     lc_add(fx->l, "b1", ids, 3, NULL);
-    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, NULL, &n, &e), ERR_OK);
     assert_int_equal(n, 3);
     /* In file order (line), not id order. */
     assert_string_equal(p[0], "c");
@@ -154,7 +154,7 @@ void ledger_conformance_pending_enqueue_lists_jobs_until_marked(void **state)
     free(p);
     /* Unknown ids are skipped, not created. */
     assert_int_equal(ledger_mark_enqueued(fx->l, "b1", marks, 3, &e), ERR_OK);
-    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(fx->l, "b1", &p, NULL, &n, &e), ERR_OK);
     assert_int_equal(n, 1);
     assert_string_equal(p[0], "b");
     free(p[0]);

@@ -74,7 +74,12 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(since_finds_jobs_added_to_an_old_batch, arg) \
     X(spend_is_recorded_once_per_slot, arg) \
     X(the_monthly_limit_refuses_and_writes_nothing, arg) \
-    X(bad_spend_is_refused, arg)
+    X(bad_spend_is_refused, arg) \
+    X(retry_reopens_only_the_selected_states, arg) \
+    X(retry_keeps_every_run_in_the_history, arg) \
+    X(a_second_retry_reopens_nothing, arg) \
+    X(a_message_of_an_earlier_run_is_stale, arg) \
+    X(retry_of_unknown_ids_is_not_found, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

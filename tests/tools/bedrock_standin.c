@@ -26,7 +26,9 @@
  * cut in half), BADB64ME (invalid base64), NOTIMAGEME (base64 of text),
  * ERRORME ("Inference error", SDXL ERROR, Titan 424 ModelErrorException),
  * THROTTLEME (always 429), THROTTLEONCEME (429 on the prompt's first two
- * calls), FLAKYME (503 on the prompt's first call),
+ * calls), FLAKYME (503 on the prompt's first call), FILTERONCEME and
+ * ERRORONCEME (like FILTERME and ERRORME on the prompt's first call only,
+ * so a retried job succeeds),
  * STALLME (no answer for 60 s).
  *
  * GET /__standin/stats: {"calls","ok","rejected":{...},"models":{id:n},
@@ -306,6 +308,7 @@ typedef struct {
     int w, h, nimages;
     char format[8];
     char msg[160];              /* a 400 message naming a key */
+    long nth;                   /* the prompt's calls so far, this one included */
 } call_t;
 
 static bool text_ok(json_t *v, size_t max, bool required)
@@ -567,6 +570,16 @@ static bool has(const call_t *c, const char *word)
     return strstr(c->prompt, word) != NULL;
 }
 
+/* Whether the call is to be filtered, or to fail with a model error. */
+static bool filters(const call_t *c)
+{
+    return has(c, "FILTERME") || (has(c, "FILTERONCEME") && c->nth == 1);
+}
+static bool errors(const call_t *c)
+{
+    return !filters(c) && (has(c, "ERRORME") || (has(c, "ERRORONCEME") && c->nth == 1));
+}
+
 /* Decides, under the lock, whether this call is throttled (--rpm, THROTTLEME)
  * or fails (--fail-rate, FLAKYME), counts it, and picks its latency. */
 static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int *fail,
@@ -577,6 +590,7 @@ static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int 
     bump(s, "", "calls");
     bump(s, "models", c->id);
     long nth = bump(s, "prompts", hex);
+    c->nth = nth;
     *throttle = has(c, "THROTTLEME") || (has(c, "THROTTLEONCEME") && nth <= 2);
     if (!*throttle && s->o.rpm > 0) {
         if (s->nadmits == s->quota && now - s->admits[s->head] < s->o.rpm_window_ms) {
@@ -604,7 +618,7 @@ static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int 
  * trigger word asks for. */
 static void answer(standin_t *s, const call_t *c, const char *hex, fake_response_t *resp)
 {
-    bool filter = has(c, "FILTERME"), error = !filter && has(c, "ERRORME");
+    bool filter = filters(c), error = errors(c);
     buf_t img = BUF_INIT;
     char text[160];
 
@@ -700,7 +714,7 @@ static void handle_invoke(standin_t *s, const fake_request_t *req, fake_response
         resp->stall_ms = has(c, "STALLME") ? 60000 : delay;
         resp->stall_mid_ms = s->o.stall_ms;
         answer(s, c, hex, resp);
-        bool filter = has(c, "FILTERME"), error = !filter && has(c, "ERRORME");
+        bool filter = filters(c), error = errors(c);
         bool garbage = has(c, "GARBAGEME") || has(c, "BADB64ME") || has(c, "NOTIMAGEME");
         bool ok = resp->status == 200 && !filter && !error && !garbage;
         pthread_mutex_lock(&s->mu);

@@ -305,7 +305,7 @@ static void finish_job(fx_t *f, const char *b, const char *j)
     snprintf(path, sizeof path, "%s/posters/%s", f->dir, b);
     ledger_result_t res = {.url = "file:///x", .store_key = key, .sha256 = "00", .model = "draft",
                            .bytes = 8, .seed = 1};
-    assert_int_equal(ledger_claim(l, b, j, "t", 60, &c, &e), ERR_OK);
+    assert_int_equal(ledger_claim(l, b, j, 1, "t", 60, &c, &e), ERR_OK);
     assert_int_equal(c, CLAIM_OK);
     assert_int_equal(ledger_succeed(l, b, j, "t", &res, &e), ERR_OK);
     ledger_close(l);

@@ -203,7 +203,7 @@ static char *job_item(const char *state, const char *owner)
 static ledger_claim_t claim(fx_t *f)
 {
     ledger_claim_t out = (ledger_claim_t)-1;
-    assert_int_equal(ledger_claim(f->l, "b1", "j1", "w1", 30, &out, NULL), ERR_OK);
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", 1, "w1", 30, &out, NULL), ERR_OK);
     return out;
 }
 
@@ -277,7 +277,7 @@ static void fail_without_owner_accepts_any_live_state(void **state)
 {
     fx_t *f = *state;
     err_t e;
-    assert_int_equal(ledger_fail(f->l, "b1", "j1", NULL, JOB_FAILED, "dead_letter",
+    assert_int_equal(ledger_fail(f->l, "b1", "j1", 1, NULL, JOB_FAILED, "dead_letter",
                                        "gave up", &e), ERR_OK);
     const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
     assert_non_null(strstr(cond, "#state IN (:queued, :running)"));
@@ -292,10 +292,10 @@ static void bad_arguments_send_nothing(void **state)
     fx_t *f = *state;
     ledger_claim_t out;
     err_t e;
-    assert_int_equal(ledger_claim(f->l, "b1", "j1", "", 30, &out, &e), ERR_INVALID);
-    assert_int_equal(ledger_claim(f->l, "b1", "j1", "w1", 0, &out, &e), ERR_INVALID);
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", 1, "", 30, &out, &e), ERR_INVALID);
+    assert_int_equal(ledger_claim(f->l, "b1", "j1", 1, "w1", 0, &out, &e), ERR_INVALID);
     assert_int_equal(ledger_extend(f->l, "", "j1", "w1", 30, &e), ERR_INVALID);
-    assert_int_equal(ledger_fail(f->l, "b1", "j1", "w1", JOB_SUCCEEDED, "x", "y", &e),
+    assert_int_equal(ledger_fail(f->l, "b1", "j1", 1, "w1", JOB_SUCCEEDED, "x", "y", &e),
                      ERR_INVALID);
     assert_int_equal(nreq(f), 0);
     assert_null(ledger_dynamodb_open(f->a.aws, "ab", &e));
@@ -569,7 +569,7 @@ static err_code_t pending_with(fx_t *f, const step_t *steps, int n, size_t *coun
     char **ids = NULL;
     size_t got = 0;
     script(f, steps, n);
-    err_code_t rc = ledger_pending_enqueue(f->l, "b1", &ids, &got, e);
+    err_code_t rc = ledger_pending_enqueue(f->l, "b1", &ids, NULL, &got, e);
     if (rc != ERR_OK)
         assert_null(ids);
     for (size_t i = 0; i < got; i++)

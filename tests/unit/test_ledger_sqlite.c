@@ -73,7 +73,7 @@ static void hundred_thousand_jobs_are_added_in_one_go(void **state)
                                        &e), ERR_OK);
     double t1 = tu_mono_s();
     assert_int_equal(added, N);
-    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, &n, &e), ERR_OK);
+    assert_int_equal(ledger_pending_enqueue(l, "big", &pending, NULL, &n, &e), ERR_OK);
     assert_int_equal(n, N);
     for (size_t i = 0; i < n; i++)
         free(pending[i]);
