@@ -17,7 +17,7 @@ static const struct {
     {"wait", cmd_wait, "wait BATCH [--output FILE]      wait with progress; write a results manifest"},
     {"list", cmd_list, "list [--state S] [--since T]    list jobs"},
     {"cancel", cmd_cancel, "cancel JOB|BATCH ...            cancel jobs not yet finished"},
-    {"retry", cmd_retry, "retry JOB|BATCH ... [--state S]  re-run failed (cancelled, filtered, dead) jobs"},
+    {"retry", cmd_retry, "retry JOB|BATCH ... [--state S] re-run failed (cancelled, filtered, dead) jobs"},
     {"urls", cmd_urls, "urls BATCH                      fresh URLs of a batch's posters"},
     {"gallery", cmd_gallery, "gallery BATCH -o DIR            an HTML contact sheet of a batch's posters"},
     {"campaign", cmd_campaign, "campaign plan|run|install FILE  scheduled campaigns (plan, one firing, systemd timer)"},

@@ -11,6 +11,7 @@
  * the other's condition fails, so a run is re-opened (and archived) once. */
 #include "ledger/ledger_dynamodb_internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +103,10 @@ static json_t *history_entry(const ledger_job_t *j)
     return m ? json_pack("{s:[{s:o}]}", "L", "M", m) : NULL;
 }
 
-/* Re-opens j (as read) when it is still in its state at its run; *done says
- * whether this call did. */
-static err_code_t retry_one(ddb_ledger_t *d, const ledger_job_t *j, bool *done,
-                            err_t *err)
+/* Re-opens j (as read) when it is still in its state at its run, through
+ * client c; *done says whether this call did. */
+static err_code_t retry_one(aws_client_t *c, ddb_ledger_t *d, const ledger_job_t *j,
+                            bool *done, err_t *err)
 {
     int64_t now = ddb_now_ms(d);
     char sk[300], cond[300];
@@ -145,7 +146,7 @@ static err_code_t retry_one(ddb_ledger_t *d, const ledger_job_t *j, bool *done,
         json_decref(req);
         return rc;
     }
-    rc = ddb_call(d->c, d->table, "UpdateItem", req, &reply, err);
+    rc = ddb_call(c, d->table, "UpdateItem", req, &reply, err);
     json_decref(reply);
     if (rc == ERR_OK) {
         *done = true;
@@ -157,21 +158,48 @@ static err_code_t retry_one(ddb_ledger_t *d, const ledger_job_t *j, bool *done,
     return rc;
 }
 
-/* Re-opens every job of the batch in state s that states selects. */
+/* The jobs one state's retry re-opens, for ddb_parallel. */
+typedef struct {
+    ddb_ledger_t *d;
+    const ledger_job_t *jobs;
+    const size_t *todo;      /* indexes into jobs of the selected ones */
+    atomic_size_t done;
+} reopen_t;
+
+static err_code_t reopen_task(aws_client_t *c, size_t i, void *ud, err_t *err)
+{
+    reopen_t *r = ud;
+    bool done = false;
+    err_code_t rc = retry_one(c, r->d, &r->jobs[r->todo[i]], &done, err);
+    if (rc == ERR_OK && done)
+        atomic_fetch_add(&r->done, 1);
+    return rc;
+}
+
+/* Re-opens every job of the batch in state s that states selects, one
+ * conditional write per job with up to the ledger's writers in flight, as
+ * cancel does: a 1,000-job retry is not 1,000 round trips in a row. */
 static err_code_t retry_state(ledger_t *l, const char *batch_id, job_state_t s,
                               unsigned states, size_t *n, err_t *err)
 {
     ledger_filter_t f = {.batch_id = batch_id, .state = (int)s};
     ledger_job_t *jobs = NULL;
-    size_t got = 0;
+    size_t got = 0, ntodo = 0, *todo = NULL;
+    reopen_t r = {.d = DDB(l)};
     err_code_t rc = ddb_list(l, &f, &jobs, &got, err);
 
-    for (size_t i = 0; rc == ERR_OK && i < got; i++) {
-        bool done = false;
-        if (ledger_retry_selects(&jobs[i], states) &&
-            (rc = retry_one(DDB(l), &jobs[i], &done, err)) == ERR_OK && done)
-            (*n)++;
-    }
+    if (rc == ERR_OK && !(todo = malloc((got ? got : 1) * sizeof *todo)))
+        rc = nomem(err);
+    for (size_t i = 0; rc == ERR_OK && i < got; i++)
+        if (ledger_retry_selects(&jobs[i], states))
+            todo[ntodo++] = i;
+    r.jobs = jobs;
+    r.todo = todo;
+    atomic_init(&r.done, 0);
+    if (rc == ERR_OK && ntodo)
+        rc = ddb_parallel(DDB(l), ntodo, reopen_task, &r, err);
+    *n += atomic_load(&r.done);
+    free(todo);
     ledger_jobs_free(jobs, got);
     return rc;
 }
@@ -202,7 +230,8 @@ err_code_t ddb_retry(ledger_t *l, const char *batch_id, const char *job_id,
         json_decref(item);
         if (rc != ERR_OK)
             return rc;
-        if (ledger_retry_selects(&j, states) && (rc = retry_one(d, &j, &done, err)) == ERR_OK)
+        if (ledger_retry_selects(&j, states) &&
+            (rc = retry_one(d->c, d, &j, &done, err)) == ERR_OK)
             *n = done;
         ledger_job_free(&j);
         return rc;

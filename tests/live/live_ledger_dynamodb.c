@@ -227,14 +227,25 @@ static void a_thousand_jobs_go_in_parallel(void **state)
     assert_int_equal(ledger_cancel(l, "big", NULL, &n, &e), ERR_OK);
     double t6 = tu_mono_s();
     assert_int_equal(n, N);
+    /* Retry (issue 17): every cancelled job re-opened as run 2, once. */
+    assert_int_equal(ledger_retry(l, "big", NULL, LEDGER_RETRY_CANCELLED, &n, &e), ERR_OK);
+    double t7 = tu_mono_s();
+    assert_int_equal(n, N);
+    assert_int_equal(ledger_retry(l, "big", NULL, LEDGER_RETRY_CANCELLED, &n, &e), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ledger_get_batch(l, "big", &b, &e), ERR_OK);
+    assert_int_equal(b.by_state[JOB_QUEUED], N);
+    ledger_batch_free(&b);
+    double t8 = tu_mono_s();
     /* The same on one connection, to show what the writers buy. */
     assert_int_equal(ledger_dynamodb_set_writers(l, 1), ERR_OK);
     assert_int_equal(ledger_add_batch(l, "one", "one.jsonl", jobs, N, &created, &added,
                                        &e), ERR_OK);
     assert_int_equal(added, N);
     printf("# %d jobs: add_batch %.3f s (one writer: %.3f s), pending_enqueue %.3f s,"
-           " mark_enqueued %.3f s, re-add %.3f s, get_batch %.3f s, cancel batch %.3f s\n",
-           N, t1 - t0, tu_mono_s() - t6, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5);
+           " mark_enqueued %.3f s, re-add %.3f s, get_batch %.3f s, cancel batch %.3f s,"
+           " retry batch %.3f s\n", N, t1 - t0, tu_mono_s() - t8, t2 - t1, t3 - t2, t4 - t3,
+           t5 - t4, t6 - t5, t7 - t6);
     free(jobs);
     free(ids);
     free(idp);
