@@ -75,6 +75,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     bool json = false;
     int opt, rc, status = 0;
+    char said[256] = "";     /* cli_warn_no_worker: once per command */
     err_t e;
 
     optind = 1;
@@ -135,6 +136,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             print_jobs(jobs, n, json);
             ledger_jobs_free(jobs, n);
             ledger_batch_free(&b);
+            cli_warn_no_worker(cli, argv[i], said, sizeof said);
             continue;
         }
         if (e.code != ERR_NOTFOUND)
@@ -150,6 +152,9 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             continue;
         }
         print_jobs(jobs, n, json);
+        for (size_t j = 0; j < n; j++)
+            if (!job_state_terminal(jobs[j].state))
+                cli_warn_no_worker(cli, jobs[j].batch_id, said, sizeof said);
         ledger_jobs_free(jobs, n);
     }
     return status;
