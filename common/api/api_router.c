@@ -138,7 +138,7 @@ static int match_key(const api_t *a, const char *key)
     return found;
 }
 
-enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI };
+enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI, R_WORKERS };
 
 static const struct {
     enum route r;
@@ -153,6 +153,7 @@ static const struct {
     {R_BATCH, "/batches/", true, false, "GET"},
     {R_HEALTH, "/healthz", false, true, "GET"},
     {R_OPENAPI, "/openapi.json", false, true, "GET"},
+    {R_WORKERS, "/workers", false, false, "GET"},
 };
 
 static bool method_allowed(const char *allow, const char *method)
@@ -256,6 +257,7 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
         break;
     case R_BATCH: api_get_batch(a, req, id, resp); break;
     case R_HEALTH: api_healthz(a, req, resp); break;
+    case R_WORKERS: api_get_workers(a, req, resp); break;
     case R_OPENAPI:
         resp->status = 200;
         resp->content_type = "application/json";
