@@ -216,6 +216,7 @@ static void init_worker(void)
     pthread_cond_init(&W.cond, NULL);
     pthread_cond_init(&W.left, NULL);
     pthread_mutex_init(&W.beat_lock, NULL);
+    pthread_mutex_init(&W.unserved.mu, NULL);
     worker_deletes_init(&W);
 }
 
@@ -408,6 +409,11 @@ static void teardown(void)
     config_free(&W.cfg);
     free(W.models);
     W.models = NULL;
+    for (size_t i = 0; i < W.unserved.n; i++)
+        free(W.unserved.keys[i]);
+    free(W.unserved.keys);
+    W.unserved.keys = NULL;
+    W.unserved.n = W.unserved.cap = 0;
 }
 
 static void log_stats(const char *event, double secs)

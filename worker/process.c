@@ -157,6 +157,41 @@ bool worker_hold_message(slot_t *s, const queue_msg_t *m, int64_t received_ms)
     return msg_copy(&s->msg, m);
 }
 
+/* Remembers batch/job among the jobs handed back (see worker_t.unserved);
+ * out of memory or over the cap, it is simply not counted, which only makes
+ * --drain wait for it. */
+static void note_unserved(worker_t *w, const char *batch, const char *job)
+{
+    char key[2 * JOB_ID_MAX + 2];
+    snprintf(key, sizeof key, "%s/%s", batch, job);
+    pthread_mutex_lock(&w->unserved.mu);
+    size_t i = 0;
+    while (i < w->unserved.n && strcmp(w->unserved.keys[i], key) != 0)
+        i++;
+    if (i == w->unserved.n && w->unserved.n < 65536) {
+        if (w->unserved.n == w->unserved.cap) {
+            size_t cap = w->unserved.cap ? w->unserved.cap * 2 : 64;
+            char **k = realloc(w->unserved.keys, cap * sizeof *k);
+            if (k) {
+                w->unserved.keys = k;
+                w->unserved.cap = cap;
+            }
+        }
+        if (w->unserved.n < w->unserved.cap &&
+            (w->unserved.keys[w->unserved.n] = strdup(key)))
+            w->unserved.n++;
+    }
+    pthread_mutex_unlock(&w->unserved.mu);
+}
+
+size_t worker_unserved_count(worker_t *w)
+{
+    pthread_mutex_lock(&w->unserved.mu);
+    size_t n = w->unserved.n;
+    pthread_mutex_unlock(&w->unserved.mu);
+    return n;
+}
+
 /* A job naming a model this worker does not serve goes back for another
  * worker, unclaimed: a copy of the message (the same body) is sent hidden
  * for --handback-delay seconds, then the original is deleted.  Send then
@@ -188,6 +223,7 @@ static void hand_back(worker_thread_t *t, const slot_t *s, const char *batch, co
         queue_change_visibility(t->queue, m->receipt, w->handback_delay_s, &e);
     }
     atomic_fetch_add(&w->n_not_served, 1);
+    note_unserved(w, batch, job);
     log_info("job_not_served", "batch=%s job=%s model=%s served=%s handed_back=%s delay_s=%d",
              batch, job, s->spec.model ? s->spec.model : "draft", w->models, how,
              w->handback_delay_s);

@@ -195,6 +195,14 @@ struct worker {
     int handback_delay_s;    /* --handback-delay: a job it does not serve
                               * stays hidden this long for other workers */
     atomic_long n_not_served;
+    /* The jobs handed back so far (distinct "BATCH/JOB"), for --drain: a
+     * queue holding no more messages than these has nothing for this
+     * worker.  Guarded by mu; free_unserved() (main.c) frees keys. */
+    struct {
+        pthread_mutex_t mu;
+        char **keys;
+        size_t n, cap;
+    } unserved;
     struct {
         char id[192];        /* "HOST:PID:RANDOM", stable for the process */
         char host[64];
@@ -262,6 +270,9 @@ void worker_delete_flush(worker_t *w, queue_t *q, int64_t min_age_ms);
 void worker_registry_init(worker_t *w, const char *host);
 void worker_registry_beat(worker_t *w, ledger_t *l, int64_t now_ms, bool force);
 void worker_registry_leave(worker_t *w);
+/* process.c: how many distinct jobs this worker handed back as not served
+ * (see worker_t.unserved). */
+size_t worker_unserved_count(worker_t *w);
 
 /* pool.c: the stage threads. */
 void *worker_stage_main(void *arg);
