@@ -26,6 +26,11 @@ expect_status 78 "$BIN/onesheet-worker" --models draft,amazon.nova-canvas-v1:0 -
 grep -q "draft cannot be served with Bedrock models" "$T/err" || fail "mixed --models: message"
 expect_status 78 "$BIN/onesheet-worker" --model draft --models amazon.nova-canvas-v1:0 --drain
 grep -q -- "--models" "$T/err" || fail "--model draft with Bedrock --models: message"
+expect_status 64 "$BIN/onesheet-worker" --beat-interval 0 --drain
+grep -q -- "--beat-interval: expected a whole number of seconds from 1 to 3600" "$T/err" || fail "--beat-interval range"
+expect_status 64 "$BIN/onesheet-worker" --handback-delay 901 --drain
+grep -q -- "--handback-delay: .* from 0 to 900" "$T/err" || fail "--handback-delay range"
+expect_status 64 "$BIN/onesheet" workers extra
 [ "$("$BIN/onesheet" workers)" = "no workers registered (start one: onesheet-worker)" ] ||
     fail "a refused worker registered"
 ok "bad --models: exit 78 naming the field and the nearest id; nothing registered"
