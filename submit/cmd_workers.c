@@ -111,8 +111,7 @@ int cmd_workers(cli_t *cli, int argc, char **argv)
 
 /* The distinct models named by the unfinished jobs of batch_id ("" for a
  * job naming none) into models (new strings), with their job counts. */
-static size_t unfinished_models(cli_t *cli, const char *batch_id, char **models,
-                                size_t *counts)
+static size_t list_models(cli_t *cli, const char *batch_id, char **models, size_t *counts)
 {
     ledger_filter_t f = {.batch_id = batch_id, .state = -1};
     ledger_job_t *jobs = NULL;
@@ -139,10 +138,38 @@ static size_t unfinished_models(cli_t *cli, const char *batch_id, char **models,
     return k;
 }
 
+/* Reading every job of a big batch (DynamoDB: all its items) each time a
+ * wait looks at the registry would cost more than the wait: the models are
+ * read again only after MODELS_TTL_S, since they only change as jobs
+ * finish.  One cache: a command follows one batch at a time. */
+#define MODELS_TTL_S 60
+static struct {
+    char batch[JOB_ID_MAX + 1];
+    char *models[MAX_MODELS];
+    size_t counts[MAX_MODELS], n;
+    int64_t at_ms;
+} cache;
+
+/* The cached models of batch_id (borrowed), read again when stale. */
+static size_t unfinished_models(cli_t *cli, const char *batch_id, int64_t now,
+                                char ***models, size_t **counts)
+{
+    if (strcmp(cache.batch, batch_id) != 0 || now - cache.at_ms >= MODELS_TTL_S * 1000) {
+        for (size_t i = 0; i < cache.n; i++)
+            free(cache.models[i]);
+        cache.n = list_models(cli, batch_id, cache.models, cache.counts);
+        snprintf(cache.batch, sizeof cache.batch, "%s", batch_id);
+        cache.at_ms = now;
+    }
+    *models = cache.models;
+    *counts = cache.counts;
+    return cache.n;
+}
+
 void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t said_cap)
 {
-    char *models[MAX_MODELS], msg[1024] = "", when[64], ago_s[16];
-    size_t counts[MAX_MODELS], len = 0;
+    char **models, msg[1024] = "", when[64], ago_s[16];
+    size_t *counts, len = 0;
     ledger_worker_t *w = NULL;
     size_t nw = 0;
     int64_t now = wall_ms();
@@ -150,7 +177,7 @@ void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t sai
 
     if (!cli->ledger || !ledger_has_workers(cli->ledger))
         return;
-    size_t k = unfinished_models(cli, batch_id, models, counts);
+    size_t k = unfinished_models(cli, batch_id, now, &models, &counts);
     err_clear(&e);
     if (k && ledger_workers_list(cli->ledger, now, &w, &nw, &e) == ERR_OK) {
         for (size_t i = 0; i < k; i++) {
@@ -180,8 +207,6 @@ void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t sai
         }
     }
     ledger_workers_free(w, nw);
-    for (size_t i = 0; i < k; i++)
-        free(models[i]);
     /* Once per command, and again only when the news changes: compared
      * without the counts and times, which move while waiting. */
     char key[256] = "";
