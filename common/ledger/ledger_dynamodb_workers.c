@@ -77,14 +77,17 @@ static err_code_t delete_worker(ddb_ledger_t *d, const char *id, int64_t older_t
     if (!key)
         return err_set(err, ERR_INVALID, "ledger: worker id too long");
     req = json_pack("{s:s, s:o}", "TableName", d->table, "Key", key);
-    if (req && older_than > 0 &&
-        json_object_update(req, json_pack("{s:s, s:{s:s}, s:{s:o}}", "ConditionExpression",
-                                          "#last_seen_ms < :old", "ExpressionAttributeNames",
-                                          "#last_seen_ms", "last_seen_ms",
-                                          "ExpressionAttributeValues", ":old",
-                                          ddb_n(older_than))) != 0) {
-        json_decref(req);
-        return err_set(err, ERR_NOMEM, "out of memory");
+    if (req && older_than > 0) {
+        json_t *cond = json_pack("{s:s, s:{s:s}, s:{s:o}}", "ConditionExpression",
+                                 "#last_seen_ms < :old", "ExpressionAttributeNames",
+                                 "#last_seen_ms", "last_seen_ms", "ExpressionAttributeValues",
+                                 ":old", ddb_n(older_than));
+        int bad = !cond || json_object_update(req, cond) != 0;
+        json_decref(cond);
+        if (bad) {
+            json_decref(req);
+            return err_set(err, ERR_NOMEM, "out of memory");
+        }
     }
     err_code_t rc = ddb_call(d->c, d->table, "DeleteItem", req, &reply, err);
     json_decref(reply);
