@@ -207,6 +207,23 @@ static void hand_back(worker_thread_t *t, const slot_t *s, const char *batch, co
     const char *how = "resent";
     err_t e;
 
+    /* A job already finished or cancelled needs nobody: its message goes,
+     * as a claim would have decided (CLAIM_DONE, CLAIM_CANCELLED), instead
+     * of circling among workers that do not serve it. */
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    err_clear(&e);
+    if (ledger_get_jobs(t->ledger, batch, job, &jobs, &n, &e) == ERR_OK &&
+        (n == 0 || job_state_terminal(jobs[0].state))) {
+        const char *why = n == 0 ? "unknown" : jobs[0].state == JOB_CANCELLED ? "cancelled"
+                                                                              : "done";
+        ledger_jobs_free(jobs, n);
+        delete_msg(t, m, job);
+        atomic_fetch_add(&w->n_skipped, 1);
+        log_info("job_skipped", "batch=%s job=%s reason=%s", batch, job, why);
+        return;
+    }
+    ledger_jobs_free(jobs, n);
     err_clear(&e);
     if (queue_can_send_delayed(t->queue) &&
         queue_send_delayed(t->queue, m->body, w->handback_delay_s, &e) == ERR_OK) {
