@@ -70,6 +70,14 @@ int cli_cost_check(cli_t *cli, const bulk_t *b, double budget, bool dry);
 int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t skipped,
                         double budget, bool dry);
 
+/* Worker liveness: prints to stderr a warning containing "no worker" for
+ * each model the unfinished jobs of batch_id name that no live worker
+ * serves (when it was last seen, what to start).  said (said_cap bytes,
+ * "" at first) remembers what was said, so a caller that asks again while
+ * waiting repeats nothing until the news changes.  Silent when the ledger
+ * keeps no registry or the batch has nothing unfinished. */
+void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t said_cap);
+
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);
 int cmd_wait(cli_t *cli, int argc, char **argv);
@@ -81,5 +89,6 @@ int cmd_init(cli_t *cli, int argc, char **argv);
 int cmd_campaign(cli_t *cli, int argc, char **argv);
 int cmd_campaign_install(cli_t *cli, int argc, char **argv);
 int cmd_retry(cli_t *cli, int argc, char **argv);
+int cmd_workers(cli_t *cli, int argc, char **argv);
 
 #endif

@@ -110,6 +110,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     bool json = false;
     int opt, rc, status = 0;
+    char said[256] = "";     /* cli_warn_no_worker: once per command */
     err_t e;
 
     optind = 1;
@@ -170,6 +171,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             print_jobs(jobs, n, json);
             ledger_jobs_free(jobs, n);
             ledger_batch_free(&b);
+            cli_warn_no_worker(cli, argv[i], said, sizeof said);
             continue;
         }
         if (e.code != ERR_NOTFOUND)
@@ -187,6 +189,9 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         print_jobs(jobs, n, json);
         for (size_t k = 0; !json && k < n; k++)
             print_runs(&jobs[k]);
+        for (size_t j = 0; j < n; j++)
+            if (!job_state_terminal(jobs[j].state))
+                cli_warn_no_worker(cli, jobs[j].batch_id, said, sizeof said);
         ledger_jobs_free(jobs, n);
     }
     return status;

@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How often a wait asks the worker registry whether anyone serves the
+ * batch's models. */
+#define WORKER_CHECK_S 5.0
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -53,6 +57,8 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
     bool tty = isatty(STDERR_FILENO);
     double t0 = now_s();
     int64_t last_done = -1, last_running = -1;
+    double last_check = -1e9;
+    char said[256] = "";     /* cli_warn_no_worker: again only on news */
     ledger_batch_t b;
     err_t e;
 
@@ -71,6 +77,11 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
         last_running = b.by_state[JOB_RUNNING];
         if (done == b.total)
             break;
+        /* Workers come and go while waiting: look every few seconds. */
+        if (now_s() - last_check >= WORKER_CHECK_S) {
+            last_check = now_s();
+            cli_warn_no_worker(cli, batch_id, said, sizeof said);
+        }
         if (timeout_s > 0 && now_s() - t0 >= timeout_s) {
             if (tty)
                 fputc('\n', stderr);

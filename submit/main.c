@@ -21,6 +21,7 @@ static const struct {
     {"urls", cmd_urls, "urls BATCH                      fresh URLs of a batch's posters"},
     {"gallery", cmd_gallery, "gallery BATCH -o DIR            an HTML contact sheet of a batch's posters"},
     {"campaign", cmd_campaign, "campaign plan|run|install FILE  scheduled campaigns (plan, one firing, systemd timer)"},
+    {"workers", cmd_workers, "workers [--json]                the workers running, their models and health"},
     {"init", cmd_init, "init                            create the configured queue, table, bucket"},
 };
 

@@ -84,6 +84,7 @@ void *worker_heartbeat_main(void *arg)
                 beat(w, q, l, i, &f, now);
         }
         worker_delete_flush(w, q, WORKER_DELETE_WAIT_MS);
+        worker_registry_beat(w, l, now, false);
         /* 200 ms between rounds; the exit (driver_quit, with `left`
          * signalled) cuts the wait short. */
         struct timespec ts = worker_deadline(200);

@@ -61,7 +61,7 @@ static size_t render(worker_t *w, char *out, size_t cap)
     const struct { const char *name; atomic_long *v; } states[] = {
         {"succeeded", &w->n_succeeded}, {"failed", &w->n_failed},
         {"filtered", &w->n_filtered}, {"skipped", &w->n_skipped},
-        {"given_back", &w->n_given_back},
+        {"given_back", &w->n_given_back}, {"not_served", &w->n_not_served},
     };
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
         put(out, cap, &len, "onesheet_jobs_total{state=\"%s\"} %ld\n", states[i].name,

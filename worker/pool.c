@@ -236,7 +236,9 @@ static int receive_some(worker_thread_t *t)
 }
 
 /* --drain: the queue is drained when no job is in flight here and nothing
- * is visible, in flight (also held by crashed workers) or delayed.  Slots
+ * is visible, in flight (also held by crashed workers) or delayed -- but
+ * for jobs this worker handed back as naming a model it does not serve:
+ * those wait for another worker, not for this one.  Slots
  * merely reserved by another thread's receive do not count: a message it
  * takes is in flight in the queue's stats (counting them would let two
  * threads polling in turn keep each other from ever seeing the end). */
@@ -253,8 +255,8 @@ static bool drained(worker_thread_t *t)
     if (jobs == 0)
         worker_delete_flush(w, t->queue, 0);   /* a message waiting there is in flight */
     err_clear(&e);
-    return jobs == 0 && queue_stats(t->queue, &st, &e) == ERR_OK && st.visible == 0 &&
-           st.inflight == 0 && st.delayed == 0;
+    return jobs == 0 && queue_stats(t->queue, &st, &e) == ERR_OK &&
+           st.visible + st.inflight + st.delayed <= (int64_t)worker_unserved_count(w);
 }
 
 /* With a network engine one stage thread at a time is the receiver; the

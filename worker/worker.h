@@ -188,6 +188,30 @@ struct worker {
         uint64_t watchdog_usec;  /* WatchdogSec= of the unit; 0: none */
         int64_t last_watchdog_ms, last_status_ms;
     } notify;
+
+    /* worker liveness: the registry entry (registry.c) and the models this
+     * worker generates. */
+    char *models;            /* served ids, comma-separated (owned) */
+    int beat_interval_s;     /* --beat-interval: registry heartbeat */
+    int handback_delay_s;    /* --handback-delay: a job it does not serve
+                              * stays hidden this long for other workers */
+    atomic_long n_not_served;
+    /* The jobs handed back so far (distinct "BATCH/JOB"), for --drain: a
+     * queue holding no more messages than these has nothing for this
+     * worker.  Guarded by mu; free_unserved() (main.c) frees keys. */
+    struct {
+        pthread_mutex_t mu;
+        char **keys;
+        size_t n, cap;
+    } unserved;
+    struct {
+        char id[192];        /* "HOST:PID:RANDOM", stable for the process */
+        char host[64];
+        int64_t started_ms, next_ms;
+        int64_t window_ms;   /* start of the rate's window */
+        long window_done;    /* jobs finished when it started */
+        double rate_per_min;
+    } reg;
 };
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.
@@ -238,6 +262,18 @@ void worker_delete(worker_thread_t *t, const char *receipt, const char *job);
 /* Sends the waiting deletes through q when the oldest waited min_age_ms
  * (0: now). */
 void worker_delete_flush(worker_t *w, queue_t *q, int64_t min_age_ms);
+
+/* registry.c: the worker's entry in the ledger's worker registry.
+ * worker_registry_init() names the worker (call once, before threads);
+ * worker_registry_beat() writes the entry through l when a beat is due
+ * (force: now), logging a failure; worker_registry_leave() removes it on
+ * a clean stop, through its own ledger connection. */
+void worker_registry_init(worker_t *w, const char *host);
+void worker_registry_beat(worker_t *w, ledger_t *l, int64_t now_ms, bool force);
+void worker_registry_leave(worker_t *w);
+/* process.c: how many distinct jobs this worker handed back as not served
+ * (see worker_t.unserved). */
+size_t worker_unserved_count(worker_t *w);
 
 /* pool.c: the stage threads. */
 void *worker_stage_main(void *arg);

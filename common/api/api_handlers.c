@@ -202,7 +202,10 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
 
     const char *prefer = api_header(req, "prefer");
     bool async = prefer && strcasestr(prefer, "respond-async");
-    int64_t now = a->now_ms();
+    int64_t now = a->now_ms(), seen = 0;
+    /* Nobody to make it: say so at once instead of waiting out the timeout. */
+    bool no_worker = !async && !api_model_has_worker(be, b.items[0].spec.model, now, &seen);
+    async = async || no_worker;
     int64_t deadline = now + (int64_t)(a->o.sync_timeout_s * 1000);
     /* Behind Lambda, answer a second before the invocation's own deadline. */
     if (req->deadline_ms && req->deadline_ms - 1000 < deadline)
@@ -236,10 +239,19 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
                            "job_id", job.job_id, "status_url",
                            status_url(req, "jobs", job.job_id)));
     } else {
-        api_json(resp, 202,
-                 json_pack("{s:s,s:s,s:s,s:o}", "job_id", job.job_id, "batch_id", job.batch_id,
-                           "state", job_state_name(job.state), "status_url",
-                           status_url(req, "jobs", job.job_id)));
+        json_t *body = json_pack("{s:s,s:s,s:s,s:o}", "job_id", job.job_id, "batch_id",
+                                 job.batch_id, "state", job_state_name(job.state),
+                                 "status_url", status_url(req, "jobs", job.job_id));
+        if (no_worker && body) {
+            const char *m = b.items[0].spec.model ? b.items[0].spec.model : "draft";
+            json_object_set_new(body, "warning",
+                                json_sprintf("no worker serves model %s (%s); the job waits "
+                                             "in the queue until one starts: onesheet-worker "
+                                             "--models %s", m, seen ? "one was seen before"
+                                             : "none seen", m));
+            json_object_set_new(body, "worker_last_seen", time_json(seen));
+        }
+        api_json(resp, 202, body);
     }
 out:
     if (be)
@@ -446,9 +458,12 @@ void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp)
         api_backend_error(resp, &e);
     }
     else
+        /* No live worker is not ill health of the API (it still takes
+         * jobs, which wait in the queue): reported, never a failure. */
         api_json(resp, 200,
-                 json_pack("{s:s,s:{s:I,s:I,s:I,s:I}}", "status", "ok", "queue", "visible",
+                 json_pack("{s:s,s:{s:I,s:I,s:I,s:I},s:o*}", "status", "ok", "queue", "visible",
                            (json_int_t)st.visible, "inflight", (json_int_t)st.inflight,
-                           "delayed", (json_int_t)st.delayed, "dead", (json_int_t)st.dead));
+                           "delayed", (json_int_t)st.delayed, "dead", (json_int_t)st.dead,
+                           "workers", api_workers_health(be, a->now_ms())));
     give_back(a, be, resp);
 }

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
@@ -45,5 +46,16 @@ void api_post_job_retry(api_t *a, const api_request_t *req, const char *id,
                         api_response_t *resp);
 void api_post_batch_retry(api_t *a, const api_request_t *req, const char *id,
                           api_response_t *resp);
+
+/* api_workers.c (worker liveness): GET /workers; the "workers" member of
+ * /healthz ({"alive", "stale", "models": {ID: live workers}}, or alive
+ * null and an error when the registry cannot be read; new reference); and
+ * whether a live worker serves model (true when the ledger keeps no
+ * registry), *last_seen getting the last time one serving it was seen
+ * (0: never). */
+void api_get_workers(api_t *a, const api_request_t *req, api_response_t *resp);
+json_t *api_workers_health(api_backends_t *be, int64_t now);
+bool api_model_has_worker(api_backends_t *be, const char *model, int64_t now,
+                          int64_t *last_seen);
 
 #endif

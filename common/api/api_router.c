@@ -139,7 +139,7 @@ static int match_key(const api_t *a, const char *key)
 }
 
 enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI,
-             R_JOB_RETRY, R_BATCH_RETRY };
+             R_JOB_RETRY, R_BATCH_RETRY, R_WORKERS };
 
 static const struct {
     enum route r;
@@ -158,6 +158,7 @@ static const struct {
     {R_BATCH, "/batches/", true, false, "GET", NULL},
     {R_HEALTH, "/healthz", false, true, "GET", NULL},
     {R_OPENAPI, "/openapi.json", false, true, "GET", NULL},
+    {R_WORKERS, "/workers", false, false, "GET", NULL},
 };
 
 static bool method_allowed(const char *allow, const char *method)
@@ -273,6 +274,7 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
     case R_HEALTH: api_healthz(a, req, resp); break;
     case R_JOB_RETRY: api_post_job_retry(a, req, id, resp); break;
     case R_BATCH_RETRY: api_post_batch_retry(a, req, id, resp); break;
+    case R_WORKERS: api_get_workers(a, req, resp); break;
     case R_OPENAPI:
         resp->status = 200;
         resp->content_type = "application/json";

@@ -161,3 +161,30 @@ void ledger_batches_free(ledger_batch_t *b, size_t n)
         ledger_batch_free(&b[i]);
     free(b);
 }
+
+/* Frees the strings w owns and zeroes it.  NULL is fine. */
+void ledger_worker_free(ledger_worker_t *w)
+{
+    if (!w)
+        return;
+    free(w->id);
+    free(w->host);
+    free(w->version);
+    free(w->models);
+    memset(w, 0, sizeof *w);
+}
+
+void ledger_workers_free(ledger_worker_t *w, size_t n)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ledger_worker_free(&w[i]);
+    free(w);
+}
+
+bool ledger_worker_alive(const ledger_worker_t *w, int64_t now_ms)
+{
+    int64_t beat = w->beat_ms > 0 ? w->beat_ms : 10000;
+    return now_ms - w->last_seen_ms <= LEDGER_WORKER_STALE_BEATS * beat;
+}

@@ -141,6 +141,27 @@ typedef struct {
     double month_limit;       /* USD per calendar month; < 0: no limit */
 } ledger_spend_t;
 
+/* A worker in the registry (worker liveness).  worker_beat reads it;
+ * workers_list returns new ones whose strings the struct owns (free with
+ * ledger_workers_free). */
+typedef struct {
+    char *id;                 /* stable for the process: "HOST:PID:RANDOM" */
+    char *host, *version;
+    char *models;             /* comma-separated model ids it generates */
+    int64_t pid;
+    int64_t started_ms, last_seen_ms;   /* unix ms */
+    int64_t beat_ms;          /* its heartbeat interval: it is alive while
+                               * last seen within LEDGER_WORKER_STALE_BEATS
+                               * of them */
+    int64_t in_flight, done, failed;
+    double rate_per_min;      /* jobs finished a minute, recently */
+} ledger_worker_t;
+
+/* A worker is alive while last seen within this many beat intervals. */
+#define LEDGER_WORKER_STALE_BEATS 3
+/* Registry entries not seen for this long are pruned by workers_list. */
+#define LEDGER_WORKER_PRUNE_MS ((int64_t)24 * 3600 * 1000)
+
 typedef struct ledger ledger_t;
 
 typedef struct {
@@ -232,6 +253,18 @@ typedef struct {
      * unknown batch or job. */
     err_code_t (*retry)(ledger_t *l, const char *batch_id, const char *job_id,
                         unsigned states, size_t *n, err_t *err);
+    /* ---- worker registry (worker liveness) ---- */
+    /* Optional (NULL: no registry).  Records w, replacing the entry with
+     * the same id (an upsert: register and heartbeat are the same write).
+     * ERR_INVALID when id, host or models is empty. */
+    err_code_t (*worker_beat)(ledger_t *l, const ledger_worker_t *w, err_t *err);
+    /* Removes the entry (a clean stop).  An unknown id is not an error. */
+    err_code_t (*worker_leave)(ledger_t *l, const char *id, err_t *err);
+    /* Every registered worker, ordered by id; entries last seen more than
+     * LEDGER_WORKER_PRUNE_MS before now_ms are deleted first.  *out: new
+     * array (free with ledger_workers_free); NULL when *n is 0. */
+    err_code_t (*workers_list)(ledger_t *l, int64_t now_ms, ledger_worker_t **out,
+                               size_t *n, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -338,6 +371,32 @@ static inline err_code_t ledger_retry(ledger_t *l, const char *batch_id,
         return err_set(err, ERR_INTERNAL, "ledger: retry is not supported here");
     return l->ops->retry(l, batch_id, job_id, states, n, err);
 }
+/* Whether this back-end keeps the worker registry. */
+static inline bool ledger_has_workers(const ledger_t *l)
+{ return l->ops->worker_beat && l->ops->worker_leave && l->ops->workers_list; }
+/* ERR_INTERNAL when !ledger_has_workers(l). */
+static inline err_code_t ledger_worker_beat(ledger_t *l, const ledger_worker_t *w,
+                                            err_t *err)
+{
+    if (!ledger_has_workers(l))
+        return err_set(err, ERR_INTERNAL, "ledger: no worker registry here");
+    return l->ops->worker_beat(l, w, err);
+}
+static inline err_code_t ledger_worker_leave(ledger_t *l, const char *id, err_t *err)
+{
+    if (!ledger_has_workers(l))
+        return err_set(err, ERR_INTERNAL, "ledger: no worker registry here");
+    return l->ops->worker_leave(l, id, err);
+}
+/* *out: new array; free with ledger_workers_free. */
+static inline err_code_t ledger_workers_list(ledger_t *l, int64_t now_ms,
+                                             ledger_worker_t **out, size_t *n,
+                                             err_t *err)
+{
+    if (!ledger_has_workers(l))
+        return err_set(err, ERR_INTERNAL, "ledger: no worker registry here");
+    return l->ops->workers_list(l, now_ms, out, n, err);
+}
 /* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }
 
@@ -345,5 +404,12 @@ static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }
  * list_batches. */
 void ledger_jobs_free(ledger_job_t *jobs, size_t n);
 void ledger_batches_free(ledger_batch_t *b, size_t n);
+/* Frees one worker's strings / an array of n from workers_list (NULL is
+ * fine). */
+void ledger_worker_free(ledger_worker_t *w);
+void ledger_workers_free(ledger_worker_t *w, size_t n);
+/* Whether w was last seen within LEDGER_WORKER_STALE_BEATS of its beat
+ * interval before now_ms (an interval of 0 counts as 10 s). */
+bool ledger_worker_alive(const ledger_worker_t *w, int64_t now_ms);
 
 #endif

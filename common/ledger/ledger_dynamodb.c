@@ -372,6 +372,10 @@ static const ledger_ops_t dl_ops = {
     .spend_add = ddb_spend_add,
     .spend_get = ddb_spend_get,
     .retry = ddb_retry,
+    /* worker registry */
+    .worker_beat = ddb_worker_beat,
+    .worker_leave = ddb_worker_leave,
+    .workers_list = ddb_workers_list,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

@@ -100,6 +100,12 @@ err_code_t ddb_history_from_item(const json_t *item, ledger_job_t *j, err_t *err
  * (absent counts as 1). */
 const char *ddb_run_cond(ddb_expr_t *x, int run);
 
+/* The worker registry (ledger_dynamodb_workers.c): see ledger_ops_t's
+ * worker_beat, worker_leave and workers_list. */
+err_code_t ddb_worker_beat(ledger_t *l, const ledger_worker_t *w, err_t *err);
+err_code_t ddb_worker_leave(ledger_t *l, const char *id, err_t *err);
+err_code_t ddb_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t **out, size_t *n,
+                            err_t *err);
 /* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
  * it is no longer queued or running. */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,

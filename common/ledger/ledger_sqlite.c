@@ -12,6 +12,7 @@
 #include "ledger/ledger_sqlite.h"
 #include "ledger/ledger_sqlite_retry.h"
 #include "ledger/ledger_sqlite_spend.h"
+#include "ledger/ledger_sqlite_workers.h"
 #include "base/sqlite_util.h"
 
 #include <stdio.h>
@@ -675,6 +676,24 @@ static err_code_t sl_retry(ledger_t *l, const char *batch_id, const char *job_id
     return ledger_sqlite_retry(DB(l), batch_id, job_id, states, n, err);
 }
 
+/* ---- worker registry (ledger_sqlite_workers.c) ---- */
+
+static err_code_t sl_worker_beat(ledger_t *l, const ledger_worker_t *w, err_t *err)
+{
+    return ledger_sqlite_worker_beat(DB(l), w, err);
+}
+
+static err_code_t sl_worker_leave(ledger_t *l, const char *id, err_t *err)
+{
+    return ledger_sqlite_worker_leave(DB(l), id, err);
+}
+
+static err_code_t sl_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t **out,
+                                  size_t *n, err_t *err)
+{
+    return ledger_sqlite_workers_list(DB(l), now_ms, out, n, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -693,6 +712,10 @@ static const ledger_ops_t sl_ops = {
     .spend_add = sl_spend_add,
     .spend_get = sl_spend_get,
     .retry = sl_retry,
+    /* worker registry */
+    .worker_beat = sl_worker_beat,
+    .worker_leave = sl_worker_leave,
+    .workers_list = sl_workers_list,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

@@ -64,7 +64,15 @@ typedef struct {
      * queue_delete_batch. */
     err_code_t (*delete_batch)(queue_t *q, const char *const *receipts, size_t n,
                                int *stale, err_t *err);
+    /* Optional (worker liveness: handing a job back to other workers).
+     * Sends one body that stays hidden for delay_s seconds (0 ..
+     * QUEUE_MAX_DELAY_S) before its first receive.  NULL: the back-end
+     * cannot delay a send (see queue_can_send_delayed). */
+    err_code_t (*send_delayed)(queue_t *q, const char *body, int delay_s, err_t *err);
 } queue_ops_t;
+
+/* The longest send delay (SQS's DelaySeconds limit). */
+#define QUEUE_MAX_DELAY_S 900
 
 struct queue {
     const queue_ops_t *ops;
@@ -101,6 +109,21 @@ static inline err_code_t queue_take_dead(queue_t *q, size_t max,
                                          queue_msg_t **out, size_t *n, err_t *err)
 { return q->ops->take_dead(q, max, out, n, err); }
 static inline void queue_close(queue_t *q) { if (q) q->ops->close(q); }
+/* Whether queue_send_delayed works here. */
+static inline bool queue_can_send_delayed(const queue_t *q)
+{ return q->ops->send_delayed != NULL; }
+/* ERR_INTERNAL when !queue_can_send_delayed(q); ERR_INVALID for a delay
+ * outside 0 .. QUEUE_MAX_DELAY_S. */
+static inline err_code_t queue_send_delayed(queue_t *q, const char *body, int delay_s,
+                                            err_t *err)
+{
+    if (!q->ops->send_delayed)
+        return err_set(err, ERR_INTERNAL, "queue: no delayed send here");
+    if (delay_s < 0 || delay_s > QUEUE_MAX_DELAY_S)
+        return err_set(err, ERR_INVALID, "queue: a send delay of %d s is outside 0..%d",
+                       delay_s, QUEUE_MAX_DELAY_S);
+    return q->ops->send_delayed(q, body, delay_s, err);
+}
 
 void queue_msgs_free(queue_msg_t *msgs, size_t n);
 

@@ -107,6 +107,29 @@ static err_code_t sq_send_batch(queue_t *q, const char *const *bodies, size_t n,
     return sqlite_util_commit(db, err);
 }
 
+/* One message, first visible delay_s seconds from now (a job handed back
+ * by a worker that does not serve its model). */
+static err_code_t sq_send_delayed(queue_t *q, const char *body, int delay_s, err_t *err)
+{
+    sqlite3 *db = ((sq_queue_t *)q)->db;
+    sqlite3_stmt *st = NULL;
+    if (!body)
+        return err_set(err, ERR_INVALID, "queue send: the message has no body");
+    if (strlen(body) > MAX_BODY)
+        return err_set(err, ERR_TOOBIG, "queue send: the message is over %d bytes", MAX_BODY);
+    err_code_t rc = sqlite_util_prepare(db, "INSERT INTO queue_messages (body, sent_ms,"
+                                            " visible_at) VALUES (?1, ?2, ?3)", &st, err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t now = sqlite_util_now_ms();
+    sqlite3_bind_text(st, 1, body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, now + (int64_t)delay_s * 1000);
+    rc = sqlite_util_step(db, st, "queue send", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Hides one candidate under a fresh receipt and adds it to mv. */
 static err_code_t deliver(sqlite3 *db, sqlite3_stmt *upd, sqlite3_int64 id,
                           int64_t visible_at, msgvec_t *mv, err_t *err)
@@ -425,6 +448,7 @@ static const queue_ops_t sq_ops = {
     .stats = sq_stats,
     .take_dead = sq_take_dead,
     .close = sq_close,
+    .send_delayed = sq_send_delayed,
 };
 
 /* Opens (creating and migrating when needed) the queue in the SQLite file at

@@ -264,6 +264,26 @@ static bool sqs_text_ok(const char *s, size_t len, size_t *bad)
     return true;
 }
 
+/* One SendMessage with DelaySeconds (worker liveness: a job handed back
+ * by a worker that does not serve its model). */
+static err_code_t sqs_send_delayed(queue_t *base, const char *body, int delay_s,
+                                   err_t *err)
+{
+    sqs_t *q = (sqs_t *)base;
+    size_t len = body ? strlen(body) : 0, bad;
+    if (len == 0)
+        return err_set(err, ERR_INVALID, "message: empty body");
+    if (len > q->max_msg)
+        return err_set(err, ERR_TOOBIG, "message: %zu bytes, over the queue's "
+                       "MaximumMessageSize of %zu", len, q->max_msg);
+    if (!sqs_text_ok(body, len, &bad))
+        return err_set(err, ERR_INVALID, "message: byte %zu is invalid UTF-8 or a "
+                       "character SQS does not accept", bad);
+    return sqs_call(q->c, "SendMessage",
+                    json_pack("{s:s, s:s%, s:i}", "QueueUrl", q->url, "MessageBody", body,
+                              len, "DelaySeconds", delay_s), 0, NULL, err);
+}
+
 static err_code_t sqs_send_batch(queue_t *base, const char *const *bodies, size_t n,
                                  err_t *err)
 {
@@ -616,4 +636,5 @@ const queue_ops_t sqs_queue_ops = {
     .take_dead = sqs_take_dead,
     .close = sqs_close,
     .delete_batch = sqs_delete_batch,
+    .send_delayed = sqs_send_delayed,
 };

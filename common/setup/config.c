@@ -1,6 +1,7 @@
 /* config — see config.h. */
 #include "setup/config.h"
 #include "engine/engine_backends.h"
+#include "engine/engine_serves.h"
 #include "ledger/ledger_backends.h"
 #include "queue/queue_backends.h"
 #include "store/store_backends.h"
@@ -147,6 +148,11 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
                            origin);
         return replace(&c->api_keys, value, err);
     }
+    if (strcmp(key, "models") == 0) {
+        if (engine_models_check(value, err) != ERR_OK)
+            return err_prefix(err, "%s", origin);
+        return replace(&c->models, value, err);
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -227,6 +233,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_VISIBILITY_TIMEOUT", "visibility_timeout"},
         {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
         {"ONESHEET_API_KEYS", "api_keys"},
+        {"ONESHEET_MODELS", "models"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -325,6 +332,7 @@ void config_free(config_t *c)
     free(c->ledger);
     free(c->store);
     free(c->model);
+    free(c->models);
     free(c->log_level);
     free(c->config_path);
     free(c->api_keys);

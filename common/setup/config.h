@@ -28,6 +28,10 @@ typedef struct {
     bool log_json;
     char *api_keys;       /* onesheet-api: comma-separated SHA-256 hex of keys */
     char *config_path;    /* the file that was read, or NULL */
+    /* worker liveness */
+    char *models;         /* onesheet-worker: comma-separated model ids it
+                           * generates; NULL: the engine's default
+                           * (engine_models_default) */
 } config_t;
 
 /* Loads defaults, the config file (path: explicit, else the search order

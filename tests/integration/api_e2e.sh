@@ -46,6 +46,9 @@ jget() { python3 -c "import json,sys; print(json.load(open('$T/body'))$1)"; }
 "$BIN/onesheet-worker" --concurrency 2 --log-level warn 2>"$T/worker.log" &
 WORKER=$!
 PIDS+=("$WORKER")
+# Registered before the seed request: with no live worker the API answers
+# 202 at once instead of waiting.
+for _ in $(seq 100); do "$BIN/onesheet" workers --json 2>/dev/null | grep -q '"alive":true' && break; sleep 0.05; done
 start_api api --sync-timeout 20 --rate-limit 0
 API=$API_PID
 

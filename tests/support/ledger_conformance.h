@@ -1,7 +1,8 @@
 /* ledger_conformance — the behaviours every ledger back-end must show, as
  * cmocka tests any back-end's test program runs: idempotent submits,
  * conditional claims and completions under leases, cancellation, lookups,
- * counts, listing and pagination, campaign spend (ledger_conformance_spend.c).
+ * counts, listing and pagination, campaign spend (ledger_conformance_spend.c), the worker registry
+ * (ledger_conformance_workers.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -79,7 +80,11 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(retry_keeps_every_run_in_the_history, arg) \
     X(a_second_retry_reopens_nothing, arg) \
     X(a_message_of_an_earlier_run_is_stale, arg) \
-    X(retry_of_unknown_ids_is_not_found, arg)
+    X(retry_of_unknown_ids_is_not_found, arg) \
+    X(a_beat_registers_and_refreshes_one_entry, arg) \
+    X(a_worker_that_leaves_is_gone, arg) \
+    X(a_silent_worker_turns_stale_then_is_pruned, arg) \
+    X(bad_workers_are_refused, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

@@ -78,7 +78,8 @@ queue_stats_t qc_stats(queue_t *q);
     X(send_batch_carries_more_than_one_call_holds, arg) \
     X(send_batch_refuses_a_bad_body_and_sends_nothing, arg) \
     X(delete_batch_deletes_fresh_receipts_and_flags_stale_ones, arg) \
-    X(stats_count_messages_by_state, arg)
+    X(stats_count_messages_by_state, arg) \
+    X(a_delayed_send_stays_hidden_for_its_delay, arg)
 
 #define QC_DECLARE_(name, arg) void queue_conformance_##name(void **state);
 QC_TESTS_(QC_DECLARE_, -)

@@ -202,6 +202,38 @@ static void api_keys_accept_hash_lists_and_reject_anything_else(void **state)
     config_free(&c);
 }
 
+static void models_lists_known_ids_of_one_kind(void **state)
+{
+    (void)state;
+    const char *env[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null",
+                         "ONESHEET_MODELS=us.amazon.nova-canvas-v1:0, stability.sd3-5-large-v1:0",
+                         NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.models, "us.amazon.nova-canvas-v1:0, stability.sd3-5-large-v1:0");
+    assert_int_equal(config_set(&c, "models", "draft", "--models", &e), ERR_OK);
+    assert_string_equal(c.models, "draft");
+
+    /* Unknown: the field, the id and the nearest known one. */
+    assert_int_equal(config_set(&c, "models", "draft,stability.sd3-5-larg-v1:0", "--models",
+                                &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "--models: models: unknown model"));
+    assert_non_null(strstr(e.msg, "stability.sd3-5-larg-v1:0"));
+    assert_non_null(strstr(e.msg, "did you mean \"stability.sd3-5-large-v1:0\""));
+    /* Draft and Bedrock in one worker, an empty id, an empty list. */
+    assert_int_equal(config_set(&c, "models", "draft,amazon.nova-canvas-v1:0", "--models", &e),
+                     ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "draft cannot be served with Bedrock models"));
+    assert_int_equal(config_set(&c, "models", "draft,,draft", "--models", &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "empty model id"));
+    assert_int_equal(config_set(&c, "models", "", "--models", &e), ERR_CONFIG);
+    /* Nothing changed by a refused value. */
+    assert_string_equal(c.models, "draft");
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +245,7 @@ int main(void)
         cmocka_unit_test(missing_explicit_file_is_an_error),
         cmocka_unit_test(prepare_state_creates_private_directory),
         cmocka_unit_test(api_keys_accept_hash_lists_and_reject_anything_else),
+        cmocka_unit_test(models_lists_known_ids_of_one_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
