@@ -11,6 +11,7 @@
  * extend or complete it after expiry, as long as nobody has claimed it. */
 #include "ledger/ledger_sqlite.h"
 #include "ledger/ledger_sqlite_spend.h"
+#include "ledger/ledger_sqlite_outbox.h"
 #include "base/sqlite_util.h"
 
 #include <stdio.h>
@@ -657,6 +658,31 @@ static err_code_t sl_spend_get(ledger_t *l, const char *campaign, const char *mo
     return ledger_sqlite_spend_get(DB(l), campaign, month, usd, err);
 }
 
+/* Webhooks (ledger_sqlite_outbox.c). */
+static err_code_t sl_set_batch_webhook(ledger_t *l, const char *batch_id, const char *url,
+                                       err_t *err)
+{
+    return ledger_sqlite_set_batch_webhook(DB(l), batch_id, url, err);
+}
+
+static err_code_t sl_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
+                                 ledger_event_t **out, size_t *n, err_t *err)
+{
+    return ledger_sqlite_outbox_take(DB(l), now_ms, lease_ms, max, out, n, err);
+}
+
+static err_code_t sl_outbox_record(ledger_t *l, const char *id, int64_t due_ms,
+                                   long status, const char *error, err_t *err)
+{
+    return ledger_sqlite_outbox_record(DB(l), id, due_ms, status, error, err);
+}
+
+static err_code_t sl_outbox_summary(ledger_t *l, const char *batch_id,
+                                    ledger_outbox_summary_t *out, err_t *err)
+{
+    return ledger_sqlite_outbox_summary(DB(l), batch_id, out, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -674,6 +700,11 @@ static const ledger_ops_t sl_ops = {
     .close = sl_close,
     .spend_add = sl_spend_add,
     .spend_get = sl_spend_get,
+    /* webhooks */
+    .set_batch_webhook = sl_set_batch_webhook,
+    .outbox_take = sl_outbox_take,
+    .outbox_record = sl_outbox_record,
+    .outbox_summary = sl_outbox_summary,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

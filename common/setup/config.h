@@ -28,6 +28,9 @@ typedef struct {
     bool log_json;
     char *api_keys;       /* onesheet-api: comma-separated SHA-256 hex of keys */
     char *config_path;    /* the file that was read, or NULL */
+    /* webhooks */
+    char *webhook_secret; /* whsec_BASE64 (Standard Webhooks), or NULL: none */
+    long webhook_retry_for; /* seconds a failing delivery is retried, 1..2592000 */
 } config_t;
 
 /* Loads defaults, the config file (path: explicit, else the search order
