@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include "notify.h"
+#include "outbox.h"
 
 #include "base/log.h"
 
@@ -48,6 +49,9 @@ static void usage(FILE *fp)
             "      --poll-wait S     seconds one receive waits for work (default 1)\n"
             "      --grace S         after SIGTERM, seconds in-flight jobs get to finish\n"
             "                        before they are given back (default 30)\n"
+            "      --webhook-drain S with --drain, seconds spent delivering the webhook\n"
+            "                        events still due before exiting (default 60; the\n"
+            "                        rest stay in the outbox for the next worker)\n"
             "      --rpm N           generate calls a minute, shared by all threads;\n"
             "                        slows down on throttling, then probes back up\n"
             "      --metrics H:P     serve Prometheus text on http://H:P/metrics\n"
@@ -77,6 +81,7 @@ static const int_opt_t int_opts[] = {
     {"visibility", 0, 1, 43200, "seconds", &W.visibility_s},
     {"poll-wait", 0, 0, 43200, "seconds", &W.poll_wait_s},
     {"grace", 0, 0, 43200, "seconds", &W.grace_s},
+    {"webhook-drain", 0, 0, 3600, "seconds", &W.outbox.drain_s},
 };
 #define N_INT_OPTS (sizeof int_opts / sizeof int_opts[0])
 #define OPT_INT_BASE 256   /* getopt's value for int_opts[i] without a short name */
@@ -191,6 +196,7 @@ static void init_worker(void)
     W.prefetch = -1;         /* setup: concurrency / 4, at least 1 */
     W.poll_wait_s = 1;
     W.grace_s = 30;
+    W.outbox.drain_s = 60;
     W.drv.epfd = W.drv.wake_fd = -1;
     W.drv.timer_at = -1;
     W.metrics.listen_fd = -1;
@@ -442,6 +448,8 @@ static void run(void)
     for (int i = 0; i < W.threads; i++)
         pthread_create(&tids[i], NULL, worker_stage_main, &W.stage[i]);
     watch(tids, t0);
+    /* --drain: the jobs are done; their events get up to --webhook-drain. */
+    worker_outbox_stop(&W, W.drain && !atomic_load(&W.signalled) ? W.outbox.drain_s : 0);
 
     worker_notify_stopping(NULL);
     atomic_store(&W.stop, true);
@@ -477,6 +485,10 @@ int main(int argc, char **argv)
         log_error("metrics_failed", "error=\"%s\"", e.msg);
         teardown();
         return err_exit_status(e.code);
+    }
+    if (worker_outbox_start(&W) != 0) {
+        teardown();
+        return EX_SOFTWARE;
     }
     log_info("worker_started", "concurrency=%d prefetch=%d threads=%d engine=%s model=%s "
              "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s", W.concurrency,

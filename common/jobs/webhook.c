@@ -11,6 +11,17 @@
 #include <time.h>
 
 #define URL_MAX 2048
+#define BACKOFF_MAX_MS (10 * 60 * 1000)
+
+int64_t webhook_backoff_ms(int attempt, double r)
+{
+    int64_t d = 1000;
+    for (int i = 1; i < attempt && d < BACKOFF_MAX_MS; i++)
+        d *= 2;
+    if (d > BACKOFF_MAX_MS)
+        d = BACKOFF_MAX_MS;
+    return d / 2 + (int64_t)(r * (double)(d / 2));
+}
 
 err_code_t webhook_key_parse(const char *secret, const char *what, webhook_key_t *out,
                              err_t *err)

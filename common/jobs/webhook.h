@@ -66,6 +66,11 @@ err_code_t webhook_post(http_client_t *hc, const char *url, const webhook_key_t 
                         const char *id, const char *body, size_t len, long timeout_ms,
                         long *status, err_t *err);
 
+/* The delay before retry number `attempt` (1: the first) of a failed
+ * delivery, in ms, with jitter from r in [0, 1): between half and all of
+ * min(1 s * 2^(attempt-1), 10 min). */
+int64_t webhook_backoff_ms(int attempt, double r);
+
 /* Registers url as batch_id's webhook before its jobs are added: checks
  * the URL (ERR_INVALID naming what), that secret is set and well formed
  * (ERR_CONFIG naming webhook_secret / ONESHEET_WEBHOOK_SECRET), and that

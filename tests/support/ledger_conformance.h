@@ -1,7 +1,8 @@
 /* ledger_conformance — the behaviours every ledger back-end must show, as
  * cmocka tests any back-end's test program runs: idempotent submits,
  * conditional claims and completions under leases, cancellation, lookups,
- * counts, listing and pagination, campaign spend (ledger_conformance_spend.c).
+ * counts, listing and pagination, campaign spend (ledger_conformance_spend.c),
+ * the webhook outbox (ledger_conformance_outbox.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -74,7 +75,11 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(since_finds_jobs_added_to_an_old_batch, arg) \
     X(spend_is_recorded_once_per_slot, arg) \
     X(the_monthly_limit_refuses_and_writes_nothing, arg) \
-    X(bad_spend_is_refused, arg)
+    X(bad_spend_is_refused, arg) \
+    X(webhook_url_is_set_once, arg) \
+    X(each_terminal_job_writes_one_event, arg) \
+    X(batch_completed_once_whichever_job_is_last, arg) \
+    X(outbox_takes_with_a_lease_and_records_attempts, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)
