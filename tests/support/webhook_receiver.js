@@ -2,20 +2,21 @@
 // that verifies every delivery with the `standardwebhooks` npm package (an
 // implementation the project did not write).
 //
-//   node webhook_receiver.js SECRET LOG PLAN PORTFILE
+//   node webhook_receiver.js SECRET LOG PLAN PORTFILE [PORT]
 //
 // Answers each POST with the next status listed in PLAN (one a line,
 // consumed in order; 200 when none is left; "hang" waits 30 s without
 // answering) and appends one JSON line per request to LOG: path, headers,
 // raw body, the status answered, and whether the signature verified (with
 // the library's own tolerance for the timestamp).  Writes its port to
-// PORTFILE once listening.
+// PORTFILE once listening (PORT: listen there, to come back on the same
+// port after a restart; default any free port).
 "use strict";
 const fs = require("fs");
 const http = require("http");
 const { Webhook } = require("standardwebhooks");
 
-const [secret, log, plan, portFile] = process.argv.slice(2);
+const [secret, log, plan, portFile, port] = process.argv.slice(2);
 const wh = new Webhook(secret);
 
 function nextStatus() {
@@ -51,7 +52,7 @@ const server = http.createServer((req, res) => {
         res.end("ok");
     });
 });
-server.listen(0, "127.0.0.1", () => {
+server.listen(parseInt(port || "0", 10), "127.0.0.1", () => {
     fs.writeFileSync(portFile + ".tmp", String(server.address().port));
     fs.renameSync(portFile + ".tmp", portFile);
 });
