@@ -7,6 +7,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/webhook.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -137,14 +138,50 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* Submits b and answers 202 with the batch and its jobs. */
-static bool submit(api_t *a, api_backends_t *be, bulk_t *b, api_response_t *resp,
-                   submit_result_t *res)
+/* Takes the "webhook" member out of object o (so the spec parser does not
+ * see it) into *url (a new string; NULL when absent) after checking the
+ * URL.  Returns false after answering 400 when it is not a string or not
+ * an acceptable URL. */
+static bool take_webhook(json_t *o, char **url, api_response_t *resp)
+{
+    json_t *w = json_is_object(o) ? json_object_get(o, "webhook") : NULL;
+    err_t e;
+    *url = NULL;
+    if (!w)
+        return true;
+    if (!json_is_string(w)) {
+        api_error(resp, 400, "bad_request", "webhook: expected a URL string");
+        return false;
+    }
+    if (webhook_url_check(json_string_value(w), "webhook", &e) != ERR_OK) {
+        api_error(resp, 400, "bad_request", "%s", e.msg);
+        return false;
+    }
+    if (!(*url = strdup(json_string_value(w)))) {
+        api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    json_object_del(o, "webhook");
+    return true;
+}
+
+/* Submits b (with its webhook, when webhook is set, recorded first) and
+ * answers 202 with the batch and its jobs. */
+static bool submit(api_t *a, api_backends_t *be, bulk_t *b, const char *webhook,
+                   api_response_t *resp, submit_result_t *res)
 {
     err_t e;
     err_clear(&e);
     if (bulk_assign_ids(b) != ERR_OK) {
         api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    if (webhook && webhook_register(be->ledger, b->batch_id, webhook, a->o.cfg->webhook_secret,
+                                    "webhook", &e) != ERR_OK) {
+        if (e.code == ERR_CONFIG)
+            api_error(resp, 501, "webhooks_unavailable", "%s", e.msg);
+        else
+            api_backend_error(resp, &e);
         return false;
     }
     if (submit_batch(be->queue, be->ledger, b, "api", res, &e) != ERR_OK) {
@@ -170,6 +207,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     submit_result_t res;
     ledger_job_t job;
     bulk_t b;
+    char *webhook = NULL, *stripped = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -181,8 +219,27 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     }
     b.nitems = 1;
     job_spec_init(&b.items[0].spec);
-    if (job_spec_parse_json(req->body ? req->body : "", req->body_len, &b.items[0].spec, &e) !=
-            ERR_OK ||
+    /* A "webhook" member is the batch's, not the spec's. */
+    const char *body = req->body ? req->body : "";
+    size_t body_len = req->body_len;
+    if (body_len && memmem(body, body_len, "\"webhook\"", 9)) {
+        json_t *o = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+        if (o && !take_webhook(o, &webhook, resp)) {
+            json_decref(o);
+            goto out;
+        }
+        if (o && webhook && !(stripped = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+            json_decref(o);
+            api_error(resp, 500, "internal", "out of memory");
+            goto out;
+        }
+        json_decref(o);
+        if (stripped) {
+            body = stripped;
+            body_len = strlen(stripped);
+        }
+    }
+    if (job_spec_parse_json(body, body_len, &b.items[0].spec, &e) != ERR_OK ||
         job_spec_normalise(&b.items[0].spec, &d, &e) != ERR_OK ||
         check_model(&b.items[0].spec, &e) != ERR_OK) {
         api_error(resp, e.code == ERR_NOMEM ? 500 : 400, "bad_request", "%s", e.msg);
@@ -190,7 +247,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     }
     if (!borrow(a, resp, &be))
         goto out;
-    if (!submit(a, be, &b, resp, &res))
+    if (!submit(a, be, &b, webhook, resp, &res))
         goto out;
 
     const char *prefer = api_header(req, "prefer");
@@ -239,6 +296,8 @@ out:
         give_back(a, be, resp);
     ledger_job_free(&job);
     bulk_free(&b);
+    free(webhook);
+    free(stripped);
 }
 
 /* Rewrites bulk_parse()'s "jobs:LINE: ..." as "jobs[INDEX]: ...". */
@@ -268,6 +327,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
     buf_t lines = BUF_INIT;
     submit_result_t res;
     bulk_t b;
+    char *webhook = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -275,6 +335,21 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
     if (!root) {
         api_error(resp, 400, "bad_request", "body: invalid JSON: %s", je.text);
         return;
+    }
+    /* {"jobs": [...], "webhook": URL} is a list with a webhook; a single
+     * spec may carry "webhook" itself. */
+    if (!take_webhook(root, &webhook, resp))
+        goto out;
+    if (json_is_object(root) && json_is_array(json_object_get(root, "jobs"))) {
+        json_t *list = json_incref(json_object_get(root, "jobs"));
+        if (json_object_size(root) != 1) {
+            json_decref(list);
+            api_error(resp, 400, "bad_request", "body: with \"jobs\", only \"webhook\" "
+                      "may be beside it");
+            goto out;
+        }
+        json_decref(root);
+        root = list;
     }
     if (!json_is_object(root) && !(json_is_array(root) && json_array_size(root) > 0)) {
         api_error(resp, 400, "bad_request", "body: expected a job spec or a non-empty list of them");
@@ -316,7 +391,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                            "details", spec_errors(&b)));
         goto out;
     }
-    if (!borrow(a, resp, &be) || !submit(a, be, &b, resp, &res))
+    if (!borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
         goto out;
     json_t *jobs = json_array();
     for (size_t i = 0; i < b.nitems; i++)
@@ -334,6 +409,7 @@ out:
     json_decref(root);
     buf_free(&lines);
     bulk_free(&b);
+    free(webhook);
 }
 
 void api_get_job(api_t *a, const api_request_t *req, const char *id, api_response_t *resp)

@@ -148,3 +148,54 @@ types = sorted(json.loads(h["body"])["type"] for h in mine)
 assert types == ["batch.completed"] + ["job.succeeded"] * 4, types
 PY
 ok "kill -9 with 5 events undelivered (receiver down): the next worker delivered all 5"
+
+# --- the API's "webhook" field ----------------------------------------------
+if [ -x "$BIN/onesheet-api" ]; then
+    "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api.port" 2>"$T/api.log" &
+    API=$!; PIDS+=($API)
+    for _ in $(seq 100); do [ -s "$T/api.port" ] && break; sleep 0.05; done
+    APORT=$(cat "$T/api.port")
+    post() {  # post PATH BODY [curl args]: prints the status; the body goes to $T/body
+        curl -s -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            --data "$2" "${@:3}" "http://127.0.0.1:$APORT$1"
+    }
+    [ "$(post /jobs '{"jobs": [{"prompt": "API webhook one"}], "webhook": "ftp://x/h"}')" = 400 ] ||
+        fail "API bad URL: $(cat "$T/body")"
+    grep -q 'webhook: expected an https:// URL' "$T/body" || fail "API bad URL message: $(cat "$T/body")"
+    [ "$(post /jobs '{"jobs": [{"prompt": "API webhook one"}], "webhook": 7}')" = 400 ] || fail "API webhook not a string"
+    [ "$(post /jobs '{"jobs": [{"prompt": "API webhook one"}], "extra": 1, "webhook": "'"$HOOK"'"}')" = 400 ] ||
+        fail "API extra member"
+    [ "$(post /jobs '{"jobs": [{"prompt": "API webhook one"}, {"prompt": "API webhook two"}], "webhook": "'"$HOOK"'"}')" = 202 ] ||
+        fail "API jobs: $(cat "$T/body")"
+    api_batch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/body")
+    [ "$(post /jobs '{"jobs": [{"prompt": "API webhook one"}, {"prompt": "API webhook two"}], "webhook": "https://other.example/h"}')" = 409 ] ||
+        fail "API conflict: $(cat "$T/body")"
+    [ "$(post /generate-poster '{"prompt": "API webhook poster", "webhook": "'"$HOOK"'"}' -H 'Prefer: respond-async')" = 202 ] ||
+        fail "API generate-poster: $(cat "$T/body")"
+    gp_batch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/body")
+    "$BIN/onesheet-worker" 2>"$T/w5.log" &
+    W5=$!; PIDS+=($W5)
+    wait_for 3 "$api_batch"
+    wait_for 2 "$gp_batch"
+    kill "$W5"; wait "$W5" 2>/dev/null || true
+    python3 - "$T/hooks.jsonl" "$api_batch" "$gp_batch" <<'PY' || fail "API deliveries"
+import json, sys
+hooks = [json.loads(l) for l in open(sys.argv[1])]
+for batch, jobs in ((sys.argv[2], 2), (sys.argv[3], 1)):
+    mine = [h for h in hooks if json.loads(h["body"])["data"]["batch"] == batch]
+    assert all(h["verified"] for h in mine), mine
+    types = sorted(json.loads(h["body"])["type"] for h in mine if 200 <= h["status"] < 300)
+    assert types == ["batch.completed"] + ["job.succeeded"] * jobs, types
+PY
+    ( unset ONESHEET_WEBHOOK_SECRET
+      "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api2.port" 2>"$T/api2.log" &
+      echo $! >"$T/api2.pid"
+      for _ in $(seq 100); do [ -s "$T/api2.port" ] && break; sleep 0.05; done
+      APORT=$(cat "$T/api2.port")
+      st=$(post /jobs '{"prompt": "API no secret", "webhook": "'"$HOOK"'"}')
+      kill "$(cat "$T/api2.pid")"
+      [ "$st" = 501 ] && grep -q webhook_secret "$T/body" ) || fail "API without a secret: $(cat "$T/body")"
+    [ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE spec_json LIKE '%API no secret%'")" = 0 ] ||
+        fail "API without a secret enqueued"
+    ok "API: webhook on POST /jobs ({jobs, webhook}) and /generate-poster delivered and verified; 400/409/501 refuse"
+fi
