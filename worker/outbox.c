@@ -64,7 +64,7 @@ static void deliver(worker_t *w, ledger_t *l, http_client_t *hc, const ledger_ev
         *retry_due = due;
     }
     err_clear(&re);
-    if (ledger_outbox_record(l, e->id, due, status, due >= 0 ? pe.msg : NULL, &re) != ERR_OK)
+    if (ledger_outbox_record(l, e, due, status, due >= 0 ? pe.msg : NULL, &re) != ERR_OK)
         log_warn("webhook_record_failed", "id=%s error=\"%s\"", e->id, re.msg);
 }
 

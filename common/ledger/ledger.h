@@ -219,10 +219,11 @@ typedef struct {
      * meanwhile.  *out: new array (ledger_events_free). */
     err_code_t (*outbox_take)(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
                               ledger_event_t **out, size_t *n, err_t *err);
-    /* Records one attempt of event id: delivered (due_ms < 0), to be tried
-     * again at due_ms (> 0), or given up (due_ms == 0); status and error
-     * (may be NULL) describe the attempt.  An unknown id is ERR_NOTFOUND. */
-    err_code_t (*outbox_record)(ledger_t *l, const char *id, int64_t due_ms,
+    /* Records one attempt of event ev (as outbox_take gave it): delivered
+     * (due_ms < 0), to be tried again at due_ms (> 0), or given up (due_ms
+     * == 0); status and error (may be NULL) describe the attempt.  An event
+     * no longer pending is ERR_NOTFOUND. */
+    err_code_t (*outbox_record)(ledger_t *l, const ledger_event_t *ev, int64_t due_ms,
                                 long status, const char *error, err_t *err);
     /* The batch's webhook and its deliveries (all zero, url NULL, when it
      * has no webhook). */
@@ -346,12 +347,13 @@ static inline err_code_t ledger_outbox_take(ledger_t *l, int64_t now_ms, int64_t
         return err_set(err, ERR_INTERNAL, "ledger: no outbox here");
     return l->ops->outbox_take(l, now_ms, lease_ms, max, out, n, err);
 }
-static inline err_code_t ledger_outbox_record(ledger_t *l, const char *id, int64_t due_ms,
-                                              long status, const char *error, err_t *err)
+static inline err_code_t ledger_outbox_record(ledger_t *l, const ledger_event_t *ev,
+                                              int64_t due_ms, long status,
+                                              const char *error, err_t *err)
 {
     if (!ledger_has_outbox(l))
         return err_set(err, ERR_INTERNAL, "ledger: no outbox here");
-    return l->ops->outbox_record(l, id, due_ms, status, error, err);
+    return l->ops->outbox_record(l, ev, due_ms, status, error, err);
 }
 static inline err_code_t ledger_outbox_summary(ledger_t *l, const char *batch_id,
                                                ledger_outbox_summary_t *out, err_t *err)

@@ -671,10 +671,10 @@ static err_code_t sl_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms, 
     return ledger_sqlite_outbox_take(DB(l), now_ms, lease_ms, max, out, n, err);
 }
 
-static err_code_t sl_outbox_record(ledger_t *l, const char *id, int64_t due_ms,
+static err_code_t sl_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_ms,
                                    long status, const char *error, err_t *err)
 {
-    return ledger_sqlite_outbox_record(DB(l), id, due_ms, status, error, err);
+    return ledger_sqlite_outbox_record(DB(l), ev->id, due_ms, status, error, err);
 }
 
 static err_code_t sl_outbox_summary(ledger_t *l, const char *batch_id,

@@ -200,53 +200,60 @@ void ledger_conformance_outbox_takes_with_a_lease_and_records_attempts(void **st
 {
     ledger_fixture_t *fx = *state;
     const char *ids[] = {"j1"};
-    ledger_event_t *v;
+    ledger_event_t *v, *first;
     ledger_outbox_summary_t s;
-    size_t n;
-    char id[64];
+    size_t n, nfirst;
     err_t e;
     if (!ledger_has_outbox(fx->l))
         skip();
     with_webhook(fx->l, "b1", ids, 1);
-    finish(fx->l, "b1", "j1", JOB_SUCCEEDED);    /* + batch.completed */
+    finish(fx->l, "b1", "j1", JOB_SUCCEEDED);
+    /* The job event; batch.completed may come now or once it is recorded. */
     int64_t t = now_ms() + 1000;
-    assert_int_equal(ledger_outbox_take(fx->l, t, 60000, 1, &v, &n, &e), ERR_OK);
-    assert_int_equal(n, 1);                      /* max 1 */
-    snprintf(id, sizeof id, "%s", v[0].id);
-    assert_int_equal(v[0].attempts, 0);
-    ledger_events_free(v, n);
-    /* Leased: the other event only. */
+    assert_int_equal(ledger_outbox_take(fx->l, t, 60000, 1, &first, &nfirst, &e), ERR_OK);
+    assert_int_equal(nfirst, 1);                 /* max 1 */
+    assert_int_equal(first[0].attempts, 0);
+    /* Leased: not taken again. */
     assert_int_equal(ledger_outbox_take(fx->l, t, 60000, 10, &v, &n, &e), ERR_OK);
-    assert_int_equal(n, 1);
-    assert_string_not_equal(v[0].id, id);
-    assert_int_equal(ledger_outbox_record(fx->l, v[0].id, -1, 204, NULL, &e), ERR_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_string_not_equal(v[i].id, first[0].id);
     ledger_events_free(v, n);
     /* A failed attempt, due again at t + 5 s. */
-    assert_int_equal(ledger_outbox_record(fx->l, id, t + 5000, 503, "HTTP 503", &e), ERR_OK);
+    assert_int_equal(ledger_outbox_record(fx->l, &first[0], t + 5000, 503, "HTTP 503", &e),
+                     ERR_OK);
     assert_int_equal(ledger_outbox_summary(fx->l, "b1", &s, &e), ERR_OK);
-    assert_int_equal(s.delivered, 1);
-    assert_int_equal(s.pending, 1);
+    assert_true(s.pending >= 1);
     assert_int_equal(s.gave_up, 0);
-    assert_int_equal(s.next_due_ms, t + 5000);
     assert_int_equal(s.last_status, 503);
     assert_string_equal(s.last_error, "HTTP 503");
     ledger_outbox_summary_free(&s);
-    assert_int_equal(ledger_outbox_take(fx->l, t, 60000, 10, &v, &n, &e), ERR_OK);
-    assert_int_equal(n, 0);
     assert_int_equal(ledger_outbox_take(fx->l, t + 5000, 60000, 10, &v, &n, &e), ERR_OK);
-    assert_int_equal(n, 1);
-    assert_string_equal(v[0].id, id);            /* the same webhook-id */
-    assert_int_equal(v[0].attempts, 1);
+    size_t again = n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].id, first[0].id) == 0) {
+            assert_int_equal(v[i].attempts, 1);  /* the same webhook-id, counted */
+            assert_string_equal(v[i].payload, first[0].payload);
+            again = i;
+        }
+    assert_true(again < n);
+    /* Given up: never taken again, and no second record. */
+    assert_int_equal(ledger_outbox_record(fx->l, &v[again], 0, 410, "HTTP 410", &e), ERR_OK);
+    assert_int_equal(ledger_outbox_record(fx->l, &v[again], -1, 200, NULL, &e), ERR_NOTFOUND);
+    for (size_t i = 0; i < n; i++)
+        if (i != again)
+            assert_int_equal(ledger_outbox_record(fx->l, &v[i], -1, 204, NULL, &e), ERR_OK);
     ledger_events_free(v, n);
-    assert_int_equal(ledger_outbox_record(fx->l, id, 0, 410, "HTTP 410", &e), ERR_OK);
-    assert_int_equal(ledger_outbox_record(fx->l, id, -1, 200, NULL, &e), ERR_NOTFOUND);
-    assert_int_equal(ledger_outbox_record(fx->l, "msg_none", -1, 200, NULL, &e),
-                     ERR_NOTFOUND);
+    /* The completion, if it came only now. */
+    assert_int_equal(ledger_outbox_take(fx->l, t + 99999999, 60000, 10, &v, &n, &e), ERR_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ledger_outbox_record(fx->l, &v[i], -1, 204, NULL, &e), ERR_OK);
+    ledger_events_free(v, n);
     assert_int_equal(ledger_outbox_summary(fx->l, "b1", &s, &e), ERR_OK);
-    assert_int_equal(s.delivered, 1);
+    assert_int_equal(s.delivered, 1);            /* batch.completed */
     assert_int_equal(s.pending, 0);
     assert_int_equal(s.gave_up, 1);
     ledger_outbox_summary_free(&s);
     assert_int_equal(ledger_outbox_take(fx->l, t + 99999999, 1, 10, &v, &n, &e), ERR_OK);
     assert_int_equal(n, 0);
+    ledger_events_free(first, nfirst);
 }
