@@ -242,7 +242,12 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
         rc = err_set(err, ERR_INVALID, "ledger succeed: no result");
     if (rc != ERR_OK)
         return rc;
+    const char *hook = NULL;
+    if ((rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err)) != ERR_OK)
+        return rc;
     rc = begin(&x, job_id, JOB_SUCCEEDED, owner, now, err);
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, JOB_SUCCEEDED, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "error_code", NULL);
     ddb_expr_set(&x, "error_message", NULL);
@@ -285,7 +290,12 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
                      job_state_name(state));
     if (rc != ERR_OK)
         return rc;
+    const char *hook = NULL;
+    if ((rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err)) != ERR_OK)
+        return rc;
     rc = begin(&x, job_id, state, owner, now, err);
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, state, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "error_code", ddb_s(code));
     ddb_expr_set(&x, "error_message", ddb_s(msg));
@@ -311,7 +321,7 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
 /* No explanation is read here: cancel decides itself what a refusal means
  * (a finished job is not an error; a batch-wide cancel just skips it). */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
-                          const char *job, err_t *err)
+                          const char *job, const char *hook, err_t *err)
 {
     int64_t now = ddb_now_ms(d);
     json_t *reply = NULL;
@@ -320,6 +330,8 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
     ddb_expr_t x;
     err_code_t rc = begin(&x, job, JOB_CANCELLED, NULL, now, err);
 
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, JOB_CANCELLED, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
     ddb_expr_value(&x, ":queued", ddb_s("queued"));
@@ -339,6 +351,7 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
 static void dl_close(ledger_t *l)
 {
     ddb_ledger_t *d = DDB(l);
+    ddb_outbox_free(d);
     aws_client_free(d->c);
     free(d);
 }
@@ -360,6 +373,11 @@ static const ledger_ops_t dl_ops = {
     .close = dl_close,
     .spend_add = ddb_spend_add,
     .spend_get = ddb_spend_get,
+    /* webhooks */
+    .set_batch_webhook = ddb_set_batch_webhook,
+    .outbox_take = ddb_outbox_take,
+    .outbox_record = ddb_outbox_record,
+    .outbox_summary = ddb_outbox_summary,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,6 +37,34 @@ static size_t take_all(ledger_t *l, ledger_event_t **v)
     if (ledger_outbox_take(l, now_ms() + 1000, 1, 1000, v, &n, &e) != ERR_OK)
         fail_msg("outbox_take: %s", e.msg);
     return n;
+}
+
+/* Delivers everything: takes what is due and records it delivered until
+ * nothing is left (a back-end may write batch.completed only once the
+ * last job event is recorded).  *v: every event delivered. */
+static size_t deliver_all(ledger_t *l, ledger_event_t **v)
+{
+    ledger_event_t *all = NULL, *got;
+    size_t len = 0, n;
+    err_t e;
+    for (int round = 0; round < 10; round++) {
+        if (ledger_outbox_take(l, now_ms() + 1000, 60000, 1000, &got, &n, &e) != ERR_OK)
+            fail_msg("outbox_take: %s", e.msg);
+        if (n == 0) {
+            ledger_events_free(got, 0);
+            break;
+        }
+        all = realloc(all, (len + n) * sizeof *all);
+        assert_non_null(all);
+        for (size_t i = 0; i < n; i++) {
+            if (ledger_outbox_record(l, &got[i], -1, 204, NULL, &e) != ERR_OK)
+                fail_msg("outbox_record: %s", e.msg);
+            all[len++] = got[i];
+        }
+        free(got);
+    }
+    *v = all;
+    return len;
 }
 
 static size_t count_type(const ledger_event_t *v, size_t n, const char *batch,
@@ -129,7 +158,7 @@ void ledger_conformance_each_terminal_job_writes_one_event(void **state)
                      ERR_CONFLICT);
     assert_int_equal(ledger_cancel(fx->l, "b1", "j3", &cancelled, &e), ERR_OK);
     assert_int_equal(cancelled, 1);
-    n = take_all(fx->l, &v);
+    n = deliver_all(fx->l, &v);
     assert_int_equal(n, 4);
     assert_int_equal(count_type(v, n, "b1", "job.succeeded"), 1);
     assert_int_equal(count_type(v, n, "b1", "job.failed"), 1);
@@ -175,7 +204,8 @@ void ledger_conformance_batch_completed_once_whichever_job_is_last(void **state)
     assert_int_equal(lc_claim(fx->l, "b1", "j1", "w1"), CLAIM_OK);
     assert_int_equal(lc_claim(fx->l, "b1", "j2", "w2"), CLAIM_OK);
     assert_int_equal(ledger_succeed(fx->l, "b1", "j1", "w1", &lc_result, &e), ERR_OK);
-    n = take_all(fx->l, &v);
+    n = deliver_all(fx->l, &v);                  /* j2 still runs: not complete */
+    assert_int_equal(n, 1);
     assert_int_equal(count_type(v, n, "b1", "batch.completed"), 0);
     ledger_events_free(v, n);
     assert_int_equal(ledger_succeed(fx->l, "b1", "j2", "w2", &lc_result, &e), ERR_OK);
@@ -187,7 +217,9 @@ void ledger_conformance_batch_completed_once_whichever_job_is_last(void **state)
     /* A whole batch cancelled at once: one event a job, one completion. */
     assert_int_equal(ledger_cancel(fx->l, "b3", NULL, &cancelled, &e), ERR_OK);
     assert_int_equal(cancelled, 2);
-    n = take_all(fx->l, &v);
+    n = deliver_all(fx->l, &v);
+    assert_int_equal(n, 2 + 3 + 3);
+    assert_int_equal(count_type(v, n, "b1", "job.succeeded"), 1);
     assert_int_equal(count_type(v, n, "b1", "batch.completed"), 1);
     assert_int_equal(count_type(v, n, "b2", "batch.completed"), 1);
     assert_int_equal(count_type(v, n, "b2", "job.filtered"), 1);
