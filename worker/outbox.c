@@ -143,12 +143,23 @@ int worker_outbox_start(worker_t *w)
         log_info("webhooks_off", "reason=\"the ledger keeps no outbox\"");
         return 0;
     }
+    w->outbox.on = true;
     if (pthread_create(&w->outbox.tid, NULL, outbox_main, w) != 0) {
+        w->outbox.on = false;
         log_error("webhooks_off", "error=\"cannot start the delivery thread\"");
         return -1;
     }
-    w->outbox.on = true;
     return 0;
+}
+
+void worker_outbox_kick(worker_t *w)
+{
+    if (!w->outbox.on || atomic_load(&w->outbox.woken))
+        return;
+    pthread_mutex_lock(&w->outbox.mu);
+    atomic_store(&w->outbox.woken, true);
+    pthread_cond_signal(&w->outbox.cv);
+    pthread_mutex_unlock(&w->outbox.mu);
 }
 
 void worker_outbox_stop(worker_t *w, int drain_s)

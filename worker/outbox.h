@@ -20,6 +20,10 @@ typedef struct worker worker_t;
  * the thread could not start (logged). */
 int worker_outbox_start(worker_t *w);
 
+/* Wakes the deliverer now (a job just finished: its event is due) instead
+ * of at its next poll.  Cheap; a no-op when webhooks are off. */
+void worker_outbox_kick(worker_t *w);
+
 /* Stops the deliverer and joins it.  With drain_s > 0 it first delivers
  * what is due (and the retries that fall due) for up to drain_s seconds;
  * what is left stays in the outbox for the next worker. */
