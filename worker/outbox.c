@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAKE_MAX 32
-#define POST_TIMEOUT_MS 10000
+/* A deliverer that dies holds what it took for the lease: keep it short. */
+#define TAKE_MAX 16
+#define POST_TIMEOUT_MS 5000
 #define TAKE_LEASE_MS (POST_TIMEOUT_MS * TAKE_MAX + 5000)
 #define IDLE_MS 250
 
@@ -48,12 +49,13 @@ static void deliver(worker_t *w, ledger_t *l, http_client_t *hc, const ledger_ev
                  "attempt=%d delay_ms=%lld", e->id, e->type, e->batch_id,
                  e->job_id ? e->job_id : "-", origin, status, e->attempts + 1,
                  (long long)(now - e->created_ms));
-    } else if (rc == ERR_UNAVAILABLE) {
+    } else if (rc == ERR_PERMANENT) {
+        due = 0;             /* the receiver refused it for good (4xx) */
+    } else {
+        /* 5xx, 408, 429, the network, or a failure here: try again. */
         due = now + webhook_backoff_ms(e->attempts + 1, rand() / (RAND_MAX + 1.0));
         if (due - e->created_ms > (int64_t)w->cfg.webhook_retry_for * 1000)
             due = 0;
-    } else {
-        due = 0;
     }
     if (due >= 0) {
         atomic_fetch_add(due ? &w->outbox.retried : &w->outbox.gave_up, 1);
