@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A deliverer that dies holds what it took for the lease: keep it short. */
-#define TAKE_MAX 16
+/* The k-th event taken is held (k + 1) leases, one attempt's longest
+ * time: what a dead deliverer held comes back within seconds. */
+#define TAKE_MAX 4
 #define POST_TIMEOUT_MS 5000
-#define TAKE_LEASE_MS (POST_TIMEOUT_MS * TAKE_MAX + 5000)
+#define TAKE_LEASE_MS (POST_TIMEOUT_MS + 1000)
 #define IDLE_MS 250
 
 /* Sleeps up to ms, waking early when the thread is told to stop or drain. */

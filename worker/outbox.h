@@ -7,9 +7,9 @@
  * webhook-id.  5xx, 408, 429, timeouts and refused connections are tried
  * again with exponential backoff and jitter (1 s doubling up to 10 min)
  * until `webhook_retry_for` seconds after the event; any other status gives
- * up at once.  One attempt waits at most 5 s; events are taken 16 at a
- * time under a lease of 85 s, after which another worker may take what a
- * dead one held. */
+ * up at once.  One attempt waits at most 5 s; events are taken 4 at a
+ * time, the k-th held for (k + 1) * 6 s, after which another worker may
+ * take what a dead one held: at most 24 s. */
 #ifndef ONESHEET_WORKER_OUTBOX_H
 #define ONESHEET_WORKER_OUTBOX_H
 

@@ -215,8 +215,10 @@ typedef struct {
     err_code_t (*set_batch_webhook)(ledger_t *l, const char *batch_id, const char *url,
                                     err_t *err);
     /* Takes up to max events due at now_ms, oldest first, moving each one's
-     * due time lease_ms forward so that another deliverer leaves it alone
-     * meanwhile.  *out: new array (ledger_events_free). */
+     * due time forward so that another deliverer leaves it alone meanwhile:
+     * the k-th taken (from 0) by (k + 1) * lease_ms, the time a deliverer
+     * going through them in order needs to reach it, so what a dead
+     * deliverer held comes back soon.  *out: new array (ledger_events_free). */
     err_code_t (*outbox_take)(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
                               ledger_event_t **out, size_t *n, err_t *err);
     /* Records one attempt of event ev (as outbox_take gave it): delivered

@@ -346,7 +346,8 @@ err_code_t ddb_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t
         bool took = false;
         rc = ddb_get_item(d->c, d->table, json_incref(key), &item, err);
         if (rc == ERR_OK && item)
-            rc = take_one(d, item, now_ms, lease_ms, &v[len], &took, err);
+            rc = take_one(d, item, now_ms, (int64_t)(len + 1) * lease_ms, &v[len], &took,
+                          err);
         len += took;
         json_decref(item);
     }

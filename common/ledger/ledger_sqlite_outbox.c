@@ -106,7 +106,7 @@ err_code_t ledger_sqlite_outbox_take(sqlite3 *db, int64_t now_ms, int64_t lease_
         rc = sqlite_util_error(db, s, "ledger outbox take", err);
     for (size_t i = 0; rc == ERR_OK && i < len; i++) {
         sqlite3_bind_text(up, 1, v[i].id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(up, 2, now_ms + lease_ms);
+        sqlite3_bind_int64(up, 2, now_ms + (int64_t)(i + 1) * lease_ms);
         rc = sqlite_util_step(db, up, "ledger outbox take", err);
     }
     sqlite3_finalize(st);

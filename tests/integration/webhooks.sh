@@ -149,6 +149,43 @@ assert types == ["batch.completed"] + ["job.succeeded"] * 4, types
 PY
 ok "kill -9 with 5 events undelivered (receiver down): the next worker delivered all 5"
 
+# --- kill -9 while delivering: nothing lost, nothing duplicated -----------
+# Slow answers (150 ms) so that the kills land among the deliveries.
+prompts chaos 20
+for _ in $(seq 300); do echo d150; done >"$T/plan"
+chaos=$("$BIN/onesheet" submit "$T/chaos.txt" --webhook "$HOOK" 2>/dev/null)
+for round in 1 2 3; do
+    "$BIN/onesheet-worker" --concurrency 2 --visibility 2 2>>"$T/w6.log" &
+    pid=$!
+    sleep 1.$((round * 2))
+    kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+done
+before=$(db "SELECT COUNT(*) FROM ledger_outbox WHERE batch_id = '$chaos' AND delivered_ms IS NOT NULL")
+"$BIN/onesheet-worker" --concurrency 2 --visibility 2 2>>"$T/w6.log" &
+W6=$!; PIDS+=($W6)
+for _ in $(seq 600); do
+    [ "$(db "SELECT COUNT(*) FROM ledger_outbox WHERE batch_id = '$chaos' AND delivered_ms IS NOT NULL")" = 21 ] && break
+    sleep 0.1
+done
+kill "$W6"; wait "$W6" 2>/dev/null || true
+[ "$(db "SELECT COUNT(*) FROM ledger_outbox WHERE batch_id = '$chaos'")" = 21 ] || fail "outbox rows after the kills"
+[ "$(db "SELECT COUNT(*) FROM ledger_outbox WHERE batch_id = '$chaos' AND delivered_ms IS NOT NULL")" = 21 ] ||
+    fail "not all delivered after the kills"
+python3 - "$T/hooks.jsonl" "$chaos" <<'PY' || fail "after the kills"
+import json, sys, collections
+hooks = [json.loads(l) for l in open(sys.argv[1])]
+mine = [h for h in hooks if json.loads(h["body"])["data"]["batch"] == sys.argv[2]]
+assert all(h["verified"] for h in mine)
+ids = collections.defaultdict(set)          # job (or the batch) -> webhook-ids seen
+for h in mine:
+    p = json.loads(h["body"])
+    ids[p["data"].get("job", "batch")].add(h["headers"]["webhook-id"])
+assert len(ids) == 21, len(ids)             # 20 jobs + the batch
+assert all(len(v) == 1 for v in ids.values()), ids   # one event each, never two
+print(f"# {len(mine)} deliveries of 21 events")
+PY
+ok "3 kills -9 while delivering ($before of 21 delivered before the last worker): every event arrived, none under two ids"
+
 # --- the API's "webhook" field ----------------------------------------------
 if [ -x "$BIN/onesheet-api" ]; then
     "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api.port" 2>"$T/api.log" &

@@ -289,3 +289,32 @@ void ledger_conformance_outbox_takes_with_a_lease_and_records_attempts(void **st
     assert_int_equal(n, 0);
     ledger_events_free(first, nfirst);
 }
+
+void ledger_conformance_taken_events_come_back_one_lease_apart(void **state)
+{
+    ledger_fixture_t *fx = *state;
+    const char *ids[] = {"j1", "j2", "j3"};
+    ledger_event_t *v, *w;
+    size_t n, m;
+    err_t e;
+    if (!ledger_has_outbox(fx->l))
+        skip();
+    with_webhook(fx->l, "b1", ids, 3);
+    finish(fx->l, "b1", "j1", JOB_SUCCEEDED);
+    finish(fx->l, "b1", "j2", JOB_FAILED);       /* j3 still queued: no completion */
+    int64_t t = now_ms() + 1000;
+    assert_int_equal(ledger_outbox_take(fx->l, t, 1000, 2, &v, &n, &e), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ledger_outbox_take(fx->l, t + 999, 1000, 10, &w, &m, &e), ERR_OK);
+    assert_int_equal(m, 0);
+    ledger_events_free(w, m);
+    /* The first taken is held one lease, the second two. */
+    assert_int_equal(ledger_outbox_take(fx->l, t + 1000, 1000, 10, &w, &m, &e), ERR_OK);
+    assert_int_equal(m, 1);
+    assert_string_equal(w[0].id, v[0].id);
+    ledger_events_free(w, m);
+    assert_int_equal(ledger_outbox_take(fx->l, t + 2000, 1000, 10, &w, &m, &e), ERR_OK);
+    assert_int_equal(m, 2);
+    ledger_events_free(w, m);
+    ledger_events_free(v, n);
+}

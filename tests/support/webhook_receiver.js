@@ -6,7 +6,7 @@
 //
 // Answers each POST with the next status listed in PLAN (one a line,
 // consumed in order; 200 when none is left; "hang" waits 30 s without
-// answering) and appends one JSON line per request to LOG: path, headers,
+// answering; "dMS" answers 200 after MS milliseconds) and appends one JSON line per request to LOG: path, headers,
 // raw body, the status answered, and whether the signature verified (with
 // the library's own tolerance for the timestamp).  Writes its port to
 // PORTFILE once listening (PORT: listen there, to come back on the same
@@ -39,7 +39,8 @@ const server = http.createServer((req, res) => {
             error = String(e && e.message);
         }
         const plan = nextStatus();
-        const status = plan === "hang" ? 0 : parseInt(plan, 10);
+        const delay = plan[0] === "d" ? parseInt(plan.slice(1), 10) : 0;
+        const status = plan === "hang" ? 0 : delay ? 200 : parseInt(plan, 10);
         fs.appendFileSync(log, JSON.stringify({
             path: req.url, headers: req.headers, body, status, verified, error,
             at_ms: Date.now(),
@@ -48,8 +49,10 @@ const server = http.createServer((req, res) => {
             setTimeout(() => res.destroy(), 30000);
             return;
         }
-        res.writeHead(status, { "Content-Length": "2" });
-        res.end("ok");
+        setTimeout(() => {
+            res.writeHead(status, { "Content-Length": "2" });
+            res.end("ok");
+        }, delay);
     });
 });
 server.listen(parseInt(port || "0", 10), "127.0.0.1", () => {
