@@ -11,9 +11,10 @@
  *   neither the state change nor its event;
  * - batch.completed goes onto the webhook item, written when a job event
  *   is recorded as delivered or given up and the batch has no queued or
- *   running job (a consistent count on by_state), on condition that it was
- *   never written, and before the job event leaves the outbox: exactly once
- *   per batch, and never lost to a crash in between;
+ *   running job (a consistent count on by_state), on condition that none
+ *   was written since that job's state change, and before the job event
+ *   leaves the outbox: once per completion, and never lost to a crash in
+ *   between;
  * - a job event's body is rendered from the job item when first taken and
  *   kept (ev_payload), so every redelivery sends the same bytes. */
 #include "ledger/ledger_dynamodb_internal.h"
@@ -390,9 +391,14 @@ static err_code_t count_live(ddb_ledger_t *d, const char *batch, int64_t *live, 
     return ERR_OK;
 }
 
-/* Writes batch.completed onto the webhook item unless it is there already. */
+/* Writes batch.completed onto the webhook item unless one was written
+ * after since_ms, the state change of the job event being recorded: a
+ * stale job event (older than the last completion) brings none, the first
+ * job event of a batch completing again (jobs added or retried after the
+ * last completion) brings a new one.  A previous completion still pending
+ * is superseded by the newer one. */
 static err_code_t write_completed(ddb_ledger_t *d, const char *batch, const char *url,
-                                  err_t *err)
+                                  int64_t since_ms, err_t *err)
 {
     ledger_batch_t b;
     char id[40], ts[40];
@@ -439,16 +445,21 @@ static err_code_t write_completed(ddb_ledger_t *d, const char *batch, const char
     ddb_expr_set(&x, "ev_attempts", ddb_n(0));
     ddb_expr_set(&x, "outbox_pk", ddb_s(OUTBOX_PK));
     ddb_expr_set(&x, "outbox_due", ddb_n(now));
+    ddb_expr_set(&x, "ev_delivered_ms", NULL);
+    ddb_expr_set(&x, "ev_gave_up_ms", NULL);
+    ddb_expr_set(&x, "ev_last_error", NULL);
+    ddb_expr_value(&x, ":since", ddb_n(since_ms));
     free(text);
     rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                         "attribute_exists(#pk) AND attribute_not_exists(#ev_id)", err);
+                         "attribute_exists(#pk) AND (attribute_not_exists(#ev_id) OR"
+                         " #ev_created_ms < :since)", err);
     ddb_expr_free(&x);
     if (rc == ERR_OK)
         rc = ddb_call(d->c, d->table, "UpdateItem", json_incref(req), &reply, err);
     json_decref(req);
     json_decref(reply);
     if (rc != ERR_OK && ddb_is_condition_failed(err)) {
-        err_clear(err);      /* written before: once per batch */
+        err_clear(err);      /* written for this completion already */
         rc = ERR_OK;
     }
     return rc;
@@ -469,7 +480,7 @@ err_code_t ddb_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_
     if (ev->job_id && due_ms <= 0) {
         int64_t live = 0;
         if ((rc = count_live(d, ev->batch_id, &live, err)) == ERR_OK && live == 0)
-            rc = write_completed(d, ev->batch_id, ev->url, err);
+            rc = write_completed(d, ev->batch_id, ev->url, ev->created_ms, err);
         if (rc != ERR_OK)
             return rc;
     }

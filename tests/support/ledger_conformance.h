@@ -80,7 +80,8 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(each_terminal_job_writes_one_event, arg) \
     X(batch_completed_once_whichever_job_is_last, arg) \
     X(outbox_takes_with_a_lease_and_records_attempts, arg) \
-    X(taken_events_come_back_one_lease_apart, arg)
+    X(taken_events_come_back_one_lease_apart, arg) \
+    X(a_batch_that_grows_completes_again, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

@@ -318,3 +318,38 @@ void ledger_conformance_taken_events_come_back_one_lease_apart(void **state)
     ledger_events_free(w, m);
     ledger_events_free(v, n);
 }
+
+void ledger_conformance_a_batch_that_grows_completes_again(void **state)
+{
+    ledger_fixture_t *fx = *state;
+    const char *first[] = {"j1"}, *more[] = {"j1", "j2"};
+    ledger_event_t *v;
+    size_t n;
+    if (!ledger_has_outbox(fx->l))
+        skip();
+    with_webhook(fx->l, "b1", first, 1);
+    finish(fx->l, "b1", "j1", JOB_SUCCEEDED);
+    n = deliver_all(fx->l, &v);
+    assert_int_equal(count_type(v, n, "b1", "batch.completed"), 1);
+    ledger_events_free(v, n);
+    /* Delivering again brings nothing new. */
+    n = deliver_all(fx->l, &v);
+    assert_int_equal(n, 0);
+    ledger_events_free(v, n);
+    /* The same batch with one more job: live again, then complete again. */
+    assert_int_equal(lc_add(fx->l, "b1", more, 2, NULL), 1);
+    finish(fx->l, "b1", "j2", JOB_FILTERED);
+    n = deliver_all(fx->l, &v);
+    assert_int_equal(n, 2);
+    assert_int_equal(count_type(v, n, "b1", "job.filtered"), 1);
+    assert_int_equal(count_type(v, n, "b1", "batch.completed"), 1);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].type, "batch.completed") == 0) {
+            json_t *p = json_loads(v[i].payload, 0, NULL);
+            json_t *c = json_object_get(json_object_get(p, "data"), "counts");
+            assert_int_equal(json_integer_value(json_object_get(c, "succeeded")), 1);
+            assert_int_equal(json_integer_value(json_object_get(c, "filtered")), 1);
+            json_decref(p);
+        }
+    ledger_events_free(v, n);
+}
