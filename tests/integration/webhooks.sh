@@ -215,6 +215,9 @@ if [ -x "$BIN/onesheet-api" ]; then
     wait_for 3 "$api_batch"
     wait_for 2 "$gp_batch"
     kill "$W5"; wait "$W5" 2>/dev/null || true
+    curl -s "http://127.0.0.1:$APORT/batches/$api_batch" >"$T/body"
+    python3 -c 'import json,sys; w = json.load(open(sys.argv[1]))["webhook"]; assert w["delivered"] == 3 and w["pending"] == 0 and "sekrit" not in w["receiver"], w' "$T/body" ||
+        fail "GET /batches/{id} webhook: $(cat "$T/body")"
     python3 - "$T/hooks.jsonl" "$api_batch" "$gp_batch" <<'PY' || fail "API deliveries"
 import json, sys
 hooks = [json.loads(l) for l in open(sys.argv[1])]
