@@ -77,6 +77,12 @@ int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t
  * waiting repeats nothing until the news changes.  Silent when the ledger
  * keeps no registry or the batch has nothing unfinished. */
 void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t said_cap);
+/* A batch's webhook deliveries (cli_webhook.c): one line on stdout
+ * ("webhook: ORIGIN: N delivered, M pending (next try in S s, last error:
+ * ...), K given up"), or a "webhook" member set on o; nothing when the
+ * batch has no webhook. */
+void cli_webhook_print(cli_t *cli, const char *batch_id);
+void cli_webhook_json(cli_t *cli, const char *batch_id, json_t *o);
 
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "engine/engine_backends.h"
 #include "jobs/cost.h"
+#include "jobs/webhook.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -280,6 +281,16 @@ static int run(cli_t *cli, int argc, char **argv)
                 c.path, c.webhook_secret_env);
         rc = EX_CONFIG;
         goto out;
+    }
+    if (o.wait && c.webhook_url) {
+        webhook_key_t k;
+        char what[300];
+        snprintf(what, sizeof what, "%s: webhook: $%s", c.path, c.webhook_secret_env);
+        if (webhook_key_parse(getenv(c.webhook_secret_env), what, &k, &e) != ERR_OK) {
+            fprintf(stderr, "%s: %s; nothing enqueued\n", cli->prog, e.msg);
+            rc = EX_CONFIG;
+            goto out;
+        }
     }
     if (cost_table_default(NULL, &prices, &e) != ERR_OK ||
         campaign_fire(&c, slot, cli->cfg.model, prices, cli->ledger, cli->queue, &r, &e) !=

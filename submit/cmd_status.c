@@ -157,11 +157,13 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             size_t n = 0;
             if (json) {
                 json_t *o = batch_json(&b);
+                cli_webhook_json(cli, b.batch_id, o);
                 cli_print_json(o);
                 json_decref(o);
             } else {
                 print_batch_header();
                 print_batch_row(&b);
+                cli_webhook_print(cli, b.batch_id);
                 printf("\n");
             }
             if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK) {

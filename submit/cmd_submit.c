@@ -17,6 +17,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/webhook.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +33,7 @@ struct submit_opts {
     const char *prompt;     /* --prompt TEXT, or NULL when reading a file */
     const char *source;     /* FILE, "-" or "--prompt": for messages and the ledger */
     const char *output;     /* --output: the manifest --wait writes */
+    const char *webhook;    /* --webhook URL: signed batch and job events */
     int fmt;                /* bulk_format_t from --format; BULK_AUTO */
     bool skip_invalid, dry, wait, json;
     double budget;          /* --budget in USD; -1 when not given */
@@ -48,6 +50,7 @@ static const struct option submit_options[] = {
     {"budget", required_argument, NULL, 'B'},
     {"wait", no_argument, NULL, 'w'}, {"output", required_argument, NULL, 'o'},
     {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+    {"webhook", required_argument, NULL, 'W'},
     {NULL, 0, NULL, 0},
 };
 
@@ -87,7 +90,9 @@ static void usage(FILE *fp)
             "  --budget USD             refuse (enqueue nothing) when the estimate is over USD\n"
             "  --wait                   wait for the batch to finish (see onesheet wait)\n"
             "  --output FILE            with --wait: write the results manifest\n"
-            "  --json                   machine-readable output\n");
+            "  --json                   machine-readable output\n"
+            "  --webhook URL            POST signed events (Standard Webhooks) for each job\n"
+            "                           and the batch to URL (https://; http:// to loopback)\n");
 }
 
 /* Reads s as r's value into *out.  Returns true, or false after printing
@@ -124,6 +129,7 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
     const char *seed_s = NULL;
     double seed;
     int opt;
+    err_t e;
 
     *o = (struct submit_opts){.fmt = BULK_AUTO, .budget = -1, .d = {.seed = JOB_SEED_UNSET}};
     optind = 1;
@@ -150,6 +156,13 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
         case 'w': o->wait = true; break;
         case 'o': o->output = optarg; break;
         case 'j': o->json = true; break;
+        case 'W':
+            o->webhook = optarg;
+            if (webhook_url_check(optarg, "--webhook", &e) != ERR_OK) {
+                fprintf(stderr, "%s: %s\n", cli->prog, e.msg);
+                return SUBMIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return SUBMIT_HELP;
         default: usage(stderr); return SUBMIT_USAGE;
         }
@@ -475,6 +488,14 @@ static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t 
     err_t e;
 
     err_clear(&e);
+    /* The webhook is recorded before the jobs, so none can finish unseen. */
+    if (o->webhook && webhook_register(cli->ledger, b->batch_id, o->webhook,
+                                       cli->cfg.webhook_secret, "--webhook", &e) != ERR_OK) {
+        if (e.code != ERR_CONFLICT)
+            return cli_fail(cli, &e);
+        fprintf(stderr, "%s: --webhook: %s; nothing enqueued\n", cli->prog, e.msg);
+        return EX_DATAERR;
+    }
     if (submit_batch(cli->queue, cli->ledger, b, o->source, &res, &e) != ERR_OK)
         return cli_fail(cli, &e);
     if (o->json)
@@ -507,6 +528,12 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
      * queue not at all, and the ledger only when it already exists. */
     if ((rc = cli_open(cli, o.dry ? CLI_LEDGER_IF_EXISTS : CLI_QUEUE | CLI_LEDGER)) != 0)
         return rc;
+    if (o.webhook && !cli->cfg.webhook_secret) {
+        fprintf(stderr, "%s: --webhook: webhooks are signed: set webhook_secret in the "
+                "config or ONESHEET_WEBHOOK_SECRET (\"whsec_\" + base64 of at least %d "
+                "random bytes); nothing enqueued\n", cli->prog, WEBHOOK_KEY_MIN);
+        return EX_CONFIG;
+    }
     bulk_init(&b);
     if ((rc = submit_validate(cli, &o, &b)) == 0)
         rc = o.dry ? submit_dry_run(cli, &o, &b) : submit_enqueue(cli, &o, &b);

@@ -4,6 +4,7 @@
  * message.  Each step returns an outcome that worker_complete() switches
  * on; a failure on the way fails, filters or retries the job instead. */
 #include "worker.h"
+#include "outbox.h"
 
 #include "base/crypto.h"
 #include "base/log.h"
@@ -287,6 +288,7 @@ static void settle(finish_t *f, outcome_t o)
         break;
     case OUT_FAIL:
         fail_for_good(f);
+        worker_outbox_kick(w);      /* its webhook event, if any, is due now */
         break;
     case OUT_RETRY:
         worker_retry_later(f->t, s, &f->e);
@@ -302,6 +304,7 @@ static void settle(finish_t *f, outcome_t o)
                  f->out->len, (long long)(worker_now_ms() - s->t0_ms));
         /* (7) only now is the message done with */
         worker_delete(f->t, s->msg.receipt, s->job_id);
+        worker_outbox_kick(w);      /* its webhook event, if any, is due now */
         break;
     case OUT_SUPERSEDED:
         superseded(f);

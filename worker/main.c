@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include "notify.h"
+#include "outbox.h"
 
 #include "engine/engine_serves.h"
 
@@ -51,6 +52,9 @@ static void usage(FILE *fp)
             "      --poll-wait S     seconds one receive waits for work (default 1)\n"
             "      --grace S         after SIGTERM, seconds in-flight jobs get to finish\n"
             "                        before they are given back (default 30)\n"
+            "      --webhook-drain S with --drain, seconds spent delivering the webhook\n"
+            "                        events still due before exiting (default 60; the\n"
+            "                        rest stay in the outbox for the next worker)\n"
             "      --rpm N           generate calls a minute, shared by all threads;\n"
             "                        slows down on throttling, then probes back up\n"
             "      --metrics H:P     serve Prometheus text on http://H:P/metrics\n"
@@ -92,6 +96,7 @@ static const int_opt_t int_opts[] = {
     {"grace", 0, 0, 43200, "seconds", &W.grace_s},
     {"beat-interval", 0, 1, 3600, "seconds", &W.beat_interval_s},
     {"handback-delay", 0, 0, QUEUE_MAX_DELAY_S, "seconds", &W.handback_delay_s},
+    {"webhook-drain", 0, 0, 3600, "seconds", &W.outbox.drain_s},
 };
 #define N_INT_OPTS (sizeof int_opts / sizeof int_opts[0])
 #define OPT_INT_BASE 256   /* getopt's value for int_opts[i] without a short name */
@@ -210,6 +215,7 @@ static void init_worker(void)
     W.grace_s = 30;
     W.beat_interval_s = 5;
     W.handback_delay_s = 30;
+    W.outbox.drain_s = 60;
     W.drv.epfd = W.drv.wake_fd = -1;
     W.drv.timer_at = -1;
     W.metrics.listen_fd = -1;
@@ -502,6 +508,8 @@ static void run(void)
     for (int i = 0; i < W.threads; i++)
         pthread_create(&tids[i], NULL, worker_stage_main, &W.stage[i]);
     watch(tids, t0);
+    /* --drain: the jobs are done; their events get up to --webhook-drain. */
+    worker_outbox_stop(&W, W.drain && !atomic_load(&W.signalled) ? W.outbox.drain_s : 0);
 
     worker_notify_stopping(NULL);
     atomic_store(&W.stop, true);
@@ -538,6 +546,10 @@ int main(int argc, char **argv)
         log_error("metrics_failed", "error=\"%s\"", e.msg);
         teardown();
         return err_exit_status(e.code);
+    }
+    if (worker_outbox_start(&W) != 0) {
+        teardown();
+        return EX_SOFTWARE;
     }
     log_info("worker_started", "concurrency=%d prefetch=%d threads=%d engine=%s model=%s "
              "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s worker=%s models=%s",

@@ -35,6 +35,7 @@
 #include "queue/queue.h"
 #include "base/ratelimit.h"
 #include "store/store.h"
+#include "jobs/webhook.h"
 
 #include "clock.h"
 
@@ -212,6 +213,20 @@ struct worker {
         long window_done;    /* jobs finished when it started */
         double rate_per_min;
     } reg;
+    /* outbox.c: webhook deliveries. */
+    struct {
+        bool on;                 /* the delivery thread runs */
+        webhook_key_t key;       /* from webhook_secret */
+        int drain_s;             /* --webhook-drain: the longest --drain delivers */
+        pthread_t tid;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        atomic_bool quit;        /* stop now */
+        atomic_bool draining;    /* deliver what is due until drain_until, then stop */
+        atomic_bool woken;
+        atomic_llong drain_until; /* wall-clock ms */
+        atomic_long delivered, retried, gave_up;
+    } outbox;
 };
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.

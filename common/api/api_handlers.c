@@ -7,6 +7,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/webhook.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -144,14 +145,50 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* Submits b and answers 202 with the batch and its jobs. */
-static bool submit(api_t *a, api_backends_t *be, bulk_t *b, api_response_t *resp,
-                   submit_result_t *res)
+/* Takes the "webhook" member out of object o (so the spec parser does not
+ * see it) into *url (a new string; NULL when absent) after checking the
+ * URL.  Returns false after answering 400 when it is not a string or not
+ * an acceptable URL. */
+static bool take_webhook(json_t *o, char **url, api_response_t *resp)
+{
+    json_t *w = json_is_object(o) ? json_object_get(o, "webhook") : NULL;
+    err_t e;
+    *url = NULL;
+    if (!w)
+        return true;
+    if (!json_is_string(w)) {
+        api_error(resp, 400, "bad_request", "webhook: expected a URL string");
+        return false;
+    }
+    if (webhook_url_check(json_string_value(w), "webhook", &e) != ERR_OK) {
+        api_error(resp, 400, "bad_request", "%s", e.msg);
+        return false;
+    }
+    if (!(*url = strdup(json_string_value(w)))) {
+        api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    json_object_del(o, "webhook");
+    return true;
+}
+
+/* Submits b (with its webhook, when webhook is set, recorded first) and
+ * answers 202 with the batch and its jobs. */
+static bool submit(api_t *a, api_backends_t *be, bulk_t *b, const char *webhook,
+                   api_response_t *resp, submit_result_t *res)
 {
     err_t e;
     err_clear(&e);
     if (bulk_assign_ids(b) != ERR_OK) {
         api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    if (webhook && webhook_register(be->ledger, b->batch_id, webhook, a->o.cfg->webhook_secret,
+                                    "webhook", &e) != ERR_OK) {
+        if (e.code == ERR_CONFIG)
+            api_error(resp, 501, "webhooks_unavailable", "%s", e.msg);
+        else
+            api_backend_error(resp, &e);
         return false;
     }
     if (submit_batch(be->queue, be->ledger, b, "api", res, &e) != ERR_OK) {
@@ -177,6 +214,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     submit_result_t res;
     ledger_job_t job;
     bulk_t b;
+    char *webhook = NULL, *stripped = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -188,8 +226,27 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     }
     b.nitems = 1;
     job_spec_init(&b.items[0].spec);
-    if (job_spec_parse_json(req->body ? req->body : "", req->body_len, &b.items[0].spec, &e) !=
-            ERR_OK ||
+    /* A "webhook" member is the batch's, not the spec's. */
+    const char *body = req->body ? req->body : "";
+    size_t body_len = req->body_len;
+    if (body_len && memmem(body, body_len, "\"webhook\"", 9)) {
+        json_t *o = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+        if (o && !take_webhook(o, &webhook, resp)) {
+            json_decref(o);
+            goto out;
+        }
+        if (o && webhook && !(stripped = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+            json_decref(o);
+            api_error(resp, 500, "internal", "out of memory");
+            goto out;
+        }
+        json_decref(o);
+        if (stripped) {
+            body = stripped;
+            body_len = strlen(stripped);
+        }
+    }
+    if (job_spec_parse_json(body, body_len, &b.items[0].spec, &e) != ERR_OK ||
         job_spec_normalise(&b.items[0].spec, &d, &e) != ERR_OK ||
         check_model(&b.items[0].spec, &e) != ERR_OK) {
         api_error(resp, e.code == ERR_NOMEM ? 500 : 400, "bad_request", "%s", e.msg);
@@ -197,7 +254,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     }
     if (!borrow(a, resp, &be))
         goto out;
-    if (!submit(a, be, &b, resp, &res))
+    if (!submit(a, be, &b, webhook, resp, &res))
         goto out;
 
     const char *prefer = api_header(req, "prefer");
@@ -239,25 +296,27 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
                            "job_id", job.job_id, "status_url",
                            status_url(req, "jobs", job.job_id)));
     } else {
-        json_t *body = json_pack("{s:s,s:s,s:s,s:o}", "job_id", job.job_id, "batch_id",
+        json_t *pending = json_pack("{s:s,s:s,s:s,s:o}", "job_id", job.job_id, "batch_id",
                                  job.batch_id, "state", job_state_name(job.state),
                                  "status_url", status_url(req, "jobs", job.job_id));
-        if (no_worker && body) {
+        if (no_worker && pending) {
             const char *m = b.items[0].spec.model ? b.items[0].spec.model : "draft";
-            json_object_set_new(body, "warning",
+            json_object_set_new(pending, "warning",
                                 json_sprintf("no worker serves model %s (%s); the job waits "
                                              "in the queue until one starts: onesheet-worker "
                                              "--models %s", m, seen ? "one was seen before"
                                              : "none seen", m));
-            json_object_set_new(body, "worker_last_seen", time_json(seen));
+            json_object_set_new(pending, "worker_last_seen", time_json(seen));
         }
-        api_json(resp, 202, body);
+        api_json(resp, 202, pending);
     }
 out:
     if (be)
         give_back(a, be, resp);
     ledger_job_free(&job);
     bulk_free(&b);
+    free(webhook);
+    free(stripped);
 }
 
 /* Rewrites bulk_parse()'s "jobs:LINE: ..." as "jobs[INDEX]: ...". */
@@ -287,6 +346,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
     buf_t lines = BUF_INIT;
     submit_result_t res;
     bulk_t b;
+    char *webhook = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -294,6 +354,21 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
     if (!root) {
         api_error(resp, 400, "bad_request", "body: invalid JSON: %s", je.text);
         return;
+    }
+    /* {"jobs": [...], "webhook": URL} is a list with a webhook; a single
+     * spec may carry "webhook" itself. */
+    if (!take_webhook(root, &webhook, resp))
+        goto out;
+    if (json_is_object(root) && json_is_array(json_object_get(root, "jobs"))) {
+        json_t *list = json_incref(json_object_get(root, "jobs"));
+        if (json_object_size(root) != 1) {
+            json_decref(list);
+            api_error(resp, 400, "bad_request", "body: with \"jobs\", only \"webhook\" "
+                      "may be beside it");
+            goto out;
+        }
+        json_decref(root);
+        root = list;
     }
     if (!json_is_object(root) && !(json_is_array(root) && json_array_size(root) > 0)) {
         api_error(resp, 400, "bad_request", "body: expected a job spec or a non-empty list of them");
@@ -335,7 +410,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                            "details", spec_errors(&b)));
         goto out;
     }
-    if (!borrow(a, resp, &be) || !submit(a, be, &b, resp, &res))
+    if (!borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
         goto out;
     json_t *jobs = json_array();
     for (size_t i = 0; i < b.nitems; i++)
@@ -353,6 +428,7 @@ out:
     json_decref(root);
     buf_free(&lines);
     bulk_free(&b);
+    free(webhook);
 }
 
 void api_get_job(api_t *a, const api_request_t *req, const char *id, api_response_t *resp)
@@ -400,6 +476,28 @@ void api_delete_job(api_t *a, const api_request_t *req, const char *id, api_resp
 
 #define BATCH_JOBS_MAX 1000
 
+/* The batch's webhook deliveries as o's "webhook" member (the receiver by
+ * origin only: its path may hold a token); nothing when it has none. */
+static void webhook_json(ledger_t *l, const char *batch_id, json_t *o)
+{
+    ledger_outbox_summary_t s;
+    char origin[300];
+    err_t e;
+    if (!o || ledger_outbox_summary(l, batch_id, &s, &e) != ERR_OK || !s.url) {
+        ledger_outbox_summary_free(&s);
+        return;
+    }
+    webhook_origin(s.url, origin, sizeof origin);
+    json_t *w = json_pack("{s:s,s:I,s:I,s:I}", "receiver", origin, "delivered",
+                          (json_int_t)s.delivered, "pending", (json_int_t)s.pending,
+                          "gave_up", (json_int_t)s.gave_up);
+    if (w && s.last_error)
+        json_object_set_new(w, "last_error", json_string(s.last_error));
+    if (w)
+        json_object_set_new(o, "webhook", w);
+    ledger_outbox_summary_free(&s);
+}
+
 void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_response_t *resp)
 {
     api_backends_t *be;
@@ -432,11 +530,13 @@ void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_respo
         for (int s = 0; s < JOB__NSTATES; s++)
             if (job_state_terminal((job_state_t)s))
                 done += b.by_state[s];
-        api_json(resp, 200,
-                 json_pack("{s:s,s:s?,s:o,s:I,s:b,s:o,s:o,s:b}", "batch_id", b.batch_id,
-                           "source", b.source, "created_at", time_json(b.created_ms), "total",
-                           (json_int_t)b.total, "done", done == b.total, "states", states,
-                           "jobs", arr, "truncated", n > BATCH_JOBS_MAX));
+        json_t *o = json_pack("{s:s,s:s?,s:o,s:I,s:b,s:o,s:o,s:b}", "batch_id", b.batch_id,
+                              "source", b.source, "created_at", time_json(b.created_ms),
+                              "total", (json_int_t)b.total, "done", done == b.total,
+                              "states", states, "jobs", arr, "truncated",
+                              n > BATCH_JOBS_MAX);
+        webhook_json(be->ledger, id, o);
+        api_json(resp, 200, o);
     }
     give_back(a, be, resp);
     ledger_jobs_free(jobs, n);

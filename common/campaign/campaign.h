@@ -188,23 +188,22 @@ err_code_t campaign_units(const campaign_t *c, const char *campaign_path,
 
 /* ---- completion webhook (campaign_webhook.c) ---- */
 
-/* The webhook body for a finished batch (compact JSON, appended to out). */
+/* The webhook body for a finished batch (compact JSON, appended to out):
+ * {"type": "campaign.batch_finished", "timestamp", "data": {"campaign",
+ * "slot", "batch", "jobs", "by_state"}}. */
 err_code_t campaign_webhook_body(const campaign_t *c, const char *slot,
                                  const ledger_batch_t *b, buf_t *out);
-
-/* The signature header value "t=TIMESTAMP,v1=HEX" where HEX is
- * HMAC-SHA256(secret, "TIMESTAMP." body) in lower-case hex. */
-err_code_t campaign_webhook_sign(const char *secret, int64_t timestamp,
-                                 const char *body, size_t len, char *out, size_t cap);
 
 /* The scheme, host and port of url ("https://hooks.example:8443"), for
  * messages: the path and query may carry a token.  Writes "" when url has
  * no "://". */
 void campaign_webhook_origin(const char *url, char *out, size_t cap);
 
-/* POSTs body to c->webhook_url with Content-Type application/json and the
- * Onesheet-Signature header (one attempt; the caller retries).  A non-2xx
- * status is ERR_UNAVAILABLE (5xx, 429) or ERR_PERMANENT. */
+/* POSTs body to c->webhook_url signed with secret ("whsec_...") the
+ * Standard Webhooks way (jobs/webhook.h; one attempt, the caller retries;
+ * the webhook-id is a hash of the body, so retries share it).  ERR_CONFIG
+ * naming the variable when the secret is missing or malformed; a non-2xx
+ * status is ERR_UNAVAILABLE (5xx, 408, 429, transport) or ERR_PERMANENT. */
 err_code_t campaign_webhook_send(const campaign_t *c, const char *secret,
                                  const char *body, size_t len, err_t *err);
 

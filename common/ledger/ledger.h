@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum {
     JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_FILTERED,
@@ -164,6 +165,33 @@ typedef struct {
 
 typedef struct ledger ledger_t;
 
+/* ---- webhooks (outbox) ---- */
+
+/* One webhook event waiting in the outbox (outbox_take).  Strings owned
+ * (ledger_events_free). */
+typedef struct {
+    char *id;                 /* webhook-id, the same on every redelivery */
+    char *batch_id, *job_id;  /* job_id NULL for batch.completed */
+    char *type;               /* "job.succeeded", ..., "batch.completed" */
+    char *payload;            /* the exact JSON body */
+    char *url;                /* the receiver */
+    int64_t created_ms;       /* when the state changed */
+    int attempts;             /* delivery attempts before this one */
+} ledger_event_t;
+
+void ledger_events_free(ledger_event_t *v, size_t n);
+
+/* A batch's deliveries, for status.  url NULL when the batch has none. */
+typedef struct {
+    char *url;
+    int64_t delivered, pending, gave_up;
+    int64_t next_due_ms;      /* earliest pending try (0: none pending) */
+    long last_status;         /* the newest failed attempt's HTTP status */
+    char *last_error;         /* and its error (NULL: none) */
+} ledger_outbox_summary_t;
+
+void ledger_outbox_summary_free(ledger_outbox_summary_t *s);
+
 typedef struct {
     /* Creates the batch if new (*created = true) and adds the jobs not yet
      * present (*added counts them).  One transaction.  Jobs start queued
@@ -265,6 +293,32 @@ typedef struct {
      * array (free with ledger_workers_free); NULL when *n is 0. */
     err_code_t (*workers_list)(ledger_t *l, int64_t now_ms, ledger_worker_t **out,
                                size_t *n, err_t *err);
+    /* ---- webhooks (outbox); optional, all NULL when not kept here ---- */
+    /* Sets the batch's webhook URL, before its jobs are added.  The URL is
+     * immutable: the same URL again is ERR_OK, another is ERR_CONFLICT
+     * naming neither URL's path.  Every later terminal transition of one of
+     * the batch's jobs writes its event to the outbox in the same step as
+     * the state change, and the one that leaves no queued/running job also
+     * writes batch.completed. */
+    err_code_t (*set_batch_webhook)(ledger_t *l, const char *batch_id, const char *url,
+                                    err_t *err);
+    /* Takes up to max events due at now_ms, oldest first, moving each one's
+     * due time forward so that another deliverer leaves it alone meanwhile:
+     * the k-th taken (from 0) by (k + 1) * lease_ms, the time a deliverer
+     * going through them in order needs to reach it, so what a dead
+     * deliverer held comes back soon.  *out: new array (ledger_events_free). */
+    err_code_t (*outbox_take)(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
+                              ledger_event_t **out, size_t *n, err_t *err);
+    /* Records one attempt of event ev (as outbox_take gave it): delivered
+     * (due_ms < 0), to be tried again at due_ms (> 0), or given up (due_ms
+     * == 0); status and error (may be NULL) describe the attempt.  An event
+     * no longer pending is ERR_NOTFOUND. */
+    err_code_t (*outbox_record)(ledger_t *l, const ledger_event_t *ev, int64_t due_ms,
+                                long status, const char *error, err_t *err);
+    /* The batch's webhook and its deliveries (all zero, url NULL, when it
+     * has no webhook). */
+    err_code_t (*outbox_summary)(ledger_t *l, const char *batch_id,
+                                 ledger_outbox_summary_t *out, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -396,6 +450,48 @@ static inline err_code_t ledger_workers_list(ledger_t *l, int64_t now_ms,
     if (!ledger_has_workers(l))
         return err_set(err, ERR_INTERNAL, "ledger: no worker registry here");
     return l->ops->workers_list(l, now_ms, out, n, err);
+}
+/* Whether this back-end keeps webhooks and their outbox. */
+static inline bool ledger_has_outbox(const ledger_t *l)
+{
+    return l->ops->set_batch_webhook && l->ops->outbox_take && l->ops->outbox_record &&
+           l->ops->outbox_summary;
+}
+/* ERR_CONFIG when !ledger_has_outbox(l): webhooks need a ledger that keeps
+ * them. */
+static inline err_code_t ledger_set_batch_webhook(ledger_t *l, const char *batch_id,
+                                                  const char *url, err_t *err)
+{
+    if (!ledger_has_outbox(l))
+        return err_set(err, ERR_CONFIG, "webhook: this ledger does not keep webhooks");
+    return l->ops->set_batch_webhook(l, batch_id, url, err);
+}
+/* The outbox wrappers below are ERR_INTERNAL when !ledger_has_outbox(l). */
+static inline err_code_t ledger_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms,
+                                            size_t max, ledger_event_t **out, size_t *n,
+                                            err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ledger_has_outbox(l))
+        return err_set(err, ERR_INTERNAL, "ledger: no outbox here");
+    return l->ops->outbox_take(l, now_ms, lease_ms, max, out, n, err);
+}
+static inline err_code_t ledger_outbox_record(ledger_t *l, const ledger_event_t *ev,
+                                              int64_t due_ms, long status,
+                                              const char *error, err_t *err)
+{
+    if (!ledger_has_outbox(l))
+        return err_set(err, ERR_INTERNAL, "ledger: no outbox here");
+    return l->ops->outbox_record(l, ev, due_ms, status, error, err);
+}
+static inline err_code_t ledger_outbox_summary(ledger_t *l, const char *batch_id,
+                                               ledger_outbox_summary_t *out, err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ledger_has_outbox(l))
+        return ERR_OK;
+    return l->ops->outbox_summary(l, batch_id, out, err);
 }
 /* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }

@@ -250,7 +250,12 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
         rc = err_set(err, ERR_INVALID, "ledger succeed: no result");
     if (rc != ERR_OK)
         return rc;
+    const char *hook = NULL;
+    if ((rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err)) != ERR_OK)
+        return rc;
     rc = begin(&x, job_id, JOB_SUCCEEDED, owner, now, err);
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, JOB_SUCCEEDED, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "error_code", NULL);
     ddb_expr_set(&x, "error_message", NULL);
@@ -293,7 +298,12 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
                      job_state_name(state));
     if (rc != ERR_OK)
         return rc;
+    const char *hook = NULL;
+    if ((rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err)) != ERR_OK)
+        return rc;
     rc = begin(&x, job_id, state, owner, now, err);
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, state, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "error_code", ddb_s(code));
     ddb_expr_set(&x, "error_message", ddb_s(msg));
@@ -322,7 +332,7 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
 /* No explanation is read here: cancel decides itself what a refusal means
  * (a finished job is not an error; a batch-wide cancel just skips it). */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
-                          const char *job, err_t *err)
+                          const char *job, const char *hook, err_t *err)
 {
     int64_t now = ddb_now_ms(d);
     json_t *reply = NULL;
@@ -331,6 +341,8 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
     ddb_expr_t x;
     err_code_t rc = begin(&x, job, JOB_CANCELLED, NULL, now, err);
 
+    if (rc == ERR_OK && hook)
+        rc = ddb_event_set(&x, hook, JOB_CANCELLED, now, err);
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
     ddb_expr_value(&x, ":queued", ddb_s("queued"));
@@ -350,6 +362,7 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
 static void dl_close(ledger_t *l)
 {
     ddb_ledger_t *d = DDB(l);
+    ddb_outbox_free(d);
     aws_client_free(d->c);
     free(d);
 }
@@ -376,6 +389,11 @@ static const ledger_ops_t dl_ops = {
     .worker_beat = ddb_worker_beat,
     .worker_leave = ddb_worker_leave,
     .workers_list = ddb_workers_list,
+    /* webhooks */
+    .set_batch_webhook = ddb_set_batch_webhook,
+    .outbox_take = ddb_outbox_take,
+    .outbox_record = ddb_outbox_record,
+    .outbox_summary = ddb_outbox_summary,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

@@ -458,6 +458,7 @@ typedef struct {
     const char *const *ids;
     int64_t now;
     atomic_size_t done;
+    const char *hook;         /* cancel: the batch's webhook URL, or NULL */
 } each_t;
 
 /* Unknown job ids are skipped (the condition fails): nothing to record. */
@@ -514,7 +515,7 @@ err_code_t ddb_mark_enqueued(ledger_t *l, const char *batch_id, const char *cons
 static err_code_t cancel_task(aws_client_t *c, size_t i, void *ud, err_t *err)
 {
     each_t *m = ud;
-    err_code_t rc = ddb_cancel_one(c, m->d, m->batch, m->ids[i], err);
+    err_code_t rc = ddb_cancel_one(c, m->d, m->batch, m->ids[i], m->hook, err);
     if (rc == ERR_OK)
         atomic_fetch_add(&m->done, 1);
     else if (ddb_is_condition_failed(err))
@@ -543,7 +544,10 @@ err_code_t ddb_cancel(ledger_t *l, const char *batch_id, const char *job_id, siz
     if (job_id) {
         if ((rc = check_ids(batch_id, &job_id, 1, err)) != ERR_OK)
             return rc;
-        rc = ddb_cancel_one(d->c, d, batch_id, job_id, err);
+        const char *hook = NULL;
+        if ((rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err)) != ERR_OK)
+            return rc;
+        rc = ddb_cancel_one(d->c, d, batch_id, job_id, hook, err);
         if (rc == ERR_OK)
             *n = 1;
         if (rc == ERR_OK || !ddb_is_condition_failed(err))
@@ -566,8 +570,11 @@ err_code_t ddb_cancel(ledger_t *l, const char *batch_id, const char *job_id, siz
         rc = ids_by_state(d, d->c, batch_id, "queued#", &live, err);
     if (rc == ERR_OK)
         rc = ids_by_state(d, d->c, batch_id, "running#", &live, err);
+    const char *hook = NULL;
+    if (rc == ERR_OK)
+        rc = ddb_batch_webhook(d, d->c, batch_id, &hook, err);
     each_t m = {.d = d, .batch = batch_id, .ids = (const char *const *)live.v,
-                .now = ddb_now_ms(d)};
+                .now = ddb_now_ms(d), .hook = hook};
     atomic_init(&m.done, 0);
     if (rc == ERR_OK)
         rc = ddb_parallel(d, live.n, cancel_task, &m, err);

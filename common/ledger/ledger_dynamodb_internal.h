@@ -15,6 +15,7 @@
 #define DDB_INDEX_STATE "by_state"
 #define DDB_INDEX_JOB "by_job"
 #define DDB_INDEX_CREATED "by_created"
+#define DDB_INDEX_OUTBOX "by_outbox"          /* webhook events due (sparse) */
 /* Items over DynamoDB's 400 KB cap are refused before sending. */
 #define DDB_MAX_SPEC ((size_t)380 * 1024)
 /* Batch and job ids are keys: kept well under the 1 KB sort-key cap. */
@@ -30,6 +31,7 @@ typedef struct {
     char table[256];
     int64_t clock_offset_ms;
     int writers;
+    struct ddb_hooks *hooks;   /* batches' webhook URLs (ledger_dynamodb_outbox.c) */
 } ddb_ledger_t;
 
 #define DDB(l) ((ddb_ledger_t *)(l))
@@ -107,8 +109,29 @@ err_code_t ddb_worker_leave(ledger_t *l, const char *id, err_t *err);
 err_code_t ddb_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t **out, size_t *n,
                             err_t *err);
 /* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
- * it is no longer queued or running. */
+ * it is no longer queued or running.  hook: the batch's webhook URL, whose
+ * job.cancelled event the same write records (NULL: none). */
 err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
-                          const char *job, err_t *err);
+                          const char *job, const char *hook, err_t *err);
+
+/* Webhooks (ledger_dynamodb_outbox.c): see ledger_ops_t's webhook block. */
+err_code_t ddb_set_batch_webhook(ledger_t *l, const char *batch_id, const char *url,
+                                 err_t *err);
+err_code_t ddb_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
+                           ledger_event_t **out, size_t *n, err_t *err);
+err_code_t ddb_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_ms,
+                             long status, const char *error, err_t *err);
+err_code_t ddb_outbox_summary(ledger_t *l, const char *batch_id,
+                              ledger_outbox_summary_t *out, err_t *err);
+/* batch's webhook URL into *url (borrowed from d's cache until the next
+ * call; NULL when the batch has none), read with c on a miss. */
+err_code_t ddb_batch_webhook(ddb_ledger_t *d, aws_client_t *c, const char *batch,
+                             const char **url, err_t *err);
+/* Adds to x (an update moving a job to terminal state st at now) the
+ * job's event for url: its attributes and the by_outbox keys. */
+err_code_t ddb_event_set(ddb_expr_t *x, const char *url, job_state_t st, int64_t now,
+                         err_t *err);
+/* Frees d's cache of webhook URLs. */
+void ddb_outbox_free(ddb_ledger_t *d);
 
 #endif

@@ -21,7 +21,9 @@ static const char table_json[] =
     "  {\"AttributeName\": \"state_key\", \"AttributeType\": \"S\"},"
     "  {\"AttributeName\": \"job_id\", \"AttributeType\": \"S\"},"
     "  {\"AttributeName\": \"batch_key\", \"AttributeType\": \"S\"},"
-    "  {\"AttributeName\": \"batch_list\", \"AttributeType\": \"S\"}],"
+    "  {\"AttributeName\": \"batch_list\", \"AttributeType\": \"S\"},"
+    "  {\"AttributeName\": \"outbox_pk\", \"AttributeType\": \"S\"},"
+    "  {\"AttributeName\": \"outbox_due\", \"AttributeType\": \"N\"}],"
     " \"KeySchema\": ["
     "  {\"AttributeName\": \"pk\", \"KeyType\": \"HASH\"},"
     "  {\"AttributeName\": \"sk\", \"KeyType\": \"RANGE\"}],"
@@ -42,7 +44,11 @@ static const char table_json[] =
     "  {\"IndexName\": \"by_created\", \"KeySchema\": ["
     "    {\"AttributeName\": \"batch_list\", \"KeyType\": \"HASH\"},"
     "    {\"AttributeName\": \"batch_key\", \"KeyType\": \"RANGE\"}],"
-    "   \"Projection\": {\"ProjectionType\": \"ALL\"}}]}";
+    "   \"Projection\": {\"ProjectionType\": \"ALL\"}},"
+    "  {\"IndexName\": \"by_outbox\", \"KeySchema\": ["
+    "    {\"AttributeName\": \"outbox_pk\", \"KeyType\": \"HASH\"},"
+    "    {\"AttributeName\": \"outbox_due\", \"KeyType\": \"RANGE\"}],"
+    "   \"Projection\": {\"ProjectionType\": \"KEYS_ONLY\"}}]}";
 
 json_t *ledger_dynamodb_table_definition(const char *table)
 {
@@ -164,6 +170,28 @@ static err_code_t wait_active(aws_client_t *c, const char *table, json_t **desc,
     return rc;
 }
 
+/* UpdateTable adding by_outbox, as table.json defines it. */
+static err_code_t add_outbox_index(aws_client_t *c, const char *table, err_t *err)
+{
+    json_t *def = ledger_dynamodb_table_definition(table), *ix, *reply = NULL, *create = NULL;
+    size_t i;
+    json_array_foreach(json_object_get(def, "GlobalSecondaryIndexes"), i, ix)
+        if (strcmp(json_string_value(json_object_get(ix, "IndexName")), DDB_INDEX_OUTBOX) == 0)
+            create = ix;
+    json_t *req = create ? json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:[{s:O}]}",
+                                     "TableName", table, "AttributeDefinitions",
+                                     "AttributeName", "outbox_pk", "AttributeType", "S",
+                                     "AttributeName", "outbox_due", "AttributeType", "N",
+                                     "GlobalSecondaryIndexUpdates", "Create", create)
+                         : NULL;
+    json_decref(def);
+    if (!req)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    err_code_t rc = ddb_call(c, table, "UpdateTable", req, &reply, err);
+    json_decref(reply);
+    return rc;
+}
+
 /* The steps read err->service_code, so they always get a real err_t (e)
  * which is copied out at the end. */
 err_code_t ledger_dynamodb_ensure(aws_env_t *env, const char *table, char *report,
@@ -202,10 +230,22 @@ err_code_t ledger_dynamodb_ensure(aws_env_t *env, const char *table, char *repor
         rc = wait_active(c, table, &desc, &e);
     if (rc == ERR_OK)
         rc = check_layout(table, desc, &e);
+    /* A table made before webhooks: add their index (online). */
+    if (rc == ERR_OK && !has_index(desc, "GlobalSecondaryIndexes", DDB_INDEX_OUTBOX)) {
+        rc = add_outbox_index(c, table, &e);
+        json_decref(desc);
+        desc = NULL;            /* read it again */
+        if (rc == ERR_OK)
+            rc = wait_active(c, table, &desc, &e);
+        if (rc == ERR_OK && !has_index(desc, "GlobalSecondaryIndexes", DDB_INDEX_OUTBOX))
+            rc = err_set(&e, ERR_CONFIG, "dynamodb table %s: could not add the index %s "
+                         "(webhooks need it; see schema/dynamodb/README.md)", table,
+                         DDB_INDEX_OUTBOX);
+    }
     if (rc == ERR_OK && report && cap)
-        snprintf(report, cap, created ? "created table %s (on-demand, indexes %s %s %s %s)"
-                 : "table %s exists (indexes %s %s %s %s)", table, DDB_INDEX_LINE,
-                 DDB_INDEX_STATE, DDB_INDEX_JOB, DDB_INDEX_CREATED);
+        snprintf(report, cap, created ? "created table %s (on-demand, indexes %s %s %s %s %s)"
+                 : "table %s exists (indexes %s %s %s %s %s)", table, DDB_INDEX_LINE,
+                 DDB_INDEX_STATE, DDB_INDEX_JOB, DDB_INDEX_CREATED, DDB_INDEX_OUTBOX);
     json_decref(desc);
     aws_client_free(c);
     if (err)

@@ -13,6 +13,7 @@
 #include "ledger/ledger_sqlite_retry.h"
 #include "ledger/ledger_sqlite_spend.h"
 #include "ledger/ledger_sqlite_workers.h"
+#include "ledger/ledger_sqlite_outbox.h"
 #include "base/sqlite_util.h"
 
 #include <stdio.h>
@@ -694,6 +695,31 @@ static err_code_t sl_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t *
     return ledger_sqlite_workers_list(DB(l), now_ms, out, n, err);
 }
 
+/* Webhooks (ledger_sqlite_outbox.c). */
+static err_code_t sl_set_batch_webhook(ledger_t *l, const char *batch_id, const char *url,
+                                       err_t *err)
+{
+    return ledger_sqlite_set_batch_webhook(DB(l), batch_id, url, err);
+}
+
+static err_code_t sl_outbox_take(ledger_t *l, int64_t now_ms, int64_t lease_ms, size_t max,
+                                 ledger_event_t **out, size_t *n, err_t *err)
+{
+    return ledger_sqlite_outbox_take(DB(l), now_ms, lease_ms, max, out, n, err);
+}
+
+static err_code_t sl_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_ms,
+                                   long status, const char *error, err_t *err)
+{
+    return ledger_sqlite_outbox_record(DB(l), ev->id, due_ms, status, error, err);
+}
+
+static err_code_t sl_outbox_summary(ledger_t *l, const char *batch_id,
+                                    ledger_outbox_summary_t *out, err_t *err)
+{
+    return ledger_sqlite_outbox_summary(DB(l), batch_id, out, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -716,6 +742,11 @@ static const ledger_ops_t sl_ops = {
     .worker_beat = sl_worker_beat,
     .worker_leave = sl_worker_leave,
     .workers_list = sl_workers_list,
+    /* webhooks */
+    .set_batch_webhook = sl_set_batch_webhook,
+    .outbox_take = sl_outbox_take,
+    .outbox_record = sl_outbox_record,
+    .outbox_summary = sl_outbox_summary,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

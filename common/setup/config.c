@@ -2,6 +2,7 @@
 #include "setup/config.h"
 #include "engine/engine_backends.h"
 #include "engine/engine_serves.h"
+#include "jobs/webhook.h"
 #include "ledger/ledger_backends.h"
 #include "queue/queue_backends.h"
 #include "store/store_backends.h"
@@ -153,6 +154,20 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
             return err_prefix(err, "%s", origin);
         return replace(&c->models, value, err);
     }
+    if (strcmp(key, "webhook_secret") == 0) {
+        webhook_key_t k;
+        char what[640];
+        snprintf(what, sizeof what, "%s: webhook_secret", origin);
+        if (webhook_key_parse(value, what, &k, err) != ERR_OK)
+            return ERR_CONFIG;
+        return replace(&c->webhook_secret, value, err);
+    }
+    if (strcmp(key, "webhook_retry_for") == 0) {
+        if (parse_long(value, 1, 2592000, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->webhook_retry_for = v;
+        return ERR_OK;
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -234,6 +249,8 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
         {"ONESHEET_API_KEYS", "api_keys"},
         {"ONESHEET_MODELS", "models"},
+        {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
+        {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -245,6 +262,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
     c->url_ttl = 3600;
     c->max_receives = 5;
     c->visibility_timeout = 60;
+    c->webhook_retry_for = 86400;
     home = env_or_null(ge, "HOME");
 
     if (!path)
@@ -336,5 +354,6 @@ void config_free(config_t *c)
     free(c->log_level);
     free(c->config_path);
     free(c->api_keys);
+    free(c->webhook_secret);
     memset(c, 0, sizeof *c);
 }

@@ -32,6 +32,9 @@ typedef struct {
     char *models;         /* onesheet-worker: comma-separated model ids it
                            * generates; NULL: the engine's default
                            * (engine_models_default) */
+    /* webhooks */
+    char *webhook_secret; /* whsec_BASE64 (Standard Webhooks), or NULL: none */
+    long webhook_retry_for; /* seconds a failing delivery is retried, 1..2592000 */
 } config_t;
 
 /* Loads defaults, the config file (path: explicit, else the search order

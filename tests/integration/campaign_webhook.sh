@@ -1,46 +1,27 @@
 #!/usr/bin/env bash
 # The campaign completion webhook against a loopback receiver: `campaign run
-# --wait` POSTs once the firing's jobs are done; the Onesheet-Signature
-# header verifies with the shared secret over the raw body; the body is the
-# documented JSON; 5xx answers are retried (three attempts), 4xx are not; an
-# unreachable receiver is a clear error (exit 69) that loses nothing — the
-# firing stays recorded, and running the slot again with --wait delivers
-# without enqueueing anything new; the secret never appears in the output.
+# --wait` POSTs once the firing's jobs are done, signed the Standard
+# Webhooks way (the project's one scheme, jobs/webhook.c), and the receiver
+# verifies every delivery with the standardwebhooks npm package; the body is
+# the documented JSON; the attempts of one delivery share their webhook-id;
+# 5xx answers are retried (three attempts), 4xx are not; an unreachable
+# receiver is a clear error (exit 69) that loses nothing — the firing stays
+# recorded, and running the slot again with --wait delivers without
+# enqueueing anything new; a missing or malformed secret is exit 78 before
+# anything is enqueued; the secret never appears in the output.
 . "$(dirname "$0")/lib.sh"
 SLOT=2026-11-30T09:00:00Z
-export ONESHEET_WEBHOOK_SECRET=whsec-loopback-test-0123456789
+export ONESHEET_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+command -v node >/dev/null && [ -d "$ROOT/node_modules/standardwebhooks" ] ||
+    { echo "skip: no node or no standardwebhooks package (npm ci)"; exit 0; }
 command -v python3 >/dev/null || { echo "skip: no python3"; exit 0; }
 
 # The receiver: answers POSTs with the statuses listed in $T/plan (one a
-# line, consumed in order; 200 when none is left) and appends each request
-# (path, headers, raw body) to $T/hooks.jsonl.
-cat >"$T/recv.py" <<'PY'
-import json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-log, plan, port_file = sys.argv[1:]
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        try:
-            lines = open(plan).read().split()
-        except FileNotFoundError:
-            lines = []
-        status = int(lines[0]) if lines else 200
-        open(plan, "w").write("\n".join(lines[1:]))
-        with open(log, "a") as f:
-            f.write(json.dumps({"path": self.path, "headers": dict(self.headers.items()),
-                                "body": body.decode(), "status": status}) + "\n")
-        self.send_response(status)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-s = HTTPServer(("127.0.0.1", 0), H)
-open(port_file + ".tmp", "w").write(str(s.server_address[1]))
-import os; os.rename(port_file + ".tmp", port_file)
-s.serve_forever()
-PY
-python3 "$T/recv.py" "$T/hooks.jsonl" "$T/plan" "$T/recv.port" &
+# line, consumed in order; 200 when none is left), verifies each signature
+# with the standardwebhooks package and appends each request to
+# $T/hooks.jsonl.
+NODE_PATH=$ROOT/node_modules node "$ROOT/tests/support/webhook_receiver.js" \
+    "$ONESHEET_WEBHOOK_SECRET" "$T/hooks.jsonl" "$T/plan" "$T/recv.port" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$T/recv.port" ] && break; sleep 0.05; done
 PORT=$(cat "$T/recv.port")
@@ -66,32 +47,32 @@ echo 503 >"$T/plan"
     { cat "$T/err"; fail "run --wait"; }
 [ "$(hooks)" = 2 ] || { cat "$T/hooks.jsonl"; fail "want 2 deliveries (503, then 200), got $(hooks)"; }
 grep -q 'webhook delivered to http://127.0.0.1' "$T/err" || { cat "$T/err"; fail "delivery message"; }
-python3 - "$T/hooks.jsonl" "$ONESHEET_WEBHOOK_SECRET" "$SLOT" <<'PY' || fail "webhook contents"
-import hashlib, hmac, json, sys, time
+python3 - "$T/hooks.jsonl" "$SLOT" <<'PY' || fail "webhook contents"
+import json, sys, time
 hooks = [json.loads(l) for l in open(sys.argv[1])]
-secret, slot = sys.argv[2].encode(), sys.argv[3]
+slot = sys.argv[2]
 assert [h["status"] for h in hooks] == [503, 200], hooks
+assert all(h["verified"] for h in hooks), [h["error"] for h in hooks]
+assert hooks[0]["headers"]["webhook-id"] == hooks[1]["headers"]["webhook-id"], hooks
 for h in hooks:
-    hd = {k.lower(): v for k, v in h["headers"].items()}
+    hd = h["headers"]
     assert h["path"] == "/hooks/onesheet", h["path"]
     assert hd["content-type"] == "application/json", hd
-    assert hd["onesheet-event"] == "campaign.batch_finished", hd
-    t, v1 = (p.split("=", 1)[1] for p in hd["onesheet-signature"].split(","))
-    assert abs(int(t) - time.time()) < 120, t
-    want = hmac.new(secret, (t + "." + h["body"]).encode(), hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(v1, want), (v1, want)
-    # A tampered body or another secret does not verify.
-    assert hmac.new(secret, (t + "." + h["body"] + " ").encode(), hashlib.sha256).hexdigest() != v1
-    assert hmac.new(b"other", (t + "." + h["body"]).encode(), hashlib.sha256).hexdigest() != v1
-    d = json.loads(h["body"])
-    assert list(d) == ["event", "campaign", "slot", "batch", "jobs", "by_state"], d
-    assert d["event"] == "campaign.batch_finished" and d["campaign"] == "hooked", d
+    assert hd["webhook-id"].startswith("msg_"), hd
+    assert hd["webhook-signature"].startswith("v1,"), hd
+    assert abs(int(hd["webhook-timestamp"]) - time.time()) < 120, hd
+    p = json.loads(h["body"])
+    assert list(p) == ["type", "timestamp", "data"], p
+    assert p["type"] == "campaign.batch_finished", p
+    d = p["data"]
+    assert list(d) == ["campaign", "slot", "batch", "jobs", "by_state"], d
+    assert d["campaign"] == "hooked", d
     assert d["slot"] == slot and d["batch"] == "hooked-20261130T090000Z", d
     assert d["jobs"] == 3 and d["by_state"]["succeeded"] == 3, d
     assert set(d["by_state"]) == {"queued", "running", "succeeded", "failed", "filtered",
                                   "cancelled"}, d
     assert sum(d["by_state"].values()) == 3, d
-print("ok - signature verifies with the shared secret; body is the documented JSON")
+print("ok - the standardwebhooks package verifies every signature; body is the documented JSON")
 PY
 ok "delivered after the jobs finished, retried once after a 503"
 
@@ -120,7 +101,7 @@ before=$(hooks)
     { cat "$T/err"; fail "re-run --wait"; }
 grep -q '"new":0,"enqueued":0' "$T/out" && grep -q '"already":true' "$T/out" || fail "re-run: $(cat "$T/out")"
 [ "$(hooks)" = $((before + 1)) ] || fail "re-run did not deliver"
-tail -n 1 "$T/hooks.jsonl" | grep -q '"path": "/hooks/again"' || fail "re-run delivered elsewhere"
+tail -n 1 "$T/hooks.jsonl" | grep -Eq '"path": ?"/hooks/again"' || fail "re-run delivered elsewhere"
 [ "$(db "SELECT COUNT(*) FROM queue_messages")" = "$msgs" ] || fail "re-run enqueued"
 ok "unreachable receiver: exit 69, firing kept; the slot again delivers and enqueues nothing"
 
@@ -140,5 +121,10 @@ campaign nosecret "http://127.0.0.1:$PORT/hooks/onesheet"
   grep -q 'ONESHEET_WEBHOOK_SECRET is not set; nothing enqueued' "$T/err" || { cat "$T/err"; exit 1; } ) ||
     fail "missing secret"
 [ "$(db "SELECT COUNT(*) FROM ledger_batches WHERE batch_id LIKE 'nosecret-%'")" = 0 ] || fail "enqueued without a secret"
+( export ONESHEET_WEBHOOK_SECRET=whsec-not-base64
+  expect_status 78 "$BIN/onesheet" campaign run "$T/nosecret.json" --slot "$SLOT" --wait
+  grep -q 'ONESHEET_WEBHOOK_SECRET: .*expected a Standard Webhooks secret' "$T/err" || { cat "$T/err"; exit 1; }
+  ! grep -q 'not-base64' "$T/err" ) || fail "malformed secret"
+[ "$(db "SELECT COUNT(*) FROM ledger_batches WHERE batch_id LIKE 'nosecret-%'")" = 0 ] || fail "enqueued with a bad secret"
 ! grep -rq "$ONESHEET_WEBHOOK_SECRET" "$T"/err "$T"/out "$T"/worker.log || fail "secret in output"
-ok "no secret: exit 78 before enqueueing; the secret is never printed"
+ok "no or malformed secret: exit 78 before enqueueing; the secret is never printed"

@@ -1,8 +1,9 @@
 /* ledger_conformance — the behaviours every ledger back-end must show, as
  * cmocka tests any back-end's test program runs: idempotent submits,
  * conditional claims and completions under leases, cancellation, lookups,
- * counts, listing and pagination, campaign spend (ledger_conformance_spend.c), the worker registry
- * (ledger_conformance_workers.c).
+ * counts, listing and pagination, campaign spend (ledger_conformance_spend.c),
+ * the worker registry (ledger_conformance_workers.c) and the webhook outbox
+ * (ledger_conformance_outbox.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -84,7 +85,14 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(a_beat_registers_and_refreshes_one_entry, arg) \
     X(a_worker_that_leaves_is_gone, arg) \
     X(a_silent_worker_turns_stale_then_is_pruned, arg) \
-    X(bad_workers_are_refused, arg)
+    X(bad_workers_are_refused, arg) \
+    X(webhook_url_is_set_once, arg) \
+    X(each_terminal_job_writes_one_event, arg) \
+    X(batch_completed_once_whichever_job_is_last, arg) \
+    X(outbox_takes_with_a_lease_and_records_attempts, arg) \
+    X(taken_events_come_back_one_lease_apart, arg) \
+    X(a_batch_that_grows_completes_again, arg) \
+    X(a_retried_run_sends_its_own_events, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

@@ -234,6 +234,40 @@ static void models_lists_known_ids_of_one_kind(void **state)
     config_free(&c);
 }
 
+static void webhook_secret_is_checked_and_never_echoed(void **state)
+{
+    (void)state;
+    const char *env[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null",
+                         "ONESHEET_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                         "ONESHEET_WEBHOOK_RETRY_FOR=600", NULL};
+    config_t c;
+    err_t e;
+    fake_env = env;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_string_equal(c.webhook_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    assert_int_equal(c.webhook_retry_for, 600);
+    const char *bad[] = {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_tooSHORT=", "whsec_%%%%",
+                         "whsec_"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_set(&c, "webhook_secret", bad[i], "f.conf:3", &e), ERR_CONFIG);
+        assert_non_null(strstr(e.msg, "f.conf:3: webhook_secret"));
+        if (strlen(bad[i]) > 6)
+            assert_null(strstr(e.msg, bad[i] + 6));
+    }
+    /* The good one stays. */
+    assert_string_equal(c.webhook_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    assert_int_equal(config_set(&c, "webhook_retry_for", "0", "x", &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "webhook_retry_for: must be an integer from 1 to 2592000"));
+    config_free(&c);
+    const char *env2[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null",
+                          "ONESHEET_WEBHOOK_SECRET=whsec_c2hvcnQ=", NULL};
+    fake_env = env2;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "ONESHEET_WEBHOOK_SECRET: webhook_secret"));
+    assert_null(strstr(e.msg, "c2hvcnQ"));
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +280,7 @@ int main(void)
         cmocka_unit_test(prepare_state_creates_private_directory),
         cmocka_unit_test(api_keys_accept_hash_lists_and_reject_anything_else),
         cmocka_unit_test(models_lists_known_ids_of_one_kind),
+        cmocka_unit_test(webhook_secret_is_checked_and_never_echoed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,15 +262,19 @@ static void a_lost_lease_is_a_conflict_naming_the_owner(void **state)
     err_t e;
     char item[2048];
     snprintf(item, sizeof item, "%s", job_item("running", "w2"));
-    SCRIPT(f, R(400, CCF), R(200, item));
+    /* First the batch's webhook item (none), read once per batch. */
+    SCRIPT(f, R(200, "{}"), R(400, CCF), R(200, item));
     assert_int_equal(ledger_succeed(f->l, "b1", "j1", "w1", &r, &e), ERR_CONFLICT);
     assert_non_null(strstr(e.msg, "w2"));
     assert_string_equal(e.service_code, "");
-    const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
+    assert_string_equal(target(f, 0), "GetItem");
+    const char *cond = str_at(f, 1, "ConditionExpression", NULL, NULL);
     assert_non_null(strstr(cond, "#state = :running AND #lease_owner = :owner"));
     /* Absent result fields are removed, not stored empty. */
-    assert_non_null(strstr(str_at(f, 0, "UpdateExpression", NULL, NULL), "REMOVE"));
-    assert_null(at(f, 0, "ExpressionAttributeValues", ":model", NULL));
+    assert_non_null(strstr(str_at(f, 1, "UpdateExpression", NULL, NULL), "REMOVE"));
+    assert_null(at(f, 1, "ExpressionAttributeValues", ":model", NULL));
+    /* No webhook: no event attributes. */
+    assert_null(at(f, 1, "ExpressionAttributeValues", ":ev_id", NULL));
 }
 
 static void fail_without_owner_accepts_any_live_state(void **state)
@@ -279,11 +283,11 @@ static void fail_without_owner_accepts_any_live_state(void **state)
     err_t e;
     assert_int_equal(ledger_fail(f->l, "b1", "j1", 1, NULL, JOB_FAILED, "dead_letter",
                                        "gave up", &e), ERR_OK);
-    const char *cond = str_at(f, 0, "ConditionExpression", NULL, NULL);
+    const char *cond = str_at(f, 1, "ConditionExpression", NULL, NULL);
     assert_non_null(strstr(cond, "#state IN (:queued, :running)"));
     assert_null(strstr(cond, "lease_owner"));
-    assert_null(at(f, 0, "ExpressionAttributeValues", ":owner", NULL));
-    assert_string_equal(str_at(f, 0, "ExpressionAttributeValues", ":error_code", "S"),
+    assert_null(at(f, 1, "ExpressionAttributeValues", ":owner", NULL));
+    assert_string_equal(str_at(f, 1, "ExpressionAttributeValues", ":error_code", "S"),
                         "dead_letter");
 }
 
@@ -686,7 +690,14 @@ static void table_definition_matches_the_schema_file(void **state)
     "{\"Table\":{\"TableName\":\"posters\",\"TableStatus\":\"" status "\"," \
     "\"LocalSecondaryIndexes\":[{\"IndexName\":\"by_line\"},{\"IndexName\":\"by_state\"}]," \
     "\"GlobalSecondaryIndexes\":[{\"IndexName\":\"by_job\",\"IndexStatus\":\"ACTIVE\"}," \
-    "{\"IndexName\":\"by_created\",\"IndexStatus\":\"" gsi_status "\"}]}}"
+    "{\"IndexName\":\"by_created\",\"IndexStatus\":\"" gsi_status "\"}," \
+    "{\"IndexName\":\"by_outbox\",\"IndexStatus\":\"" gsi_status "\"}]}}"
+/* A table made before webhooks: no by_outbox. */
+#define DESCRIBED_OLD \
+    "{\"Table\":{\"TableName\":\"posters\",\"TableStatus\":\"ACTIVE\"," \
+    "\"LocalSecondaryIndexes\":[{\"IndexName\":\"by_line\"},{\"IndexName\":\"by_state\"}]," \
+    "\"GlobalSecondaryIndexes\":[{\"IndexName\":\"by_job\",\"IndexStatus\":\"ACTIVE\"}," \
+    "{\"IndexName\":\"by_created\",\"IndexStatus\":\"ACTIVE\"}]}}"
 
 static void ensure_creates_a_missing_table_and_waits_until_active(void **state)
 {
@@ -733,6 +744,18 @@ static void ensure_leaves_an_existing_table_alone(void **state)
     assert_non_null(strstr(e.msg, "by_line"));
     SCRIPT(f, R(200, "{\"Table\":{}}"));
     assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "posters", NULL, 0, &e), ERR_INVALID);
+    /* Made before webhooks: their index is added online, then waited for. */
+    SCRIPT(f, R(200, DESCRIBED_OLD), R(200, "{\"TableDescription\":{}}"),
+           R(200, DESCRIBED("ACTIVE", "ACTIVE")));
+    int base = nreq(f);
+    if (ledger_dynamodb_ensure(f->a.aws, "posters", report, sizeof report, &e) != ERR_OK)
+        fail_msg("ensure: %s", e.msg);
+    assert_int_equal(nreq(f) - base, 3);
+    assert_string_equal(target(f, base + 1), "UpdateTable");
+    json_t *create = json_object_get(
+        json_array_get(at(f, base + 1, "GlobalSecondaryIndexUpdates", NULL, NULL), 0),
+        "Create");
+    assert_string_equal(json_string_value(json_object_get(create, "IndexName")), "by_outbox");
     assert_int_equal(ledger_dynamodb_ensure(f->a.aws, "p", NULL, 0, &e), ERR_CONFIG);
 }
 
