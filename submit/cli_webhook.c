@@ -48,21 +48,7 @@ void cli_webhook_print(cli_t *cli, const char *batch_id)
 
 void cli_webhook_json(cli_t *cli, const char *batch_id, json_t *o)
 {
-    ledger_outbox_summary_t s;
-    char origin[300];
-    if (!summary(cli, batch_id, &s))
-        return;
-    webhook_origin(s.url, origin, sizeof origin);
-    json_t *w = json_pack("{s:s, s:I, s:I, s:I}", "receiver", origin, "delivered",
-                          (json_int_t)s.delivered, "pending", (json_int_t)s.pending,
-                          "gave_up", (json_int_t)s.gave_up);
-    if (w && s.pending)
-        json_object_set_new(w, "next_try_ms", json_integer(s.next_due_ms));
-    if (w && s.last_error) {
-        json_object_set_new(w, "last_error", json_string(s.last_error));
-        json_object_set_new(w, "last_status", json_integer(s.last_status));
-    }
+    json_t *w = webhook_summary_json(cli->ledger, batch_id);
     if (w)
         json_object_set_new(o, "webhook", w);
-    ledger_outbox_summary_free(&s);
 }

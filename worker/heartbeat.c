@@ -15,6 +15,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Whether the job's lease was refused because the job is already finished:
+ * the slot's own completion can land between the check that the slot is
+ * still busy and the extend, and that is no lost lease.  (Had another
+ * worker finished it, the slot's own conditional completion says so.) */
+static bool finished_meanwhile(ledger_t *l, const slot_t *f)
+{
+    ledger_job_t *jobs = NULL;
+    size_t n = 0;
+    err_t e;
+    bool done = false;
+    err_clear(&e);
+    if (ledger_get_jobs(l, f->batch_id, f->job_id, &jobs, &n, &e) == ERR_OK && n == 1)
+        done = job_state_terminal(jobs[0].state) && jobs[0].run <= f->run;
+    ledger_jobs_free(jobs, n);
+    return done;
+}
+
 /* One heartbeat for the job seen in slot i as f, if it is still there.
  * beat_lock keeps a give-back from interleaving, so no heartbeat hides a
  * message again after it was given back. */
@@ -34,6 +51,11 @@ static void beat(worker_t *w, queue_t *q, ledger_t *l, int i, const slot_t *f, i
     err_clear(&e);
     bool lost = ledger_extend(l, f->batch_id, f->job_id, f->owner, w->lease_s, &e) ==
                 ERR_CONFLICT;
+    if (lost && finished_meanwhile(l, f)) {
+        pthread_mutex_unlock(&w->beat_lock);
+        log_debug("heartbeat_after_finish", "batch=%s job=%s", f->batch_id, f->job_id);
+        return;
+    }
     if (!lost) {
         err_clear(&e);
         queue_change_visibility(q, f->receipt, w->visibility_s, &e);

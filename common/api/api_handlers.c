@@ -476,28 +476,6 @@ void api_delete_job(api_t *a, const api_request_t *req, const char *id, api_resp
 
 #define BATCH_JOBS_MAX 1000
 
-/* The batch's webhook deliveries as o's "webhook" member (the receiver by
- * origin only: its path may hold a token); nothing when it has none. */
-static void webhook_json(ledger_t *l, const char *batch_id, json_t *o)
-{
-    ledger_outbox_summary_t s;
-    char origin[300];
-    err_t e;
-    if (!o || ledger_outbox_summary(l, batch_id, &s, &e) != ERR_OK || !s.url) {
-        ledger_outbox_summary_free(&s);
-        return;
-    }
-    webhook_origin(s.url, origin, sizeof origin);
-    json_t *w = json_pack("{s:s,s:I,s:I,s:I}", "receiver", origin, "delivered",
-                          (json_int_t)s.delivered, "pending", (json_int_t)s.pending,
-                          "gave_up", (json_int_t)s.gave_up);
-    if (w && s.last_error)
-        json_object_set_new(w, "last_error", json_string(s.last_error));
-    if (w)
-        json_object_set_new(o, "webhook", w);
-    ledger_outbox_summary_free(&s);
-}
-
 void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_response_t *resp)
 {
     api_backends_t *be;
@@ -535,7 +513,9 @@ void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_respo
                               "total", (json_int_t)b.total, "done", done == b.total,
                               "states", states, "jobs", arr, "truncated",
                               n > BATCH_JOBS_MAX);
-        webhook_json(be->ledger, id, o);
+        json_t *hook = o ? webhook_summary_json(be->ledger, id) : NULL;
+        if (hook)
+            json_object_set_new(o, "webhook", hook);
         api_json(resp, 200, o);
     }
     give_back(a, be, resp);

@@ -194,7 +194,7 @@ const char api_openapi_json[] =
     "          \"states\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"integer\"}},\n"
     "          \"jobs\": {\"type\": \"array\", \"items\": {\"type\": \"object\"}},\n"
     "          \"truncated\": {\"type\": \"boolean\"},\n"
-    "          \"webhook\": {\"type\": \"object\", \"description\": \"present when the batch has a webhook: its receiver (origin only) and the deliveries\", \"properties\": {\"receiver\": {\"type\": \"string\"}, \"delivered\": {\"type\": \"integer\"}, \"pending\": {\"type\": \"integer\"}, \"gave_up\": {\"type\": \"integer\"}, \"last_error\": {\"type\": \"string\"}}}\n"
+    "          \"webhook\": {\"type\": \"object\", \"description\": \"present when the batch has a webhook: its receiver (origin only) and the deliveries\", \"properties\": {\"receiver\": {\"type\": \"string\"}, \"delivered\": {\"type\": \"integer\"}, \"pending\": {\"type\": \"integer\"}, \"gave_up\": {\"type\": \"integer\"}, \"next_try_ms\": {\"type\": \"integer\", \"description\": \"unix ms of the next attempt, while some are pending\"}, \"last_error\": {\"type\": \"string\"}, \"last_status\": {\"type\": \"integer\", \"description\": \"HTTP status of the newest failed attempt (0: no answer)\"}}}\n"
     "        }\n"
     "      }\n"
     "    },\n"

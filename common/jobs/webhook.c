@@ -186,3 +186,27 @@ err_code_t webhook_register(ledger_t *l, const char *batch_id, const char *url,
                        what);
     return ledger_set_batch_webhook(l, batch_id, url, err);
 }
+
+json_t *webhook_summary_json(ledger_t *l, const char *batch_id)
+{
+    ledger_outbox_summary_t s;
+    char origin[300];
+    err_t e;
+    err_clear(&e);
+    if (ledger_outbox_summary(l, batch_id, &s, &e) != ERR_OK || !s.url) {
+        ledger_outbox_summary_free(&s);
+        return NULL;
+    }
+    webhook_origin(s.url, origin, sizeof origin);
+    json_t *w = json_pack("{s:s, s:I, s:I, s:I}", "receiver", origin, "delivered",
+                          (json_int_t)s.delivered, "pending", (json_int_t)s.pending,
+                          "gave_up", (json_int_t)s.gave_up);
+    if (w && s.pending)
+        json_object_set_new(w, "next_try_ms", json_integer(s.next_due_ms));
+    if (w && s.last_error) {
+        json_object_set_new(w, "last_error", json_string(s.last_error));
+        json_object_set_new(w, "last_status", json_integer(s.last_status));
+    }
+    ledger_outbox_summary_free(&s);
+    return w;
+}

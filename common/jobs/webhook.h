@@ -18,6 +18,7 @@
 #include "aws/http.h"
 #include "ledger/ledger.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,5 +80,13 @@ int64_t webhook_backoff_ms(int attempt, double r);
  * another URL).  Borrows everything; nothing is recorded on error. */
 err_code_t webhook_register(ledger_t *l, const char *batch_id, const char *url,
                             const char *secret, const char *what, err_t *err);
+
+/* The batch's webhook deliveries as the CLI's --json and the API show
+ * them: {"receiver": ORIGIN, "delivered", "pending", "gave_up",
+ * "next_try_ms" (while pending), "last_error" and "last_status" (after a
+ * failed attempt)}.  The receiver is named by its origin only: its path
+ * may hold a token.  A new reference; NULL when the batch has no webhook,
+ * the ledger keeps none, or on error (which only costs the member). */
+json_t *webhook_summary_json(ledger_t *l, const char *batch_id);
 
 #endif

@@ -12,8 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 SLOT=2026-11-30T09:00:00Z
 export ONESHEET_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+# The receiver verifies with the standardwebhooks package (package.json):
+# without it nothing is verified, so that is a failure, not a skip.
 command -v node >/dev/null && [ -d "$ROOT/node_modules/standardwebhooks" ] ||
-    { echo "skip: no node or no standardwebhooks package (npm ci)"; exit 0; }
+    fail "no node or no standardwebhooks package: run 'make deps' (npm ci)"
 command -v python3 >/dev/null || { echo "skip: no python3"; exit 0; }
 
 # The receiver: answers POSTs with the statuses listed in $T/plan (one a

@@ -8,8 +8,10 @@
 # cancelled delivers job.cancelled and its completion; status reads the
 # deliveries from DynamoDB; no proxy rejected a signature.
 . "$(dirname "$0")/lib.sh"
+# The receiver verifies with the standardwebhooks package (package.json):
+# without it nothing is verified, so that is a failure, not a skip.
 command -v node >/dev/null && [ -d "$ROOT/node_modules/standardwebhooks" ] ||
-    { echo "skip: no node or no standardwebhooks package (npm ci)"; exit 0; }
+    fail "no node or no standardwebhooks package: run 'make deps' (npm ci)"
 use_aws_stack
 export ONESHEET_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 "$BIN/onesheet" init >"$T/init" 2>&1 || { cat "$T/init"; fail "init"; }

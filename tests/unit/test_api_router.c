@@ -14,68 +14,23 @@
 
 #include "api/api.h"
 #include "jobs/job.h"
+#include "api_fixture.h"
 #include "testutil.h"
 
 /* sha256("test-key") and sha256("other-key"). */
 static char key_hashes[200];
 static const char *KEY = "test-key";
 
-typedef struct {
-    char *dir;
-    config_t cfg;
-    api_pool_t *pool;
-    api_t *api;
-} fx_t;
-
-static void cfg_init(fx_t *f, const char *ledger_override, const char *keys)
-{
-    char s[600];
-    memset(&f->cfg, 0, sizeof f->cfg);
-    snprintf(s, sizeof s, "sqlite:%s/onesheet.db", f->dir);
-    f->cfg.queue = strdup(s);
-    if (ledger_override) {
-        /* A ledger below a regular file cannot be created, even as root. */
-        char file[600];
-        snprintf(file, sizeof file, "%s/notadir", f->dir);
-        tu_write_file(file, "x");
-        snprintf(s, sizeof s, "sqlite:%s/notadir/onesheet.db", f->dir);
-    }
-    f->cfg.ledger = strdup(s);
-    snprintf(s, sizeof s, "sqlite:%s/onesheet.db", f->dir);
-    snprintf(s, sizeof s, "file:%s/posters", f->dir);
-    f->cfg.store = strdup(s);
-    f->cfg.model = strdup("draft");
-    f->cfg.state_dir = strdup(f->dir);
-    f->cfg.log_level = strdup("info");
-    f->cfg.url_ttl = 3600;
-    f->cfg.max_receives = 5;
-    f->cfg.visibility_timeout = 60;
-    f->cfg.api_keys = keys ? strdup(keys) : NULL;
-}
+typedef api_fx_t fx_t;
 
 static fx_t *fx_new(const char *ledger_override, const char *keys, double rate, double burst)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    err_t e;
-    f->dir = tu_mkdtemp();
-    cfg_init(f, ledger_override, keys);
-    f->pool = api_pool_new(&f->cfg, 4, &e);
-    api_options_t o = {.cfg = &f->cfg, .loopback = true, .sync_timeout_s = 0.3,
-                       .poll_interval_s = 0.05, .rate_per_s = rate, .rate_burst = burst};
-    f->api = api_new(&o, f->pool, &e);
-    assert_non_null(f->api);
-    return f;
+    api_options_t o = {.loopback = true, .sync_timeout_s = 0.3, .poll_interval_s = 0.05,
+                       .rate_per_s = rate, .rate_burst = burst};
+    return api_fx_new(o, ledger_override != NULL, keys);
 }
 
-static void fx_free(fx_t *f)
-{
-    api_free(f->api);
-    api_pool_free(f->pool);
-    config_free(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-}
+static void fx_free(fx_t *f) { api_fx_free(f); }
 
 /* One request; returns the status and leaves the response in *r. */
 static int call(fx_t *f, const char *method, const char *path, const char *ctype,

@@ -17,14 +17,10 @@
 
 #include "api/api.h"
 #include "ledger/ledger.h"
+#include "api_fixture.h"
 #include "testutil.h"
 
-typedef struct {
-    char *dir;
-    config_t cfg;
-    api_pool_t *pool;
-    api_t *api;
-} fx_t;
+typedef api_fx_t fx_t;
 
 static int64_t wall_ms(void)
 {
@@ -37,38 +33,12 @@ static int64_t wall_ms(void)
  * make the poster. */
 static fx_t *fx_new(double sync_timeout_s)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    char s[600];
-    err_t e;
-    f->dir = tu_mkdtemp();
-    snprintf(s, sizeof s, "sqlite:%s/onesheet.db", f->dir);
-    f->cfg.queue = strdup(s);
-    f->cfg.ledger = strdup(s);
-    snprintf(s, sizeof s, "file:%s/posters", f->dir);
-    f->cfg.store = strdup(s);
-    f->cfg.model = strdup("draft");
-    f->cfg.state_dir = strdup(f->dir);
-    f->cfg.log_level = strdup("info");
-    f->cfg.url_ttl = 3600;
-    f->cfg.max_receives = 5;
-    f->cfg.visibility_timeout = 60;
-    f->pool = api_pool_new(&f->cfg, 4, &e);
-    api_options_t o = {.cfg = &f->cfg, .loopback = true, .sync_timeout_s = sync_timeout_s,
+    api_options_t o = {.loopback = true, .sync_timeout_s = sync_timeout_s,
                        .poll_interval_s = 0.05};
-    f->api = api_new(&o, f->pool, &e);
-    assert_non_null(f->api);
-    return f;
+    return api_fx_new(o, false, NULL);
 }
 
-static void fx_free(fx_t *f)
-{
-    api_free(f->api);
-    api_pool_free(f->pool);
-    config_free(&f->cfg);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-}
+static void fx_free(fx_t *f) { api_fx_free(f); }
 
 static int call(fx_t *f, const char *method, const char *path, const char *body,
                 api_response_t *r)
