@@ -128,6 +128,14 @@ cat > "$T/embedded.json" <<JSON
 JSON
 echo "embedded: submit 100,000 lines in $(printf %.2f "$submit_s") s; draft worker done" >&2
 
+# Webhook delivery (bench/webhooks.sh): events/s from the outbox and the
+# delay from state change to 2xx, against a receiver verifying signatures.
+if [ "${BENCH_WEBHOOKS:-1}" != 0 ] && [ -d "$ROOT/node_modules/standardwebhooks" ]; then
+    echo "embedded: webhook delivery, ${BENCH_WEBHOOK_N:-300} events" >&2
+    BIN=$BIN "$ROOT/bench/webhooks.sh" "${BENCH_WEBHOOK_N:-300}" >&2 ||
+        echo "bench: webhook delivery failed" >&2
+fi
+
 # ---- AWS mode ----
 aws_ready() {
     [ "${BENCH_AWS:-1}" != 0 ] || { echo "BENCH_AWS=0"; return 1; }

@@ -42,7 +42,7 @@ const char api_openapi_json[] =
     "        \"properties\": {\n"
     "          \"type\": {\"enum\": [\"job.succeeded\", \"job.failed\", \"job.filtered\", \"job.cancelled\", \"batch.completed\"]},\n"
     "          \"timestamp\": {\"type\": \"string\", \"format\": \"date-time\"},\n"
-    "          \"data\": {\"type\": \"object\", \"description\": \"job events: batch, job, state, url (succeeded), error {code, message}, attempts, model, line, tags; batch.completed: batch, total, counts (by state), status (API path), manifest (the command that writes it)\"}\n"
+    "          \"data\": {\"type\": \"object\", \"description\": \"job events: batch, job, state, url (succeeded), error {code, message}, attempts, run (the retry run it reports), model, line, tags; batch.completed: batch, total, counts (by state), status (API path), manifest (the command that writes it)\"}\n"
     "        }\n"
     "      },\n"
     "      \"Error\": {\n"
