@@ -171,13 +171,15 @@ static void a_firing_cut_short_while_adding_is_completed(void **state)
     assert_int_equal(r.sent, 1);
     assert_int_equal(messages_with_ttl(fx, 0), 1);
     /* The same file completes it. */
-    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
     assert_true(r.already);
     assert_int_equal(r.added, 2);
     assert_int_equal(r.sent, 2);
     assert_int_equal(messages_with_ttl(fx, 0), 2);
     /* And a run after that has nothing left to do. */
-    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
     assert_int_equal(r.added + r.sent, 0);
     ledger_batch_t lb;
     memset(&lb, 0, sizeof lb);
