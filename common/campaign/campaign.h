@@ -157,8 +157,8 @@ typedef struct {
  * webhook (ledger_set_batch_webhook) after the spend and before the jobs
  * are added, so workers deliver its job.* events and batch.completed from
  * the outbox.  Firing the slot again registers the same URL again (no
- * change); a changed URL is ERR_CONFLICT (a batch's webhook is immutable)
- * and enqueues nothing.  webhook_secret: the configured webhook_secret
+ * change); a changed URL is ERR_INVALID naming webhook.url (a batch's
+ * webhook is immutable) and enqueues nothing.  webhook_secret: the configured webhook_secret
  * (NULL: none). */
 err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_model,
                          const char *webhook_secret, const cost_table_t *prices, ledger_t *l,
