@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "engine/engine_backends.h"
 #include "jobs/cost.h"
-#include "jobs/webhook.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -206,8 +205,8 @@ static int plan(cli_t *cli, int argc, char **argv)
     budget_line("budget per firing", c.budget_firing_usd);
     budget_line("budget per month", c.budget_month_usd);
     if (c.webhook_url && (campaign_webhook_origin(c.webhook_url, h, sizeof h), true))
-        printf("  webhook                %s/... (secret from $%s%s)\n", h,
-               c.webhook_secret_env, getenv(c.webhook_secret_env) ? "" : ", not set now");
+        printf("  webhook                %s/... (delivered by workers, signed with "
+               "webhook_secret%s)\n", h, cli->cfg.webhook_secret ? "" : ", not configured now");
     printf("  first prompts\n");
     for (size_t i = 0; i < b.nitems && i < PLAN_SHOW; i++) {
         char shortp[240];
@@ -224,39 +223,6 @@ out:
     bulk_free(&b);
     campaign_free(&c);
     return rc;
-}
-
-/* After a waited-for firing: POST the signed webhook, three attempts. */
-static int deliver_webhook(cli_t *cli, const campaign_t *c, const campaign_fire_t *r)
-{
-    ledger_batch_t lb;
-    buf_t body = BUF_INIT;
-    err_t e;
-    err_code_t rc;
-
-    memset(&lb, 0, sizeof lb);
-    err_clear(&e);
-    if ((rc = ledger_get_batch(cli->ledger, r->batch_id, &lb, &e)) == ERR_OK &&
-        campaign_webhook_body(c, r->slot, &lb, &body) != ERR_OK)
-        rc = err_set(&e, ERR_NOMEM, "out of memory");
-    for (int attempt = 1; rc == ERR_OK && attempt <= 3; attempt++) {
-        rc = campaign_webhook_send(c, getenv(c->webhook_secret_env), (const char *)body.data,
-                                   body.len, &e);
-        if (rc == ERR_OK || !(rc == ERR_UNAVAILABLE || err_is_retryable(&e)) || attempt == 3)
-            break;
-        rc = ERR_OK;
-        sleep((unsigned)attempt * 2);
-    }
-    ledger_batch_free(&lb);
-    buf_free(&body);
-    if (rc != ERR_OK) {
-        fprintf(stderr, "%s: webhook not delivered: %s\n", cli->prog, e.msg);
-        return EX_UNAVAILABLE;
-    }
-    char origin[300];
-    campaign_webhook_origin(c->webhook_url, origin, sizeof origin);
-    fprintf(stderr, "%s: webhook delivered to %s\n", cli->prog, origin);
-    return 0;
 }
 
 static int run(cli_t *cli, int argc, char **argv)
@@ -276,25 +242,9 @@ static int run(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if ((rc = load(cli, argv[optind], &o, false, &c, &slot)) != 0)
         goto out;
-    if (o.wait && c.webhook_url && !getenv(c.webhook_secret_env)) {
-        fprintf(stderr, "%s: %s: webhook: $%s is not set; nothing enqueued\n", cli->prog,
-                c.path, c.webhook_secret_env);
-        rc = EX_CONFIG;
-        goto out;
-    }
-    if (o.wait && c.webhook_url) {
-        webhook_key_t k;
-        char what[300];
-        snprintf(what, sizeof what, "%s: webhook: $%s", c.path, c.webhook_secret_env);
-        if (webhook_key_parse(getenv(c.webhook_secret_env), what, &k, &e) != ERR_OK) {
-            fprintf(stderr, "%s: %s; nothing enqueued\n", cli->prog, e.msg);
-            rc = EX_CONFIG;
-            goto out;
-        }
-    }
     if (cost_table_default(NULL, &prices, &e) != ERR_OK ||
-        campaign_fire(&c, slot, cli->cfg.model, prices, cli->ledger, cli->queue, &r, &e) !=
-            ERR_OK) {
+        campaign_fire(&c, slot, cli->cfg.model, cli->cfg.webhook_secret, prices, cli->ledger,
+                      cli->queue, &r, &e) != ERR_OK) {
         rc = cli_fail(cli, &e);
         goto out;
     }
@@ -320,14 +270,15 @@ static int run(cli_t *cli, int argc, char **argv)
         fprintf(stderr, "%s: campaign %s slot %s: enqueued %zu of %zu jobs in batch %s, "
                 "about %s%s\n", cli->prog, c.name, r.slot, r.sent, r.jobs, r.batch_id,
                 cost_format(r.usd, money, sizeof money), month);
-    if (o.wait) {
-        rc = cli_wait_batch(cli, r.batch_id, o.output, 0, false);
-        if (c.webhook_url) {
-            int wrc = deliver_webhook(cli, &c, &r);
-            if (rc == 0)
-                rc = wrc;
-        }
+    if (c.webhook_url) {
+        char origin[300];
+        campaign_webhook_origin(c.webhook_url, origin, sizeof origin);
+        fprintf(stderr, "%s: webhook: workers deliver the batch's job events and "
+                "batch.completed to %s from the outbox (see status %s)\n", cli->prog, origin,
+                r.batch_id);
     }
+    if (o.wait)
+        rc = cli_wait_batch(cli, r.batch_id, o.output, 0, false);
 out:
     cost_table_free(prices);
     campaign_free(&c);

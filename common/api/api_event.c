@@ -209,7 +209,8 @@ err_code_t api_campaign_event(api_t *a, const char *json, size_t len, const char
         goto out;
     if ((rc = api_pool_acquire(a->pool, &be, err)) != ERR_OK)
         goto out;
-    rc = campaign_fire(&c, slot, a->o.cfg->model, prices, be->ledger, be->queue, &r, err);
+    rc = campaign_fire(&c, slot, a->o.cfg->model, a->o.cfg->webhook_secret, prices,
+                       be->ledger, be->queue, &r, err);
     /* A refusal leaves the handles as good as they were; a back-end
      * failure may not have. */
     api_pool_release(a->pool, be, rc != ERR_OK && rc != ERR_TOOBIG && rc != ERR_INVALID &&

@@ -340,8 +340,6 @@ static err_code_t parse_root(pctx_t *p, json_t *root, campaign_t *c)
                                   http_url_is_loopback(c->webhook_url))))
             return bad(p, "webhook.url", "required: an https:// URL (http:// only to a "
                        "loopback host)");
-        if (!c->webhook_secret_env && !(c->webhook_secret_env = strdup("ONESHEET_WEBHOOK_SECRET")))
-            return nomem(p);
     }
     if ((v = json_object_get(root, "timer"))) {
         static const char *const tkeys[] = {"randomized_delay_sec", NULL};

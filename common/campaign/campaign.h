@@ -10,7 +10,7 @@
  *   campaign_expand.c  templates → prompts → job specs (a bulk_t)
  *   campaign_fire.c    budgets, spend, ledger and queue for one firing
  *   campaign_units.c   systemd timer/service text for `campaign install`
- *   campaign_webhook.c the signed completion webhook
+ *   campaign_webhook.c checks before a firing registers its batch webhook
  *   campaign_event.c   a firing asked for by a scheduler's event (Lambda) */
 #ifndef ONESHEET_CAMPAIGN_H
 #define ONESHEET_CAMPAIGN_H
@@ -62,7 +62,7 @@ typedef struct {
     double budget_month_usd;   /* < 0: none */
     long url_ttl;              /* seconds; 0: the configured url_ttl */
     char *webhook_url;         /* NULL: none */
-    char *webhook_secret_env;  /* environment variable holding the secret */
+    char *webhook_secret_env;  /* NULL, or a variable that must hold webhook_secret */
     long randomized_delay_s;   /* the timer's RandomizedDelaySec= */
 } campaign_t;
 
@@ -150,10 +150,19 @@ typedef struct {
  * (refused with ERR_TOOBIG over the monthly budget, nothing enqueued),
  * adds the batch to the ledger and sends its messages.  SQLite and
  * DynamoDB record spend; a ledger without spend ops can run campaigns
- * without a monthly budget only (ERR_CONFIG). */
+ * without a monthly budget only (ERR_CONFIG).
+ *
+ * When c has a webhook, campaign_webhook_check(c, webhook_secret) runs
+ * before anything is recorded, and the URL is registered as the batch's
+ * webhook (ledger_set_batch_webhook) after the spend and before the jobs
+ * are added, so workers deliver its job.* events and batch.completed from
+ * the outbox.  Firing the slot again registers the same URL again (no
+ * change); a changed URL is ERR_INVALID naming webhook.url (a batch's
+ * webhook is immutable) and enqueues nothing.  webhook_secret: the configured webhook_secret
+ * (NULL: none). */
 err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_model,
-                         const cost_table_t *prices, ledger_t *l, queue_t *q,
-                         campaign_fire_t *r, err_t *err);
+                         const char *webhook_secret, const cost_table_t *prices, ledger_t *l,
+                         queue_t *q, campaign_fire_t *r, err_t *err);
 
 /* The firing's result as compact JSON, appended to out: {"campaign",
  * "slot", "batch", "jobs", "new", "enqueued", "estimate_usd", "month_usd"
@@ -186,25 +195,22 @@ err_code_t campaign_event_parse(const char *json, size_t len, const char *dir, i
 err_code_t campaign_units(const campaign_t *c, const char *campaign_path,
                           const char *bin, buf_t *timer, buf_t *service, err_t *err);
 
-/* ---- completion webhook (campaign_webhook.c) ---- */
-
-/* The webhook body for a finished batch (compact JSON, appended to out):
- * {"type": "campaign.batch_finished", "timestamp", "data": {"campaign",
- * "slot", "batch", "jobs", "by_state"}}. */
-err_code_t campaign_webhook_body(const campaign_t *c, const char *slot,
-                                 const ledger_batch_t *b, buf_t *out);
+/* ---- webhook (campaign_webhook.c) ---- */
 
 /* The scheme, host and port of url ("https://hooks.example:8443"), for
  * messages: the path and query may carry a token.  Writes "" when url has
  * no "://". */
 void campaign_webhook_origin(const char *url, char *out, size_t cap);
 
-/* POSTs body to c->webhook_url signed with secret ("whsec_...") the
- * Standard Webhooks way (jobs/webhook.h; one attempt, the caller retries;
- * the webhook-id is a hash of the body, so retries share it).  ERR_CONFIG
- * naming the variable when the secret is missing or malformed; a non-2xx
- * status is ERR_UNAVAILABLE (5xx, 408, 429, transport) or ERR_PERMANENT. */
-err_code_t campaign_webhook_send(const campaign_t *c, const char *secret,
-                                 const char *body, size_t len, err_t *err);
+/* The checks a firing of c makes before recording anything when c has a
+ * webhook (ERR_OK at once when it has none): the URL (ERR_INVALID naming
+ * webhook.url: https://, or http:// to a loopback host), that secret (the
+ * configured webhook_secret, which workers sign with) is set and of the
+ * form "whsec_BASE64" (ERR_CONFIG), that the variable webhook.secret_env
+ * names, when given, holds that same secret (ERR_CONFIG), and that the
+ * ledger keeps webhooks (ERR_CONFIG).  Borrows everything; never echoes a
+ * secret. */
+err_code_t campaign_webhook_check(const campaign_t *c, const char *secret, ledger_t *l,
+                                  err_t *err);
 
 #endif

@@ -9,7 +9,13 @@
  * twice) and the batch is added then.  So is a crash part-way through
  * adding the jobs (DynamoDB writes them one by one): the batch's source
  * records how many jobs the firing makes, and a batch holding fewer, all
- * of them jobs this file makes, is completed. */
+ * of them jobs this file makes, is completed.
+ *
+ * A campaign's webhook is checked (URL, secret) before anything is written
+ * and registered as the batch's webhook after the spend and before the
+ * jobs, so every terminal transition of a job writes its event to the
+ * outbox; a crash between the two is repaired like the others (registering
+ * the same URL again changes nothing). */
 #include "campaign/campaign.h"
 #include "jobs/submit.h"
 
@@ -102,9 +108,24 @@ static err_code_t interrupted_add(const bulk_t *b, ledger_t *l, bool *yes, err_t
     return rc;
 }
 
+/* Records c's webhook URL (when it has one) as b's batch webhook, before
+ * b's jobs are added; the same URL again changes nothing. */
+static err_code_t register_webhook(const campaign_t *c, const bulk_t *b, ledger_t *l,
+                                   err_t *err)
+{
+    if (!c->webhook_url)
+        return ERR_OK;
+    err_code_t rc = ledger_set_batch_webhook(l, b->batch_id, c->webhook_url, err);
+    if (rc == ERR_CONFLICT)
+        rc = err_set(err, ERR_INVALID, "%s: webhook.url: batch %s already has another "
+                     "webhook URL, and a batch's webhook cannot change once its slot fired; "
+                     "nothing enqueued", c->path, b->batch_id);
+    return rc;
+}
+
 err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_model,
-                         const cost_table_t *prices, ledger_t *l, queue_t *q,
-                         campaign_fire_t *r, err_t *err)
+                         const char *webhook_secret, const cost_table_t *prices, ledger_t *l,
+                         queue_t *q, campaign_fire_t *r, err_t *err)
 {
     bulk_t b;
     ledger_batch_t existing;
@@ -126,6 +147,8 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
                      c->name, r->slot, b.nitems, r->usd, c->budget_firing_usd);
         goto out;
     }
+    if ((rc = campaign_webhook_check(c, webhook_secret, l, err)) != ERR_OK)
+        goto out;
     memset(&existing, 0, sizeof existing);
     rc = ledger_get_batch(l, b.batch_id, &existing, err);
     int64_t recorded = existing.total;
@@ -143,6 +166,8 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
             (rc = interrupted_add(&b, l, &finish, err)) != ERR_OK)
             goto out;
         if (!finish && (rc = keep_pending(&b, l, err)) != ERR_OK)
+            goto out;
+        if ((rc = register_webhook(c, &b, l, err)) != ERR_OK)
             goto out;
         if (b.nitems)
             rc = submit_batch(q, l, &b, source, &res, err);
@@ -171,6 +196,8 @@ err_code_t campaign_fire(const campaign_t *c, int64_t slot, const char *default_
                      c->path);
         goto out;
     }
+    if ((rc = register_webhook(c, &b, l, err)) != ERR_OK)
+        goto out;
     firing_source(c, r, b.nitems, source, sizeof source);
     submit_result_t res = {0};
     rc = submit_batch(q, l, &b, source, &res, err);

@@ -1,7 +1,7 @@
 /* webhook — signed webhooks in the Standard Webhooks form
  * (https://www.standardwebhooks.com), the one signing scheme of the
- * project: batch and job events from the ledger's outbox, and campaign
- * completions.
+ * project: batch and job events from the ledger's outbox (a campaign's
+ * webhook is its firings' batch webhook).
  *
  * A delivery is a POST of the JSON body with three headers:
  *   webhook-id:        msg_... (the same on every redelivery of one event)

@@ -12,6 +12,10 @@
 #     why; an inline campaign fires too
 #   - every message a firing sends carries the campaign's url_ttl, and the
 #     worker presigns the posters' URLs for it
+#   - a campaign's webhook on DynamoDB: a Lambda firing registers it as the
+#     batch's webhook and the worker delivers every job event and one
+#     batch.completed from the outbox (verified by the standardwebhooks npm
+#     package); the same slot again registers nothing new
 #   - no proxy rejected a signature
 source "$(dirname "$0")/lib.sh"
 TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
@@ -23,6 +27,16 @@ trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; 
 source "$ROOT/tests/support/awsstack.sh"
 awsstack_start || fail "could not start the AWS stack"
 "$BIN/onesheet" init >"$T/init" 2>&1 || { cat "$T/init"; fail "init"; }
+# A receiver verifying with the standardwebhooks package, for the campaign
+# webhook (workers sign with this secret).
+command -v node >/dev/null && [ -d "$ROOT/node_modules/standardwebhooks" ] ||
+    fail "no node or no standardwebhooks package: run 'make deps' (npm ci)"
+export ONESHEET_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+NODE_PATH=$ROOT/node_modules node "$ROOT/tests/support/webhook_receiver.js" \
+    "$ONESHEET_WEBHOOK_SECRET" "$T/hooks.jsonl" "$T/plan" "$T/recv.port" &
+PIDS+=($!)
+for _ in $(seq 200); do [ -s "$T/recv.port" ] && break; sleep 0.05; done
+HOOK="http://127.0.0.1:$(cat "$T/recv.port")/hook"
 
 # Three posters at $0.08 = $0.24 a firing; $0.50 a month allows two.
 mkdir -p "$T/task/campaigns"
@@ -53,12 +67,14 @@ ok "CLI on DynamoDB: same slot twice → 0 new; over the monthly budget → exit
 
 # The API Lambda, invoked by EventBridge Scheduler (through the fake Runtime
 # API), with the campaign file in its task root.
-python3 - "$T/events.json" <<'PY'
+python3 - "$T/events.json" "$HOOK" <<'PY'
 import json, sys
 ev = lambda slot, **kw: dict({"onesheet": "campaign-run", "campaign_file": "campaigns/monthly.json",
                               "slot": slot}, **kw)
 inline = {"name": "inline", "schedule": "daily", "model": "stability.sd3-5-large-v1:0",
           "prompts": ["a poster", "another poster"]}
+hooked = {"name": "hooked", "schedule": "daily", "model": "stability.sd3-5-large-v1:0",
+          "prompts": ["a hooked poster", "another hooked poster"], "webhook": {"url": sys.argv[2]}}
 events = [
     ev("2026-11-09T09:00:00Z"),            # 0: the CLI fired it: already
     ev("2026-12-07T09:00:00Z"),            # 1: new: 3 jobs
@@ -69,6 +85,8 @@ events = [
      "slot": "<aws.scheduler.scheduled-time>"},   # 5: not substituted
     {"onesheet": "campaign-run", "campaign": inline, "slot": "2026-12-01T00:00:00Z"},  # 6
     ev("2026-12-07T09:30:00Z"),            # 7: not a firing of Mon 09:00
+    {"onesheet": "campaign-run", "campaign": hooked, "slot": "2026-12-01T00:00:00Z"},  # 8
+    {"onesheet": "campaign-run", "campaign": hooked, "slot": "2026-12-01T00:00:00Z"},  # 9
 ]
 json.dump(events, open(sys.argv[1], "w"))
 PY
@@ -105,6 +123,8 @@ err(5, "Campaign.Invalid", 'event: slot "<aws.scheduler.scheduled-time>"')
 d = ok(6); assert d["campaign"] == "inline" and d["new"] == 2, d
 assert abs(d["month_usd"] - 0.16) < 1e-9, d
 err(7, "Campaign.Invalid", 'slot 2026-12-07T09:30:00Z is not a firing of "Mon *-*-* 09:00:00 UTC"')
+d = ok(8); assert d["batch"] == "hooked-20261201T000000Z" and d["new"] == 2, d
+d = ok(9); assert d["already"] and d["new"] == 0 and d["enqueued"] == 0, d
 print("ok - lambda: already, new, same slot 0 new, over budget, a bad event and a slot that is "
       "not a firing as errors, inline")
 PY
@@ -116,8 +136,8 @@ ok "EventBridge Scheduler events through the API Lambda"
 # The worker presigns each firing's URLs for the campaign's url_ttl (600 s,
 # carried in the queue messages); the inline campaign has none, so the
 # worker's own (3600 s) applies.
-"$BIN/onesheet-worker" --drain --concurrency 4 --log-level warn 2>"$T/worker.log" ||
-    { cat "$T/worker.log"; fail "worker"; }
+"$BIN/onesheet-worker" --drain --webhook-drain 30 --concurrency 4 --log-level warn \
+    2>"$T/worker.log" || { cat "$T/worker.log"; fail "worker"; }
 for b in monthly-20261102T090000Z monthly-20261207T090000Z inline-20261201T000000Z; do
     "$BIN/onesheet" list --batch "$b" --json >>"$T/jobs.json" || fail "list $b"
 done
@@ -131,6 +151,24 @@ for r in rows:
     assert want in r["url"], (want, r["url"].split("?")[0])
 print("ok - url_ttl: the campaign's 600 s on its posters' URLs, 3600 s without one")
 PY
+
+# The hooked campaign's events, delivered by that worker from the DynamoDB
+# outbox before it exited (--drain).
+python3 - "$T/hooks.jsonl" <<'PY' || { cat "$T/hooks.jsonl" "$T/worker.log"; fail "campaign webhook"; }
+import json, sys
+hooks = [json.loads(l) for l in open(sys.argv[1])]
+assert all(h["verified"] for h in hooks), [h["error"] for h in hooks]
+mine = [json.loads(h["body"]) for h in hooks if 200 <= h["status"] < 300]
+assert all(p["data"]["batch"] == "hooked-20261201T000000Z" for p in mine), mine
+types = sorted(p["type"] for p in mine)
+assert types == ["batch.completed", "job.succeeded", "job.succeeded"], types
+done = [p for p in mine if p["type"] == "batch.completed"][0]
+assert done["data"]["total"] == 2 and done["data"]["counts"] == {"succeeded": 2}, done
+print("ok - a Lambda firing's campaign webhook: 2 job.succeeded + 1 batch.completed from the "
+      "DynamoDB outbox, verified by standardwebhooks")
+PY
+"$BIN/onesheet" status hooked-20261201T000000Z | grep -q 'webhook: http://127.0.0.1:[0-9]*: 3 delivered, 0 pending' ||
+    { "$BIN/onesheet" status hooked-20261201T000000Z; fail "status of the campaign webhook"; }
 
 [ "$(awsstack_rejections)" = 0 ] || fail "a proxy rejected signatures"
 ok "campaigns on the AWS back-ends; no signature rejected"

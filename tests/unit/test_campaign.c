@@ -200,11 +200,13 @@ static void the_same_slot_twice_enqueues_nothing_new(void **state)
     err_t e;
     int64_t slot = slot_of("2026-11-30T00:00:00Z");
     parse_ok(TWELVE "}", &c);
-    assert_int_equal(campaign_fire(&c, slot, "draft", fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
     assert_false(r.already);
     assert_int_equal(r.sent, 12);
     assert_string_equal(r.batch_id, "t-20261130T000000Z");
-    assert_int_equal(campaign_fire(&c, slot, "draft", fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
     assert_true(r.already);
     assert_int_equal(r.added, 0);
     assert_int_equal(r.sent, 0);
@@ -212,12 +214,13 @@ static void the_same_slot_twice_enqueues_nothing_new(void **state)
     campaign_free(&c);
     /* An edited file does not add to a slot that already fired. */
     parse_ok(TWELVE ",\"prompts\":[\"new\"]}", &c);
-    assert_int_equal(campaign_fire(&c, slot, "draft", fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_OK);
     assert_true(r.already);
     assert_int_equal(queued(fx), 12);
     /* The next slot is a new firing. */
-    assert_int_equal(campaign_fire(&c, slot + 86400, "draft", fx->prices, fx->l, fx->q, &r, &e),
-                     ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot + 86400, "draft", NULL, fx->prices, fx->l, fx->q, &r,
+                                   &e), ERR_OK);
     assert_int_equal(r.sent, 13);
     campaign_free(&c);
 }
@@ -231,7 +234,7 @@ static void over_the_firing_budget_is_refused_before_anything_is_written(void **
     double month;
     err_t e;
     parse_ok(TWELVE ",\"model\":\"m.ten-cents\",\"budget\":{\"per_firing_usd\":1}}", &c);
-    assert_int_equal(campaign_fire(&c, 0, "draft", fx->prices, fx->l, fx->q, &r, &e),
+    assert_int_equal(campaign_fire(&c, 0, "draft", NULL, fx->prices, fx->l, fx->q, &r, &e),
                      ERR_TOOBIG);
     assert_non_null(strstr(e.msg, "per-firing budget of $1.00"));
     assert_int_equal(queued(fx), 0);
@@ -252,19 +255,19 @@ static void the_monthly_budget_counts_each_slot_once(void **state)
     int64_t s = slot_of("2026-11-01T00:00:00Z");
     /* 12 jobs at $0.10 = $1.20 a firing; $3 a month allows two. */
     parse_ok(TWELVE ",\"model\":\"m.ten-cents\",\"budget\":{\"per_month_usd\":3}}", &c);
-    assert_int_equal(campaign_fire(&c, s, NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
-    assert_int_equal(campaign_fire(&c, s, NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
-    assert_int_equal(campaign_fire(&c, s + 86400, NULL, fx->prices, fx->l, fx->q, &r, &e),
+    assert_int_equal(campaign_fire(&c, s, NULL, NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, s, NULL, NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, s + 86400, NULL, NULL, fx->prices, fx->l, fx->q, &r, &e),
                      ERR_OK);
-    assert_int_equal(campaign_fire(&c, s + 2 * 86400, NULL, fx->prices, fx->l, fx->q, &r, &e),
+    assert_int_equal(campaign_fire(&c, s + 2 * 86400, NULL, NULL, fx->prices, fx->l, fx->q, &r, &e),
                      ERR_TOOBIG);
     assert_non_null(strstr(e.msg, "monthly budget"));
     assert_int_equal(queued(fx), 24);
     assert_int_equal(ledger_spend_get(fx->l, "t", "2026-11", &month, &e), ERR_OK);
     assert_true(month > 2.39 && month < 2.41);
     /* December is a new month. */
-    assert_int_equal(campaign_fire(&c, slot_of("2026-12-01T00:00:00Z"), NULL, fx->prices, fx->l,
-                                   fx->q, &r, &e), ERR_OK);
+    assert_int_equal(campaign_fire(&c, slot_of("2026-12-01T00:00:00Z"), NULL, NULL, fx->prices,
+                                   fx->l, fx->q, &r, &e), ERR_OK);
     campaign_free(&c);
 }
 
@@ -275,7 +278,8 @@ static void an_unpriced_model_is_not_fired(void **state)
     campaign_fire_t r;
     err_t e;
     parse_ok(TWELVE ",\"model\":\"stability.sd3-5-large-v1:0\"}", &c);
-    assert_int_equal(campaign_fire(&c, 0, NULL, fx->prices, fx->l, fx->q, &r, &e), ERR_NOTFOUND);
+    assert_int_equal(campaign_fire(&c, 0, NULL, NULL, fx->prices, fx->l, fx->q, &r, &e),
+                     ERR_NOTFOUND);
     assert_int_equal(queued(fx), 0);
     campaign_free(&c);
 }
