@@ -332,3 +332,18 @@ err_code_t ddb_expr_finish(ddb_expr_t *x, json_t *req, const char *cond_key,
     buf_free(&upd);
     return oom ? nomem(err) : ERR_OK;
 }
+
+err_code_t ddb_update(aws_client_t *c, const char *table, json_t *req, ddb_expr_t *x,
+                      const char *cond, err_t *err)
+{
+    json_t *reply = NULL;
+    err_code_t rc = ddb_expr_finish(x, req, "ConditionExpression", cond, err);
+    ddb_expr_free(x);
+    if (rc != ERR_OK) {
+        json_decref(req);
+        return rc;
+    }
+    rc = ddb_call(c, table, "UpdateItem", req, &reply, err);
+    json_decref(reply);
+    return rc;
+}

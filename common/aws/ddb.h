@@ -99,6 +99,12 @@ void ddb_expr_add(ddb_expr_t *x, const char *name, int64_t v);
  * ran out of memory. */
 err_code_t ddb_expr_finish(ddb_expr_t *x, json_t *req, const char *cond_key,
                            const char *cond, err_t *err);
+/* One conditional update: finishes x into req (cond, when not NULL, as its
+ * ConditionExpression), frees x, and calls UpdateItem with req, which is
+ * stolen in every case; the reply is dropped.  What ddb_call returns:
+ * ddb_is_condition_failed(err) tells a refused condition. */
+err_code_t ddb_update(aws_client_t *c, const char *table, json_t *req, ddb_expr_t *x,
+                      const char *cond, err_t *err);
 
 /* A consistent GetItem of key (stolen; NULL is ERR_NOMEM): *item is the
  * item (caller decrefs) or NULL when there is none.  A reply whose Item is

@@ -71,18 +71,11 @@ static err_code_t cond_update(ddb_ledger_t *d, const char *batch, const char *jo
 {
     json_t *req = json_pack("{s:s, s:o}", "TableName", d->table, "Key",
                             ddb_job_key(batch, job));
-    json_t *reply = NULL, *item = NULL;
-    err_code_t rc = ddb_expr_finish(x, req, "ConditionExpression", cond, err);
+    json_t *item = NULL;
 
-    ddb_expr_free(x);
     if (seen)
         *seen = NULL;
-    if (rc != ERR_OK) {
-        json_decref(req);
-        return rc;
-    }
-    rc = ddb_call(d->c, d->table, "UpdateItem", req, &reply, err);
-    json_decref(reply);
+    err_code_t rc = ddb_update(d->c, d->table, req, x, cond, err);
     if (rc == ERR_OK || !ddb_is_condition_failed(err))
         return rc;
     if ((rc = ddb_get_item(d->c, d->table, ddb_job_key(batch, job), &item, err)) != ERR_OK)
@@ -335,7 +328,6 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
                           const char *job, const char *hook, err_t *err)
 {
     int64_t now = ddb_now_ms(d);
-    json_t *reply = NULL;
     json_t *req = json_pack("{s:s, s:o}", "TableName", d->table, "Key",
                             ddb_job_key(batch, job));
     ddb_expr_t x;
@@ -346,17 +338,13 @@ err_code_t ddb_cancel_one(aws_client_t *c, ddb_ledger_t *d, const char *batch,
     ddb_expr_set(&x, "lease_expires_ms", ddb_n(0));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
     ddb_expr_value(&x, ":queued", ddb_s("queued"));
-    if (rc == ERR_OK)
-        rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                             LIVE_COND " AND #state IN (:queued, :running)", err);
-    ddb_expr_free(&x);
     if (rc != ERR_OK) {
+        ddb_expr_free(&x);
         json_decref(req);
         return rc;
     }
-    rc = ddb_call(c, d->table, "UpdateItem", req, &reply, err);
-    json_decref(reply);
-    return rc;
+    return ddb_update(c, d->table, req, &x, LIVE_COND " AND #state IN (:queued, :running)",
+                      err);
 }
 
 static void dl_close(ledger_t *l)

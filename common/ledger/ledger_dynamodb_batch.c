@@ -281,21 +281,12 @@ static err_code_t put_batch(ddb_ledger_t *d, const char *batch, const char *sour
  * so this must never be behind any job's created_ms. */
 static err_code_t touch_batch(ddb_ledger_t *d, const char *batch, int64_t now, err_t *err)
 {
-    json_t *reply = NULL;
     json_t *req = json_pack("{s:s, s:o}", "TableName", d->table, "Key",
                             ddb_key(batch, DDB_BATCH_SK));
     ddb_expr_t x;
     ddb_expr_init(&x);
     ddb_expr_set(&x, "last_add_ms", ddb_n(now));
-    err_code_t rc = ddb_expr_finish(&x, req, NULL, NULL, err);
-    ddb_expr_free(&x);
-    if (rc != ERR_OK) {
-        json_decref(req);
-        return rc;
-    }
-    rc = ddb_call(d->c, d->table, "UpdateItem", req, &reply, err);
-    json_decref(reply);
-    return rc;
+    return ddb_update(d->c, d->table, req, &x, NULL, err);
 }
 
 static err_code_t check_new_jobs(const ledger_new_job_t *jobs, size_t n, err_t *err)
@@ -465,7 +456,6 @@ typedef struct {
 static err_code_t mark_one(aws_client_t *c, size_t i, void *ud, err_t *err)
 {
     each_t *m = ud;
-    json_t *reply = NULL;
     json_t *req = json_pack("{s:s, s:o}", "TableName", m->d->table, "Key",
                             ddb_job_key(m->batch, m->ids[i]));
     ddb_expr_t x;
@@ -473,15 +463,7 @@ static err_code_t mark_one(aws_client_t *c, size_t i, void *ud, err_t *err)
     ddb_expr_name(&x, "pk");
     ddb_expr_set(&x, "enqueued_ms", ddb_n(m->now));
     ddb_expr_set(&x, "updated_ms", ddb_n(m->now));
-    err_code_t rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                                    "attribute_exists(#pk)", err);
-    ddb_expr_free(&x);
-    if (rc != ERR_OK) {
-        json_decref(req);
-        return rc;
-    }
-    rc = ddb_call(c, m->d->table, "UpdateItem", req, &reply, err);
-    json_decref(reply);
+    err_code_t rc = ddb_update(c, m->d->table, req, &x, "attribute_exists(#pk)", err);
     if (rc != ERR_OK && ddb_is_condition_failed(err)) {
         err_clear(err);
         rc = ERR_OK;

@@ -130,7 +130,7 @@ err_code_t ddb_set_batch_webhook(ledger_t *l, const char *batch_id, const char *
 {
     DDB_ERR_LOCAL(err);
     ddb_ledger_t *d = DDB(l);
-    json_t *reply = NULL, *item = NULL;
+    json_t *item = NULL;
     ddb_expr_t x;
     err_code_t rc;
 
@@ -145,12 +145,7 @@ err_code_t ddb_set_batch_webhook(ledger_t *l, const char *batch_id, const char *
     ddb_expr_set(&x, "url", ddb_s(url));
     ddb_expr_set(&x, "batch_id", ddb_s(batch_id));
     ddb_expr_set(&x, "created_ms", ddb_n(ddb_now_ms(d)));
-    rc = ddb_expr_finish(&x, req, "ConditionExpression", "attribute_not_exists(#pk)", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_call(d->c, d->table, "UpdateItem", json_incref(req), &reply, err);
-    json_decref(req);
-    json_decref(reply);
+    rc = ddb_update(d->c, d->table, req, &x, "attribute_not_exists(#pk)", err);
     if (rc == ERR_OK || !ddb_is_condition_failed(err))
         return rc;
     /* Set before: the same URL is fine, another is refused. */
@@ -246,7 +241,6 @@ static err_code_t take_one(ddb_ledger_t *d, const json_t *item, int64_t now, int
     const char *sk = NULL;
     int64_t due = 0, created = 0, attempts = 0;
     char *rendered = NULL;
-    json_t *reply = NULL;
     ddb_expr_t x;
     err_code_t rc;
 
@@ -275,13 +269,7 @@ static err_code_t take_one(ddb_ledger_t *d, const json_t *item, int64_t now, int
     ddb_expr_set(&x, "outbox_due", ddb_n(now + lease));
     if (rendered)
         ddb_expr_set(&x, "ev_payload", ddb_s(rendered));
-    rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                         "#ev_id = :id AND #outbox_due = :old", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_call(d->c, d->table, "UpdateItem", json_incref(req), &reply, err);
-    json_decref(req);
-    json_decref(reply);
+    rc = ddb_update(d->c, d->table, req, &x, "#ev_id = :id AND #outbox_due = :old", err);
     if (rc != ERR_OK && ddb_is_condition_failed(err)) {
         err_clear(err);      /* another deliverer took it */
         free(rendered);
@@ -404,7 +392,6 @@ static err_code_t write_completed(ddb_ledger_t *d, const char *batch, const char
     ledger_batch_t b;
     char id[40], ts[40];
     int64_t now = ddb_now_ms(d);
-    json_t *reply = NULL;
     ddb_expr_t x;
     err_code_t rc = ddb_get_batch(&d->base, batch, &b, err);
     if (rc != ERR_OK)
@@ -451,14 +438,9 @@ static err_code_t write_completed(ddb_ledger_t *d, const char *batch, const char
     ddb_expr_set(&x, "ev_last_error", NULL);
     ddb_expr_value(&x, ":since", ddb_n(since_ms));
     free(text);
-    rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                         "attribute_exists(#pk) AND (attribute_not_exists(#ev_id) OR"
-                         " #ev_created_ms < :since)", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_call(d->c, d->table, "UpdateItem", json_incref(req), &reply, err);
-    json_decref(req);
-    json_decref(reply);
+    rc = ddb_update(d->c, d->table, req, &x,
+                    "attribute_exists(#pk) AND (attribute_not_exists(#ev_id) OR"
+                    " #ev_created_ms < :since)", err);
     if (rc != ERR_OK && ddb_is_condition_failed(err)) {
         err_clear(err);      /* written for this completion already */
         rc = ERR_OK;
@@ -471,7 +453,6 @@ err_code_t ddb_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_
 {
     DDB_ERR_LOCAL(err);
     ddb_ledger_t *d = DDB(l);
-    json_t *reply = NULL;
     ddb_expr_t x;
     err_code_t rc = ERR_OK;
     int64_t now = ddb_now_ms(d);
@@ -502,13 +483,8 @@ err_code_t ddb_outbox_record(ledger_t *l, const ledger_event_t *ev, int64_t due_
         ddb_expr_set(&x, "outbox_due", NULL);
         ddb_expr_set(&x, due_ms < 0 ? "ev_delivered_ms" : "ev_gave_up_ms", ddb_n(now));
     }
-    rc = ddb_expr_finish(&x, req, "ConditionExpression",
-                         "#ev_id = :id AND attribute_exists(#outbox_pk)", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_call(d->c, d->table, "UpdateItem", json_incref(req), &reply, err);
-    json_decref(req);
-    json_decref(reply);
+    rc = ddb_update(d->c, d->table, req, &x, "#ev_id = :id AND attribute_exists(#outbox_pk)",
+                    err);
     if (rc != ERR_OK && ddb_is_condition_failed(err))
         rc = err_set(err, ERR_NOTFOUND, "ledger outbox: no pending event %s", ev->id);
     return rc;

@@ -110,7 +110,6 @@ static err_code_t retry_one(aws_client_t *c, ddb_ledger_t *d, const ledger_job_t
 {
     int64_t now = ddb_now_ms(d);
     char sk[300], cond[300];
-    json_t *reply = NULL;
     json_t *req = json_pack("{s:s, s:o}", "TableName", d->table, "Key",
                             ddb_job_key(j->batch_id, j->job_id));
     ddb_expr_t x;
@@ -139,15 +138,12 @@ static err_code_t retry_one(aws_client_t *c, ddb_ledger_t *d, const ledger_job_t
     for (size_t i = 0; i < sizeof cleared / sizeof *cleared; i++)
         ddb_expr_set(&x, cleared[i], NULL);
     ddb_expr_append(&x, "history", history_entry(j));
-    if (rc == ERR_OK)
-        rc = ddb_expr_finish(&x, req, "ConditionExpression", cond, err);
-    ddb_expr_free(&x);
     if (rc != ERR_OK) {
+        ddb_expr_free(&x);
         json_decref(req);
         return rc;
     }
-    rc = ddb_call(c, d->table, "UpdateItem", req, &reply, err);
-    json_decref(reply);
+    rc = ddb_update(c, d->table, req, &x, cond, err);
     if (rc == ERR_OK) {
         *done = true;
     } else if (ddb_is_condition_failed(err)) {
