@@ -11,57 +11,26 @@
 #include <string.h>
 
 #include "campaign/campaign.h"
+#include "campaign_fixture.h"
 #include "testutil.h"
 
-typedef struct {
-    char *dir;
-    char url[512];
-    ledger_t *l;
-    queue_t *q;
-    cost_table_t *prices;
-} fx_t;
+typedef campaign_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    err_t e;
-    fx->dir = tu_mkdtemp();
-    snprintf(fx->url, sizeof fx->url, "sqlite:%s/onesheet.db", fx->dir);
-    if (!(fx->l = ledger_open(fx->url, &e)) || !(fx->q = queue_open(fx->url, &e)))
-        fail_msg("open: %s", e.msg);
-    const char *json = "{\"per_image\":{\"draft\":0,\"m.ten-cents\":0.1}}";
-    if (cost_table_parse("prices", json, strlen(json), &fx->prices, &e) != ERR_OK)
-        fail_msg("%s", e.msg);
-    *state = fx;
+    *state = campaign_fx_new("{\"per_image\":{\"draft\":0,\"m.ten-cents\":0.1}}");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *fx = *state;
-    ledger_close(fx->l);
-    queue_close(fx->q);
-    cost_table_free(fx->prices);
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    campaign_fx_free(*state);
     return 0;
 }
 
-static void parse_ok(const char *json, campaign_t *c)
-{
-    err_t e;
-    if (campaign_parse("c.json", ".", json, strlen(json), c, &e) != ERR_OK)
-        fail_msg("%s", e.msg);
-}
+static void parse_ok(const char *json, campaign_t *c) { campaign_fx_parse(json, c); }
 
-static int64_t slot_of(const char *iso)
-{
-    int64_t t;
-    err_t e;
-    assert_int_equal(oncalendar_parse_iso(iso, &t, &e), ERR_OK);
-    return t;
-}
+static int64_t slot_of(const char *iso) { return campaign_fx_slot(iso); }
 
 #define TWELVE "{\"name\":\"t\",\"schedule\":\"daily\",\"templates\":[\"A {g} poster, " \
                "{noir|neon|pastel}\"],\"variables\":{\"g\":[\"heist\",\"horror\",\"romance\"," \

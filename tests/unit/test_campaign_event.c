@@ -15,58 +15,29 @@
 #include <string.h>
 
 #include "campaign/campaign.h"
+#include "campaign_fixture.h"
 #include "testutil.h"
 
 #define SIMPLE "{\"name\":\"t\",\"schedule\":\"Mon *-*-* 09:00:00\",\"prompts\":[\"a\",\"b\",\"c\"]"
 #define SLOT "2026-11-30T09:00:00Z"
 
-typedef struct {
-    char *dir;
-    ledger_t *l;
-    queue_t *q;
-    cost_table_t *prices;
-} fx_t;
+typedef campaign_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    char url[512];
-    err_t e;
-    fx->dir = tu_mkdtemp();
-    snprintf(url, sizeof url, "sqlite:%s/onesheet.db", fx->dir);
-    if (!(fx->l = ledger_open(url, &e)) || !(fx->q = queue_open(url, &e)) ||
-        cost_table_builtin(&fx->prices, &e) != ERR_OK)
-        fail_msg("open: %s", e.msg);
-    *state = fx;
+    *state = campaign_fx_new(NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *fx = *state;
-    ledger_close(fx->l);
-    queue_close(fx->q);
-    cost_table_free(fx->prices);
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    campaign_fx_free(*state);
     return 0;
 }
 
-static void parse_ok(const char *json, campaign_t *c)
-{
-    err_t e;
-    if (campaign_parse("c.json", ".", json, strlen(json), c, &e) != ERR_OK)
-        fail_msg("%s", e.msg);
-}
+static void parse_ok(const char *json, campaign_t *c) { campaign_fx_parse(json, c); }
 
-static int64_t slot_of(const char *iso)
-{
-    int64_t t;
-    err_t e;
-    assert_int_equal(oncalendar_parse_iso(iso, &t, &e), ERR_OK);
-    return t;
-}
+static int64_t slot_of(const char *iso) { return campaign_fx_slot(iso); }
 
 /* Receives every queued message and checks each decodes with url_ttl ttl. */
 static size_t messages_with_ttl(fx_t *fx, long ttl)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "campaign/campaign.h"
+#include "campaign_fixture.h"
 #include "testutil.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -25,55 +26,25 @@
 #define SLOT "2026-11-30T09:00:00Z"
 #define BATCH "t-20261130T090000Z"
 
-typedef struct {
-    char *dir;
-    ledger_t *l;
-    queue_t *q;
-    cost_table_t *prices;
-} fx_t;
+typedef campaign_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    char url[512];
-    err_t e;
-    fx->dir = tu_mkdtemp();
-    snprintf(url, sizeof url, "sqlite:%s/onesheet.db", fx->dir);
-    if (!(fx->l = ledger_open(url, &e)) || !(fx->q = queue_open(url, &e)) ||
-        cost_table_builtin(&fx->prices, &e) != ERR_OK)
-        fail_msg("open: %s", e.msg);
     unsetenv("T_CAMPAIGN_SECRET");
-    *state = fx;
+    *state = campaign_fx_new(NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *fx = *state;
-    ledger_close(fx->l);
-    queue_close(fx->q);
-    cost_table_free(fx->prices);
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    campaign_fx_free(*state);
     unsetenv("T_CAMPAIGN_SECRET");
     return 0;
 }
 
-static void parse_ok(const char *json, campaign_t *c)
-{
-    err_t e;
-    if (campaign_parse("c.json", ".", json, strlen(json), c, &e) != ERR_OK)
-        fail_msg("%s", e.msg);
-}
+static void parse_ok(const char *json, campaign_t *c) { campaign_fx_parse(json, c); }
 
-static int64_t slot_of(const char *iso)
-{
-    int64_t t;
-    err_t e;
-    assert_int_equal(oncalendar_parse_iso(iso, &t, &e), ERR_OK);
-    return t;
-}
+static int64_t slot_of(const char *iso) { return campaign_fx_slot(iso); }
 
 /* How many messages the queue holds (receives and forgets them). */
 static size_t queued(fx_t *fx)
