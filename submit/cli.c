@@ -1,10 +1,12 @@
 /* cli — see cli.h. */
 #include "cli.h"
+#include "base/termesc.h"
 #include "ledger/ledger_backends.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 int cli_open(cli_t *cli, unsigned need)
 {
@@ -40,8 +42,14 @@ void cli_close(cli_t *cli)
 
 int cli_fail(const cli_t *cli, const err_t *e)
 {
-    fprintf(stderr, "%s: %s\n", cli->prog ? cli->prog : "onesheet", e->msg);
-    return err_exit_status(e->code);
+    char msg[sizeof e->msg * 2];
+
+    /* Messages quote ids, file names, keys and prompts: escape what could
+     * drive the terminal.  Out of memory is the system's failure (71), not
+     * a bug in onesheet (70) nor a missing input (66). */
+    term_escape(e->msg, msg, sizeof msg);
+    fprintf(stderr, "%s: %s\n", cli->prog ? cli->prog : "onesheet", msg);
+    return e->code == ERR_NOMEM ? EX_OSERR : err_exit_status(e->code);
 }
 
 static void set_str(json_t *o, const char *k, const char *v)
@@ -103,6 +111,19 @@ void cli_print_json(json_t *v)
 const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap)
 {
     size_t chars = 0, o = 0;
+    char safe[1024];
+
+    /* Line breaks and tabs read as spaces in a table; every other control
+     * (and a bidi override) is escaped first, so it is counted as shown. */
+    if (s && !term_safe(s)) {
+        size_t k = 0;
+        char flat[512];
+        for (; s[k] && k + 1 < sizeof flat; k++)
+            flat[k] = (s[k] == '\n' || s[k] == '\t') ? ' ' : s[k];
+        flat[k] = '\0';
+        term_escape(flat, safe, sizeof safe);
+        s = safe;
+    }
     const unsigned char *p = (const unsigned char *)(s ? s : "");
 
     while (*p && o + 8 < cap) {

@@ -14,6 +14,7 @@
  * ledger, when there is one, to tell new jobs from submitted ones), then
  * maps what they say to an exit status. */
 #include "cli.h"
+#include "base/termesc.h"
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -119,6 +121,30 @@ static bool opt_range_parse(const cli_t *cli, const struct opt_range *r, const c
     return true;
 }
 
+/* Checks one default flag (--aspect or --title; d sets only that one) the
+ * way every entry will be checked, so a bad flag is a usage error (64)
+ * rather than every entry being invalid data (65).  Returns true, or false
+ * after printing "prog: FLAG: reason". */
+static bool default_flag_ok(const cli_t *cli, const char *flag, const job_defaults_t *d)
+{
+    job_spec_t s;
+    err_t e;
+    bool ok;
+
+    err_clear(&e);
+    job_spec_init(&s);
+    if (!(s.prompt = strdup("x")))
+        return true; /* out of memory: left for the input's own check */
+    ok = job_spec_normalise(&s, d, &e) == ERR_OK;
+    job_spec_free(&s);
+    if (!ok) {
+        char msg[sizeof e.msg * 2];
+        term_escape(e.msg, msg, sizeof msg);
+        fprintf(stderr, "%s: %s: %s\n", cli->prog, flag, msg);
+    }
+    return ok;
+}
+
 /* Fills *o from argv (getopt_long from optind 1); o's strings borrow argv.
  * Returns SUBMIT_RUN, SUBMIT_HELP after printing the usage on stdout, or
  * SUBMIT_USAGE after printing why on stderr: a bad option, an option value
@@ -179,38 +205,69 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
             return SUBMIT_USAGE;
         o->d.seed = (int64_t)seed;
     }
+    if (o->d.aspect_ratio &&
+        !default_flag_ok(cli, "--aspect", &(job_defaults_t){.aspect_ratio = o->d.aspect_ratio,
+                                                            .seed = JOB_SEED_UNSET}))
+        return SUBMIT_USAGE;
+    if (o->d.title &&
+        !default_flag_ok(cli, "--title", &(job_defaults_t){.title = o->d.title,
+                                                           .seed = JOB_SEED_UNSET}))
+        return SUBMIT_USAGE;
     o->source = o->prompt ? "--prompt" : argv[optind];
     return SUBMIT_RUN;
 }
 
-/* Reads all of fp into *data (a new buffer; caller frees) and its length
- * into *len.  Returns 0, or -1 (errno set, nothing allocated) when memory
- * runs out or fp reports a read error. */
-static int read_all(FILE *fp, char **data, size_t *len)
+/* Reads fp into *data (a new buffer, NUL-terminated; caller frees) and its
+ * length into *len, reading at most max bytes.  A regular file is sized
+ * first, so it is read into one buffer of its size rather than a doubling
+ * one, and one over max is refused before it is read.  Returns 0, 1 (nothing
+ * allocated) when the input is longer than max, or -1 (errno set: ENOMEM,
+ * or the read error; nothing allocated). */
+static int read_limited(FILE *fp, long long max, char **data, size_t *len)
 {
-    size_t cap = 1 << 16, n = 0;
-    char *d = malloc(cap);
-    if (!d)
+    struct stat st;
+    size_t cap = 1 << 16, n = 0, limit = (size_t)max;
+    char *d;
+
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        if (st.st_size > max)
+            return 1;
+        cap = (size_t)st.st_size + 1;
+    }
+    if (!(d = malloc(cap)))
         return -1;
     for (;;) {
-        if (n == cap) {
-            char *nd = realloc(d, cap * 2);
+        if (n + 1 >= cap) {
+            /* Room for one byte past the limit, to tell "exactly max" from
+             * "more than max". */
+            size_t ncap = cap > limit / 2 ? limit + 2 : cap * 2;
+            char *nd = ncap > cap ? realloc(d, ncap) : NULL;
             if (!nd) {
                 free(d);
+                if (ncap <= cap)
+                    return 1;
+                errno = ENOMEM;
                 return -1;
             }
             d = nd;
-            cap *= 2;
+            cap = ncap;
         }
-        size_t got = fread(d + n, 1, cap - n, fp);
+        size_t got = fread(d + n, 1, cap - 1 - n, fp);
         n += got;
+        if (n > limit) {
+            free(d);
+            return 1;
+        }
         if (got == 0)
             break;
     }
     if (ferror(fp)) {
+        int saved = errno;
         free(d);
+        errno = saved;
         return -1;
     }
+    d[n] = '\0';
     *data = d;
     *len = n;
     return 0;
@@ -255,16 +312,38 @@ static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
         return *parsed == ERR_OK ? 0 : cli_fail(cli, e);
     }
     FILE *fp = is_stdin ? stdin : fopen(name, "rb");
+    char *shown = term_escape_dup(name);
+    int got;
+    if (!shown) {
+        if (fp && fp != stdin)
+            fclose(fp);
+        fprintf(stderr, "%s: out of memory\n", cli->prog);
+        return EX_OSERR;
+    }
     if (!fp) {
-        fprintf(stderr, "%s: %s: %s\n", cli->prog, name, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", cli->prog, shown, strerror(errno));
+        free(shown);
         return EX_NOINPUT;
     }
-    if (read_all(fp, &data, &len) != 0) {
-        fprintf(stderr, "%s: %s: cannot read: %s\n", cli->prog, name, strerror(errno));
+    got = read_limited(fp, cli->cfg.max_input_bytes, &data, &len);
+    if (got != 0) {
+        int saved = errno;
+        if (got > 0)
+            fprintf(stderr, "%s: %s: input is larger than max_input_bytes (%lld bytes; set "
+                    "it in the config or ONESHEET_MAX_INPUT_BYTES); nothing enqueued\n",
+                    cli->prog, shown, cli->cfg.max_input_bytes);
+        else if (saved == ENOMEM)
+            fprintf(stderr, "%s: %s: out of memory reading the input; nothing enqueued\n",
+                    cli->prog, shown);
+        else
+            fprintf(stderr, "%s: %s: cannot read: %s; nothing enqueued\n", cli->prog, shown,
+                    strerror(saved));
         if (fp != stdin)
             fclose(fp);
-        return EX_NOINPUT;
+        free(shown);
+        return got > 0 ? EX_DATAERR : saved == ENOMEM ? EX_OSERR : EX_IOERR;
     }
+    free(shown);
     if (fp != stdin)
         fclose(fp);
     if (fmt == BULK_AUTO && is_stdin)
@@ -282,8 +361,11 @@ static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
 static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
                                  const bulk_t *b, err_code_t parsed, const err_t *e)
 {
-    for (size_t i = 0; i < b->nerrors && i < SUBMIT_ERRORS_SHOWN; i++)
-        fprintf(stderr, "%s\n", b->errors[i].msg);
+    for (size_t i = 0; i < b->nerrors && i < SUBMIT_ERRORS_SHOWN; i++) {
+        char msg[1024];
+        term_escape(b->errors[i].msg, msg, sizeof msg);
+        fprintf(stderr, "%s\n", msg);
+    }
     if (b->nerrors > SUBMIT_ERRORS_SHOWN)
         fprintf(stderr, "%s: ... and %zu more invalid entries\n", cli->prog,
                 b->nerrors - SUBMIT_ERRORS_SHOWN);

@@ -3,6 +3,8 @@
 #include "cli.h"
 #include "base/log.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -40,6 +42,9 @@ int main(int argc, char **argv)
 
     memset(&cli, 0, sizeof cli);
     log_init("onesheet", LOG_WARN, false);
+    /* Over the file-size limit a write fails with EFBIG, which each writer
+     * reports naming its file, instead of the signal killing us silently. */
+    signal(SIGXFSZ, SIG_IGN);
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             cli.config_path = argv[i + 1];
@@ -70,6 +75,14 @@ int main(int argc, char **argv)
             cli.prog = prog;
             int rc = commands[c].fn(&cli, argc - i, argv + i);
             cli_close(&cli);
+            /* A full disk or the file-size limit under a redirected stdout
+             * must not pass as success. */
+            errno = 0;
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "%s: standard output: %s\n", prog,
+                        errno ? strerror(errno) : "write error");
+                return rc ? rc : EX_IOERR;
+            }
             return rc;
         }
     }

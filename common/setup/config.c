@@ -168,6 +168,17 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
         c->webhook_retry_for = v;
         return ERR_OK;
     }
+    if (strcmp(key, "max_input_bytes") == 0) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(value, &end, 10);
+        if (errno || end == value || *end || n < 1 || n > CONFIG_MAX_INPUT_BYTES_MAX)
+            return err_set(err, ERR_CONFIG,
+                           "%s: max_input_bytes: must be an integer from 1 to %lld, got \"%s\"",
+                           origin, CONFIG_MAX_INPUT_BYTES_MAX, value);
+        c->max_input_bytes = n;
+        return ERR_OK;
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -182,14 +193,47 @@ static char *trim(char *s)
     return s;
 }
 
+/* The keys a config file has set, so a second setting of one is refused
+ * rather than silently winning.  Every known key is far shorter than
+ * SEEN_KEY_MAX and there are fewer than SEEN_MAX of them; an unknown key is
+ * refused by config_set before it would be recorded. */
+enum { SEEN_MAX = 64, SEEN_KEY_MAX = 64 };
+struct seen_keys {
+    char key[SEEN_MAX][SEEN_KEY_MAX];
+    size_t line[SEEN_MAX];
+    size_t n;
+};
+
+/* Returns the line that already set key, or 0 after recording it at line. */
+static size_t seen_keys_add(struct seen_keys *k, const char *key, size_t line)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->key[i], key) == 0)
+            return k->line[i];
+    if (k->n < SEEN_MAX && strlen(key) < SEEN_KEY_MAX) {
+        memcpy(k->key[k->n], key, strlen(key) + 1);
+        k->line[k->n++] = line;
+    }
+    return 0;
+}
+
 static err_code_t load_file(config_t *c, const char *path, err_t *err)
 {
     FILE *fp = fopen(path, "r");
     char line[4096], origin[600];
-    size_t lineno = 0;
+    size_t lineno = 0, first;
+    struct seen_keys seen = {.n = 0};
+    struct stat st;
 
     if (!fp)
         return err_set(err, ERR_CONFIG, "%s: cannot read: %s", path, strerror(errno));
+    /* fopen() opens a directory for reading on Linux and fgets() then
+     * simply ends, which read as an empty config. */
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return err_set(err, ERR_CONFIG, "%s: is a directory; give the config file itself",
+                       path);
+    }
     while (fgets(line, sizeof line, fp)) {
         lineno++;
         snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
@@ -223,10 +267,19 @@ static err_code_t load_file(config_t *c, const char *path, err_t *err)
             fclose(fp);
             return err_set(err, ERR_CONFIG, "%s: missing key before \"=\"", origin);
         }
+        if ((first = seen_keys_add(&seen, key, lineno)) != 0) {
+            fclose(fp);
+            return err_set(err, ERR_CONFIG, "%s: duplicate key \"%s\" (first set on line %zu)",
+                           origin, key, first);
+        }
         if (config_set(c, key, value, origin, err) != ERR_OK) {
             fclose(fp);
             return ERR_CONFIG;
         }
+    }
+    if (ferror(fp)) {
+        fclose(fp);
+        return err_set(err, ERR_CONFIG, "%s: cannot read: %s", path, strerror(errno));
     }
     fclose(fp);
     return replace(&c->config_path, path, err);
@@ -251,6 +304,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_MODELS", "models"},
         {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
         {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
+        {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -263,6 +317,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
     c->max_receives = 5;
     c->visibility_timeout = 60;
     c->webhook_retry_for = 86400;
+    c->max_input_bytes = CONFIG_MAX_INPUT_BYTES_DEFAULT;
     home = env_or_null(ge, "HOME");
 
     if (!path)

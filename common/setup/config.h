@@ -35,7 +35,13 @@ typedef struct {
     /* webhooks */
     char *webhook_secret; /* whsec_BASE64 (Standard Webhooks), or NULL: none */
     long webhook_retry_for; /* seconds a failing delivery is retried, 1..2592000 */
+    /* input limits */
+    long long max_input_bytes; /* `onesheet submit`: bytes of input read at most,
+                                * 1..CONFIG_MAX_INPUT_BYTES_MAX; default 1 GiB */
 } config_t;
+
+#define CONFIG_MAX_INPUT_BYTES_DEFAULT (1LL << 30)
+#define CONFIG_MAX_INPUT_BYTES_MAX (1LL << 40)
 
 /* Loads defaults, the config file (path: explicit, else the search order
  * above; a missing default file is fine, a missing explicit one is
