@@ -153,6 +153,12 @@ const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap)
     return out;
 }
 
+const char *cli_shown(const char *s, char *out, size_t cap)
+{
+    term_escape(s, out, cap);
+    return out;
+}
+
 const char *cli_job_prompt(const ledger_job_t *j)
 {
     static char text[512];

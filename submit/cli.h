@@ -44,6 +44,15 @@ void cli_print_json(json_t *v);
 /* Fits s into exactly n characters (UTF-8 aware): cut with an ellipsis or
  * padded with spaces, into out.  Returns out. */
 const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap);
+/* Writes s escaped for the terminal (term_escape: controls, bidi
+ * overrides, bad UTF-8) into out (cap bytes, cut between escapes when
+ * short).  Returns out, for use as a printf argument. */
+const char *cli_shown(const char *s, char *out, size_t cap);
+/* Room for any err_t message, escaped. */
+#define CLI_SHOWN_MAX 1200
+/* cli_shown() into a buffer that lives until the end of the enclosing
+ * block: fprintf(stderr, "%s\n", CLI_SHOWN(name)). */
+#define CLI_SHOWN(s) cli_shown((s), (char[CLI_SHOWN_MAX]){0}, CLI_SHOWN_MAX)
 /* Prompt text from a job's spec JSON (borrowed from a static buffer). */
 const char *cli_job_prompt(const ledger_job_t *j);
 

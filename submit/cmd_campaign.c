@@ -119,7 +119,7 @@ static int load(cli_t *cli, const char *path, const opts_t *o, bool next, campai
     }
     if (o->slot_s) {
         if (oncalendar_parse_iso(o->slot_s, slot, &e) != ERR_OK) {
-            fprintf(stderr, "%s: --slot: %s\n", cli->prog, e.msg);
+            fprintf(stderr, "%s: --slot: %s\n", cli->prog, CLI_SHOWN(e.msg));
             return EX_USAGE;
         }
         return check_slot(cli, o, next, c, *slot);

@@ -42,7 +42,8 @@ int cmd_cancel(cli_t *cli, int argc, char **argv)
                 ERR_OK)
                 return cli_fail(cli, &e);
             if (nj == 0) {
-                fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
+                fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog,
+                        CLI_SHOWN(argv[i]));
                 status = EX_DATAERR;
                 continue;
             }

@@ -72,7 +72,7 @@ static int parse(cli_t *cli, int argc, char **argv, struct retry_opts *o)
         case 's':
             err_clear(&e);
             if (job_retry_states_parse(optarg, &o->states, &e) != ERR_OK) {
-                fprintf(stderr, "%s: %s\n", cli->prog, e.msg);
+                fprintf(stderr, "%s: %s\n", cli->prog, CLI_SHOWN(e.msg));
                 return EX_USAGE;
             }
             o->states_arg = optarg;
@@ -127,7 +127,8 @@ static int resolve_all(cli_t *cli, char **ids, int nids, job_retry_target_t **ou
                 job_retry_targets_free(*out, *n);
                 return cli_fail(cli, &e);
             }
-            fprintf(stderr, "%s: %s; nothing retried\n", cli->prog, e.msg);
+            fprintf(stderr, "%s: %s; nothing retried\n", cli->prog,
+                    CLI_SHOWN(e.msg));
             status = EX_DATAERR;
             continue;
         }

@@ -184,7 +184,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         if (ledger_get_jobs(cli->ledger, NULL, argv[i], &jobs, &n, &e) != ERR_OK)
             return cli_fail(cli, &e);
         if (n == 0) {
-            fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog, argv[i]);
+            fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog,
+                    CLI_SHOWN(argv[i]));
             status = EX_DATAERR;
             continue;
         }
@@ -276,7 +277,8 @@ int cmd_list(cli_t *cli, int argc, char **argv)
         }
     }
     if (optind != argc) {
-        fprintf(stderr, "%s: unexpected argument \"%s\"\n", cli->prog, argv[optind]);
+        fprintf(stderr, "%s: unexpected argument \"%s\"\n", cli->prog,
+                CLI_SHOWN(argv[optind]));
         return EX_USAGE;
     }
     if ((rc = cli_open(cli, CLI_LEDGER)) != 0)

@@ -185,7 +185,7 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
         case 'W':
             o->webhook = optarg;
             if (webhook_url_check(optarg, "--webhook", &e) != ERR_OK) {
-                fprintf(stderr, "%s: %s\n", cli->prog, e.msg);
+                fprintf(stderr, "%s: %s\n", cli->prog, CLI_SHOWN(e.msg));
                 return SUBMIT_USAGE;
             }
             break;
@@ -376,7 +376,7 @@ static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
         return EX_DATAERR;
     }
     if (b->nitems == 0 && parsed != ERR_OK) {
-        fprintf(stderr, "%s: %s\n", cli->prog, e->msg);
+        fprintf(stderr, "%s: %s\n", cli->prog, CLI_SHOWN(e->msg));
         return EX_DATAERR;
     }
     return 0;
@@ -394,12 +394,13 @@ static int submit_check_default_model(const cli_t *cli, const struct submit_opts
     if (o->d.model) {
         if (engine_model_check(o->d.model, NULL, 0, &e) == ERR_OK)
             return 0;
-        fprintf(stderr, "%s: --model: %s; nothing enqueued\n", cli->prog, e.msg);
+        fprintf(stderr, "%s: --model: %s; nothing enqueued\n", cli->prog,
+                CLI_SHOWN(e.msg));
         return EX_DATAERR;
     }
     if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK)
         fprintf(stderr, "%s: the configured model: %s; entries naming no model are invalid\n",
-                cli->prog, e.msg);
+                cli->prog, CLI_SHOWN(e.msg));
     return 0;
 }
 
@@ -575,7 +576,8 @@ static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t 
                                        cli->cfg.webhook_secret, "--webhook", &e) != ERR_OK) {
         if (e.code != ERR_CONFLICT)
             return cli_fail(cli, &e);
-        fprintf(stderr, "%s: --webhook: %s; nothing enqueued\n", cli->prog, e.msg);
+        fprintf(stderr, "%s: --webhook: %s; nothing enqueued\n", cli->prog,
+                CLI_SHOWN(e.msg));
         return EX_DATAERR;
     }
     if (submit_batch(cli->queue, cli->ledger, b, o->source, &res, &e) != ERR_OK)

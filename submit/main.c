@@ -59,7 +59,7 @@ int main(int argc, char **argv)
             printf("onesheet %s\n", ONESHEET_VERSION);
             return 0;
         } else {
-            fprintf(stderr, "onesheet: unknown option %s\n", argv[i]);
+            fprintf(stderr, "onesheet: unknown option %s\n", CLI_SHOWN(argv[i]));
             usage(stderr);
             return EX_USAGE;
         }
@@ -86,7 +86,8 @@ int main(int argc, char **argv)
             return rc;
         }
     }
-    fprintf(stderr, "onesheet: unknown command \"%s\"\n", argv[i]);
+    fprintf(stderr, "onesheet: unknown command \"%s\"\n",
+            CLI_SHOWN(argv[i]));
     usage(stderr);
     return EX_USAGE;
 }

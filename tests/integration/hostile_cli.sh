@@ -77,3 +77,13 @@ expect_status 78 "$BIN/onesheet" --config "$T/key.conf" status
 grep -q 'unknown key "bad\\ekey"' "$T/err" || { cat -v "$T/err"; fail "config key escaped"; }
 ! grep -q "$esc" "$T/err" || fail "raw ESC in the config message"
 ok "control bytes and U+202E in file names, prompts and config keys are escaped"
+
+# Ids and commands given on the command line are echoed escaped too.
+for cmd in status cancel retry; do
+    expect_status 65 "$BIN/onesheet" "$cmd" "x${esc}]0;y${rlo}"
+    grep -q 'x\\e\]0;y\\u202e' "$T/err" || { cat -v "$T/err"; fail "$cmd: id escaped"; }
+    ! grep -q "$esc" "$T/err" || fail "$cmd: raw ESC in the message"
+done
+expect_status 64 "$BIN/onesheet" "sub${esc}mit"
+grep -q 'unknown command "sub\\emit"' "$T/err" || { cat -v "$T/err"; fail "command escaped"; }
+ok "ids and command names on the command line are echoed escaped"
