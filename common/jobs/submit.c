@@ -145,10 +145,13 @@ err_code_t submit_batch(queue_t *q, ledger_t *l, const bulk_t *b, const char *so
         nj[i].spec_json = (const char *)specs[i].data;
         nj[i].line = (int)b->items[i].line;
     }
-    if ((rc = ledger_add_batch(l, b->batch_id, source, nj, b->nitems, &r.created,
-                                &r.added, err)) != ERR_OK)
-        goto out;
-    rc = submit_enqueue_pending(q, l, b->batch_id, b, &r.sent, err);
+    rc = ledger_add_batch(l, b->batch_id, source, nj, b->nitems, &r.created, &r.added, err);
+    /* The recorded JSON is not needed to send (b holds the specs): free it
+     * first, so a big batch does not hold both at its peak. */
+    for (size_t i = 0; i < b->nitems; i++)
+        buf_free(&specs[i]);
+    if (rc == ERR_OK)
+        rc = submit_enqueue_pending(q, l, b->batch_id, b, &r.sent, err);
 out:
     for (size_t i = 0; specs && i < b->nitems; i++)
         buf_free(&specs[i]);
