@@ -87,3 +87,18 @@ done
 expect_status 64 "$BIN/onesheet" "sub${esc}mit"
 grep -q 'unknown command "sub\\emit"' "$T/err" || { cat -v "$T/err"; fail "command escaped"; }
 ok "ids and command names on the command line are echoed escaped"
+
+# Out of memory is said as such (71), never "missing input" (66).  Not
+# under ASan, which cannot run under an address-space limit.
+libs=$(ldd "$BIN/onesheet" 2>/dev/null || true)
+if [[ "$libs" != *libasan* ]]; then
+    seq 1 400000 | sed 's/^/poster number /' > "$T/p400k.txt"
+    set +e
+    (ulimit -v 150000; timeout 60 "$BIN/onesheet" submit "$T/p400k.txt" >"$T/out" 2>"$T/err")
+    got=$?
+    set -e
+    [ "$got" = 71 ] || { cat "$T/err" >&2; fail "out of memory: expected exit 71, got $got"; }
+    grep -q "p400k.txt: out of memory" "$T/err" || { cat "$T/err"; fail "out of memory named"; }
+    [ "$(enqueued)" = 0 ] || fail "out of memory enqueued something"
+    ok "out of memory: exit 71 with a message, nothing enqueued"
+fi
