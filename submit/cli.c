@@ -3,9 +3,11 @@
 #include "base/termesc.h"
 #include "ledger/ledger_backends.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 int cli_open(cli_t *cli, unsigned need)
@@ -168,3 +170,54 @@ const char *cli_job_prompt(const ledger_job_t *j)
     json_decref(spec);
     return text;
 }
+
+int cli_read_limited(FILE *fp, long long max, char **data, size_t *len)
+{
+    struct stat st;
+    size_t cap = 1 << 16, n = 0, limit = (size_t)max;
+    char *d;
+
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        if (st.st_size > max)
+            return 1;
+        cap = (size_t)st.st_size + 1;
+    }
+    if (!(d = malloc(cap)))
+        return -1;
+    for (;;) {
+        if (n + 1 >= cap) {
+            /* Room for one byte past the limit, to tell "exactly max" from
+             * "more than max". */
+            size_t ncap = cap > limit / 2 ? limit + 2 : cap * 2;
+            char *nd = ncap > cap ? realloc(d, ncap) : NULL;
+            if (!nd) {
+                free(d);
+                if (ncap <= cap)
+                    return 1;
+                errno = ENOMEM;
+                return -1;
+            }
+            d = nd;
+            cap = ncap;
+        }
+        size_t got = fread(d + n, 1, cap - 1 - n, fp);
+        n += got;
+        if (n > limit) {
+            free(d);
+            return 1;
+        }
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        int saved = errno;
+        free(d);
+        errno = saved;
+        return -1;
+    }
+    d[n] = '\0';
+    *data = d;
+    *len = n;
+    return 0;
+}
+

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* CLI_LEDGER_IF_EXISTS: the ledger only when it already exists
  * (ledger_exists()), so a reader creates no state; cli->ledger stays NULL
@@ -48,6 +49,13 @@ const char *cli_ellipsize(const char *s, size_t n, char *out, size_t cap);
  * overrides, bad UTF-8) into out (cap bytes, cut between escapes when
  * short).  Returns out, for use as a printf argument. */
 const char *cli_shown(const char *s, char *out, size_t cap);
+/* Reads fp into *data (a new buffer, NUL-terminated; caller frees) and its
+ * length into *len, reading at most max bytes.  A regular file is sized
+ * first, so it is read into one buffer of its size rather than a doubling
+ * one, and one over max is refused before it is read.  Returns 0, 1 (nothing
+ * allocated) when the input is longer than max, or -1 (errno set: ENOMEM,
+ * or the read error; nothing allocated). */
+int cli_read_limited(FILE *fp, long long max, char **data, size_t *len);
 /* Room for any err_t message, escaped. */
 #define CLI_SHOWN_MAX 1200
 /* cli_shown() into a buffer that lives until the end of the enclosing

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -217,62 +216,6 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
     return SUBMIT_RUN;
 }
 
-/* Reads fp into *data (a new buffer, NUL-terminated; caller frees) and its
- * length into *len, reading at most max bytes.  A regular file is sized
- * first, so it is read into one buffer of its size rather than a doubling
- * one, and one over max is refused before it is read.  Returns 0, 1 (nothing
- * allocated) when the input is longer than max, or -1 (errno set: ENOMEM,
- * or the read error; nothing allocated). */
-static int read_limited(FILE *fp, long long max, char **data, size_t *len)
-{
-    struct stat st;
-    size_t cap = 1 << 16, n = 0, limit = (size_t)max;
-    char *d;
-
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
-        if (st.st_size > max)
-            return 1;
-        cap = (size_t)st.st_size + 1;
-    }
-    if (!(d = malloc(cap)))
-        return -1;
-    for (;;) {
-        if (n + 1 >= cap) {
-            /* Room for one byte past the limit, to tell "exactly max" from
-             * "more than max". */
-            size_t ncap = cap > limit / 2 ? limit + 2 : cap * 2;
-            char *nd = ncap > cap ? realloc(d, ncap) : NULL;
-            if (!nd) {
-                free(d);
-                if (ncap <= cap)
-                    return 1;
-                errno = ENOMEM;
-                return -1;
-            }
-            d = nd;
-            cap = ncap;
-        }
-        size_t got = fread(d + n, 1, cap - 1 - n, fp);
-        n += got;
-        if (n > limit) {
-            free(d);
-            return 1;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        int saved = errno;
-        free(d);
-        errno = saved;
-        return -1;
-    }
-    d[n] = '\0';
-    *data = d;
-    *len = n;
-    return 0;
-}
-
 /* Builds a one-item bulk from --prompt into b (from bulk_init(); the caller
  * frees it with bulk_free(), also on error).  Returns ERR_OK, ERR_NOMEM, or
  * the spec's error prefixed "--prompt", with err set. */
@@ -325,7 +268,7 @@ static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
         free(shown);
         return EX_NOINPUT;
     }
-    got = read_limited(fp, cli->cfg.max_input_bytes, &data, &len);
+    got = cli_read_limited(fp, cli->cfg.max_input_bytes, &data, &len);
     if (got != 0) {
         int saved = errno;
         if (got > 0)
