@@ -125,6 +125,13 @@ static bool borrow(api_t *a, api_response_t *resp, api_backends_t **be)
     err_t e;
     err_clear(&e);
     if (api_pool_acquire(a->pool, be, &e) != ERR_OK) {
+        if (e.code == ERR_THROTTLED) {
+            /* Every handle set is lent out (waiting requests): bounded. */
+            api_error(resp, 503, "busy", "the server is busy; retry shortly");
+            snprintf(resp->detail, sizeof resp->detail, "%s", e.msg);
+            resp->retry_after = 1;
+            return false;
+        }
         if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID || e.code == ERR_CONFLICT)
             e.code = ERR_UNAVAILABLE;
         api_backend_error(resp, &e);
