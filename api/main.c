@@ -36,7 +36,7 @@ static void usage(FILE *fp)
             "      --request-timeout S   a whole request (headers and body) must arrive\n"
             "                            within S seconds, else 408 (10; 1-300)\n"
             "      --max-per-client N    connections per client address\n"
-            "                            (max-connections / 8, at least 4)\n"
+            "                            (max-connections / 4, at least 4)\n"
             "      --port-file FILE      write the bound port to FILE\n"
             "      --config FILE         config file\n"
             "      --log-json            JSON log lines\n"

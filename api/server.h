@@ -14,7 +14,7 @@ typedef struct {
     unsigned max_connections;  /* concurrent connections (default 256) */
     unsigned conn_timeout_s;   /* idle/slow client timeout (default 15) */
     unsigned request_timeout_s; /* whole request (headers + body) deadline (10) */
-    unsigned max_per_client;   /* connections per client address (0: max/8, >= 4) */
+    unsigned max_per_client;   /* connections per client address (0: max/4, >= 4) */
     double drain_s;            /* on stop, wait this long for answers in flight (5) */
 } server_options_t;
 

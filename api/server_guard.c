@@ -161,6 +161,6 @@ unsigned long server_fit_nofile(server_options_t *o, size_t *max_sets)
                              ? nofile - reserve - o->max_connections : 0;
     *max_sets = rest / GUARD_FDS_PER_SET < 4 ? 4 : rest / GUARD_FDS_PER_SET;
     if (!o->max_per_client)
-        o->max_per_client = o->max_connections / 8 < 4 ? 4 : o->max_connections / 8;
+        o->max_per_client = o->max_connections / 4 < 4 ? 4 : o->max_connections / 4;
     return nofile;
 }

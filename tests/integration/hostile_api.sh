@@ -81,7 +81,7 @@ API_PID=$!
 PIDS+=("$API_PID")
 for _ in $(seq 100); do [ -s "$T/f.port" ] && break; sleep 0.05; done
 PORT=$(cat "$T/f.port")
-grep -q 'nofile=256 max_connections=96 max_per_client=12 max_handle_sets=12' "$T/f.log" ||
+grep -q 'nofile=256 max_connections=96 max_per_client=24 max_handle_sets=12' "$T/f.log" ||
     { cat "$T/f.log"; fail "limits not derived from RLIMIT_NOFILE"; }
 for i in $(seq 11); do
     curl -s --interface "127.0.0.$((10 + i))" -o "$T/w$i" -D "$T/h$i" -w '%{http_code}' \
