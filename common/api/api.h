@@ -85,8 +85,10 @@ err_code_t api_pool_acquire(api_pool_t *p, api_backends_t **out, err_t *err);
 void api_pool_release(api_pool_t *p, api_backends_t *b, bool discard);
 void api_pool_free(api_pool_t *p);
 /* Caps the sets lent out at once (0: no cap, the default).  Beyond it
- * api_pool_acquire() fails at once with ERR_THROTTLED, so waiting requests
- * cannot open file descriptors without bound. */
+ * api_pool_acquire() waits up to API_POOL_WAIT_S for one to be given back,
+ * then fails with ERR_THROTTLED, so requests cannot open file descriptors
+ * without bound. */
+#define API_POOL_WAIT_S 2
 void api_pool_set_max_out(api_pool_t *p, size_t max_out);
 
 /* ---- rate limiting ---- */
