@@ -91,6 +91,26 @@ def slowloris(n, seconds):
     if worst > 1.0:
         fail("a fresh client waited %.3f s" % worst)
 
+def slow_body(deadline):
+    """A body trickled a byte a second is cut off at the request deadline
+    with a JSON 408, though the connection is never idle."""
+    s = conn()
+    s.sendall(b"POST /generate-poster HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+    t = time.monotonic()
+    r = b""
+    while time.monotonic() - t < deadline + 3:
+        try:
+            s.send(b" ")
+        except OSError:
+            break
+        time.sleep(1)
+    s.settimeout(1)
+    r = read_all(s)
+    s.close()
+    error_shape(r, 408)
+    print("ok slow body ended with 408 after %.1f s" % (time.monotonic() - t))
+
 def smuggle():
     body = b"0\r\n\r\n"
     shapes = [
