@@ -50,20 +50,26 @@ ok "slow-loris held off, smuggling refused, HEAD served, server up throughout"
 key=hostile-test-key
 export ONESHEET_API_KEYS=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 start_api k --rate-limit 0
-codes=
-for i in $(seq 14); do
-    codes+=" $(curl -s -o "$T/body" -w '%{http_code}' -H "x-api-key: guess-$i-secretish" \
-        "http://127.0.0.1:$PORT/workers")"
+# The refill is a token a second: on a loaded machine one may come back
+# between two requests, so the right key is tried right after each 429.
+codes= throttled=
+for i in $(seq 30); do
+    c=$(curl -s -o "$T/body" -w '%{http_code}' -H "x-api-key: guess-$i-secretish" \
+        "http://127.0.0.1:$PORT/workers")
+    codes+=" $c"
+    [ "$c" = 429 ] || continue
+    c=$(curl -s -o "$T/body" -w '%{http_code}' -H "x-api-key: $key" "http://127.0.0.1:$PORT/workers")
+    if [ "$c" = 429 ]; then throttled=1; break; fi
 done
-case "$codes" in *401*429*) ;; *) fail "wrong keys were not throttled: $codes" ;; esac
-[ "$(echo "$codes" | tr ' ' '\n' | grep -c 401)" = 10 ] || fail "burst: $codes"
-code=$(curl -s -o "$T/body" -w '%{http_code}' -H "x-api-key: $key" "http://127.0.0.1:$PORT/workers")
-[ "$code" = 429 ] || fail "a throttled address got $code with the right key"
+case "$codes" in " 401 401 401 401 401 401 401 401 401 401"*429*) ;;
+    *) fail "wrong keys were not throttled after a burst of 10: $codes" ;; esac
+[ -n "$throttled" ] || fail "a throttled address got through with the right key: $codes"
 python3 -c "import json; d=json.load(open('$T/body')); assert d['error']['code']=='auth_throttled', d"
 code=$(curl -s -o "$T/body" -w '%{http_code}' --interface 127.0.0.3 -H "x-api-key: $key" \
     "http://127.0.0.1:$PORT/workers")
 [ "$code" = 200 ] || fail "another address got $code"
-[ "$(grep -c 'status=401 .*reason=bad_key' "$T/k.log")" = 10 ] || { cat "$T/k.log"; fail "401s not logged"; }
+[ "$(grep -c 'status=401 .*reason=bad_key' "$T/k.log")" = "$(echo "$codes" | tr ' ' '\n' | grep -c 401)" ] ||
+    { cat "$T/k.log"; fail "401s not logged"; }
 grep -q 'status=429 .*reason=auth_throttled' "$T/k.log" || fail "429s not logged"
 ! grep -q secretish "$T/k.log" || fail "a key reached the log"
 stop "$API_PID"
