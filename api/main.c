@@ -32,7 +32,11 @@ static void usage(FILE *fp)
             "      --rate-limit N        requests per second per API key (10; 0: none)\n"
             "      --burst N             requests a key may make at once (2 x rate)\n"
             "      --max-connections N   concurrent connections (256)\n"
-            "      --conn-timeout S      drop idle or slow connections after S seconds (15)\n"
+            "      --conn-timeout S      drop idle connections after S seconds (15)\n"
+            "      --request-timeout S   a whole request (headers and body) must arrive\n"
+            "                            within S seconds, else 408 (10; 1-300)\n"
+            "      --max-per-client N    connections per client address\n"
+            "                            (max-connections / 4, at least 4)\n"
             "      --port-file FILE      write the bound port to FILE\n"
             "      --config FILE         config file\n"
             "      --log-json            JSON log lines\n"
@@ -61,12 +65,14 @@ int main(int argc, char **argv)
         {"rate-limit", required_argument, NULL, 'r'}, {"burst", required_argument, NULL, 'b'},
         {"max-connections", required_argument, NULL, 'm'},
         {"conn-timeout", required_argument, NULL, 't'},
+        {"request-timeout", required_argument, NULL, 'R'},
+        {"max-per-client", required_argument, NULL, 'P'},
         {"port-file", required_argument, NULL, 'p'}, {"config", required_argument, NULL, 'c'},
         {"log-json", no_argument, NULL, 'j'}, {"log-level", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     server_options_t so = {.listen = "127.0.0.1:8080", .max_connections = 256,
-                           .conn_timeout_s = 15};
+                           .conn_timeout_s = 15, .request_timeout_s = 10, .drain_s = 5};
     api_options_t ao = {.sync_timeout_s = 25, .poll_interval_s = 0.25, .rate_per_s = 10};
     const char *config_path = NULL, *level = NULL;
     bool lambda = false, json = false;
@@ -97,6 +103,19 @@ int main(int argc, char **argv)
             else if (opt == 'b') ao.rate_burst = v;
             else if (opt == 'm') so.max_connections = (unsigned)v;
             else so.conn_timeout_s = (unsigned)v;
+            break;
+        case 'R':
+        case 'P':
+            if (!parse_num(optarg, 1, opt == 'R' ? 300 : 1e6, &v)) {
+                fprintf(stderr, "onesheet-api: --%s: expected a number from 1 to %s, got \"%s\"\n",
+                        opt == 'R' ? "request-timeout" : "max-per-client",
+                        opt == 'R' ? "300" : "1000000", optarg);
+                return EX_USAGE;
+            }
+            if (opt == 'R')
+                so.request_timeout_s = (unsigned)v;
+            else
+                so.max_per_client = (unsigned)v;
             break;
         case 'p': so.port_file = optarg; break;
         case 'c': config_path = optarg; break;
@@ -139,6 +158,13 @@ int main(int argc, char **argv)
     }
 
     api_pool_t *pool = api_pool_new(&cfg, 64, &e);
+    if (pool && !lambda) {
+        size_t max_sets;
+        unsigned long nofile = server_fit_nofile(&so, &max_sets);
+        api_pool_set_max_out(pool, max_sets);
+        log_info("limits", "nofile=%lu max_connections=%u max_per_client=%u max_handle_sets=%zu",
+                 nofile, so.max_connections, so.max_per_client, max_sets);
+    }
     api_t *api = pool ? api_new(&ao, pool, &e) : NULL;
     if (!api) {
         log_error("start_failed", "error=\"%s\"", e.msg);

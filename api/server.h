@@ -13,7 +13,16 @@ typedef struct {
     const char *port_file;     /* write the bound port here (tests) */
     unsigned max_connections;  /* concurrent connections (default 256) */
     unsigned conn_timeout_s;   /* idle/slow client timeout (default 15) */
+    unsigned request_timeout_s; /* whole request (headers + body) deadline (10) */
+    unsigned max_per_client;   /* connections per client address (0: max/4, >= 4) */
+    double drain_s;            /* on stop, wait this long for answers in flight (5) */
 } server_options_t;
+
+/* Fits the server into its file-descriptor limit: raises the soft
+ * RLIMIT_NOFILE to the hard one, lowers o->max_connections so connections
+ * take at most half of it, and sets *max_sets to how many back-end handle
+ * sets (a few descriptors each) the rest allows.  Returns the limit. */
+unsigned long server_fit_nofile(server_options_t *o, size_t *max_sets);
 
 /* Resolves "ADDR:PORT" (numeric IPv4, or [IPv6]) and says whether it is a
  * loopback address.  Returns 0, or -1 with a message in err. */

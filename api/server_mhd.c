@@ -8,11 +8,14 @@
  * greedy clients from exhausting the server; bodies are capped at
  * API_MAX_BODY, refused early when Content-Length already says too much. */
 #include "server.h"
+#include "server_guard.h"
 
 #include "base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <strings.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -24,7 +27,11 @@
 typedef struct {
     buf_t body;
     bool too_big;
+    bool counted; /* counted in inflight until the answer has gone */
 } conn_ctx_t;
+
+/* Requests being handled or answered, for the drain on stop. */
+static atomic_int inflight;
 
 typedef struct {
     api_header_t h[API_MAX_HEADERS];
@@ -90,7 +97,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, const api_response_t *r)
+static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_response_t *r,
+                                        bool close_after)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
@@ -106,23 +114,110 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const api_respons
     }
     if (r->allow)
         MHD_add_response_header(resp, "Allow", r->allow);
+    if (close_after)
+        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
+static enum MHD_Result send_response(struct MHD_Connection *c, const api_response_t *r)
+{
+    return send_response_ex(c, r, false);
+}
+
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return guard_now();
+}
+
+static guard_conn_t *conn_guard(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void client_name(struct MHD_Connection *c, char *client, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(client, size, "-");
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, client,
+                      (socklen_t)size);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, client,
+                      (socklen_t)size);
+    }
+}
+
+typedef struct {
+    unsigned n_cl, n_te;
+    bool cl_differ;
+    const char *cl;
+} framing_t;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    framing_t *f = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (f->n_cl++ && strcmp(f->cl, value ? value : "") != 0)
+            f->cl_differ = true;
+        if (f->n_cl == 1)
+            f->cl = value ? value : "";
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->n_te++;
+    }
+    return MHD_YES;
+}
+
+/* Framing two parsers could read two ways (the shape of request smuggling):
+ * Content-Length with Transfer-Encoding, or Content-Lengths that differ.
+ * Returns the reason, or NULL when the framing is plain. */
+static const char *ambiguous_framing(struct MHD_Connection *c)
+{
+    framing_t f = {0, 0, false, NULL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_cl && f.n_te)
+        return "Content-Length and Transfer-Encoding together";
+    if (f.cl_differ)
+        return "Content-Length headers that differ";
+    if (f.n_te > 1)
+        return "more than one Transfer-Encoding header";
+    return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char client[INET6_ADDRSTRLEN];
+        client_name(c, client, sizeof client);
+        *socket_context = ci ? guard_open(ci->connect_fd, client) : NULL;
+    } else {
+        guard_close(*socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void log_request(const char *method, const char *url, const char *client,
                         const api_response_t *r, double ms)
 {
     char path[300];
-    if (r->status >= 500)
+    if (r->status == 401 || r->status == 429)
+        /* Refusals worth seeing by default: key guessing, floods.  The
+         * detail says which (no key, bad key, throttled), never the key. */
+        log_warn("request", "method=%s path=%s status=%d ms=%.1f client=%s reason=%s", method,
+                 log_q(url, path, sizeof path), r->status, ms, client,
+                 r->detail[0] ? r->detail : "rate_limited");
+    else if (r->status >= 500)
         log_warn("request", "method=%s path=%s status=%d ms=%.1f client=%s detail=%s", method,
                  log_q(url, path, sizeof path), r->status, ms, client, r->detail);
     else
@@ -143,6 +238,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(ctx = calloc(1, sizeof *ctx)))
             return MHD_NO;
         *con_cls = ctx;
+        const char *why = ambiguous_framing(c);
+        if (why) {
+            /* Answer and close: nothing after these headers can be trusted
+             * to be where this parser thinks it is. */
+            api_response_t r;
+            char client[INET6_ADDRSTRLEN], path[300];
+            memset(&r, 0, sizeof r);
+            client_name(c, client, sizeof client);
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "{\"error\":{\"code\":\"bad_framing\",\"message\":\"refused: %s\"}}",
+                     why);
+            r.status = 400;
+            r.content_type = "application/json";
+            r.body = strdup(msg);
+            r.body_len = r.body ? strlen(r.body) : 0;
+            log_warn("request", "method=%s path=%s status=400 client=%s reason=bad_framing",
+                     method, log_q(url, path, sizeof path), client);
+            ctx->too_big = true;
+            enum MHD_Result ret = send_response_ex(c, &r, true);
+            api_response_free(&r);
+            return ret;
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
             /* Answer before reading a byte of it; MHD closes the connection
@@ -156,7 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             req.headers = hl.h;
             req.nheaders = hl.n;
             api_handle(api, &req, &r);
-            enum MHD_Result ret = send_response(c, &r);
+            enum MHD_Result ret = send_response_ex(c, &r, true);
             api_response_free(&r);
             return ret;
         }
@@ -175,17 +293,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     double t0 = now_s();
     header_list_t hl = {.n = 0};
-    char client[INET6_ADDRSTRLEN] = "-";
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        if (ci->client_addr->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, client,
-                      sizeof client);
-        else if (ci->client_addr->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, client,
-                      sizeof client);
+    char client[INET6_ADDRSTRLEN];
+    guard_received(conn_guard(c));
+    if (!ctx->counted) {
+        ctx->counted = true;
+        atomic_fetch_add(&inflight, 1);
     }
+    client_name(c, client, sizeof client);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
     api_request_t req = {
         .method = method, .path = url, .headers = hl.h, .nheaders = hl.n,
@@ -205,8 +319,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     conn_ctx_t *ctx = *con_cls;
     (void)cls;
-    (void)c;
     (void)toe;
+    guard_next_request(conn_guard(c));
+    if (ctx && ctx->counted)
+        atomic_fetch_sub(&inflight, 1);
     if (ctx) {
         buf_free(&ctx->body);
         free(ctx);
@@ -226,7 +342,7 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
         return 64;
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL;
+                     MHD_USE_POLL | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -234,7 +350,8 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         o->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_END);
+        NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_client,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
     if (!d) {
         log_error("listen_failed", "listen=%s error=\"%s\"", o->listen,
                   errno ? strerror(errno) : "cannot start the HTTP server");
@@ -242,8 +359,11 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di ? di->port : 0;
-    log_info("listening", "listen=%s port=%u auth=%s", o->listen, port,
-             api_auth_enabled(api) ? "api_keys" : "off_loopback");
+    log_info("listening",
+             "listen=%s port=%u auth=%s max_connections=%u max_per_client=%u "
+             "request_timeout_s=%u",
+             o->listen, port, api_auth_enabled(api) ? "api_keys" : "off_loopback",
+             o->max_connections, o->max_per_client, o->request_timeout_s);
     if (o->port_file) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", o->port_file);
@@ -255,10 +375,21 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
             return 73;
         }
     }
-    while (!*stop)
+    double request_timeout = o->request_timeout_s ? o->request_timeout_s : 10;
+    while (!*stop) {
         usleep(100 * 1000);
-    log_info("stopping", "reason=signal");
+        guard_sweep(request_timeout);
+    }
+    /* Stop taking connections, make waiting requests answer (202 with
+     * their status URL) and give the answers time to go out before the
+     * daemon shuts every socket. */
+    MHD_quiesce_daemon(d);
     api_stop(api);
+    double until = now_s() + (o->drain_s > 0 ? o->drain_s : 5);
+    while (atomic_load(&inflight) > 0 && now_s() < until)
+        usleep(20 * 1000);
+    log_info("stopping", "reason=signal unanswered=%d request_timeouts=%lu",
+             atomic_load(&inflight), guard_expired_total());
     MHD_stop_daemon(d);
     return 0;
 }

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #define API_MAX_BODY (64 * 1024)  /* request bodies above this are 413 */
+#define API_AUTH_FAIL_PER_S 1.0   /* wrong keys an address may send a second */
+#define API_AUTH_FAIL_BURST 10.0  /* ... and at once before it is refused (429) */
 #define API_MAX_HEADERS 100
 
 typedef struct {
@@ -82,6 +84,12 @@ err_code_t api_pool_acquire(api_pool_t *p, api_backends_t **out, err_t *err);
  * left it unusable). */
 void api_pool_release(api_pool_t *p, api_backends_t *b, bool discard);
 void api_pool_free(api_pool_t *p);
+/* Caps the sets lent out at once (0: no cap, the default).  Beyond it
+ * api_pool_acquire() waits up to API_POOL_WAIT_S for one to be given back,
+ * then fails with ERR_THROTTLED, so requests cannot open file descriptors
+ * without bound. */
+#define API_POOL_WAIT_S 2
+void api_pool_set_max_out(api_pool_t *p, size_t max_out);
 
 /* ---- rate limiting ---- */
 
@@ -95,6 +103,9 @@ api_ratelimit_t *api_ratelimit_new(double rate_per_s, double burst, size_t max_k
  * request may go ahead, else the whole seconds (>= 1) until it may. */
 int api_ratelimit_take(api_ratelimit_t *r, const char *key, int64_t now_ms);
 void api_ratelimit_free(api_ratelimit_t *r);
+/* Like api_ratelimit_take() but takes no token and makes no bucket: 0 when
+ * key's bucket (if any) holds a token now, else the seconds until it will. */
+int api_ratelimit_peek(api_ratelimit_t *r, const char *key, int64_t now_ms);
 
 /* ---- the router ---- */
 

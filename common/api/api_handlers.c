@@ -125,6 +125,13 @@ static bool borrow(api_t *a, api_response_t *resp, api_backends_t **be)
     err_t e;
     err_clear(&e);
     if (api_pool_acquire(a->pool, be, &e) != ERR_OK) {
+        if (e.code == ERR_THROTTLED) {
+            /* Every handle set is lent out (waiting requests): bounded. */
+            api_error(resp, 503, "busy", "the server is busy; retry shortly");
+            snprintf(resp->detail, sizeof resp->detail, "%s", e.msg);
+            resp->retry_after = 1;
+            return false;
+        }
         if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID || e.code == ERR_CONFLICT)
             e.code = ERR_UNAVAILABLE;
         api_backend_error(resp, &e);
@@ -268,17 +275,33 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     if (req->deadline_ms && req->deadline_ms - 1000 < deadline)
         deadline = req->deadline_ms - 1000;
     for (;;) {
-        ledger_job_free(&job);
-        if (find_job(be, b.items[0].job_id, &job, &e) != ERR_OK) {
-            api_backend_error(resp, &e);
-            goto out;
+        if (be) {
+            ledger_job_free(&job);
+            if (find_job(be, b.items[0].job_id, &job, &e) != ERR_OK) {
+                api_backend_error(resp, &e);
+                goto out;
+            }
         }
         if (async || job_state_terminal(job.state) || atomic_load(&a->stopping) ||
             a->now_ms() >= deadline)
             break;
+        /* A waiting request holds no handles between polls (descriptors
+         * scale with polls in progress, not waiters); all lent out, it
+         * keeps the state it last read and tries at the next poll. */
+        if (be)
+            api_pool_release(a->pool, be, false);
+        be = NULL;
         sleep_s(a->o.poll_interval_s);
+        err_clear(&e);
+        if (api_pool_acquire(a->pool, &be, &e) != ERR_OK)
+            be = NULL;
     }
-    if (job.state == JOB_SUCCEEDED) {
+    if (job.state == JOB_SUCCEEDED && !be) {
+        err_clear(&e);
+        if (api_pool_acquire(a->pool, &be, &e) != ERR_OK)
+            be = NULL;
+    }
+    if (job.state == JOB_SUCCEEDED && be) {
         char *url;
         int64_t expires;
         fresh_url(a, be, &job, &url, &expires);
@@ -287,7 +310,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
                            "expires_at", time_json(expires * 1000), "batch_id", job.batch_id,
                            "status_url", status_url(req, "jobs", job.job_id)));
         free(url);
-    } else if (job_state_terminal(job.state)) {
+    } else if (job_state_terminal(job.state) && job.state != JOB_SUCCEEDED) {
         int status = job.state == JOB_FILTERED ? 422 : job.state == JOB_CANCELLED ? 409 : 502;
         api_json(resp, status,
                  json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code",

@@ -19,6 +19,7 @@ struct api {
     int64_t (*now_ms)(void);
     int (*key_equal)(const void *, const void *, size_t);
     atomic_bool stopping;
+    api_ratelimit_t *auth_fails; /* failed authentications per client address */
 };
 
 /* api_response.c: sets resp to the JSON error {"error": {"code", "message"}} with status. */

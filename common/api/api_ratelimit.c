@@ -89,3 +89,25 @@ int api_ratelimit_take(api_ratelimit_t *r, const char *key, int64_t now_ms)
     pthread_mutex_unlock(&r->mu);
     return wait;
 }
+
+int api_ratelimit_peek(api_ratelimit_t *r, const char *key, int64_t now_ms)
+{
+    int wait = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n; i++) {
+        bucket_t *b = &r->b[i];
+        if (strcmp(b->key, key) != 0)
+            continue;
+        double tokens = b->tokens;
+        if (now_ms > b->last_ms)
+            tokens += (double)(now_ms - b->last_ms) / 1000.0 * r->rate;
+        if (tokens < 1) {
+            wait = (int)ceil((1 - tokens) / r->rate);
+            if (wait < 1)
+                wait = 1;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return wait;
+}

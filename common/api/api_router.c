@@ -80,6 +80,12 @@ api_t *api_new(const api_options_t *o, api_pool_t *pool, err_t *err)
                 "loopback address (set api_keys or ONESHEET_API_KEYS)");
         goto fail;
     }
+    /* Key guessing: an address gets API_AUTH_FAIL_BURST wrong keys, then
+     * one a second; beyond that every request from it is refused unread. */
+    if (!(a->auth_fails = api_ratelimit_new(API_AUTH_FAIL_PER_S, API_AUTH_FAIL_BURST, 1024))) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     if (o->rate_per_s > 0) {
         double burst = o->rate_burst > 0 ? o->rate_burst : 2 * o->rate_per_s;
         if (!(a->limiter = api_ratelimit_new(o->rate_per_s, burst, 1024))) {
@@ -98,6 +104,7 @@ void api_free(api_t *a)
     if (!a)
         return;
     api_ratelimit_free(a->limiter);
+    api_ratelimit_free(a->auth_fails);
     free(a->keys);
     free(a);
 }
@@ -163,6 +170,9 @@ static const struct {
 
 static bool method_allowed(const char *allow, const char *method)
 {
+    /* HEAD wherever GET is; the server sends the headers only. */
+    if (strcmp(method, "HEAD") == 0)
+        method = "GET";
     size_t n = strlen(method);
     for (const char *p = allow; (p = strstr(p, method)); p += n)
         if ((p == allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
@@ -214,8 +224,21 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
     snprintf(key_name, sizeof key_name, "anonymous");
     if (!public && a->nkeys) {
         const char *key = api_header(req, "x-api-key");
+        const char *addr = req->client ? req->client : "-";
+        int wait = api_ratelimit_peek(a->auth_fails, addr, a->now_ms());
+        if (wait > 0) {
+            api_error(resp, 429, "auth_throttled",
+                      "too many failed authentications from this address; retry in %d s",
+                      wait);
+            resp->retry_after = wait;
+            snprintf(resp->detail, sizeof resp->detail, "auth_throttled");
+            return;
+        }
         int k = key && *key ? match_key(a, key) : -1;
         if (k < 0) {
+            api_ratelimit_take(a->auth_fails, addr, a->now_ms());
+            snprintf(resp->detail, sizeof resp->detail, "%s",
+                     key && *key ? "bad_key" : "no_key");
             api_error(resp, 401, "unauthorized",
                       key && *key ? "the API key is not valid"
                                   : "an API key is required in the x-api-key header");
