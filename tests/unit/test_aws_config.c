@@ -25,6 +25,7 @@
 #include "aws/aws.h"
 #include "aws/aws_config.h"
 #include "aws/creds.h"
+#include "aws/ddb.h"
 #include "aws/endpoint.h"
 #include "aws/retry.h"
 #include "fakeenv.h"
@@ -334,6 +335,33 @@ static void sts_region_is_the_sessions(void **state)
     assert_string_equal(creds_sts_region(&co, "eu-west-1"), "ca-central-1");
 }
 
+/* DynamoDB numbers as botocore's TypeSerializer writes a Decimal of the
+ * price: the shortest decimal that is the same double. */
+static void ddb_numbers_are_the_shortest_round_trip_decimal(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0.08, "0.08"}, {0.04, "0.04"}, {0.14, "0.14"}, {0.01, "0.01"},
+        {0.1 + 0.2, "0.30000000000000004"}, {80.0, "80"}, {0, "0"},
+        {1e-7, "1e-07"}, {3 * 0.04, "0.12"},
+    };
+    char out[40];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ddb_d_format(cases[i].v, out, sizeof out);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("%.17g: %s, want %s", cases[i].v, out, cases[i].want);
+        assert_true(strtod(out, NULL) == cases[i].v);
+    }
+    ddb_d_format(1.0 / 0.0, out, sizeof out);
+    assert_string_equal(out, "0");
+    json_t *n = ddb_d(0.08);
+    assert_string_equal(json_string_value(json_object_get(n, "N")), "0.08");
+    json_decref(n);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -349,6 +377,7 @@ int main(void)
         cmocka_unit_test(retry_settings_come_from_config_below_the_variables),
         T(aws_env_reads_retry_settings_from_the_profile),
         cmocka_unit_test(sts_region_is_the_sessions),
+        cmocka_unit_test(ddb_numbers_are_the_shortest_round_trip_decimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
