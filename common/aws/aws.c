@@ -8,6 +8,7 @@
  * by another thread (or between retries) is picked up at once. */
 #include "aws/aws.h"
 #include "base/buf.h"
+#include "aws/aws_config.h"
 #include "aws/retry_http.h"
 #include "aws/sigv4.h"
 
@@ -32,6 +33,7 @@ struct aws_env {
     retry_options_t retry_opts;
     pthread_mutex_t mu;          /* guards retry[] */
     retry_t *retry[ENDPOINT__COUNT];
+    aws_config_t cfg;            /* the shared config file's settings */
 };
 
 struct aws_client {
@@ -69,6 +71,8 @@ static void endpoint_opts(const aws_env_t *env, endpoint_options_t *eo)
     eo->getenv_ctx = (void *)env;
     eo->region = env->region;
     eo->s3_path_style = env->o.s3_path_style;
+    eo->s3_addressing = env->o.s3_addressing;
+    aws_config_endpoint_options(&env->cfg, eo);
 }
 
 static bool nonempty(const char *s)
@@ -77,29 +81,19 @@ static bool nonempty(const char *s)
 }
 
 /* The region: the option, AWS_REGION, AWS_DEFAULT_REGION, then the active
- * profile's "region" in the shared config files, as the SDKs do. */
+ * profile's "region" in the shared config files (env->cfg), as the SDKs do. */
 static err_code_t find_region(aws_env_t *env, const aws_env_options_t *opts,
                               err_t *err)
 {
-    endpoint_options_t eo = {env_get, env, opts->region, opts->s3_path_style};
-    char *profile_region = NULL;
+    endpoint_options_t eo = {.getenv = env_get, .getenv_ctx = env,
+                             .region = opts->region};
     if (!nonempty(opts->region) && !nonempty(aws_env_getenv(env, "AWS_REGION")) &&
         !nonempty(aws_env_getenv(env, "AWS_DEFAULT_REGION"))) {
-        creds_options_t co = {0};
-        co.getenv = env_get;
-        co.getenv_ctx = env;
-        err_t pe;
-        if (creds_profile_value(&co, "region", &profile_region, &pe) != ERR_OK)
-            profile_region = NULL;   /* a broken file is reported by creds */
-        if (!nonempty(profile_region)) {
-            free(profile_region);
+        if (!nonempty(env->cfg.region))
             return err_set(err, ERR_CONFIG, "AWS region not set: set AWS_REGION");
-        }
-        eo.region = profile_region;
+        eo.region = env->cfg.region;
     }
-    err_code_t rc = endpoint_region(&eo, env->region, sizeof env->region, err);
-    free(profile_region);
-    return rc;
+    return endpoint_region(&eo, env->region, sizeof env->region, err);
 }
 
 aws_env_t *aws_env_new(const aws_env_options_t *opts, err_t *err)
@@ -120,11 +114,16 @@ aws_env_t *aws_env_new(const aws_env_options_t *opts, err_t *err)
         err_set(err, ERR_NOMEM, "cannot create a mutex");
         return NULL;
     }
-    if (find_region(env, opts, err) != ERR_OK)
+    creds_options_t cfo = {0};
+    cfo.getenv = env_get;
+    cfo.getenv_ctx = env;
+    if (aws_config_load(&cfo, &env->cfg, err) != ERR_OK || find_region(env, opts, err) != ERR_OK)
         goto fail;
     if (opts->retry)
         env->retry_opts = *opts->retry;
-    else if (retry_options_from_env(&env->retry_opts, env_get_retry, env, err) != ERR_OK)
+    else if (retry_options_from_config(&env->retry_opts, env_get_retry, env,
+                                       env->cfg.retry_mode, env->cfg.max_attempts,
+                                       err) != ERR_OK)
         goto fail;
     if (opts->creds) {
         env->creds = opts->creds;
@@ -152,6 +151,7 @@ void aws_env_free(aws_env_t *env)
     if (env->own_creds)
         creds_cache_free(env->creds);
     pthread_mutex_destroy(&env->mu);
+    aws_config_free(&env->cfg);
     free(env);
 }
 

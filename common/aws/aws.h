@@ -36,9 +36,12 @@ typedef struct {
     long connect_timeout_ms;     /* 0: http default */
     long timeout_ms;             /* 0: http default */
     /* Retry strategy: NULL reads AWS_RETRY_MODE / AWS_MAX_ATTEMPTS through
-     * getenv.  When given it is used as is (copied), hooks included, so
+     * getenv, then retry_mode / max_attempts from the shared config file.  When given it is used as is (copied), hooks included, so
      * tests can pass a no-op sleep. */
     const retry_options_t *retry;
+    /* S3 addressing (endpoint.h); auto: the config file's s3
+     * addressing_style, else botocore's choice.  s3_path_style forces path. */
+    endpoint_s3_addressing_t s3_addressing;
 } aws_env_options_t;
 
 /* Creates an environment.  opts may be NULL (process defaults).  Fails with

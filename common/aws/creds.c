@@ -232,13 +232,13 @@ err_code_t creds_parse_json(const char *text, size_t len, const char *what,
 const char *creds_sts_region(const creds_options_t *opts, const char *role_region)
 {
     const char *r;
-    if (role_region && *role_region)
-        return role_region;
     if (opts && opts->region && *opts->region)
         return opts->region;
     if ((r = creds_env(opts, "AWS_REGION")) != NULL)
         return r;
-    return creds_env(opts, "AWS_DEFAULT_REGION");
+    if ((r = creds_env(opts, "AWS_DEFAULT_REGION")) != NULL)
+        return r;
+    return role_region && *role_region ? role_region : NULL;
 }
 
 err_code_t creds_read_small_file(const char *path, size_t max, char **out,

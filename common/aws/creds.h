@@ -138,7 +138,8 @@ typedef struct {
     const char *session_name;   /* NULL: "onesheet-<unix time>" */
     const char *external_id;    /* NULL: none */
     long duration_seconds;      /* 0: the STS default (3600) */
-    const char *region;         /* NULL: as opts (see creds_sts_region) */
+    const char *region;         /* the active profile's region, used after
+                                   opts and the variables (creds_sts_region) */
 } creds_role_t;
 
 /* STS AssumeRole, a SigV4-signed query-protocol POST made with src.  The
@@ -161,6 +162,17 @@ err_code_t creds_sts_assume_role_web_identity(const creds_options_t *opts,
  * frees) or NULL when absent.  Errors as creds_from_profile(). */
 err_code_t creds_profile_value(const creds_options_t *opts, const char *key,
                                char **value, err_t *err);
+
+/* Reads KEY of service (the botocore service id in lower case, e.g.
+ * "dynamodb", "bedrock_runtime") from the [services NAME] section that the
+ * active profile's `services = NAME` names, written as a sub-property
+ * (`dynamodb =` / `  endpoint_url = http://...`).  *value is a new string
+ * (caller frees) or NULL when the profile names no services section or the
+ * section has no such key.  ERR_CONFIG when the named section is missing,
+ * else errors as creds_from_profile().  Sub-properties of a profile itself
+ * are read with creds_profile_value() as "s3.addressing_style". */
+err_code_t creds_service_value(const creds_options_t *opts, const char *service,
+                               const char *key, char **value, err_t *err);
 
 /* --- The cache.  One per process, shared by every thread. */
 
@@ -224,8 +236,9 @@ bool creds_parse_time(const char *s, int64_t *out);
  * errors.  ERR_INVALID never quotes the text. */
 err_code_t creds_parse_json(const char *text, size_t len, const char *what,
                             const char *source, creds_t *out, err_t *err);
-/* The region STS calls use: role_region, opts->region, AWS_REGION,
- * AWS_DEFAULT_REGION, else NULL (the global endpoint, us-east-1). */
+/* The region STS calls use, the session's as botocore picks it:
+ * opts->region, AWS_REGION, AWS_DEFAULT_REGION, then role_region (the
+ * active profile's region), else NULL (the global endpoint, us-east-1). */
 const char *creds_sts_region(const creds_options_t *opts,
                              const char *role_region);
 /* Reads a small file (at most max bytes: ERR_TOOBIG) into a new string with

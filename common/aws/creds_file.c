@@ -3,10 +3,11 @@
  *
  * The files are INI as the AWS CLI reads them: `[section]` headers, `key =
  * value` lines, whole-line `#` or `;` comments, and indented lines after a
- * key being sub-properties (`s3 =` / `  addressing_style = path`) that the
- * credential chain ignores.  In `config` a profile is `[profile NAME]` (or
+ * key being sub-properties (`s3 =` / `  addressing_style = path`), kept as
+ * "s3.addressing_style" and ignored by the credential chain.  In `config` a profile is `[profile NAME]` (or
  * `[default]`); other sections (`[sso-session x]`, `[services x]`) are not
- * profiles.  In `credentials` the section name is the profile name.  For the
+ * profiles ([services x] is kept apart, for creds_service_value()).  In
+ * `credentials` the section name is the profile name.  For the
  * same key the credentials file wins. */
 #include "aws/creds.h"
 #include "base/buf.h"
@@ -19,6 +20,8 @@
 
 #define MAX_FILE (1024 * 1024)
 #define MAX_CHAIN 8
+/* Marks a [services NAME] section's name among the profile names. */
+#define SERVICES_SECTION '\x1f'
 
 typedef struct {
     char *profile;   /* owned */
@@ -98,6 +101,7 @@ static err_code_t ini_parse(ini_t *f, const char *text, size_t len,
     char *profile = NULL;     /* current profile section, NULL: none */
     bool in_section = false, have_key = false;
     size_t key_indent = 0;
+    char parent[64] = "";     /* the last key, for sub-properties */
     int lineno = 0;
     err_code_t rc = ERR_OK;
     const char *p = text, *end_all = text + len;
@@ -117,8 +121,22 @@ static err_code_t ini_parse(ini_t *f, const char *text, size_t len,
             end--;
         if (s == end || *s == '#' || *s == ';')
             continue;
-        if (indent > 0 && have_key && indent > key_indent)
-            continue;   /* a sub-property or continuation of the last key */
+        if (indent > 0 && have_key && indent > key_indent) {
+            /* A sub-property of the last key (`s3 =` / `  addressing_style
+             * = path`), kept as "s3.addressing_style"; other continuation
+             * lines are ignored. */
+            const char *eq = memchr(s, '=', (size_t)(end - s));
+            if (eq && profile) {
+                const char *k = s, *ke = eq, *v = eq + 1, *ve = end;
+                char sub[128];
+                trim(&k, &ke);
+                trim(&v, &ve);
+                int n = snprintf(sub, sizeof sub, "%s.%.*s", parent, (int)(ke - k), k);
+                if (k < ke && n > 0 && (size_t)n < sizeof sub)
+                    rc = ini_add(f, profile, sub, (size_t)n, v, (size_t)(ve - v), err);
+            }
+            continue;
+        }
         if (*s == '[') {
             const char *close = memchr(s, ']', (size_t)(end - s));
             const char *n = s + 1, *ne = close;
@@ -143,6 +161,24 @@ static err_code_t ini_parse(ini_t *f, const char *text, size_t len,
                 n += 8;
                 trim(&n, &ne);
                 is_profile = true;
+            }
+            if (!is_profile && is_config && ne - n > 8 &&
+                memcmp(n, "services", 8) == 0 && (n[8] == ' ' || n[8] == '\t')) {
+                /* [services NAME] is kept under SERVICES_SECTION "NAME",
+                 * which no profile name can collide with. */
+                n += 9;
+                trim(&n, &ne);
+                char *sec = malloc((size_t)(ne - n) + 2);
+                if (sec) {
+                    sec[0] = SERVICES_SECTION;
+                    memcpy(sec + 1, n, (size_t)(ne - n));
+                    sec[ne - n + 1] = '\0';
+                }
+                profile = sec;
+                if (!sec) {
+                    rc = err_set(err, ERR_NOMEM, "%s: out of memory", f->shown);
+                    break;
+                }
             }
             if (is_profile && !(profile = strndup(n, (size_t)(ne - n)))) {
                 rc = err_set(err, ERR_NOMEM, "%s: out of memory", f->shown);
@@ -173,6 +209,7 @@ static err_code_t ini_parse(ini_t *f, const char *text, size_t len,
         }
         have_key = true;
         key_indent = indent;
+        snprintf(parent, sizeof parent, "%.*s", (int)(ke - k), k);
         if (profile)
             rc = ini_add(f, profile, k, (size_t)(ke - k), v, (size_t)(ve - v), err);
     }
@@ -331,7 +368,11 @@ static err_code_t role_from(shared_t *sh, const char *name, creds_role_t *role,
     role->role_arn = get(sh, name, "role_arn");
     role->session_name = get(sh, name, "role_session_name");
     role->external_id = get(sh, name, "external_id");
-    role->region = get(sh, name, "region");
+    /* Every AssumeRole of a chain goes to STS in the session's region, as
+     * botocore's one STS client for the chain does: the variables, else the
+     * active profile's region -- not the region of the profile being
+     * assumed, which for the middle hop of a chain is another profile. */
+    role->region = get(sh, sh->profile, "region");
     if (!role->session_name) {
         snprintf(session, cap, "onesheet-%lld", (long long)creds_now(sh->opts));
         role->session_name = session;
@@ -478,6 +519,35 @@ err_code_t creds_profile_value(const creds_options_t *opts, const char *key,
         if (!*value)
             rc = err_set(err, ERR_NOMEM, "out of memory");
     }
+    shared_free(&sh);
+    return rc;
+}
+
+err_code_t creds_service_value(const creds_options_t *opts, const char *service,
+                               const char *key, char **value, err_t *err)
+{
+    shared_t sh;
+    const char *sec, *v = NULL;
+    char name[256], full[128];
+    err_code_t rc;
+
+    *value = NULL;
+    rc = shared_load(&sh, opts, err);
+    if (rc != ERR_OK)
+        return rc;
+    sec = get(&sh, sh.profile, "services");
+    if (sec && (size_t)snprintf(name, sizeof name, "%c%s", SERVICES_SECTION, sec) <
+                   sizeof name &&
+        (size_t)snprintf(full, sizeof full, "%s.%s", service, key) < sizeof full) {
+        if (!ini_has(&sh.config, name))
+            rc = err_set(err, ERR_CONFIG, "%s: profile '%s' names services '%.64s', "
+                         "but there is no [services %.64s] section", sh.config.shown,
+                         sh.profile, sec, sec);
+        else
+            v = ini_get(&sh.config, name, full);
+    }
+    if (rc == ERR_OK && v && *v && !(*value = strdup(v)))
+        rc = err_set(err, ERR_NOMEM, "out of memory");
     shared_free(&sh);
     return rc;
 }

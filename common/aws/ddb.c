@@ -125,12 +125,25 @@ json_t *ddb_n(int64_t v)
     return json_pack("{s:s}", "N", num);
 }
 
-/* %.17g round-trips every finite double; DynamoDB numbers cannot be
- * infinite or NaN, so those are stored as 0. */
+void ddb_d_format(double v, char *out, size_t cap)
+{
+    if (!isfinite(v))
+        v = 0.0;
+    /* The shortest of %.15g..%.17g that reads back as v: 0.08 is "0.08",
+     * not %.17g's "0.080000000000000002" (the same double), and %.17g
+     * still round-trips every other finite one. */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (prec == 17 || strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* DynamoDB numbers cannot be infinite or NaN, so those are stored as 0. */
 json_t *ddb_d(double v)
 {
     char num[40];
-    snprintf(num, sizeof num, "%.17g", isfinite(v) ? v : 0.0);
+    ddb_d_format(v, num, sizeof num);
     return json_pack("{s:s}", "N", num);
 }
 

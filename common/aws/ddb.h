@@ -49,7 +49,12 @@ err_code_t ddb_query(aws_client_t *c, const char *table, json_t *req, ddb_item_f
 
 json_t *ddb_s(const char *s);
 json_t *ddb_n(int64_t v);
+/* A double as a DynamoDB number: the shortest decimal that reads back as
+ * the same double ("0.08", not "0.080000000000000002"); infinities and NaN
+ * are 0. */
 json_t *ddb_d(double v);
+/* The text ddb_d() stores for v, into out (cap >= 32). */
+void ddb_d_format(double v, char *out, size_t cap);
 /* {"pk": {"S": pk}, "sk": {"S": sk}} */
 json_t *ddb_key(const char *pk, const char *sk);
 

@@ -13,14 +13,20 @@ static const struct {
     const char *suffix;             /* AWS_ENDPOINT_URL_<suffix> */
     const char *host_prefix;        /* PREFIX.REGION.amazonaws.com */
     const char *signing_name;
+    const char *config_id;          /* [services x] key: botocore's id */
 } services[ENDPOINT__COUNT] = {
-    [ENDPOINT_SQS] = {"SQS", "sqs", "sqs"},
-    [ENDPOINT_S3] = {"S3", "s3", "s3"},
-    [ENDPOINT_DYNAMODB] = {"DYNAMODB", "dynamodb", "dynamodb"},
+    [ENDPOINT_SQS] = {"SQS", "sqs", "sqs", "sqs"},
+    [ENDPOINT_S3] = {"S3", "s3", "s3", "s3"},
+    [ENDPOINT_DYNAMODB] = {"DYNAMODB", "dynamodb", "dynamodb", "dynamodb"},
     [ENDPOINT_BEDROCK_RUNTIME] = {"BEDROCK_RUNTIME", "bedrock-runtime",
-                                  "bedrock"},
-    [ENDPOINT_STS] = {"STS", "sts", "sts"},
+                                  "bedrock", "bedrock_runtime"},
+    [ENDPOINT_STS] = {"STS", "sts", "sts", "sts"},
 };
+
+const char *endpoint_config_id(endpoint_service_t svc)
+{
+    return svc < ENDPOINT__COUNT ? services[svc].config_id : "";
+}
 
 static const char *env(const endpoint_options_t *o, const char *name)
 {
@@ -134,17 +140,32 @@ err_code_t endpoint_resolve(endpoint_service_t svc, const endpoint_options_t *o,
         return err_set(err, ERR_INVALID, "unknown service %d", (int)svc);
     ep->service = svc;
     ep->s3_path_style = o && o->s3_path_style;
+    ep->s3_addressing = o ? o->s3_addressing : ENDPOINT_S3_AUTO;
+    if (ep->s3_path_style)
+        ep->s3_addressing = ENDPOINT_S3_PATH;
     snprintf(ep->signing_name, sizeof ep->signing_name, "%s",
              services[svc].signing_name);
     if ((rc = endpoint_region(o, ep->region, sizeof ep->region, err)) != ERR_OK)
         return rc;
 
-    if (!is_true(env(o, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
+    const char *ignore = env(o, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    if (!ignore && o)
+        ignore = o->config_ignore_endpoints;
+    if (!is_true(ignore)) {
         snprintf(var, sizeof var, "AWS_ENDPOINT_URL_%s", services[svc].suffix);
         v = env(o, var);
         if (!v) {
             snprintf(var, sizeof var, "AWS_ENDPOINT_URL");
             v = env(o, var);
+        }
+        if (!v && o && o->config_service_url[svc] && *o->config_service_url[svc]) {
+            v = o->config_service_url[svc];
+            snprintf(var, sizeof var, "config [services] %s.endpoint_url",
+                     services[svc].config_id);
+        }
+        if (!v && o && o->config_url && *o->config_url) {
+            v = o->config_url;
+            snprintf(var, sizeof var, "config endpoint_url");
         }
     }
     if (v) {
@@ -217,9 +238,24 @@ bool endpoint_bucket_dns_compatible(const char *b)
     return true;
 }
 
+bool endpoint_s3_addressing_parse(const char *v, endpoint_s3_addressing_t *out)
+{
+    static const char *const names[] = {"auto", "path", "virtual"};
+    for (size_t i = 0; v && i < 3; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = (endpoint_s3_addressing_t)i;
+            return true;
+        }
+    return false;
+}
+
 bool endpoint_s3_path_style(const endpoint_t *ep, const char *bucket)
 {
-    return ep->s3_path_style || endpoint_host_is_ip_or_localhost(ep->host) ||
+    if (ep->s3_addressing == ENDPOINT_S3_VIRTUAL && !ep->s3_path_style)
+        return !endpoint_bucket_dns_compatible(bucket) ||
+               is_ipv4(ep->host) || ep->host[0] == '[';
+    return ep->s3_path_style || ep->s3_addressing == ENDPOINT_S3_PATH ||
+           ep->custom || endpoint_host_is_ip_or_localhost(ep->host) ||
            !endpoint_bucket_dns_compatible(bucket) ||
            (strchr(bucket, '.') && strcmp(ep->scheme, "https") == 0);
 }

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -108,29 +109,54 @@ static void defaults(retry_options_t *o)
 err_code_t retry_options_from_env(retry_options_t *o, retry_getenv_fn getenv_fn,
                                   void *ud, err_t *err)
 {
+    return retry_options_from_config(o, getenv_fn, ud, NULL, NULL, err);
+}
+
+err_code_t retry_options_from_config(retry_options_t *o, retry_getenv_fn getenv_fn,
+                                     void *ud, const char *config_mode,
+                                     const char *config_max, err_t *err)
+{
     memset(o, 0, sizeof *o);
     if (!getenv_fn)
         getenv_fn = real_getenv;
-    const char *mode = getenv_fn("AWS_RETRY_MODE", ud);
+    const char *from = "AWS_RETRY_MODE", *mode = getenv_fn(from, ud);
+    if (!mode || !*mode) {
+        from = "retry_mode in the AWS config file";
+        mode = config_mode;
+    }
     if (mode && *mode) {
-        if (strcmp(mode, "standard") == 0 || strcmp(mode, "legacy") == 0)
+        if (strcmp(mode, "standard") == 0)
             o->mode = RETRY_STANDARD;
         else if (strcmp(mode, "adaptive") == 0)
             o->mode = RETRY_ADAPTIVE;
+        else if (strcmp(mode, "legacy") == 0)
+            return err_set(err, ERR_CONFIG,
+                           "%s: the SDKs' legacy retry mode is not supported; set "
+                           "standard (or adaptive) instead", from);
         else
             return err_set(err, ERR_CONFIG,
-                           "AWS_RETRY_MODE: expected standard or adaptive, got \"%.32s\"",
-                           mode);
+                           "%s: expected standard or adaptive, got \"%.32s\"",
+                           from, mode);
     }
-    const char *max = getenv_fn("AWS_MAX_ATTEMPTS", ud);
+    const char *max;
+    from = "AWS_MAX_ATTEMPTS";
+    max = getenv_fn(from, ud);
+    if (!max || !*max) {
+        from = "max_attempts in the AWS config file";
+        max = config_max;
+    }
     if (max && *max) {
         char *end;
         errno = 0;
         long v = strtol(max, &end, 10);
-        if (errno || *end || v < 1 || v > 100)
+        /* botocore takes any integer (int()): 0 still makes the one
+         * attempt, and there is no upper bound (the retry token bucket
+         * limits how many retries are really made). */
+        if (errno || *end || end == max || v < 0 || v > INT_MAX)
             return err_set(err, ERR_CONFIG,
-                           "AWS_MAX_ATTEMPTS: expected 1..100, got \"%.32s\"", max);
-        o->max_attempts = (int)v;
+                           "%s: expected a whole number of attempts (1 or more), "
+                           "got \"%.32s\"", from, max);
+        o->max_attempts = v == 0 ? 1 : (int)v;
     }
     defaults(o);
     return ERR_OK;

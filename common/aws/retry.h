@@ -52,11 +52,19 @@ typedef struct {
 typedef struct retry retry_t;
 
 /* Fills o with defaults, then AWS_RETRY_MODE ("standard", "adaptive";
- * "legacy" is read as standard) and AWS_MAX_ATTEMPTS (1..100) read through
- * getenv_fn (NULL: the process environment).  Returns ERR_CONFIG with a
- * message naming the variable when a value is invalid. */
+ * the SDKs' "legacy" is refused, not run as standard) and AWS_MAX_ATTEMPTS
+ * (any whole number as botocore takes it; 0 still makes one attempt) read
+ * through getenv_fn (NULL: the process environment).  Returns ERR_CONFIG
+ * with a message naming the variable when a value is invalid. */
 err_code_t retry_options_from_env(retry_options_t *o, retry_getenv_fn getenv_fn,
                                   void *ud, err_t *err);
+
+/* retry_options_from_env() with the shared config file's retry_mode and
+ * max_attempts (NULL: unset) below the variables, as the SDKs order them.
+ * Errors name where the bad value came from. */
+err_code_t retry_options_from_config(retry_options_t *o, retry_getenv_fn getenv_fn,
+                                     void *ud, const char *config_mode,
+                                     const char *config_max, err_t *err);
 
 /* Creates the shared state for one client; opts may be NULL for the
  * standard defaults.  The hooks in opts are copied.  NULL on out of memory. */

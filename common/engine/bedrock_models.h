@@ -49,7 +49,8 @@ typedef struct {
     const char *name;            /* "Stable Diffusion 3.5 Large" */
     bedrock_shape_t shape;
     bool sd3_mode;               /* send "mode": "text-to-image" */
-    bool retired;                /* no longer offered; kept for old configs */
+    bool retired;                /* no longer served by Bedrock: refused at
+                                    submit (engine_model_check) */
     size_t prompt_max;           /* code points */
     size_t negative_max;         /* code points; 0: no negative prompt */
     int64_t seed_max;            /* seeds are 0..seed_max */

@@ -122,15 +122,45 @@ static void nearest_known(const char *model, char out[MODEL_ID_CAP])
  * or an id of the Bedrock table. */
 static bool model_known(const char *model)
 {
-    return !model || !*model || strcmp(model, "draft") == 0 || bedrock_model_lookup(model);
+    const bedrock_model_t *m;
+    return !model || !*model || strcmp(model, "draft") == 0 ||
+           ((m = bedrock_model_lookup(model)) && !m->retired);
+}
+
+/* The model to use instead of retired m: the first current one of the same
+ * vendor ("stability.", "amazon."), else the first current one. */
+static const char *replacement_of(const bedrock_model_t *m)
+{
+    size_t vlen = strcspn(m->id, ".");
+    const char *first = NULL;
+    for (size_t i = 0; i < bedrock_model_count(); i++) {
+        const bedrock_model_t *c = bedrock_model_at(i);
+        if (c->retired)
+            continue;
+        if (strncmp(c->id, m->id, vlen + 1) == 0)
+            return c->id;
+        if (!first)
+            first = c->id;
+    }
+    return first ? first : "draft";
 }
 
 err_code_t engine_model_check(const char *model, char *nearest, size_t cap, err_t *err)
 {
     char best[MODEL_ID_CAP], shown[MODEL_ID_CAP + 4];
+    const bedrock_model_t *m;
 
     if (model_known(model))
         return ERR_OK;
+    if ((m = bedrock_model_lookup(model)) != NULL) {
+        /* Retired: Bedrock no longer serves it, so a job would only fail
+         * later at the worker. */
+        const char *instead = replacement_of(m);
+        if (nearest && cap)
+            snprintf(nearest, cap, "%s", instead);
+        return err_set(err, ERR_INVALID, "model \"%s\" (%s) is retired on Bedrock; "
+                       "use \"%s\" instead", m->id, m->name, instead);
+    }
     nearest_known(model, best);
     if (nearest && cap)
         snprintf(nearest, cap, "%s", best);

@@ -28,7 +28,11 @@ const engine_backend_t *engine_backend_check(const char *model, err_t *err);
  * nearest known id copied into nearest (cut to cap - 1 bytes).  The nearest
  * id is the one at the least Levenshtein distance over the whole id, among
  * "draft", every base id and every base id under each profile prefix; ties
- * go to the first in table order (current models before retired ones). */
+ * go to the first in table order (current models before retired ones).
+ * A model the table marks retired (Bedrock no longer serves it, e.g.
+ * stability.stable-diffusion-xl-v1) is ERR_INVALID "model \"X\" (NAME) is
+ * retired on Bedrock; use \"Y\" instead", Y (the first current model of
+ * the same vendor) copied into nearest. */
 err_code_t engine_model_check(const char *model, char *nearest, size_t cap, err_t *err);
 
 /* Moves every item of b (from bulk_parse(), before bulk_assign_ids()) whose

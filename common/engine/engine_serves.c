@@ -50,7 +50,11 @@ err_code_t engine_models_check(const char *list, err_t *err)
         if (!*id)
             return err_set(err, ERR_CONFIG, "models: an empty model id in \"%.200s\" "
                            "(expected comma-separated ids)", list);
-        if (engine_model_check(id, NULL, 0, err) != ERR_OK) {
+        /* A retired model may still be listed: a worker serving it takes
+         * the jobs queued before it was refused at submit, and fails them
+         * with Bedrock's answer rather than leave them unserved. */
+        const bedrock_model_t *known = bedrock_model_lookup(id);
+        if (!(known && known->retired) && engine_model_check(id, NULL, 0, err) != ERR_OK) {
             err->code = ERR_CONFIG;
             return err_prefix(err, "models");
         }

@@ -164,6 +164,18 @@ static void unknown_models_are_refused_naming_the_nearest_known_id(void **state)
     assert_int_equal(engine_model_check("stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
     assert_int_equal(engine_model_check("us.stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
     assert_int_equal(engine_model_check("apac.amazon.nova-canvas-v1:0", NULL, 0, &e), ERR_OK);
+    assert_int_equal(engine_model_check("amazon.titan-image-generator-v2:0", NULL, 0, &e),
+                     ERR_OK);
+    /* A retired model is refused saying so and naming the replacement. */
+    assert_int_equal(engine_model_check("stability.stable-diffusion-xl-v1", near, sizeof near,
+                                        &e), ERR_INVALID);
+    assert_string_equal(near, "stability.sd3-5-large-v1:0");
+    assert_string_equal(e.msg, "model \"stability.stable-diffusion-xl-v1\" (Stable Diffusion "
+                               "XL 1.0) is retired on Bedrock; use "
+                               "\"stability.sd3-5-large-v1:0\" instead");
+    assert_int_equal(engine_model_check("us.stability.stable-diffusion-xl-v1", NULL, 0, &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "retired"));
 
     err_clear(&e);
     assert_int_equal(engine_model_check("stability.sd3-5-larg-v1:0", near, sizeof near, &e),

@@ -45,6 +45,7 @@ typedef struct {
     char sts_auth[1024];
     bool sts_signed_ok;
     char sts_verify_msg[512];
+    int sts_signed_calls;    /* calls whose signature verified */
 } aws_fake_t;
 
 static aws_fake_t fake;
@@ -117,6 +118,16 @@ static void sts(const fake_request_t *req, fake_response_t *resp)
         h[i] = (http_header_t){req->headers[i].name, req->headers[i].value};
     err_clear(&e);
     fake.sts_signed_ok = !web && sigv4_verify(&sr, &base, &vo, NULL, &e) == ERR_OK;
+    if (!web && !fake.sts_signed_ok &&
+        strstr(fake_request_header(req, "Authorization") ? fake_request_header(req, "Authorization")
+                                                         : "", "Credential=AKIDASSUMED/")) {
+        /* The next hop of a role chain signs with what the last one gave. */
+        sigv4_credentials_t hop = {"AKIDASSUMED", "stsSecret/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+                                   "stsToken+XXXX/XXXX="};
+        err_clear(&e);
+        fake.sts_signed_ok = sigv4_verify(&sr, &hop, &vo, NULL, &e) == ERR_OK;
+    }
+    fake.sts_signed_calls += fake.sts_signed_ok;
     copy(fake.sts_verify_msg, sizeof fake.sts_verify_msg, e.msg);
     if (fake.sts_error || (!web && !fake.sts_signed_ok)) {
         resp->status = 403;
@@ -427,6 +438,35 @@ static void assume_role_is_sigv4_signed_with_the_source_profile(void **state)
     assert_non_null(strstr(fake.sts_body, "DurationSeconds=1800"));
 }
 
+/* botocore makes one STS client for the whole chain, in the session's
+ * region (the variables, else the active profile's region): the middle
+ * hop is not signed for the middle profile's region. */
+static void a_role_chain_signs_every_hop_for_the_session_region(void **state)
+{
+    fx_t *f = *state;
+    creds_t c;
+    err_t e;
+
+    put(f, 0, ".aws/config",
+        "[profile top]\nregion = us-west-2\nrole_arn = arn:aws:iam::123456789012:role/top\n"
+        "source_profile = middle\nrole_session_name = s-top\n"
+        "[profile middle]\nregion = eu-west-1\n"
+        "role_arn = arn:aws:iam::123456789012:role/middle\nsource_profile = base\n"
+        "role_session_name = s-middle\n");
+    put(f, 1, ".aws/credentials",
+        "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = " BASE_SECRET "\n");
+    fakeenv_set(&f->env, "AWS_REGION", NULL);
+    fakeenv_set(&f->env, "AWS_PROFILE", "top");
+    if (creds_resolve(&f->opts, &c, &e) != ERR_OK)
+        fail_msg("chain: %s (last STS verify: %s)", e.msg, fake.sts_verify_msg);
+    assert_string_equal(c.access_key_id, "AKIDASSUMED");
+    creds_free(&c);
+    assert_int_equal(fake.sts_calls, 2);
+    assert_int_equal(fake.sts_signed_calls, 2);
+    assert_non_null(strstr(fake.sts_auth, "Credential=AKIDASSUMED/20240501/us-west-2/sts/"));
+    assert_non_null(strstr(fake.sts_body, "RoleSessionName=s-top"));
+}
+
 static void assume_role_failures_are_clear_and_secret_free(void **state)
 {
     fx_t *f = *state;
@@ -552,6 +592,7 @@ int main(void)
         T(container_relative_uri_goes_to_the_ecs_endpoint),
         T(container_full_uri_must_be_https_loopback_or_link_local),
         T(assume_role_is_sigv4_signed_with_the_source_profile),
+        T(a_role_chain_signs_every_hop_for_the_session_region),
         T(assume_role_failures_are_clear_and_secret_free),
         T(web_identity_from_env_is_unsigned),
         T(web_identity_from_a_profile),

@@ -272,7 +272,12 @@ static void s3_addressing_picks_path_style_when_it_must(void **state)
     resolve_ok(ENDPOINT_S3, &o, &ep);
     assert_true(endpoint_s3_path_style(&ep, "posters"));
 
+    /* A configured endpoint is path-style unless virtual is asked for, as
+     * botocore's S3EndpointSetter does. */
     o = opts(plain);
+    resolve_ok(ENDPOINT_S3, &o, &ep);
+    assert_true(endpoint_s3_path_style(&ep, "posters"));
+    o.s3_addressing = ENDPOINT_S3_VIRTUAL;
     resolve_ok(ENDPOINT_S3, &o, &ep);
     assert_false(endpoint_s3_path_style(&ep, "my.posters"));  /* http */
     assert_int_equal(endpoint_s3_object_url(&ep, "posters", "k", &url, NULL),

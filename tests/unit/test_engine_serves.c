@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/engine_serves.h"
+#include "engine/engine_backends.h"
 
 static void a_list_serves_its_models_under_any_profile_prefix(void **state)
 {
@@ -39,6 +40,12 @@ static void defaults_are_draft_or_every_bedrock_model(void **state)
     assert_non_null(strstr(b, "stability.sd3-5-large-v1:0"));
     assert_null(strstr(b, "draft"));
     assert_int_equal(engine_models_check(b, &e), ERR_OK);
+    /* Retired ids stay servable (jobs queued before they were refused at
+     * submit), though submit refuses them. */
+    assert_non_null(strstr(b, "stability.stable-diffusion-xl-v1"));
+    assert_int_equal(engine_models_check("stability.stable-diffusion-xl-v1", &e), ERR_OK);
+    assert_int_equal(engine_model_check("stability.stable-diffusion-xl-v1", NULL, 0, &e),
+                     ERR_INVALID);
     free(d);
     free(b);
 }

@@ -275,7 +275,7 @@ static void environment_values_are_validated(void **state)
     const char *bad_mode[] = {"AWS_RETRY_MODE", "aggressive", NULL};
     assert_int_equal(retry_options_from_env(&o, env_table, bad_mode, &e), ERR_CONFIG);
     assert_true(strstr(e.msg, "AWS_RETRY_MODE") != NULL);
-    const char *bad_max[][3] = {{"AWS_MAX_ATTEMPTS", "0", NULL},
+    const char *bad_max[][3] = {{"AWS_MAX_ATTEMPTS", "1.5", NULL},
                                 {"AWS_MAX_ATTEMPTS", "3x", NULL},
                                 {"AWS_MAX_ATTEMPTS", "-2", NULL}};
     for (int i = 0; i < 3; i++) {

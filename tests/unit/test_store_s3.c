@@ -52,6 +52,7 @@ typedef struct {
     fakeaws_t a;
     bool path_style;
     store_t *s;
+    endpoint_s3_addressing_t addressing;
 } fx_t;
 
 static obj_t *find(srv_t *s, const char *path)
@@ -184,7 +185,7 @@ static void reopen(fx_t *f, const char *url)
     release(f);
     fakeenv_set(&f->a.env, "AWS_REGION", "us-west-2");
     fakeenv_set(&f->a.env, "AWS_ENDPOINT_URL_S3", f->endpoint);
-    aws_env_options_t o = {.s3_path_style = f->path_style};
+    aws_env_options_t o = {.s3_path_style = f->path_style, .s3_addressing = f->addressing};
     if (fakeaws_open(&f->a, &o, &e) != ERR_OK)
         fail_msg("aws_env_new: %s", e.msg);
     f->s = store_s3_open_env(f->a.aws, url ? url : "s3://posters/out/", &e);
@@ -416,12 +417,18 @@ static void url_expiry_is_clamped_to_seven_days_and_the_credentials(void **state
     free(url);
 }
 
-static void url_is_virtual_hosted_unless_path_style_is_asked(void **state)
+static void url_is_path_style_on_a_custom_endpoint_unless_virtual_is_asked(void **state)
 {
     fx_t *f = *state;
     err_t e;
     char *url = NULL;
     f->endpoint = "https://s3.example.test";
+    /* A configured endpoint is path-style by default (botocore). */
+    reopen(f, "s3://posters/out");
+    assert_int_equal(store_url(f->s, "b1/j 1.png", 60, &url, NULL, &e), ERR_OK);
+    assert_true(starts_with(url, "https://s3.example.test/posters/out/b1/j%201.png?X-Amz-"));
+    free(url);
+    f->addressing = ENDPOINT_S3_VIRTUAL;
     reopen(f, "s3://posters/out");
     assert_int_equal(store_url(f->s, "b1/j 1.png", 60, &url, NULL, &e), ERR_OK);
     assert_true(starts_with(url, "https://posters.s3.example.test/out/b1/j%201.png?X-Amz-"));
@@ -608,7 +615,7 @@ int main(void)
         T(bad_keys_are_refused_before_any_request),
         T(url_is_a_presigned_path_style_get_the_server_accepts),
         T(url_expiry_is_clamped_to_seven_days_and_the_credentials),
-        T(url_is_virtual_hosted_unless_path_style_is_asked),
+        T(url_is_path_style_on_a_custom_endpoint_unless_virtual_is_asked),
         T(get_of_a_missing_key_is_notfound),
         T(get_refuses_bytes_that_do_not_match_the_stored_checksum),
         T(html_500_page_is_a_retried_unavailable_error),
