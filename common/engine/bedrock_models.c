@@ -56,9 +56,9 @@ static const bedrock_model_t models[] = {
      BEDROCK_SHAPE_SDXL, false, true, 2000, 2000, 4294967295LL, BEDROCK_FMT_PNG,
      sdxl_sizes, N(sdxl_sizes), 7, 30, 0.04, true},
     {"amazon.titan-image-generator-v2:0", "Titan Image Generator v2",
-     BEDROCK_SHAPE_TITAN, false, false, 512, 512, 2147483646LL, BEDROCK_FMT_PNG,
+     BEDROCK_SHAPE_TITAN, false, true, 512, 512, 2147483646LL, BEDROCK_FMT_PNG,
      titan_sizes, N(titan_sizes), 8, 0, 0.01, true},
-    {"amazon.nova-canvas-v1:0", "Nova Canvas", BEDROCK_SHAPE_TITAN, false, false,
+    {"amazon.nova-canvas-v1:0", "Nova Canvas", BEDROCK_SHAPE_TITAN, false, true,
      1024, 1024, 858993459LL, BEDROCK_FMT_PNG, NULL, 0, 6.5, 0, 0.04, true},
 };
 

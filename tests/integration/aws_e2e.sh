@@ -110,20 +110,20 @@ ok "duplicate delivery of a finished job: deleted, no Bedrock call"
 # (SendMessage with DelaySeconds, then delete) without claiming it, status
 # warns that no worker serves that model, and SIGTERM deregisters it.
 other=$("$BIN/onesheet" submit --prompt "A poster for a model nobody serves" \
-    --model amazon.nova-canvas-v1:0 2>/dev/null)
-"$BIN/onesheet-worker" --models amazon.titan-image-generator-v2:0 --beat-interval 1 \
+    --model stability.stable-image-core-v1:1 2>/dev/null)
+"$BIN/onesheet-worker" --models stability.stable-image-ultra-v1:1 --beat-interval 1 \
     --handback-delay 2 2>"$T/w4.log" &
 w4=$!; PIDS+=($w4)
 for _ in $(seq 100); do "$BIN/onesheet" workers --json | grep -q '"alive":true' && break; sleep 0.1; done
 "$BIN/onesheet" workers --json >"$T/workers.json"
 python3 -c "
 import json; w=[json.loads(l) for l in open('$T/workers.json')]
-assert len(w)==1 and w[0]['pid']==$w4 and w[0]['models']==['amazon.titan-image-generator-v2:0'], w" ||
+assert len(w)==1 and w[0]['pid']==$w4 and w[0]['models']==['stability.stable-image-ultra-v1:1'], w" ||
     fail "the worker is not in the DynamoDB registry"
 for _ in $(seq 100); do grep -q "event=job_not_served batch=$other .*handed_back=resent" "$T/w4.log" && break; sleep 0.1; done
 grep -q "event=job_not_served batch=$other .*handed_back=resent" "$T/w4.log" || { cat "$T/w4.log"; fail "not handed back"; }
 "$BIN/onesheet" status "$other" --json >"$T/other.json" 2>"$T/other.err"
-grep -q "no worker serves model amazon.nova-canvas-v1:0" "$T/other.err" || fail "status: no warning on AWS"
+grep -q "no worker serves model stability.stable-image-core-v1:1" "$T/other.err" || fail "status: no warning on AWS"
 python3 -c "
 import json; j=[json.loads(l) for l in open('$T/other.json')][-1]
 assert j['state']=='queued' and j.get('attempts', 0)==0, j" || fail "the unserved job was claimed"

@@ -42,7 +42,7 @@ ok "--skip-invalid skips only the lines naming unknown models"
 
 # Known ids pass: draft, a Bedrock id and inference profiles (no worker here
 # serves Bedrock, so a dry run is enough to see them accepted).
-for m in draft "$NEAR" "us.$NEAR" eu.amazon.nova-canvas-v1:0 apac.stability.stable-image-ultra-v1:1; do
+for m in draft "$NEAR" "us.$NEAR" eu.stability.stable-image-core-v1:1 apac.stability.stable-image-ultra-v1:1; do
     expect_status 0 "$BIN/onesheet" submit two.txt --model "$m" --dry-run
 done
 printf '%s\n' "{\"prompt\":\"p\",\"model\":\"us.$NEAR\"}" > profile.jsonl

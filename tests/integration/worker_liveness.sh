@@ -22,9 +22,9 @@ wait_for() {
 expect_status 78 "$BIN/onesheet-worker" --models stability.sd3-5-larg-v1:0 --drain
 grep -q 'models: unknown model "stability.sd3-5-larg-v1:0"' "$T/err" || { cat "$T/err"; fail "--models typo: message"; }
 grep -q 'did you mean "stability.sd3-5-large-v1:0"' "$T/err" || { cat "$T/err"; fail "--models typo: nearest id"; }
-expect_status 78 "$BIN/onesheet-worker" --models draft,amazon.nova-canvas-v1:0 --drain
+expect_status 78 "$BIN/onesheet-worker" --models draft,stability.stable-image-core-v1:1 --drain
 grep -q "draft cannot be served with Bedrock models" "$T/err" || fail "mixed --models: message"
-expect_status 78 "$BIN/onesheet-worker" --model draft --models amazon.nova-canvas-v1:0 --drain
+expect_status 78 "$BIN/onesheet-worker" --model draft --models stability.stable-image-core-v1:1 --drain
 grep -q -- "--models" "$T/err" || fail "--model draft with Bedrock --models: message"
 expect_status 64 "$BIN/onesheet-worker" --beat-interval 0 --drain
 grep -q -- "--beat-interval: expected a whole number of seconds from 1 to 3600" "$T/err" || fail "--beat-interval range"
@@ -106,19 +106,19 @@ wait_for state_is "$live" running ||
 ok "no warning while a live worker serves the batch's model"
 
 # ---- a job naming a Bedrock model: the draft worker leaves it alone ----
-bed=$("$BIN/onesheet" submit --prompt "A fox, for real" --model amazon.nova-canvas-v1:0 2>/dev/null)
+bed=$("$BIN/onesheet" submit --prompt "A fox, for real" --model stability.stable-image-core-v1:1 2>/dev/null)
 wait_for grep -q "event=job_not_served batch=$bed" "$T/w1.log" || fail "the draft worker did not hand it back"
 sleep 2.5   # handed back (1 s delay) and seen again at least once more
 [ "$(db "select state || ' ' || attempts from ledger_jobs where batch_id='$bed'")" = "queued 0" ] ||
     fail "the Bedrock job was claimed: $(db "select state, attempts from ledger_jobs where batch_id='$bed'")"
 [ ! -e "$ONESHEET_STATE_DIR/posters/$bed" ] || fail "a draft was drawn for a Bedrock job"
-grep "event=job_not_served batch=$bed" "$T/w1.log" | head -1 | grep -q "model=amazon.nova-canvas-v1:0 served=draft" ||
+grep "event=job_not_served batch=$bed" "$T/w1.log" | head -1 | grep -q "model=stability.stable-image-core-v1:1 served=draft" ||
     fail "job_not_served names the model and the served list"
 [ "$(db "select count(*) from queue_messages")" -ge 1 ] || fail "the handed-back message is gone"
 [ "$(db "select max(receive_count) from queue_messages where body like '%$bed%'")" -le 1 ] ||
     fail "handing back walks the receive count toward the dead-letter store"
 "$BIN/onesheet" status "$bed" >/dev/null 2>"$T/status3.err"
-grep -q "no worker serves model amazon.nova-canvas-v1:0 (none seen)" "$T/status3.err" ||
+grep -q "no worker serves model stability.stable-image-core-v1:1 (none seen)" "$T/status3.err" ||
     { cat "$T/status3.err"; fail "no warning for the unserved Bedrock model"; }
 ok "a draft worker never draws a Bedrock job: handed back unclaimed, and status names the model"
 

@@ -21,9 +21,9 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 cat >"$T/jobs.jsonl" <<'JOBS'
 {"id": "d1", "prompt": "A draft lighthouse", "model": "draft"}
 {"id": "d2", "prompt": "A draft fox", "model": "draft"}
-{"id": "n1", "prompt": "A canvas owl", "model": "amazon.nova-canvas-v1:0"}
-{"id": "n2", "prompt": "A canvas harbour", "model": "us.amazon.nova-canvas-v1:0"}
-{"id": "t1", "prompt": "A titan tower", "model": "amazon.titan-image-generator-v2:0"}
+{"id": "n1", "prompt": "A canvas owl", "model": "stability.stable-image-core-v1:1"}
+{"id": "n2", "prompt": "A canvas harbour", "model": "us.stability.stable-image-core-v1:1"}
+{"id": "t1", "prompt": "A titan tower", "model": "stability.stable-image-ultra-v1:1"}
 JOBS
 batch=$("$BIN/onesheet" submit "$T/jobs.jsonl" 2>"$T/submit.err") || { cat "$T/submit.err"; fail "submit"; }
 col() { db "select $1 from ledger_jobs where batch_id='$batch' and job_id='$2'"; }
@@ -37,27 +37,27 @@ for j in n1 n2 t1; do
 done
 ok "the draft worker generated the draft jobs and handed the Bedrock ones back unclaimed"
 
-# A worker serving Nova Canvas only (its engine opened from --models): the
-# two Nova jobs, whatever their profile prefix; Titan stays.
+# A worker serving Stable Image Core only (its engine opened from --models): the
+# two Core jobs, whatever their profile prefix; Ultra stays.
 sleep 1.2   # the handed-back copies become visible
-"$BIN/onesheet-worker" --models amazon.nova-canvas-v1:0 --drain --handback-delay 1 \
-    2>"$T/nova.log" || { tail "$T/nova.log"; fail "nova worker"; }
+"$BIN/onesheet-worker" --models stability.stable-image-core-v1:1 --drain --handback-delay 1 \
+    2>"$T/core.log" || { tail "$T/core.log"; fail "core worker"; }
 for j in n1 n2; do
-    [ "$(col state $j)" = succeeded ] || { tail "$T/nova.log"; fail "$j: $(col state $j)"; }
+    [ "$(col state $j)" = succeeded ] || { tail "$T/core.log"; fail "$j: $(col state $j)"; }
     is_png "$ONESHEET_STATE_DIR/posters/$batch/$j.png" || fail "$j: no PNG"
 done
-[ "$(col model n1)" = amazon.nova-canvas-v1:0 ] || fail "n1 model: $(col model n1)"
-# The inference profile a Nova job goes through is the worker's choice (as
+[ "$(col model n1)" = stability.stable-image-core-v1:1 ] || fail "n1 model: $(col model n1)"
+# The inference profile a Core job goes through is the worker's choice (as
 # before): the base model is the job's.
-[[ "$(col model n2)" == *amazon.nova-canvas-v1:0 ]] || fail "n2 model: $(col model n2)"
-[ "$(col "state || ' ' || attempts" t1)" = "queued 0" ] || fail "t1 was claimed by the Nova worker"
-grep -q "event=job_not_served batch=$batch job=t1 model=amazon.titan-image-generator-v2:0 served=amazon.nova-canvas-v1:0" \
-    "$T/nova.log" || fail "t1: no job_not_served from the Nova worker"
-ok "a Nova worker generated both Nova jobs (any prefix) and left the Titan one"
+[[ "$(col model n2)" == *stability.stable-image-core-v1:1 ]] || fail "n2 model: $(col model n2)"
+[ "$(col "state || ' ' || attempts" t1)" = "queued 0" ] || fail "t1 was claimed by the Core worker"
+grep -q "event=job_not_served batch=$batch job=t1 model=stability.stable-image-ultra-v1:1 served=stability.stable-image-core-v1:1" \
+    "$T/core.log" || fail "t1: no job_not_served from the Core worker"
+ok "a Core worker generated both Core jobs (any prefix) and left the Ultra one"
 
 # A Bedrock worker with the default list (every Bedrock model): the rest.
 sleep 1.2
-ONESHEET_MODEL=amazon.titan-image-generator-v2:0 "$BIN/onesheet-worker" --drain \
+ONESHEET_MODEL=stability.stable-image-ultra-v1:1 "$BIN/onesheet-worker" --drain \
     2>"$T/bedrock.log" || { tail "$T/bedrock.log"; fail "bedrock worker"; }
 [ "$(col state t1)" = succeeded ] || fail "t1: $(col state t1)"
 grep -q "models=.*stability.sd3-5-large-v1:0" "$T/bedrock.log" || fail "default list: every Bedrock model"

@@ -373,7 +373,7 @@ static void known_models_are_accepted_draft_bedrock_and_profiles(void **state)
     assert_int_equal(call(f, "POST", "/jobs", "application/json", body, NULL, &r), 202);
     assert_non_null(strstr(r.body, "\"enqueued\":3"));
     api_header_t h[2] = {{"content-type", "application/json"}, {"Prefer", "respond-async"}};
-    const char *one = "{\"prompt\":\"four\",\"model\":\"us.amazon.nova-canvas-v1:0\"}";
+    const char *one = "{\"prompt\":\"four\",\"model\":\"us.stability.stable-image-core-v1:1\"}";
     api_request_t req = {.method = "POST", .path = "/generate-poster", .headers = h,
                          .nheaders = 2, .body = one, .body_len = strlen(one),
                          .client = "127.0.0.1", .base_path = ""};

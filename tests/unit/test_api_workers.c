@@ -87,7 +87,7 @@ static void workers_lists_the_registry_alive_or_stale(void **state)
     json_decref(v);
 
     beat(f, "h:1:a", "draft", 0);
-    beat(f, "h:2:b", "amazon.nova-canvas-v1:0", 10000);
+    beat(f, "h:2:b", "stability.stable-image-core-v1:1", 10000);
     assert_int_equal(call(f, "GET", "/workers", NULL, &r), 200);
     v = body(&r);
     json_t *ws = json_object_get(v, "workers");
@@ -120,7 +120,7 @@ static void healthz_counts_live_workers_per_model_and_stays_healthy_without(void
 
     beat(f, "h:1:a", "draft", 0);
     beat(f, "h:2:b", "draft", 0);
-    beat(f, "h:3:c", "amazon.nova-canvas-v1:0", 60000);
+    beat(f, "h:3:c", "stability.stable-image-core-v1:1", 60000);
     assert_int_equal(call(f, "GET", "/healthz", NULL, &r), 200);
     v = body(&r);
     w = json_object_get(v, "workers");
@@ -128,7 +128,7 @@ static void healthz_counts_live_workers_per_model_and_stays_healthy_without(void
     assert_int_equal(json_integer_value(json_object_get(w, "stale")), 1);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(w, "models"),
                                                         "draft")), 2);
-    assert_null(json_object_get(json_object_get(w, "models"), "amazon.nova-canvas-v1:0"));
+    assert_null(json_object_get(json_object_get(w, "models"), "stability.stable-image-core-v1:1"));
     json_decref(v);
     api_response_free(&r);
     fx_free(f);
@@ -142,17 +142,17 @@ static void generate_answers_at_once_when_no_worker_serves_the_model(void **stat
     api_response_t r = {0};
     /* A live worker, but of the wrong model; and a stale one of the right. */
     beat(f, "h:1:a", "draft", 0);
-    beat(f, "h:2:b", "amazon.nova-canvas-v1:0", 10000);
+    beat(f, "h:2:b", "stability.stable-image-core-v1:1", 10000);
     int64_t t0 = wall_ms();
     assert_int_equal(call(f, "POST", "/generate-poster",
-                          "{\"prompt\":\"a fox\",\"model\":\"amazon.nova-canvas-v1:0\"}", &r),
+                          "{\"prompt\":\"a fox\",\"model\":\"stability.stable-image-core-v1:1\"}", &r),
                      202);
     assert_true(wall_ms() - t0 < 2000);
     json_t *v = body(&r);
     const char *warn = json_string_value(json_object_get(v, "warning"));
     assert_non_null(warn);
     assert_non_null(strstr(warn, "no worker"));
-    assert_non_null(strstr(warn, "amazon.nova-canvas-v1:0"));
+    assert_non_null(strstr(warn, "stability.stable-image-core-v1:1"));
     assert_true(json_is_string(json_object_get(v, "worker_last_seen")));
     assert_string_equal(json_string_value(json_object_get(v, "state")), "queued");
     json_decref(v);

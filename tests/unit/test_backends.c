@@ -163,9 +163,13 @@ static void unknown_models_are_refused_naming_the_nearest_known_id(void **state)
     assert_int_equal(engine_model_check("", near, sizeof near, &e), ERR_OK);
     assert_int_equal(engine_model_check("stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
     assert_int_equal(engine_model_check("us.stability.sd3-5-large-v1:0", NULL, 0, &e), ERR_OK);
-    assert_int_equal(engine_model_check("apac.amazon.nova-canvas-v1:0", NULL, 0, &e), ERR_OK);
+    /* Titan Image v2 and Nova Canvas are retired too (BEDROCK.md). */
+    assert_int_equal(engine_model_check("apac.amazon.nova-canvas-v1:0", NULL, 0, &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "is retired on Bedrock"));
     assert_int_equal(engine_model_check("amazon.titan-image-generator-v2:0", NULL, 0, &e),
-                     ERR_OK);
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "is retired on Bedrock"));
     /* A retired model is refused saying so and naming the replacement. */
     assert_int_equal(engine_model_check("stability.stable-diffusion-xl-v1", near, sizeof near,
                                         &e), ERR_INVALID);
