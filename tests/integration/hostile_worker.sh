@@ -102,3 +102,26 @@ chmod 0600 "$ONESHEET_STATE_DIR/onesheet.db"
 [ "$(db "select count(*) from ledger_jobs")" = 1 ] || fail "a refused run changed the ledger"
 "$BIN/onesheet" submit --prompt "after the fix: a fox" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "submit after chmod"; }
 ok "a 0777 state dir and a 0666 database are refused (exit 78, the chmod named); after the chmod all is well"
+
+# --- --drain on a disk that stays full ----------------------------------------
+# Every poster write fails (RLIMIT_FSIZE below a poster, SIGXFSZ ignored as
+# in fault_disk.sh) and max_receives is high, so jobs are retried without
+# end: --drain must give up after --drain-stall seconds with exit 75 and a
+# clear line, leaving the jobs queued for later (none lost, none failed).
+export ONESHEET_STATE_DIR=$T/state2 ONESHEET_MAX_RECEIVES=1000
+printf 'Full disk %s: a red fox in the snow\n' 1 2 3 > "$T/full.txt"
+"$BIN/onesheet" submit "$T/full.txt" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "submit (full disk)"; }
+t0=$SECONDS; rc=0
+( trap '' XFSZ
+  exec prlimit --fsize=180000 timeout -k 5 60 "$BIN/onesheet-worker" --drain --drain-stall 3 \
+      --visibility 2 ) 2> >(cat >>"$T/w3.log") || rc=$?
+took=$((SECONDS - t0)); sleep 0.2
+[ "$rc" = 75 ] || { tail -n 5 "$T/w3.log" >&2; fail "--drain on a full disk: exit $rc after ${took}s, want 75"; }
+grep -q 'event=drain_stalled.*stall_s=3' "$T/w3.log" || fail "no drain_stalled line"
+grep -q 'event=job_retry.*code=io' "$T/w3.log" || fail "the cause (job_retry code=io) is not in the log"
+[ "$(db "select count(*) from ledger_jobs")" = 3 ] || fail "jobs lost"
+[ "$(db "select count(*) from ledger_jobs where state in ('succeeded','failed')")" = 0 ] ||
+    fail "a job finished on a full disk: $(db "select state from ledger_jobs")"
+timeout 60 "$BIN/onesheet-worker" --drain --visibility 2 2>"$T/w4.log" || fail "drain after the lift"
+[ "$(db "select count(*) from ledger_jobs where state = 'succeeded'")" = 3 ] || fail "not all succeeded after the lift"
+ok "--drain on a full disk gives up after --drain-stall 3 (exit 75 in ${took}s, jobs kept queued); 3/3 succeed once it is lifted"
