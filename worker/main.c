@@ -55,6 +55,8 @@ static void usage(FILE *fp)
             "      --webhook-drain S with --drain, seconds spent delivering the webhook\n"
             "                        events still due before exiting (default 60; the\n"
             "                        rest stay in the outbox for the next worker)\n"
+            "      --drain-stall S   with --drain, exit 75 when no job has finished for S\n"
+            "                        seconds, as on a full disk (default 600; 0: never)\n"
             "      --rpm N           generate calls a minute, shared by all threads;\n"
             "                        slows down on throttling, then probes back up\n"
             "      --metrics H:P     serve Prometheus text on http://H:P/metrics\n"
@@ -97,6 +99,7 @@ static const int_opt_t int_opts[] = {
     {"beat-interval", 0, 1, 3600, "seconds", &W.beat_interval_s},
     {"handback-delay", 0, 0, QUEUE_MAX_DELAY_S, "seconds", &W.handback_delay_s},
     {"webhook-drain", 0, 0, 3600, "seconds", &W.outbox.drain_s},
+    {"drain-stall", 0, 0, 86400, "seconds", &W.drain_stall_s},
 };
 #define N_INT_OPTS (sizeof int_opts / sizeof int_opts[0])
 #define OPT_INT_BASE 256   /* getopt's value for int_opts[i] without a short name */
@@ -216,6 +219,7 @@ static void init_worker(void)
     W.beat_interval_s = 5;
     W.handback_delay_s = 30;
     W.outbox.drain_s = 60;
+    W.drain_stall_s = 600;
     W.drv.epfd = W.drv.wake_fd = -1;
     W.drv.timer_at = -1;
     W.metrics.listen_fd = -1;
@@ -471,12 +475,40 @@ static int64_t watch_grace(int64_t stop_ms, int64_t now, int64_t t0)
     return stop_ms;
 }
 
+/* --drain that makes no progress (every job retried again and again, as on
+ * a disk that stays full) would never end: after --drain-stall seconds with
+ * no job reaching a final state, the worker gives back what it holds and
+ * exits 75 (EX_TEMPFAIL), saying so.  last_ms, last_done: progress seen. */
+static void watch_stall(int64_t now, int64_t t0, int64_t *last_ms, long *last_done)
+{
+    long done = atomic_load(&W.n_succeeded) + atomic_load(&W.n_failed) +
+                atomic_load(&W.n_filtered) + atomic_load(&W.n_skipped) +
+                atomic_load(&W.n_not_served);
+    if (done != *last_done || !W.drain || W.drain_stall_s <= 0) {
+        *last_done = done;
+        *last_ms = now;
+        return;
+    }
+    if (now - *last_ms < (int64_t)W.drain_stall_s * 1000)
+        return;
+    log_error("drain_stalled", "stall_s=%d in_flight=%d retried=%ld hint=\"no job finished; "
+              "see the job_retry lines for the cause (a full disk?); the jobs stay queued\"",
+              W.drain_stall_s, worker_jobs_in_flight(&W), atomic_load(&W.n_retried));
+    log_info("drain_gave_up", "given_back=%d exit=75", worker_give_back(&W));
+    worker_registry_leave(&W);
+    log_stats("worker_stopped", (now - t0) / 1000.0);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(75);
+}
+
 /* This thread only watches: signals set W.stop; stage threads also stop
  * the worker for --drain and --max-jobs, and leave once no slot is busy.
  * Returns when all of them have left. */
 static void watch(pthread_t *tids, int64_t t0)
 {
-    int64_t stop_ms = 0, last_stats = t0;
+    int64_t stop_ms = 0, last_stats = t0, last_progress = t0;
+    long last_done = -1;
 
     while (!stage_threads_gone(tids)) {
         /* Up to 100 ms; a stage thread that leaves wakes this at once. */
@@ -487,6 +519,8 @@ static void watch(pthread_t *tids, int64_t t0)
         int64_t now = worker_now_ms();
         if (atomic_load(&W.signalled))
             stop_ms = watch_grace(stop_ms, now, t0);
+        else
+            watch_stall(now, t0, &last_progress, &last_done);
         worker_notify_tick(&W, now, t0, stop_ms != 0);
         if (now - last_stats >= 30000) {
             last_stats = now;

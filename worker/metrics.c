@@ -1,8 +1,10 @@
 /* metrics — the --metrics endpoint: Prometheus text on GET /metrics.
  *
- * One thread, plain sockets, one connection at a time: a scrape every few
- * seconds needs nothing more, and it keeps the worker free of an HTTP
- * server dependency.  Everything served is read from worker_t's atomics,
+ * One thread, plain sockets and poll: a scrape every few seconds needs
+ * nothing more, and it keeps the worker free of an HTTP server dependency.
+ * Up to METRICS_CLIENTS connections are read side by side, each with a
+ * deadline for its whole request, so clients that connect and send half a
+ * request (or nothing) delay nobody.  Everything served is read from worker_t's atomics,
  * so a scrape never takes a lock a job thread holds for long. */
 #include "worker.h"
 
@@ -13,9 +15,11 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static const double gen_le[WORKER_GEN_BUCKETS] = {
@@ -108,31 +112,19 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Reads the request head (capped at 4 KB, 2 s) and answers it. */
-static void serve(worker_t *w, int fd)
+/* Answers the request head in req (NUL-terminated) on fd.  The answer is a
+ * few KB, which the socket's send buffer takes at once; a client that does
+ * not read is cut off rather than waited for (MSG_DONTWAIT). */
+static void answer(worker_t *w, int fd, const char *req, const char *status_override)
 {
-    char req[4096], body[16384], head[256];
-    size_t got = 0;
-    struct timeval tv = {2, 0};
-
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    while (got < sizeof req - 1) {
-        ssize_t k = recv(fd, req + got, sizeof req - 1 - got, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-        req[got] = '\0';
-        if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-            break;
-    }
-    req[got] = '\0';
-
+    char body[16384], head[256];
     const char *status = "404 Not Found", *ctype = "text/plain";
     size_t blen;
-    if (strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0) {
+    if (status_override) {
+        status = status_override;
+        blen = (size_t)snprintf(body, sizeof body, "%s\n", status_override);
+    } else if (strncmp(req, "GET /metrics ", 13) == 0 ||
+               strncmp(req, "GET /metrics?", 13) == 0) {
         blen = render(w, body, sizeof body);
         if (blen >= sizeof body) {
             status = "500 Internal Server Error";
@@ -152,19 +144,123 @@ static void serve(worker_t *w, int fd)
     }
 }
 
+/* One connection being read.  Every client gets METRICS_DEADLINE_MS from
+ * accept to a complete request head, however it trickles in: slow or
+ * half-sent requests are answered 408 and closed, and they never stop the
+ * loop serving the others. */
+#define METRICS_CLIENTS 64
+#define METRICS_DEADLINE_MS 2000
+#define METRICS_HEAD_MAX 2048
+
+typedef struct {
+    int fd;          /* -1: free */
+    int64_t since;   /* accept time, ms */
+    size_t got;
+    char req[METRICS_HEAD_MAX];
+} mclient_t;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drop(mclient_t *c)
+{
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* Takes a new connection into a free slot; when all are taken, the one
+ * that has waited longest gives way (so a flood of idle connections cannot
+ * lock a scraper out: the newest client always gets its deadline). */
+static void take(mclient_t *cl, int fd, int64_t now)
+{
+    int k = 0;
+    for (int i = 0; i < METRICS_CLIENTS; i++) {
+        if (cl[i].fd < 0) {
+            k = i;
+            break;
+        }
+        if (cl[i].since < cl[k].since)
+            k = i;
+    }
+    if (cl[k].fd >= 0)
+        drop(&cl[k]);
+    cl[k].fd = fd;
+    cl[k].since = now;
+    cl[k].got = 0;
+    cl[k].req[0] = '\0';
+}
+
+/* Reads what is there; answers once the head is complete (or full). */
+static void readable(worker_t *w, mclient_t *c)
+{
+    ssize_t k = recv(c->fd, c->req + c->got, sizeof c->req - 1 - c->got, MSG_DONTWAIT);
+    if (k < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (k <= 0) {
+        drop(c);
+        return;
+    }
+    c->got += (size_t)k;
+    c->req[c->got] = '\0';
+    if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n")) {
+        answer(w, c->fd, c->req, NULL);
+        drop(c);
+    } else if (c->got >= sizeof c->req - 1) {
+        answer(w, c->fd, c->req, "431 Request Header Fields Too Large");
+        drop(c);
+    }
+}
+
 static void *metrics_main(void *arg)
 {
     worker_t *w = arg;
-    while (!atomic_load(&w->metrics.quit)) {
-        struct pollfd p = {.fd = w->metrics.listen_fd, .events = POLLIN};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        int fd = accept(w->metrics.listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve(w, fd);
-        close(fd);
+    mclient_t *cl = calloc(METRICS_CLIENTS, sizeof *cl);
+    struct pollfd p[METRICS_CLIENTS + 1];
+    int map[METRICS_CLIENTS + 1];
+
+    if (!cl) {
+        log_error("metrics_stopped", "error=\"out of memory\"");
+        return NULL;
     }
+    for (int i = 0; i < METRICS_CLIENTS; i++)
+        cl[i].fd = -1;
+    while (!atomic_load(&w->metrics.quit)) {
+        int n = 0, timeout = 200;
+        int64_t now = now_ms();
+        p[n++] = (struct pollfd){.fd = w->metrics.listen_fd, .events = POLLIN};
+        for (int i = 0; i < METRICS_CLIENTS; i++) {
+            if (cl[i].fd < 0)
+                continue;
+            int64_t left = cl[i].since + METRICS_DEADLINE_MS - now;
+            if (left <= 0) {
+                answer(w, cl[i].fd, cl[i].req, "408 Request Timeout");
+                drop(&cl[i]);
+                continue;
+            }
+            if (left < timeout)
+                timeout = (int)left;
+            map[n] = i;
+            p[n++] = (struct pollfd){.fd = cl[i].fd, .events = POLLIN};
+        }
+        if (poll(p, (nfds_t)n, timeout) <= 0)
+            continue;
+        for (int j = 1; j < n; j++)
+            if (p[j].revents)
+                readable(w, &cl[map[j]]);
+        if (p[0].revents & POLLIN) {
+            int fd = accept4(w->metrics.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0)
+                take(cl, fd, now_ms());
+        }
+    }
+    for (int i = 0; i < METRICS_CLIENTS; i++)
+        if (cl[i].fd >= 0)
+            drop(&cl[i]);
+    free(cl);
     return NULL;
 }
 
@@ -203,7 +299,7 @@ int worker_metrics_start(worker_t *w, err_t *err)
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 16) == 0)
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 64) == 0)
             break;
         close(fd);
         fd = -1;

@@ -227,6 +227,9 @@ struct worker {
         atomic_llong drain_until; /* wall-clock ms */
         atomic_long delivered, retried, gave_up;
     } outbox;
+    /* --drain-stall: with --drain, seconds without a job reaching a final
+     * state after which the worker gives up (exit 75); 0: never. */
+    int drain_stall_s;
 };
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.

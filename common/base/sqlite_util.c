@@ -206,9 +206,18 @@ static err_code_t create_file(const char *path, err_t *err)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        if (errno == EEXIST)
+        struct stat st;
+        int e = errno;
+        /* An existing database others can write is refused (see
+         * config_prepare_state for the state directory). */
+        if (e == EEXIST && stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+            return err_set(err, ERR_CONFIG, "%s: the database is writable by %s (mode %04o); "
+                           "check it, then chmod 600 %s", path,
+                           st.st_mode & S_IWOTH ? "everyone" : "its group",
+                           (unsigned)(st.st_mode & 07777), path);
+        if (e == EEXIST)
             return ERR_OK;
-        return err_set(err, ERR_IO, "cannot create %s: %s", path, strerror(errno));
+        return err_set(err, ERR_IO, "cannot create %s: %s", path, strerror(e));
     }
     int bad = fchmod(fd, 0600) != 0;
     close(fd);

@@ -18,6 +18,7 @@ typedef struct {
     const char *path;   /* for messages */
     const char *dir;
     err_t *err;
+    const char *root;   /* NULL, or files must resolve under it (events) */
 } pctx_t;
 
 __attribute__((format(printf, 3, 4)))
@@ -98,6 +99,12 @@ static err_code_t read_lines(pctx_t *p, const char *field, const char *rel, char
         snprintf(path, sizeof path, "%s", rel);
     else if (snprintf(path, sizeof path, "%s/%s", p->dir, rel) >= (int)sizeof path)
         return bad(p, field, "path too long");
+    if (p->root) {
+        char real[4096];
+        if (campaign_confine(p->root, field, path, real, sizeof real, p->err) != ERR_OK)
+            return err_prefix(p->err, "%s", p->path);
+        snprintf(path, sizeof path, "%s", real);
+    }
     FILE *fp = fopen(path, "r");
     if (!fp)
         return bad(p, field, "%s: %s", path, strerror(errno));
@@ -358,7 +365,13 @@ static err_code_t parse_root(pctx_t *p, json_t *root, campaign_t *c)
 err_code_t campaign_parse_fields(const char *path, const char *dir, const char *text,
                                  size_t len, campaign_t *c, err_t *err)
 {
-    pctx_t p = {path, dir, err};
+    return campaign_parse_fields_in(path, dir, NULL, text, len, c, err);
+}
+
+err_code_t campaign_parse_fields_in(const char *path, const char *dir, const char *task_root,
+                                    const char *text, size_t len, campaign_t *c, err_t *err)
+{
+    pctx_t p = {path, dir, err, task_root};
     json_error_t je;
     memset(c, 0, sizeof *c);
     c->seed = JOB_SEED_UNSET;
@@ -366,6 +379,8 @@ err_code_t campaign_parse_fields(const char *path, const char *dir, const char *
     if (!(c->path = strdup(path)))
         return nomem(&p);
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root && p.root)   /* je.text quotes the text: say only where */
+        return err_set(err, ERR_INVALID, "%s:%d:%d: invalid JSON", path, je.line, je.column);
     if (!root)
         return err_set(err, ERR_INVALID, "%s:%d: %s", path, je.line, je.text);
     err_code_t rc = parse_root(&p, root, c);

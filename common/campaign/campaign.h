@@ -81,6 +81,24 @@ err_code_t campaign_parse(const char *path, const char *dir, const char *text,
 err_code_t campaign_parse_fields(const char *path, const char *dir, const char *text,
                                  size_t len, campaign_t *c, err_t *err);
 
+/* The same three, with every file they read (the campaign file,
+ * prompts_file, a variable's file) held under root: the path is resolved
+ * with realpath (symlinks included) and refused with ERR_INVALID naming the
+ * field when it falls outside; errors then quote no file contents (a JSON
+ * error gives only line and column).  root NULL: no confinement. */
+err_code_t campaign_load_in(const char *path, const char *root, campaign_t *c, err_t *err);
+err_code_t campaign_parse_in(const char *path, const char *dir, const char *root,
+                             const char *text, size_t len, campaign_t *c, err_t *err);
+err_code_t campaign_parse_fields_in(const char *path, const char *dir, const char *task_root,
+                                    const char *text, size_t len, campaign_t *c, err_t *err);
+
+/* Resolves path (realpath, symlinks followed) into out and checks that it
+ * lies under root (also resolved).  ERR_INVALID "FIELD: PATH is outside the
+ * task root ..." when not, ERR_NOINPUT when path cannot be resolved,
+ * ERR_CONFIG when root cannot.  Never reads the file. */
+err_code_t campaign_confine(const char *root, const char *field, const char *path,
+                            char *out, size_t outsz, err_t *err);
+
 void campaign_free(campaign_t *c);
 
 /* How many prompts the campaign can produce (inline prompts plus every

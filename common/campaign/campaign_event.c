@@ -45,7 +45,8 @@ static err_code_t only_event_keys(json_t *root, err_t *err)
 }
 
 /* Loads the campaign the event names: inline (relative files under dir) or
- * a file (a relative path is under dir). */
+ * a file (a relative path is under dir).  Every file read, the campaign
+ * file and the lists it names, must resolve under dir (the task root). */
 static err_code_t event_campaign(json_t *root, const char *dir, campaign_t *c, err_t *err)
 {
     json_t *inl = json_object_get(root, "campaign"), *file = json_object_get(root, "campaign_file");
@@ -60,7 +61,7 @@ static err_code_t event_campaign(json_t *root, const char *dir, campaign_t *c, e
         char *text = json_dumps(inl, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!text)
             return err_set(err, ERR_NOMEM, "out of memory");
-        err_code_t rc = campaign_parse(EVENT_PATH, dir, text, strlen(text), c, err);
+        err_code_t rc = campaign_parse_in(EVENT_PATH, dir, dir, text, strlen(text), c, err);
         free(text);
         return rc;
     }
@@ -70,7 +71,7 @@ static err_code_t event_campaign(json_t *root, const char *dir, campaign_t *c, e
     if ((size_t)snprintf(path, sizeof path, "%s%s%s", f[0] == '/' ? "" : dir,
                          f[0] == '/' ? "" : "/", f) >= sizeof path)
         return err_set(err, ERR_INVALID, "event: campaign_file: path too long");
-    return campaign_load(path, c, err);
+    return campaign_load_in(path, dir, c, err);
 }
 
 /* A slot the scheduler names is held to the campaign's schedule as

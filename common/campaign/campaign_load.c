@@ -5,6 +5,7 @@
 #include "campaign/campaign.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,16 +33,54 @@ static err_code_t check_all(const char *path, const campaign_t *c, err_t *err)
 err_code_t campaign_parse(const char *path, const char *dir, const char *text, size_t len,
                           campaign_t *c, err_t *err)
 {
-    err_code_t rc = campaign_parse_fields(path, dir, text, len, c, err);
+    return campaign_parse_in(path, dir, NULL, text, len, c, err);
+}
+
+err_code_t campaign_parse_in(const char *path, const char *dir, const char *root,
+                             const char *text, size_t len, campaign_t *c, err_t *err)
+{
+    err_code_t rc = campaign_parse_fields_in(path, dir, root, text, len, c, err);
     if (rc == ERR_OK)
         rc = check_all(path, c, err);
     return rc;
 }
 
+err_code_t campaign_confine(const char *root, const char *field, const char *path,
+                            char *out, size_t outsz, err_t *err)
+{
+    char rr[PATH_MAX], rp[PATH_MAX];
+    if (!realpath(root, rr))
+        return err_set(err, ERR_CONFIG, "%s: the task root %s cannot be resolved: %s", field,
+                       root, strerror(errno));
+    if (!realpath(path, rp))
+        return err_set(err, ERR_NOINPUT, "%s: %s: %s", field, path, strerror(errno));
+    size_t n = strlen(rr);
+    bool under = strcmp(rr, "/") == 0 || (strncmp(rp, rr, n) == 0 && rp[n] == '/');
+    if (!under)
+        return err_set(err, ERR_INVALID, "%s: %s is outside the task root %s (symlinks "
+                       "resolved); an event may only name files in the function package",
+                       field, path, rr);
+    if ((size_t)snprintf(out, outsz, "%s", rp) >= outsz)
+        return err_set(err, ERR_INVALID, "%s: path too long", field);
+    return ERR_OK;
+}
+
 err_code_t campaign_load(const char *path, campaign_t *c, err_t *err)
 {
-    FILE *fp = fopen(path, "rb");
+    return campaign_load_in(path, NULL, c, err);
+}
+
+err_code_t campaign_load_in(const char *path, const char *root, campaign_t *c, err_t *err)
+{
+    char real[PATH_MAX];
     memset(c, 0, sizeof *c);
+    if (root) {
+        err_code_t rc = campaign_confine(root, "campaign_file", path, real, sizeof real, err);
+        if (rc != ERR_OK)
+            return rc;
+        path = real;
+    }
+    FILE *fp = fopen(path, "rb");
     if (!fp)
         return err_set(err, ERR_NOINPUT, "%s: %s", path, strerror(errno));
     char *data = malloc(FILE_MAX);
@@ -60,7 +99,7 @@ err_code_t campaign_load(const char *path, campaign_t *c, err_t *err)
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    err_code_t rc = campaign_parse(path, dir, data, len, c, err);
+    err_code_t rc = campaign_parse_in(path, dir, root, data, len, c, err);
     free(data);
     return rc;
 }

@@ -395,6 +395,15 @@ err_code_t config_prepare_state(const config_t *c, err_t *err)
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return err_set(err, ERR_IO, "state_dir: cannot create %s: %s", path,
                        strerror(errno));
+    /* An existing one others can write is refused, not tightened: whoever
+     * could write there may already have planted a database or a link. */
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return err_set(err, ERR_CONFIG, "state_dir: %s is writable by %s (mode %04o); "
+                       "others could plant files the worker trusts: check its contents, "
+                       "then chmod go-w %s", path,
+                       st.st_mode & S_IWOTH ? "everyone" : "its group",
+                       (unsigned)(st.st_mode & 07777), path);
     return ERR_OK;
 }
 

@@ -99,6 +99,37 @@ static err_code_t mkdirs(char *path, int last, mode_t mode, err_t *err)
     return ERR_OK;
 }
 
+/* Refuses a symbolic link anywhere in path below the store's directory (the
+ * directories a key names, and the object itself when last is true): the
+ * store creates no links, so one there was planted, and following it would
+ * write or read outside DIR.  ERR_CONFIG naming the link and the fix; the
+ * caller then leaves the file system as it was.  An absent component ends
+ * the check (put then creates it as a directory). */
+static err_code_t no_links(const file_store_t *fs, char *path, int last, const char *op,
+                           const char *key, err_t *err)
+{
+    for (char *p = path + strlen(fs->dir) + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        if (*p == '\0' && !last)
+            break;
+        char saved = *p;
+        struct stat st;
+        *p = '\0';
+        int rc = lstat(path, &st);
+        if (rc == 0 && S_ISLNK(st.st_mode)) {
+            err_set(err, ERR_CONFIG, "store %s %s: %s is a symbolic link, which the store "
+                    "never follows (it creates none); remove it (rm %s)", op, key, path, path);
+            *p = saved;
+            return ERR_CONFIG;
+        }
+        *p = saved;
+        if (rc != 0 || saved == '\0')
+            break;
+    }
+    return ERR_OK;
+}
+
 /* 1 when path is a regular file of exactly len bytes whose SHA-256 is want;
  * 0 otherwise (absent, different, or unreadable — the put then rewrites). */
 static int same_content(const char *path, size_t len, const uint8_t want[SHA256_LEN])
@@ -314,12 +345,18 @@ static err_code_t file_put(store_t *s, const char *key, const void *data, size_t
     char *path = key_path(fs, key);
     if (!path)
         return err_set(err, ERR_NOMEM, "store put %s: out of memory", key);
+    if ((rc = no_links(fs, path, 0, "put", key, err)) != ERR_OK) {
+        free(path);
+        return rc;
+    }
     if (same_content(path, len, digest)) {
         /* An earlier attempt wrote it; make sure its rename is durable too. */
         int e = sync_parent(path);
         rc = e ? err_set(err, ERR_IO, "store put %s: fsync directory: %s", key, strerror(e))
                : ERR_OK;
-    } else if ((rc = mkdirs(path, 0, 0755, err)) == ERR_OK) {
+    } else if ((rc = mkdirs(path, 0, 0755, err)) == ERR_OK &&
+               (rc = no_links(fs, path, 0, "put", key, err)) == ERR_OK) {
+        /* Checked again after mkdirs: a link planted meanwhile is refused. */
         rc = write_atomic(key, path, data ? data : "", len, err);
     }
     free(path);
@@ -382,7 +419,11 @@ static err_code_t file_get(store_t *s, const char *key, uint8_t **data, size_t *
     char *path = key_path(fs, key);
     if (!path)
         return err_set(err, ERR_NOMEM, "store get %s: out of memory", key);
-    int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
+    if ((rc = no_links(fs, path, 1, "get", key, err)) != ERR_OK) {
+        free(path);
+        return rc;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), e = errno;
     free(path);
     if (fd < 0)
         return e == ENOENT || e == ENOTDIR

@@ -145,7 +145,7 @@ PY
     for _ in $(seq 100); do [ -s "$T/rt.port" ] && break; sleep 0.05; done
     ( unset T_UNSET_SECRET
       ONESHEET_API_KEYS=$(printf k | sha256sum | cut -d' ' -f1) \
-          AWS_LAMBDA_RUNTIME_API=127.0.0.1:$(cat "$T/rt.port") exec "$BIN/onesheet-api" --lambda ) 2>"$T/lambda.log" &
+          LAMBDA_TASK_ROOT=$T AWS_LAMBDA_RUNTIME_API=127.0.0.1:$(cat "$T/rt.port") exec "$BIN/onesheet-api" --lambda ) 2>"$T/lambda.log" &
     LAMBDA=$!; PIDS+=("$LAMBDA")
     wait "$RT" || { cat "$T/lambda.log"; fail "fake runtime"; }
     kill -TERM "$LAMBDA"; wait "$LAMBDA" || fail "onesheet-api --lambda exit status"

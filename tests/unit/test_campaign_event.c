@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "campaign/campaign.h"
 #include "campaign_fixture.h"
@@ -235,10 +236,75 @@ static void an_event_names_the_campaign_inline_or_by_file(void **state)
     campaign_free(&c);
     snprintf(json, sizeof json, "{\"onesheet\":\"campaign-run\",\"campaign_file\":\"%s/w.json\","
              "\"slot\":null}", fx->dir);
-    assert_int_equal(campaign_event_parse(json, strlen(json), "/nonexistent", slot_of(SLOT) + 1,
+    assert_int_equal(campaign_event_parse(json, strlen(json), fx->dir, slot_of(SLOT) + 1,
                                           &c, &slot, &e), ERR_OK);
     assert_true(slot == slot_of(SLOT));
     campaign_free(&c);
+}
+
+/* Every file an event makes the Lambda read (campaign_file, prompts_file, a
+ * variable's file) must resolve under the task root, symlinks included,
+ * and no error quotes a line of any file. */
+static void event_files_stay_under_the_task_root(void **state)
+{
+    fx_t *fx = *state;
+    char *out = tu_mkdtemp();
+    char secret[600], p[600], json[1400];
+    snprintf(secret, sizeof secret, "%s/secret", out);
+    tu_write_file(secret, "SECRET-LINE-1\nSECRET-LINE-2\n");
+    snprintf(p, sizeof p, "%s/link.txt", fx->dir);
+    assert_int_equal(symlink(secret, p), 0);
+    snprintf(p, sizeof p, "%s/link.json", fx->dir);
+    assert_int_equal(symlink(secret, p), 0);
+    snprintf(p, sizeof p, "%s/viafile.json", fx->dir);
+    tu_write_file(p, SIMPLE ",\"prompts_file\":\"link.txt\"}");
+    snprintf(p, sizeof p, "%s/bad.json", fx->dir);
+    tu_write_file(p, "SECRET-IN-ROOT {");
+    const char *ev = "{\"onesheet\":\"campaign-run\",\"slot\":\"" SLOT "\",";
+    struct { char json[1400]; const char *field; err_code_t rc; } cases[] = {
+        {"", "campaign_file", ERR_INVALID},            /* absolute, outside */
+        {"", "campaign_file", ERR_INVALID},            /* symlink inside → outside */
+        {"", "prompts_file", ERR_INVALID},             /* inline, absolute */
+        {"", "prompts_file", ERR_INVALID},             /* inline, ../ */
+        {"", "prompts_file", ERR_INVALID},             /* inline, symlink */
+        {"", "variables.x", ERR_INVALID},              /* inline, variable file */
+        {"", "prompts_file", ERR_INVALID},             /* file campaign, symlink */
+        {"", "invalid JSON", ERR_INVALID},             /* under root, not JSON */
+    };
+    snprintf(cases[0].json, sizeof json, "%s\"campaign_file\":\"%s\"}", ev, secret);
+    snprintf(cases[1].json, sizeof json, "%s\"campaign_file\":\"link.json\"}", ev);
+    snprintf(cases[2].json, sizeof json, "%s\"campaign\":" SIMPLE ",\"prompts_file\":\"%s\"}}",
+             ev, secret);
+    snprintf(cases[3].json, sizeof json, "%s\"campaign\":" SIMPLE ",\"prompts_file\":"
+             "\"../%s/secret\"}}", ev, strrchr(out, '/') + 1);
+    snprintf(cases[4].json, sizeof json, "%s\"campaign\":" SIMPLE ",\"prompts_file\":"
+             "\"link.txt\"}}", ev);
+    snprintf(cases[5].json, sizeof json, "%s\"campaign\":{\"name\":\"t\",\"schedule\":"
+             "\"Mon *-*-* 09:00:00\",\"templates\":[\"{x}\"],\"variables\":{\"x\":{\"file\":"
+             "\"%s\"}}}}", ev, secret);
+    snprintf(cases[6].json, sizeof json, "%s\"campaign_file\":\"viafile.json\"}", ev);
+    snprintf(cases[7].json, sizeof json, "%s\"campaign_file\":\"bad.json\"}", ev);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        campaign_t c;
+        int64_t slot;
+        err_t e;
+        err_clear(&e);
+        err_code_t rc = campaign_event_parse(cases[i].json, strlen(cases[i].json), fx->dir,
+                                             slot_of(SLOT) + 60, &c, &slot, &e);
+        if (rc != cases[i].rc || !strstr(e.msg, cases[i].field) || strstr(e.msg, "SECRET"))
+            fail_msg("case %zu: %s\n  got %d \"%s\"\n  want %d naming %s, no contents", i,
+                     cases[i].json, rc, e.msg, cases[i].rc, cases[i].field);
+        campaign_free(&c);
+    }
+    /* The command line is not an event: campaign_load still reads any path. */
+    campaign_t c;
+    err_t e;
+    snprintf(p, sizeof p, "%s/viafile.json", fx->dir);
+    assert_int_equal(campaign_load(p, &c, &e), ERR_OK);
+    assert_int_equal(c.nprompts, 5);
+    campaign_free(&c);
+    tu_rmtree(out);
+    free(out);
 }
 
 static void bad_events_say_what_is_wrong(void **state)
@@ -331,6 +397,7 @@ int main(void)
         cmocka_unit_test(webhook_urls_are_https_or_loopback_http),
         cmocka_unit_test(events_match_only_onesheet_objects),
         T(an_event_names_the_campaign_inline_or_by_file),
+        T(event_files_stay_under_the_task_root),
         cmocka_unit_test(bad_events_say_what_is_wrong),
         cmocka_unit_test(an_event_slot_must_be_a_firing),
     };

@@ -170,6 +170,43 @@ static void second_put_of_same_content_rewrites_nothing(void **state)
     free(disk);
 }
 
+/* A symlink planted at posters/BATCH (or at an object) is never followed:
+ * put and get refuse with ERR_CONFIG naming it, and nothing is written
+ * where it points. */
+static void planted_symlinks_are_refused_not_followed(void **state)
+{
+    fixture_t *f = *state;
+    char elsewhere[4096], link[4096], path[4096];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    err_t e;
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", f->root);
+    assert_int_equal(mkdir(elsewhere, 0700), 0);
+    snprintf(link, sizeof link, "%s/planted", f->dir);
+    assert_int_equal(symlink(elsewhere, link), 0);
+    err_clear(&e);
+    assert_int_equal(put(f->s, "planted/j1.png", "x", &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "symbolic link"));
+    assert_non_null(strstr(e.msg, "planted"));
+    snprintf(path, sizeof path, "%s/j1.png", elsewhere);
+    assert_int_equal(access(path, F_OK), -1);
+    /* Reading through it is refused too, even with a file behind it. */
+    tu_write_file(path, "secret");
+    assert_int_equal(store_get(f->s, "planted/j1.png", &data, &len, &e), ERR_CONFIG);
+    assert_null(data);
+    /* A link deeper down, and one at the object itself (get). */
+    assert_int_equal(put(f->s, "b2/j1.png", "ok", &e), ERR_OK);
+    snprintf(link, sizeof link, "%s/b2/j2.png", f->dir);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(store_get(f->s, "b2/j2.png", &data, &len, &e), ERR_CONFIG);
+    assert_null(data);
+    snprintf(link, sizeof link, "%s/b2/sub", f->dir);
+    assert_int_equal(symlink(elsewhere, link), 0);
+    assert_int_equal(put(f->s, "b2/sub/j3.png", "x", &e), ERR_CONFIG);
+    snprintf(path, sizeof path, "%s/j3.png", elsewhere);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void bad_keys_are_rejected_and_write_nothing(void **state)
 {
     fixture_t *f = *state;
@@ -358,6 +395,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(store_open_dispatches_on_the_url, setup, teardown),
         cmocka_unit_test(store_key_is_batch_slash_job_dot_ext),
+        cmocka_unit_test_setup_teardown(planted_symlinks_are_refused_not_followed, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
