@@ -62,3 +62,20 @@ void api_fx_free(api_fx_t *f)
     free(f->dir);
     free(f);
 }
+
+int api_fx_call(api_fx_t *f, const char *method, const char *path, const char *ctype,
+                const char *body, const char *key, const char *client, api_response_t *r)
+{
+    api_header_t h[2];
+    size_t n = 0;
+    if (ctype)
+        h[n++] = (api_header_t){"Content-Type", ctype};
+    if (key)
+        h[n++] = (api_header_t){"X-Api-Key", key};
+    api_request_t req = {.method = method, .path = path, .headers = h, .nheaders = n,
+                         .body = body, .body_len = body ? strlen(body) : 0,
+                         .client = client ? client : "127.0.0.1", .base_path = ""};
+    api_response_free(r);
+    api_handle(f->api, &req, r);
+    return r->status;
+}

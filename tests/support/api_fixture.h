@@ -23,5 +23,11 @@ typedef struct {
 api_fx_t *api_fx_new(api_options_t o, bool broken_ledger, const char *keys);
 /* Frees the api, the pool and the config, and removes the directory. */
 void api_fx_free(api_fx_t *f);
+/* One request through api_handle(): ctype (Content-Type) and key
+ * (X-Api-Key) are sent when not NULL; client is the peer address (NULL:
+ * 127.0.0.1).  Returns the status, leaving the response in *r (its
+ * previous content freed first). */
+int api_fx_call(api_fx_t *f, const char *method, const char *path, const char *ctype,
+                const char *body, const char *key, const char *client, api_response_t *r);
 
 #endif

@@ -29,18 +29,7 @@ static api_fx_t *fx_new(const char *keys)
 static int call(api_fx_t *f, const char *method, const char *path, const char *body,
                 const char *key, const char *client, api_response_t *r)
 {
-    api_header_t h[2];
-    size_t n = 0;
-    if (body)
-        h[n++] = (api_header_t){"Content-Type", "application/json"};
-    if (key)
-        h[n++] = (api_header_t){"X-Api-Key", key};
-    api_request_t req = {.method = method, .path = path, .headers = h, .nheaders = n,
-                         .body = body, .body_len = body ? strlen(body) : 0,
-                         .client = client, .base_path = ""};
-    api_response_free(r);
-    api_handle(f->api, &req, r);
-    return r->status;
+    return api_fx_call(f, method, path, body ? "application/json" : NULL, body, key, client, r);
 }
 
 static const char *err_code(const api_response_t *r)

@@ -32,14 +32,7 @@ static void fx_free(fx_t *f) { api_fx_free(f); }
 static int call(fx_t *f, const char *method, const char *path, const char *body,
                 api_response_t *r)
 {
-    api_header_t h[1] = {{"Content-Type", "application/json"}};
-    api_request_t req = {.method = method, .path = path, .headers = h,
-                         .nheaders = body ? 1 : 0, .body = body,
-                         .body_len = body ? strlen(body) : 0, .client = "127.0.0.1",
-                         .base_path = ""};
-    api_response_free(r);
-    api_handle(f->api, &req, r);
-    return r->status;
+    return api_fx_call(f, method, path, body ? "application/json" : NULL, body, NULL, NULL, r);
 }
 
 static json_t *body_of(const api_response_t *r)

@@ -36,18 +36,7 @@ static void fx_free(fx_t *f) { api_fx_free(f); }
 static int call(fx_t *f, const char *method, const char *path, const char *ctype,
                 const char *body, const char *key, api_response_t *r)
 {
-    api_header_t h[4];
-    size_t n = 0;
-    if (ctype)
-        h[n++] = (api_header_t){"Content-Type", ctype};
-    if (key)
-        h[n++] = (api_header_t){"X-Api-Key", key};
-    api_request_t req = {.method = method, .path = path, .headers = h, .nheaders = n,
-                         .body = body, .body_len = body ? strlen(body) : 0,
-                         .client = "127.0.0.1", .base_path = ""};
-    api_response_free(r);
-    api_handle(f->api, &req, r);
-    return r->status;
+    return api_fx_call(f, method, path, ctype, body, key, NULL, r);
 }
 
 /* The error code of an error body ("" when it is not one). */
