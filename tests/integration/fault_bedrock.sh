@@ -33,10 +33,6 @@ standin() {
     [ -s "$T/$name.port" ] || { cat "$T/$name.out"; fail "stand-in $name did not start"; }
     export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$(cat "$T/$name.port")
 }
-calls_for() {
-    curl -fsS "$AWS_ENDPOINT_URL_BEDROCK_RUNTIME/__standin/stats" |
-        jq -r --arg h "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)" '.prompts[$h] // 0'
-}
 # job_of BATCH PROMPT-PREFIX: "state code" of the job whose prompt starts so.
 job_of() {
     "$BIN/onesheet" list --batch "$1" --json |

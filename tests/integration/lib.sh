@@ -39,3 +39,15 @@ use_aws_stack() {
     trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
     awsstack_start || fail "could not start the AWS stack"
 }
+
+# Calls the Bedrock stand-in (at AWS_ENDPOINT_URL_BEDROCK_RUNTIME) has
+# answered for this exact prompt.
+calls_for() {
+    curl -fsS "$AWS_ENDPOINT_URL_BEDROCK_RUNTIME/__standin/stats" |
+        jq -r --arg h "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)" '.prompts[$h] // 0'
+}
+# The id of the job of BATCH whose prompt starts with PROMPT-PREFIX.
+job_id_of() {   # BATCH PROMPT-PREFIX
+    "$BIN/onesheet" list --batch "$1" --json |
+        jq -r --arg p "$2" 'select(.spec.prompt | startswith($p)) | .id'
+}

@@ -22,14 +22,6 @@ PIDS+=($!)
 for _ in $(seq 200); do [ -s "$T/standin.port" ] && break; sleep 0.05; done
 [ -s "$T/standin.port" ] || { cat "$T/standin.out"; fail "stand-in did not start"; }
 export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$(cat "$T/standin.port")
-calls_for() {
-    curl -fsS "$AWS_ENDPOINT_URL_BEDROCK_RUNTIME/__standin/stats" |
-        jq -r --arg h "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)" '.prompts[$h] // 0'
-}
-job_id_of() {   # BATCH PROMPT-PREFIX
-    "$BIN/onesheet" list --batch "$1" --json |
-        jq -r --arg p "$2" 'select(.spec.prompt | startswith($p)) | .id'
-}
 worker() { fm_worker "$T/w.log" 60 --concurrency 2 --visibility 2 "$@"; }
 
 cat >"$T/in.txt" <<'EOF2'

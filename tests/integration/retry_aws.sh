@@ -19,14 +19,6 @@ awsstack_start || fail "could not start the AWS stack"
 export ONESHEET_MAX_RECEIVES=2
 "$BIN/onesheet" init >"$T/init" 2>&1 || { cat "$T/init"; fail init; }
 
-calls_for() {
-    curl -fsS "$BEDROCK/__standin/stats" |
-        jq -r --arg h "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)" '.prompts[$h] // 0'
-}
-job_id_of() {   # BATCH PROMPT-PREFIX
-    "$BIN/onesheet" list --batch "$1" --json |
-        jq -r --arg p "$2" 'select(.spec.prompt | startswith($p)) | .id'
-}
 states() {
     "$BIN/onesheet" list --batch "$1" --json | jq -r .state | sort | uniq -c |
         awk '{ if (NR > 1) printf " "; printf "%s=%s", $2, $1 }'
