@@ -6,16 +6,8 @@
 # a stale run-1 message on the queue is skipped, and a run-1 message on the
 # DLQ cannot fail run 2 (it is made harmless by the run).
 source "$(dirname "$0")/lib.sh"
-TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
-for b in "$TOOLS/sigproxy" "$TOOLS/bedrock_standin"; do
-    [ -x "$b" ] || fail "$b is not built (make tests)"
-done
-EMU_DIR=$T/emu; mkdir -p "$EMU_DIR"
-source "$ROOT/tests/support/emulators.sh"
-trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; emu_stop_all; rm -rf "$T"' EXIT
-source "$ROOT/tests/support/awsstack.sh"
 STANDIN_ARGS="--latency-ms 10 --image-bytes 20000"
-awsstack_start || fail "could not start the AWS stack"
+use_aws_stack
 export ONESHEET_MAX_RECEIVES=2
 "$BIN/onesheet" init >"$T/init" 2>&1 || { cat "$T/init"; fail init; }
 
