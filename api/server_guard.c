@@ -46,12 +46,17 @@ double guard_now(void)
 
 guard_conn_t *guard_open(int fd, const char *client)
 {
+    return guard_open_since(fd, client, guard_now());
+}
+
+guard_conn_t *guard_open_since(int fd, const char *client, double since)
+{
     guard_conn_t *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
     g->fd = fd;
     g->receiving = true;
-    g->start = guard_now();
+    g->start = since;
     snprintf(g->client, sizeof g->client, "%s", client ? client : "-");
     pthread_mutex_lock(&mu);
     g->next = head;

@@ -20,6 +20,10 @@ double guard_now(void);
  * or NULL out of memory (the connection is then not guarded). */
 guard_conn_t *guard_open(int fd, const char *client);
 
+/* Like guard_open(), for a request that began at `since` (guard_now()
+ * time): the head screened before libmicrohttpd took the connection. */
+guard_conn_t *guard_open_since(int fd, const char *client, double since);
+
 /* Unregisters and frees g, before its socket is closed.  NULL is allowed. */
 void guard_close(guard_conn_t *g);
 

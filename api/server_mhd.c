@@ -8,6 +8,7 @@
  * greedy clients from exhausting the server; bodies are capped at
  * API_MAX_BODY, refused early when Content-Length already says too much. */
 #include "server.h"
+#include "server_front.h"
 #include "server_guard.h"
 
 #include "base/log.h"
@@ -121,9 +122,11 @@ static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_resp
     return ret;
 }
 
+/* Every answer closes its connection: the next request then comes on a new
+ * one, whose head the front door screens (server_front.c). */
 static enum MHD_Result send_response(struct MHD_Connection *c, const api_response_t *r)
 {
-    return send_response_ex(c, r, false);
+    return send_response_ex(c, r, true);
 }
 
 static double now_s(void)
@@ -194,16 +197,21 @@ static const char *ambiguous_framing(struct MHD_Connection *c)
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)cls;
+    front_t *front = cls;
+    char client[INET6_ADDRSTRLEN];
+    client_name(c, client, sizeof client);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* The request's deadline started when the front door accepted it. */
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char client[INET6_ADDRSTRLEN];
-        client_name(c, client, sizeof client);
-        *socket_context = ci ? guard_open(ci->connect_fd, client) : NULL;
+        *socket_context =
+            ci ? guard_open_since(ci->connect_fd, client,
+                                  front_request_start(front, ci->connect_fd))
+               : NULL;
     } else {
         guard_close(*socket_context);
         *socket_context = NULL;
+        front_release(front, client);
     }
 }
 
@@ -332,33 +340,31 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *stop)
 {
-    struct sockaddr_storage ss;
-    unsigned len;
-    bool loopback;
     err_t e;
-
-    if (server_parse_listen(o->listen, &ss, &len, &loopback, &e) != 0) {
-        log_error("listen_failed", "error=\"%s\"", e.msg);
-        return 64;
+    front_t *front = front_open(o, &e);
+    if (!front) {
+        log_error("listen_failed", "listen=%s error=\"%s\"", o->listen, e.msg);
+        return e.code == ERR_USAGE ? 64 : 71;
     }
+    /* No listening socket of its own: connections come from the front
+     * door, which enforces the total and per-address limits (the slack
+     * covers connections closing while counted out). */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        o->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_client,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
-    if (!d) {
+        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_CONNECTION_LIMIT,
+        o->max_connections + 64, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, front, MHD_OPTION_END);
+    if (!d || front_start(front, d, &e) != 0) {
         log_error("listen_failed", "listen=%s error=\"%s\"", o->listen,
-                  errno ? strerror(errno) : "cannot start the HTTP server");
+                  d ? e.msg : "cannot start the HTTP server");
+        if (d)
+            MHD_stop_daemon(d);
+        front_free(front);
         return 71;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = di ? di->port : 0;
+    unsigned port = front_port(front);
     log_info("listening",
              "listen=%s port=%u auth=%s max_connections=%u max_per_client=%u "
              "request_timeout_s=%u",
@@ -371,7 +377,9 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
         if (!fp || fprintf(fp, "%u\n", port) < 0 || fclose(fp) != 0 ||
             rename(tmp, o->port_file) != 0) {
             log_error("port_file_failed", "path=%s error=\"%s\"", o->port_file, strerror(errno));
+            front_stop(front);
             MHD_stop_daemon(d);
+            front_free(front);
             return 73;
         }
     }
@@ -383,13 +391,14 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
     /* Stop taking connections, make waiting requests answer (202 with
      * their status URL) and give the answers time to go out before the
      * daemon shuts every socket. */
-    MHD_quiesce_daemon(d);
+    front_stop(front);
     api_stop(api);
     double until = now_s() + (o->drain_s > 0 ? o->drain_s : 5);
     while (atomic_load(&inflight) > 0 && now_s() < until)
         usleep(20 * 1000);
     log_info("stopping", "reason=signal unanswered=%d request_timeouts=%lu",
-             atomic_load(&inflight), guard_expired_total());
+             atomic_load(&inflight), guard_expired_total() + front_expired_total(front));
     MHD_stop_daemon(d);
+    front_free(front);
     return 0;
 }
