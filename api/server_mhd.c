@@ -98,6 +98,36 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* A connection's context from start to close. */
+typedef struct {
+    guard_conn_t *g;
+    front_t *front;
+    atomic_bool released; /* no longer counted against the front's limits */
+    char client[INET6_ADDRSTRLEN];
+} sock_ctx_t;
+
+static sock_ctx_t *sock_ctx(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static guard_conn_t *conn_guard(struct MHD_Connection *c)
+{
+    sock_ctx_t *sc = sock_ctx(c);
+    return sc ? sc->g : NULL;
+}
+
+/* The connection stops counting against the limits once it is answered
+ * (its answer closes it): a client that reconnects as soon as it has read
+ * the answer must not find its old connection still counted. */
+static void release_once(sock_ctx_t *sc)
+{
+    if (sc && !atomic_exchange(&sc->released, true))
+        front_release(sc->front, sc->client);
+}
+
 static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_response_t *r,
                                         bool close_after)
 {
@@ -117,6 +147,7 @@ static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_resp
         MHD_add_response_header(resp, "Allow", r->allow);
     if (close_after)
         MHD_add_response_header(resp, "Connection", "close");
+    release_once(sock_ctx(c));
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -132,13 +163,6 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const api_respons
 static double now_s(void)
 {
     return guard_now();
-}
-
-static guard_conn_t *conn_guard(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
 }
 
 static void client_name(struct MHD_Connection *c, char *client, size_t size)
@@ -198,20 +222,29 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode toe)
 {
     front_t *front = cls;
-    char client[INET6_ADDRSTRLEN];
-    client_name(c, client, sizeof client);
+    sock_ctx_t *sc = *socket_context;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         /* The request's deadline started when the front door accepted it. */
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context =
-            ci ? guard_open_since(ci->connect_fd, client,
-                                  front_request_start(front, ci->connect_fd))
-               : NULL;
-    } else {
-        guard_close(*socket_context);
+        char client[INET6_ADDRSTRLEN];
+        client_name(c, client, sizeof client);
+        double since = ci ? front_request_start(front, ci->connect_fd) : guard_now();
+        if (!(sc = calloc(1, sizeof *sc))) {
+            front_release(front, client); /* uncounted rather than leaked */
+            *socket_context = NULL;
+            return;
+        }
+        sc->front = front;
+        atomic_init(&sc->released, false);
+        snprintf(sc->client, sizeof sc->client, "%s", client);
+        sc->g = ci ? guard_open_since(ci->connect_fd, client, since) : NULL;
+        *socket_context = sc;
+    } else if (sc) {
+        guard_close(sc->g);
+        release_once(sc);
+        free(sc);
         *socket_context = NULL;
-        front_release(front, client);
     }
 }
 

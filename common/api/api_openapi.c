@@ -6,7 +6,7 @@ const char api_openapi_json[] =
     "  \"info\": {\n"
     "    \"title\": \"onesheet API\",\n"
     "    \"version\": \"0.1.0\",\n"
-    "    \"description\": \"Turns prompts into posters. POST /generate-poster keeps the original service's contract; /jobs and /batches expose the queue. Every error is {\\\"error\\\": {\\\"code\\\", \\\"message\\\"}}.\"\n"
+    "    \"description\": \"Turns prompts into posters. POST /generate-poster keeps the original service's contract; /jobs and /batches expose the queue. Every error is {\\\"error\\\": {\\\"code\\\", \\\"message\\\"}}, including those for requests refused before routing: 400 bad_request (a malformed request line or header, bare LF, NUL) and bad_framing (Content-Length with Transfer-Encoding, differing or non-numeric Content-Length), 408 request_timeout, 411 length_required (bodies need Content-Length; chunked bodies are not accepted), 414 uri_too_long (target over 4096 bytes), 431 headers_too_large (head over 16 KiB or 100 header lines), 503 too_many_connections (with Retry-After) and 505 http_version_not_supported (HTTP/1.0 and HTTP/1.1 only). Every response closes its connection.\"\n"
     "  },\n"
     "  \"servers\": [{\"url\": \"/\"}],\n"
     "  \"security\": [{\"apiKey\": []}],\n"

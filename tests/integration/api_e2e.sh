@@ -92,8 +92,11 @@ expect 400 POST /generate-poster -H 'Content-Type: application/json' -d '{"promp
 expect 415 POST /generate-poster -H 'Content-Type: text/plain' -d '{"prompt": "x"}'
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 expect 413 POST /jobs -H 'Content-Type: application/json' --data-binary @"$T/big.json"
-expect 413 POST /jobs -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.json"
-ok "jobs, batches and errors 400 404 405 409 413 415"
+# Chunked bodies are refused before they are read (the front door's
+# screen, server_front.c): bodies need a Content-Length.
+expect 411 POST /jobs -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.json"
+expect 411 POST /jobs -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' -d '{"prompt": "x"}'
+ok "jobs, batches and errors 400 404 405 409 411 413 415"
 
 # Every documented path and method answers with a documented status.
 curl -s "http://127.0.0.1:$PORT/openapi.json" >"$T/openapi.json"
