@@ -136,6 +136,13 @@ if [ "${BENCH_WEBHOOKS:-1}" != 0 ] && [ -d "$ROOT/node_modules/standardwebhooks"
         echo "bench: webhook delivery failed" >&2
 fi
 
+# What closing every API connection costs (bench/api_keepalive.sh):
+# requests/s for GET /healthz with a new connection per request.
+if [ "${BENCH_API:-1}" != 0 ] && [ -x "$BIN/onesheet-api" ]; then
+    echo "embedded: onesheet-api, a connection per request" >&2
+    BIN=$BIN "$ROOT/bench/api_keepalive.sh" 3 >&2 || echo "bench: api_keepalive failed" >&2
+fi
+
 # ---- AWS mode ----
 aws_ready() {
     [ "${BENCH_AWS:-1}" != 0 ] || { echo "BENCH_AWS=0"; return 1; }
