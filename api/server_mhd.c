@@ -2,11 +2,15 @@
  *
  * A thread per connection: POST /generate-poster may wait up to the sync
  * timeout, and a blocked handler must not hold up other clients.  Back-end
- * handles come from the router's pool, not from the threads.  The
- * connection limit, the idle timeout (which also ends slow headers and
- * bodies) and the per-connection memory limit (headers) keep slow or
- * greedy clients from exhausting the server; bodies are capped at
- * API_MAX_BODY, refused early when Content-Length already says too much. */
+ * handles come from the router's pool, not from the threads.  Connections
+ * come from the front door (server_front.c), which owns the listening
+ * socket, the total and per-address limits and the screen of each request
+ * head, so libmicrohttpd only ever parses heads that are sound; every
+ * answer here closes its connection, so no request skips that screen.  The
+ * idle timeout, the request deadline (server_guard.c) and the
+ * per-connection memory limit keep slow or greedy clients from exhausting
+ * the server; bodies are capped at API_MAX_BODY, refused early when
+ * Content-Length already says too much. */
 #include "server.h"
 #include "server_front.h"
 #include "server_guard.h"

@@ -139,7 +139,7 @@ static api_screen_result_t header_line(api_screen_t *s, const char *p, size_t n)
     while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     for (const char *q = v; q < end; q++)
-        if ((unsigned char)*q < 0x20 && *q != '\t')
+        if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
             return refuse(s, 400, "bad_request",
                           "line %u: header %.*s: a control character in the value", line,
                           (int)(nlen > 40 ? 40 : nlen), p);

@@ -116,6 +116,7 @@ static void bad_heads_are_refused_with_their_status(void **state)
         {"GET / HTTP/1.1\r\n: empty name\r\n\r\n", 400, "bad_request"},
         {"GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400, "bad_request"},
         {"GET / HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", 400, "bad_request"},
+        {"GET / HTTP/1.1\r\nX-A: a\x7fz\r\n\r\n", 400, "bad_request"},
         {"POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
          "bad_framing"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n", 400,
