@@ -384,13 +384,15 @@ int server_run(api_t *api, const server_options_t *o, volatile sig_atomic_t *sto
         return e.code == ERR_USAGE ? 64 : 71;
     }
     /* No listening socket of its own: connections come from the front
-     * door, which enforces the total and per-address limits (the slack
-     * covers connections closing while counted out). */
+     * door, which enforces the total and per-address limits.  Answered
+     * connections stop counting there while they close here, so this
+     * limit leaves room for as many again: refusing one here would close
+     * it without an answer. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_CONNECTION_LIMIT,
-        o->max_connections + 64, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout_s,
+        2 * o->max_connections + 64, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, front, MHD_OPTION_END);
     if (!d || front_start(front, d, &e) != 0) {

@@ -2,8 +2,10 @@
 # clients (bounded: 300 connections for ~6 s, loopback only) while a fresh
 # client is served; request-smuggling shapes (Content-Length with
 # Transfer-Encoding, two Content-Lengths) refused with 400 and the
-# connection closed; HEAD /healthz; what libmicrohttpd answers itself (414,
-# 431, 505); wrong keys throttled per address and logged without the key;
+# connection closed; HEAD /healthz; malformed requests (oversized target
+# and header block, a 10 MB header line, HTTP/1.2 and 2.0, garbage, chunked
+# bodies, bare LF, NUL, 1-byte writes) each answered in the JSON error shape
+# by the front door's screen, with a fresh client served after each; wrong keys throttled per address and logged without the key;
 # 40 waiting POST /generate-poster under RLIMIT_NOFILE 256 hold a socket
 # each and no back-end handles, /healthz answers beside them, and SIGTERM
 # answers every one 202 with its status URL.
@@ -31,7 +33,7 @@ stop() {
 }
 alive() { kill -0 "$API_PID" 2>/dev/null || { cat "$T/$1.log"; fail "the API died"; }; }
 
-# 1. Slow-loris, smuggling, HEAD, libmicrohttpd's own errors.
+# 1. Slow-loris, smuggling, HEAD, malformed requests.
 start_api a --request-timeout 3 --max-per-client 16 --rate-limit 0
 $H slowloris "$PORT" 300 6 || { tail -20 "$T/a.log"; fail "slow-loris"; }
 alive a

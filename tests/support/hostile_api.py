@@ -71,7 +71,7 @@ def slowloris(n, seconds):
         time.sleep(1)
     # Per-address limit: the connections over it were closed unanswered at
     # once; the ones in it were answered 408 at the deadline.
-    got408 = closed = 0
+    got408 = closed = got503 = 0
     for s in socks:
         s.setblocking(True)
         s.settimeout(1)
@@ -81,9 +81,13 @@ def slowloris(n, seconds):
             got408 += 1
         else:
             closed += 1
+            if r:  # held off with an answer (the front door's 503), or reset
+                if error_shape(r, 503)["error"]["code"] != "too_many_connections":
+                    fail("held off with %r" % r[:300])
+                got503 += 1
         s.close()
-    print("ok slowloris clients=%d held_off_at_connect=%d answered_408=%d "
-          "refused=%d fresh_client_worst_s=%.3f" % (n, closed, got408, refused, worst))
+    print("ok slowloris clients=%d held_off_at_connect=%d (answered_503=%d) answered_408=%d "
+          "refused=%d fresh_client_worst_s=%.3f" % (n, closed, got503, got408, refused, worst))
     if got408 == 0:
         fail("no slow client was ended by the request deadline")
     if closed == 0:
