@@ -5,10 +5,11 @@
 # connection closed; HEAD /healthz; malformed requests (oversized target
 # and header block, a 10 MB header line, HTTP/1.2 and 2.0, garbage, chunked
 # bodies, bare LF, NUL, 1-byte writes) each answered in the JSON error shape
-# by the front door's screen, with a fresh client served after each; wrong keys throttled per address and logged without the key;
-# 40 waiting POST /generate-poster under RLIMIT_NOFILE 256 hold a socket
-# each and no back-end handles, /healthz answers beside them, and SIGTERM
-# answers every one 202 with its status URL.
+# by the front door's screen, with a fresh client served after each; wrong
+# keys throttled per address and logged without the key; 40 waiting POST
+# /generate-poster under RLIMIT_NOFILE 256 hold a socket each and no
+# back-end handles, /healthz answers beside them, and SIGTERM answers every
+# one 202 with its status URL.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 [ -x "$BIN/onesheet-api" ] || { echo "skip: onesheet-api not built (no libmicrohttpd)"; exit 0; }
