@@ -40,6 +40,7 @@ $H slowloris "$PORT" 300 6 || { tail -20 "$T/a.log"; fail "slow-loris"; }
 alive a
 grep -q 'request_timeout client=127.0.0.2' "$T/a.log" || fail "request timeouts not logged"
 $H slow_body "$PORT" 3 || fail "slow body"
+$H deadline_spans_screen "$PORT" 3 || fail "the request deadline restarted after the head"
 $H smuggle "$PORT" || fail "smuggling"
 grep -q 'status=400 client=127.0.0.1 reason=bad_framing' "$T/a.log" || fail "bad framing not logged"
 $H head "$PORT" || fail "HEAD"

@@ -115,6 +115,37 @@ def slow_body(deadline):
     error_shape(r, 408)
     print("ok slow body ended with 408 after %.1f s" % (time.monotonic() - t))
 
+def deadline_spans_screen(deadline):
+    """The request deadline runs from the connection's start, across the
+    front door's screen of the head and libmicrohttpd's read of the body:
+    a head trickled over 2 s and then a trickled body get the 408 at the
+    deadline, not 2 s after it."""
+    s = conn()
+    t = time.monotonic()
+    head = [b"POST /generate-poster HTTP/1.1\r\n", b"Host: x\r\n",
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"]
+    for part in head:
+        s.send(part)
+        time.sleep(1)
+    r = b""
+    s.settimeout(0.2)
+    while time.monotonic() - t < deadline + 4 and not r:
+        try:
+            s.send(b" ")
+            r = s.recv(65536)
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+    took = time.monotonic() - t
+    s.settimeout(1)
+    r += read_all(s)
+    s.close()
+    error_shape(r, 408)
+    if took > deadline + 1.5:
+        fail("408 after %.1f s with a %d s deadline: it restarted after the head" % (took, deadline))
+    print("ok head over 2 s then a trickled body: 408 after %.1f s (deadline %d s)" % (took, deadline))
+
 def smuggle():
     body = b"0\r\n\r\n"
     shapes = [
