@@ -395,6 +395,11 @@ void front_stop(front_t *f)
     atomic_store(&f->stop, true);
     pthread_join(f->thread, NULL);
     f->started = false;
+    /* Heads still arriving get an answer too (best effort: the socket is
+     * closed right after it). */
+    for (size_t i = 0; i < f->np; i++)
+        if (!f->p[i].lingering)
+            answer(&f->p[i], 503, "shutting_down", "the server is stopping; retry shortly", 1);
     while (f->np)
         drop(f, f->np - 1);
 }

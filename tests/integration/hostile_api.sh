@@ -46,7 +46,10 @@ grep -q 'status=400 client=127.0.0.1 reason=bad_framing' "$T/a.log" || fail "bad
 $H head "$PORT" || fail "HEAD"
 $H malformed "$PORT" || { tail -20 "$T/a.log"; fail "malformed requests"; }
 alive a
-stop "$API_PID"
+$H stop_answers "$PORT" "$API_PID" || fail "a half-sent request on SIGTERM"
+rc=0
+wait "$API_PID" || rc=$?
+[ "$rc" = 0 ] || fail "the API exited $rc on SIGTERM"
 ok "slow-loris held off, smuggling refused, HEAD served, server up throughout"
 
 # 2. Wrong keys: 401 up to the burst, then 429 for that address (even with

@@ -146,6 +146,21 @@ def deadline_spans_screen(deadline):
         fail("408 after %.1f s with a %d s deadline: it restarted after the head" % (took, deadline))
     print("ok head over 2 s then a trickled body: 408 after %.1f s (deadline %d s)" % (took, deadline))
 
+def stop_answers(pid):
+    """SIGTERM while a head is still arriving: that client gets a JSON 503
+    too, not a closed connection."""
+    import os, signal
+    s = conn()
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGTERM)
+    r = read_all(s)
+    s.close()
+    d = error_shape(r, 503)
+    if d["error"]["code"] != "shutting_down":
+        fail("on stop: %r" % d)
+    print("ok SIGTERM: a half-sent request answered 503 shutting_down")
+
 def smuggle():
     body = b"0\r\n\r\n"
     shapes = [
