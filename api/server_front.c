@@ -289,8 +289,11 @@ static bool service(front_t *f, size_t i, short revents)
     if (p->lingering) {
         char sink[16384];
         ssize_t n;
-        while ((n = recv(p->fd, sink, sizeof sink, MSG_DONTWAIT)) > 0)
+        int k = 0; /* at most 256 KiB a turn: a fast sender cannot hold the thread */
+        while ((n = recv(p->fd, sink, sizeof sink, MSG_DONTWAIT)) > 0 && ++k < 16)
             ;
+        if (n > 0)
+            return true;
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             drop(f, i);
             return false;
