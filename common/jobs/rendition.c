@@ -155,7 +155,13 @@ const char *rendition_best_aspect(const rendition_list_t list, size_t n)
         double cost = 0;
         bool listed = false;
         for (size_t k = 0; k < n; k++) {
-            cost += rendition_loss(ratios[i].r, list[k]);
+            /* The log of how far off, squared: symmetric (a ratio twice
+             * too wide costs what one twice too tall does) and convex, so
+             * one rendition is not given up for the rest -- a 21:9 + 9:21
+             * set is generated square, not at either end. */
+            int j = find(list[k], strlen(list[k]));
+            double l = j < 0 ? 0 : log(aspect_of((int)i) / aspect_of(j));
+            cost += l * l;
             listed = listed || strcmp(list[k], ratios[i].r) == 0;
         }
         /* Sums of a few ratios: a difference under 1e-9 is a tie. */

@@ -65,9 +65,12 @@ bool rendition_size(const char *r, int *w, int *h);
  * ratio. */
 double rendition_loss(const char *art, const char *r);
 
-/* The supported aspect that loses least across list: the least sum of
- * rendition_loss() over the renditions; ties go to a ratio in the list,
- * then to the first in the table order above.  A static string; "2:3"
+/* The supported aspect that loses least across list: the least sum over
+ * the renditions of ln(aspect / rendition)^2 -- the aspect nearest the
+ * renditions' geometric mean, so no one rendition is given up for the
+ * others (the plain sum of rendition_loss() would pick an extreme: 21:9
+ * for 21:9 + 9:21); ties go to a ratio in the list, then to the first in
+ * the table order above.  A static string; "2:3"
  * for an empty list. */
 const char *rendition_best_aspect(const rendition_list_t list, size_t n);
 
