@@ -13,7 +13,7 @@
 #define ENERGY_SIDE 128    /* px: the long side of the copy the detail is sought on */
 #define CENTRE_PULL 0.05   /* of a window's mean energy, per half-span off centre */
 #define FILL_SCALE 16      /* the fill is drawn at 1/16 size, blurred, scaled back */
-#define FILL_DIM 0.22      /* black over the fill, so the art stands out of it */
+#define FILL_DIM 0.3       /* black over the fill at its far edge, none at the art */
 #define FEATHER 0.06       /* of the rendition's short side: the art's edge into the fill */
 
 static double lum8(uint32_t p)
@@ -115,10 +115,11 @@ static void box_blur(cairo_surface_t *s)
     cairo_surface_mark_dirty(s);
 }
 
-/* Fills box d of cr with the kept art (sub, drawn at scale sc from (px, py))
- * mirrored out past its edges, blurred and dimmed. */
+/* Fills box d of cr with the kept art (sub, drawn at scale sc from (px, py),
+ * pw x ph) mirrored out past its edges, blurred, and dimmed more with the
+ * distance from the art, so the seam shows no step. */
 static void paint_fill(cairo_t *cr, cairo_surface_t *sub, poster_box_t d, double px,
-                       double py, double sc)
+                       double py, double pw, double ph, double sc)
 {
     int fw = (int)fmax(4, ceil(d.w / FILL_SCALE)), fh = (int)fmax(4, ceil(d.h / FILL_SCALE));
     cairo_surface_t *f = cairo_image_surface_create(CAIRO_FORMAT_RGB24, fw, fh);
@@ -146,11 +147,22 @@ static void paint_fill(cairo_t *cr, cairo_surface_t *sub, poster_box_t d, double
     cairo_restore(cr);
     cairo_surface_destroy(f);
 
+    bool along_x = pw < d.w - 0.5;
+    double lo = along_x ? d.x : d.y, span = along_x ? d.w : d.h;
+    double a0 = ((along_x ? px : py) - lo) / span;
+    double a1 = ((along_x ? px + pw : py + ph) - lo) / span;
+    cairo_pattern_t *dim = along_x ? cairo_pattern_create_linear(d.x, 0, d.x + d.w, 0)
+                                   : cairo_pattern_create_linear(0, d.y, 0, d.y + d.h);
+    cairo_pattern_add_color_stop_rgba(dim, 0, 0, 0, 0, a0 > 0.001 ? FILL_DIM : 0);
+    cairo_pattern_add_color_stop_rgba(dim, a0, 0, 0, 0, 0);
+    cairo_pattern_add_color_stop_rgba(dim, a1, 0, 0, 0, 0);
+    cairo_pattern_add_color_stop_rgba(dim, 1, 0, 0, 0, a1 < 0.999 ? FILL_DIM : 0);
     cairo_save(cr);
     cairo_rectangle(cr, d.x, d.y, d.w, d.h);
-    cairo_set_source_rgba(cr, 0, 0, 0, FILL_DIM);
+    cairo_set_source(cr, dim);
     cairo_fill(cr);
     cairo_restore(cr);
+    cairo_pattern_destroy(dim);
 }
 
 /* A mask for the kept art (kw x kh in its own pixels) that fades its edges
@@ -213,7 +225,7 @@ static cairo_surface_t *reframe_surface(cairo_surface_t *src, int w, int h, bool
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_paint(cr);
     if (fill_x || fill_y)
-        paint_fill(cr, sub, d, px, py, sc);
+        paint_fill(cr, sub, d, px, py, pw, ph, sc);
     cairo_save(cr);
     cairo_rectangle(cr, d.x, d.y, d.w, d.h);
     cairo_clip(cr);
