@@ -47,7 +47,12 @@ has_ratio "$d/$j.9x16.png" 9 16
 [ "$(jq -r '.renditions[1] | "\(.width)x\(.height)"' "$T/st.json")" = 1280x720 ] || fail "16:9 size"
 "$BIN/onesheet" wait "$b" --output "$T/m.jsonl" 2>/dev/null || fail "wait"
 [ "$(jq -r '.renditions | length' "$T/m.jsonl")" = 4 ] || fail "manifest renditions: $(cat "$T/m.jsonl")"
-ok "a draft proof in four renditions, each its ratio, listed by status --json and the manifest"
+"$BIN/onesheet" gallery "$b" -o "$T/g" >/dev/null 2>&1 || fail "gallery"
+for r in 16x9 1x1 9x16; do
+    is_png "$T/g/posters/$j.$r.png" && is_png "$T/g/thumbs/$j.$r.png" || fail "gallery: no $r rendition"
+    grep -q "href=\"posters/$j.$r.png\"" "$T/g/index.html" || fail "gallery: $r not linked"
+done
+ok "a draft proof in four renditions, each its ratio, listed by status --json, the manifest and the gallery"
 
 again=$("$BIN/onesheet" submit --prompt "A lighthouse at dusk, storm clouds" --title "The Keeper" \
     --renditions 2:3,16:9,1:1,9:16 2>"$T/err")
