@@ -216,6 +216,28 @@ static void bulk_errors_carry_the_file_and_line(void **state)
     bulk_free(&b);
 }
 
+static void csv_cells_list_them_comma_separated(void **state)
+{
+    (void)state;
+    const char *in = "prompt,renditions\n"
+                     "a fox,\"2:3,16:9\"\n"
+                     "an owl,\n"
+                     "a hare,\"1:1, 5:3\"\n";
+    bulk_t b;
+    err_t e;
+    bulk_init(&b);
+    assert_int_equal(bulk_parse("cat.csv", in, strlen(in), BULK_CSV, NULL, &b, &e),
+                     ERR_INVALID);
+    assert_int_equal(b.nerrors, 1);
+    assert_int_equal(b.errors[0].line, 4);
+    assert_non_null(strstr(b.errors[0].msg, "cat.csv:4: renditions: unknown ratio \"5:3\""));
+    assert_int_equal(b.nitems, 2);
+    assert_int_equal(b.items[0].spec.nrenditions, 2);
+    assert_string_equal(b.items[0].spec.renditions[1], "16:9");
+    assert_int_equal(b.items[1].spec.nrenditions, 0);   /* an empty cell: none */
+    bulk_free(&b);
+}
+
 static void queue_messages_carry_the_list(void **state)
 {
     (void)state;
@@ -245,6 +267,7 @@ int main(void)
         cmocka_unit_test(sizes_have_the_exact_ratio_near_one_megapixel),
         cmocka_unit_test(keys_name_the_first_as_the_poster_and_the_rest_by_ratio),
         cmocka_unit_test(bulk_errors_carry_the_file_and_line),
+        cmocka_unit_test(csv_cells_list_them_comma_separated),
         cmocka_unit_test(queue_messages_carry_the_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
