@@ -29,6 +29,15 @@ expect_status 64 "$BIN/onesheet" submit --prompt "x" --renditions 2:3,2:3
 [ "$("$BIN/onesheet" list --json 2>/dev/null | wc -l)" = 0 ] || fail "bad input enqueued something"
 ok "bad rendition lists refused (65 naming line and field, 64 as a flag), nothing enqueued"
 
+# ---- the cost: one generation a job, whatever the renditions ----
+printf 'A lighthouse at dusk\nA fox in the snow\n' >"$T/two.txt"
+"$BIN/onesheet" submit "$T/two.txt" --model stability.sd3-5-large-v1:0 \
+    --renditions 2:3,16:9,1:1,9:16 --dry-run >/dev/null 2>"$T/dry.err" || { cat "$T/dry.err"; fail "dry run"; }
+grep -q 'estimated cost: \$0.16 for 2 jobs' "$T/dry.err" || { cat "$T/dry.err"; fail "renditions changed the cost"; }
+grep -q 'renditions: 8 posters from 2 generations, costed as one each' "$T/dry.err" ||
+    { cat "$T/dry.err"; fail "dry run does not say what the renditions cost"; }
+ok "a dry run costs four renditions as one generation and says so"
+
 # ---- draft proofs on the embedded stack ----
 b=$("$BIN/onesheet" submit --prompt "A lighthouse at dusk, storm clouds" --title "The Keeper" \
     --renditions 2:3,16:9,1:1,9:16 2>"$T/err") || { cat "$T/err"; fail "submit"; }
