@@ -68,6 +68,24 @@ again=$("$BIN/onesheet" submit --prompt "A lighthouse at dusk, storm clouds" --t
 [ "$again" = "$b" ] && grep -q "nothing new to enqueue" "$T/err" || { cat "$T/err"; fail "resubmit enqueued again"; }
 ok "resubmitting the same renditions enqueues nothing"
 
+# ---- no success before every rendition is stored ----
+# A directory where the 1:1 rendition goes makes its put fail: the job is
+# not recorded succeeded (here failed, on its only allowed delivery); once
+# the way is clear, a retry stores it and succeeds.
+echo '{"id": "blocked", "prompt": "A rendition that cannot be stored", "renditions": ["2:3", "1:1"]}' >"$T/blocked.jsonl"
+bb=$("$BIN/onesheet" submit "$T/blocked.jsonl" 2>"$T/err") || { cat "$T/err"; fail "submit blocked"; }
+mkdir -p "$ONESHEET_STATE_DIR/posters/$bb/blocked.1x1.png/x"
+ONESHEET_MAX_RECEIVES=1 "$BIN/onesheet-worker" --drain --log-level warn 2>"$T/blocked.err" || true
+st=$("$BIN/onesheet" status blocked --json | tail -1)
+[ "$(jq -r .state <<<"$st")" = failed ] || fail "blocked: $(jq -c '{state, error}' <<<"$st")"
+jq -r .error.message <<<"$st" | grep -q "rendition 1:1" || fail "blocked error: $(jq -c .error <<<"$st")"
+rm -rf "$ONESHEET_STATE_DIR/posters/$bb/blocked.1x1.png"
+"$BIN/onesheet" retry "$bb" >/dev/null 2>&1 || fail "retry"
+"$BIN/onesheet-worker" --drain --log-level warn 2>>"$T/blocked.err" || fail "worker after retry"
+[ "$("$BIN/onesheet" status blocked --json | tail -1 | jq -r .state)" = succeeded ] || fail "blocked after retry"
+has_ratio "$ONESHEET_STATE_DIR/posters/$bb/blocked.1x1.png" 1 1
+ok "a rendition that cannot be stored keeps the job from succeeding; a retry completes it"
+
 # ---- the API lists them too ----
 "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api.port" 2>"$T/api.err" &
 PIDS+=($!)
