@@ -393,18 +393,12 @@ static bool csv_row_json(ctx_t *c, const csv_record_t *rec,
                 }
                 rc = buf_appendf(out, "%lld", seed);
             } else if (rc == ERR_OK && cols[i].field && !strcmp(cols[i].field, "renditions")) {
-                /* A cell lists them "2:3,16:9" (quoted, for the commas). */
-                rendition_list_t list;
-                size_t n = 0;
-                char cell[128];
                 err_t e;
-                snprintf(cell, sizeof cell, "%.*s", (int)(len < sizeof cell ? len : 0), v);
-                if (rendition_list_parse(cell, list, &n, &e) != ERR_OK) {
+                if ((rc = rendition_cell_to_json(v, len, out, &e)) == ERR_INVALID) {
                     add_error(c, rec->line, "%s", e.msg);
                     *bad = true;
                     return true;
                 }
-                rc = rendition_list_to_json(list, n, out);
             } else if (rc == ERR_OK) {
                 rc = utf8_append_json_string(out, v, len);
             }

@@ -116,6 +116,21 @@ err_code_t rendition_list_to_json(const rendition_list_t list, size_t n, buf_t *
     return rc ? rc : buf_append(out, "]", 1);
 }
 
+err_code_t rendition_cell_to_json(const char *v, size_t len, buf_t *out, err_t *err)
+{
+    rendition_list_t list;
+    size_t n = 0;
+    char cell[128];
+    if (len >= sizeof cell)
+        return err_set(err, ERR_INVALID, "renditions: too long (at most %d ratios)",
+                       RENDITION_MAX);
+    memcpy(cell, v, len);
+    cell[len] = '\0';
+    if (rendition_list_parse(cell, list, &n, err) != ERR_OK)
+        return ERR_INVALID;
+    return rendition_list_to_json(list, n, out);
+}
+
 bool rendition_size(const char *r, int *w, int *h)
 {
     int a, b;

@@ -54,6 +54,11 @@ err_code_t rendition_list_from_json(const json_t *v, rendition_list_t list, size
  * ERR_NOMEM. */
 err_code_t rendition_list_to_json(const rendition_list_t list, size_t n, buf_t *out);
 
+/* A CSV cell v[0..len) listing ratios ("2:3,16:9") appended to out as
+ * the spec field's JSON array.  ERR_INVALID as rendition_list_parse()
+ * (and for a cell over 127 bytes), with err set; ERR_NOMEM. */
+err_code_t rendition_cell_to_json(const char *v, size_t len, buf_t *out, err_t *err);
+
 /* The pixel size a rendition of ratio r is composed at: k*a x k*b for the
  * multiple of 16 k that comes nearest RENDITION_PIXELS (2:3: 832x1248,
  * 16:9: 1280x720, 1:1: 1024x1024, 21:9: 1680x720).  false (w, h untouched)
