@@ -118,13 +118,26 @@ print(json.dumps(out))" > "$T/floor.json" || echo '{}' > "$T/floor.json"
 else
     echo '{}' > "$T/floor.json"
 fi
+# Renditions (issue 20): composing one rendition at about 1 MP from one
+# 2:3 generation -- decode, reframe, text, PNG encode (bench_renditions).
+renditions='{}'
+if [ -x "$TOOLS/bench_renditions" ]; then
+    renditions=$("$TOOLS/bench_renditions" --reps 5 2>/dev/null | python3 -c "
+import json, sys
+out = {}
+for line in sys.stdin:
+    kv = dict(f.split('=', 1) for f in line.split())
+    out[kv['case']] = {'ms_per_rendition': float(kv['ms_per_rendition']), 'cpu_ms': float(kv['cpu_ms'])}
+print(json.dumps(out))") || renditions='{}'
+fi
 cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),
  "draft_posters_per_s_c2": $(printf %.2f "$per_s"),
  "draft_worker_cpu_ms_per_poster": $(printf %.1f "$cpu_ms"),
  "draft_worker_peak_rss_mb": $(printf %.1f "$(echo "$rss_kb / 1024" | bc -l)"),
- "sigv4": $sig}
+ "sigv4": $sig,
+ "renditions_1mp": $renditions}
 JSON
 echo "embedded: submit 100,000 lines in $(printf %.2f "$submit_s") s; draft worker done" >&2
 

@@ -40,6 +40,11 @@ int cli_fail(const cli_t *cli, const err_t *e);
 
 /* A job as a JSON object (new reference). */
 json_t *cli_job_json(const ledger_job_t *j);
+/* A succeeded job's renditions as store_renditions_json() gives them, with
+ * URLs from the store (opened on first use, quietly skipped when it will
+ * not open); NULL when the job is not succeeded or lists none.  New
+ * reference (cli_renditions.c). */
+json_t *cli_job_renditions(cli_t *cli, const ledger_job_t *j);
 /* Prints a JSON value on stdout, one line. */
 void cli_print_json(json_t *v);
 /* Fits s into exactly n characters (UTF-8 aware): cut with an ellipsis or

@@ -46,6 +46,16 @@ int cli_cost_check_some(cli_t *cli, const bulk_t *b, const bool *counted, size_t
         fprintf(stderr, "%s: estimated cost: %s for %zu %s%s (%sprices: %s)\n", cli->prog,
                 money, n, skipped ? "new " : "", n == 1 ? "job" : "jobs", note,
                 cost_table_source(prices));
+    if (dry) {
+        /* Renditions (issue 20) are composed from the one generation. */
+        size_t posters = 0;
+        for (size_t i = 0; i < b->nitems; i++)
+            if (!counted || counted[i])
+                posters += b->items[i].spec.nrenditions ? b->items[i].spec.nrenditions : 1;
+        if (posters > n)
+            fprintf(stderr, "%s: renditions: %zu posters from %zu %s, costed as one each\n",
+                    cli->prog, posters, n, n == 1 ? "generation" : "generations");
+    }
     if (budget >= 0 && usd > budget + 1e-9) {
         snprintf(limit, sizeof limit, "$%.2f", budget);
         fprintf(stderr, "%s: over budget: %zu %s%s would cost about %s, over --budget %s; "

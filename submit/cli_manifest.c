@@ -4,7 +4,8 @@
  * URL, error, attempts), so a catalogue in gives a catalogue out.
  *
  * JSONL (the default): {"line", "id", "batch", "tags", "state", "url",
- * "error", "attempts"} a line.  CSV (a path ending in ".csv"): "line", "id",
+ * "error", "attempts"} a line, and "renditions" (store_renditions.h) for a
+ * finished job that has them.  CSV (a path ending in ".csv"): "line", "id",
  * the spec fields any job has (in the bulk reader's column names, so
  * "prompt", "title", ...), a "tags.KEY" column per tag key in first-seen
  * order, then "state", "url", "error", "attempts". */
@@ -32,6 +33,7 @@ typedef struct {
     ledger_job_t *jobs;
     json_t **specs;
     size_t n;
+    cli_t *cli;              /* for the renditions' URLs */
 } rows_t;
 
 static json_t *row_tags(const rows_t *r, size_t i)
@@ -62,6 +64,9 @@ static err_code_t jsonl(const rows_t *r, buf_t *out)
                               "state", job_state_name(j->state),
                               "url", j->url ? json_string(j->url) : json_null(),
                               "error", error_json(j), "attempts", j->attempts);
+        json_t *rd = o ? cli_job_renditions(r->cli, j) : NULL;
+        if (rd)
+            json_object_set_new(o, "renditions", rd);
         char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (!s)
@@ -231,7 +236,7 @@ static bool is_csv(const char *path)
 int cli_write_manifest(cli_t *cli, const char *batch_id, const char *path)
 {
     ledger_filter_t filter = {.batch_id = batch_id, .state = -1};
-    rows_t r = {0};
+    rows_t r = {.cli = cli};
     buf_t out = BUF_INIT;
     err_t e;
     err_code_t rc = ERR_OK;

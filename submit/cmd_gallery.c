@@ -8,6 +8,7 @@
  * valid for --ttl seconds) instead of copies in DIR/posters/. */
 #include "cli.h"
 #include "poster/poster.h"
+#include "store/store_renditions.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -42,7 +43,10 @@ static const char gallery_css[] =
     ".st-failed,.st-filtered{background:#fde2e1;color:#8a1c14}"
     ".st-cancelled{background:#ececec;color:#555}"
     ".t{font-weight:700;margin:2px 0}.p{margin:2px 0;color:#333}"
-    ".err{margin:4px 0 0;color:#8a1c14}.id{color:#888;font-size:.8em}";
+    ".err{margin:4px 0 0;color:#8a1c14}.id{color:#888;font-size:.8em}"
+    ".rd{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-end;margin:6px 0 2px}"
+    ".rd a{display:flex;flex-direction:column;align-items:center;font-size:.75em;"
+    "color:#555;text-decoration:none}.rd img{display:block;border-radius:3px}";
 
 /* Appends s to out with HTML's five special characters escaped. */
 static void html_text(buf_t *out, const char *s)
@@ -173,6 +177,60 @@ static void card_picture(gallery_t *g, const ledger_job_t *j, json_t *spec, buf_
     buf_append_str(html, "</div>");
 }
 
+#define RENDITION_THUMB 96
+
+/* The job's other renditions (issue 20), when it has them: a small
+ * thumbnail of each, labelled with its ratio, linked to its copy in
+ * DIR/posters/ or (--urls) its URL. */
+static void card_renditions(gallery_t *g, const ledger_job_t *j, buf_t *html)
+{
+    json_t *rd = j->state == JOB_SUCCEEDED
+                     ? store_renditions_json(g->urls ? g->cli->store : NULL, j->batch_id, j->job_id,
+                                             j->spec_json, NULL, g->ttl)
+                     : NULL;
+    json_t *r;
+    size_t i;
+    if (!rd)
+        return;
+    buf_append_str(html, "<div class=\"rd\">");
+    json_array_foreach(rd, i, r) {
+        const char *key = json_string_value(json_object_get(r, "key"));
+        const char *url = json_string_value(json_object_get(r, "url"));
+        const char *base = key ? strrchr(key, '/') : NULL;
+        char path[4200], href[4200] = "";
+        uint8_t *data = NULL;
+        size_t len = 0;
+        err_t e;
+        if (i == 0 || !base || store_get(g->cli->store, key, &data, &len, &e) != ERR_OK)
+            continue;   /* the first is the card's own picture */
+        base++;
+        if (g->urls && url) {
+            snprintf(href, sizeof href, "%s", url);
+        } else if (!g->urls) {
+            snprintf(path, sizeof path, "%s/posters/%s", g->dir, base);
+            if (write_file(path, data, len, &e) == ERR_OK)
+                snprintf(href, sizeof href, "posters/%s", base);
+        }
+        buf_t th = BUF_INIT;
+        int tw = 0, thh = 0;
+        snprintf(path, sizeof path, "%s/thumbs/%s", g->dir, base);
+        if (poster_thumbnail(data, len, RENDITION_THUMB, RENDITION_THUMB, &th, &tw, &thh,
+                             &e) == ERR_OK &&
+            write_file(path, th.data, th.len, &e) == ERR_OK) {
+            buf_append_str(html, "<a href=\"");
+            html_text(html, href);
+            buf_appendf(html, "\"><img src=\"thumbs/%s\" width=\"%d\" height=\"%d\" "
+                        "loading=\"lazy\" alt=\"%s\">%s</a>", base, tw, thh,
+                        json_string_value(json_object_get(r, "ratio")),
+                        json_string_value(json_object_get(r, "ratio")));
+        }
+        buf_free(&th);
+        free(data);
+    }
+    buf_append_str(html, "</div>");
+    json_decref(rd);
+}
+
 static void card(gallery_t *g, const ledger_job_t *j, buf_t *html)
 {
     json_t *spec = j->spec_json ? json_loads(j->spec_json, 0, NULL) : NULL;
@@ -190,6 +248,7 @@ static void card(gallery_t *g, const ledger_job_t *j, buf_t *html)
     buf_append_str(html, "<p class=\"p\">");
     html_text(html, cli_job_prompt(j));
     buf_append_str(html, "</p>");
+    card_renditions(g, j, html);
     if (j->state != JOB_SUCCEEDED && (j->error_code || j->error_message)) {
         buf_append_str(html, "<p class=\"err\">");
         html_text(html, j->error_code ? j->error_code : "");

@@ -54,13 +54,15 @@ static void print_job_row(const ledger_job_t *j)
            result);
 }
 
-static void print_jobs(ledger_job_t *jobs, size_t n, bool json)
+static void print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json)
 {
     if (!json && n)
         print_job_header();
     for (size_t i = 0; i < n; i++) {
         if (json) {
-            json_t *o = cli_job_json(&jobs[i]);
+            json_t *o = cli_job_json(&jobs[i]), *rd = cli_job_renditions(cli, &jobs[i]);
+            if (rd)
+                json_object_set_new(o, "renditions", rd);
             cli_print_json(o);
             json_decref(o);
         } else {
@@ -170,7 +172,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
                 ledger_batch_free(&b);
                 return cli_fail(cli, &e);
             }
-            print_jobs(jobs, n, json);
+            print_jobs(cli, jobs, n, json);
             ledger_jobs_free(jobs, n);
             ledger_batch_free(&b);
             cli_warn_no_worker(cli, argv[i], said, sizeof said);
@@ -189,7 +191,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             status = EX_DATAERR;
             continue;
         }
-        print_jobs(jobs, n, json);
+        print_jobs(cli, jobs, n, json);
         for (size_t k = 0; !json && k < n; k++)
             print_runs(&jobs[k]);
         for (size_t j = 0; j < n; j++)
@@ -288,7 +290,7 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    print_jobs(jobs, n, json);
+    print_jobs(cli, jobs, n, json);
     ledger_jobs_free(jobs, n);
     return 0;
 }

@@ -38,7 +38,7 @@ struct submit_opts {
     int fmt;                /* bulk_format_t from --format; BULK_AUTO */
     bool skip_invalid, dry, wait, json;
     double budget;          /* --budget in USD; -1 when not given */
-    job_defaults_t d;       /* --model, --aspect, --seed, --title */
+    job_defaults_t d;       /* --model, --aspect, --seed, --title, --renditions */
 };
 
 /* The options; submit_parse() says what each sets.  Those taking a number
@@ -52,6 +52,7 @@ static const struct option submit_options[] = {
     {"wait", no_argument, NULL, 'w'}, {"output", required_argument, NULL, 'o'},
     {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
     {"webhook", required_argument, NULL, 'W'},
+    {"renditions", required_argument, NULL, 'R'},
     {NULL, 0, NULL, 0},
 };
 
@@ -93,7 +94,9 @@ static void usage(FILE *fp)
             "  --output FILE            with --wait: write the results manifest\n"
             "  --json                   machine-readable output\n"
             "  --webhook URL            POST signed events (Standard Webhooks) for each job\n"
-            "                           and the batch to URL (https://; http:// to loopback)\n");
+            "                           and the batch to URL (https://; http:// to loopback)\n"
+            "  --renditions R,R,...     posters of these aspect ratios from one generation\n"
+            "                           for specs naming none (e.g. 2:3,16:9,1:1)\n");
 }
 
 /* Reads s as r's value into *out.  Returns true, or false after printing
@@ -188,6 +191,7 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
                 return SUBMIT_USAGE;
             }
             break;
+        case 'R': o->d.renditions = optarg; break;
         case 'h': usage(stdout); return SUBMIT_HELP;
         default: usage(stderr); return SUBMIT_USAGE;
         }
@@ -211,6 +215,10 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
     if (o->d.title &&
         !default_flag_ok(cli, "--title", &(job_defaults_t){.title = o->d.title,
                                                            .seed = JOB_SEED_UNSET}))
+        return SUBMIT_USAGE;
+    if (o->d.renditions &&
+        !default_flag_ok(cli, "--renditions", &(job_defaults_t){.renditions = o->d.renditions,
+                                                                .seed = JOB_SEED_UNSET}))
         return SUBMIT_USAGE;
     o->source = o->prompt ? "--prompt" : argv[optind];
     return SUBMIT_RUN;

@@ -5,6 +5,7 @@
  * on; a failure on the way fails, filters or retries the job instead. */
 #include "worker.h"
 #include "outbox.h"
+#include "renditions.h"
 
 #include "base/crypto.h"
 #include "base/log.h"
@@ -124,8 +125,13 @@ static outcome_t compose_step(finish_t *f)
 {
     slot_t *s = f->s;
     err_code_t rc = s->rc;
+    bool renditions = rc == ERR_OK && s->spec.nrenditions > 0;
 
-    if (rc == ERR_OK) {
+    /* Renditions (issue 20): the first is the poster. */
+    if (renditions && (rc = worker_renditions_first(f->t, s, &f->poster, &f->poster_type,
+                                                     &f->poster_ext, &f->lay, &f->e)) != ERR_OK)
+        err_prefix(&f->e, "compose");
+    if (rc == ERR_OK && !renditions) {
         rc = poster_for_job_chunks(&s->spec, s->job_id, &s->res, &f->chunks, &f->lay, &f->e);
         if (rc == ERR_OK) {
             f->in_place = true;
@@ -199,7 +205,8 @@ static err_code_t put_poster(finish_t *f)
 static outcome_t store_step(finish_t *f)
 {
     err_clear(&f->e);
-    if (put_raw(f) == ERR_OK && put_poster(f) == ERR_OK)
+    if (put_raw(f) == ERR_OK && put_poster(f) == ERR_OK &&
+        worker_renditions_store(f->t, f->s, &f->e) == ERR_OK)
         return OUT_NEXT;
     if (f->e.code == ERR_OK)   /* store_key() and raw_key_for() say nothing */
         err_set(&f->e, ERR_INTERNAL, "store key too long");

@@ -8,6 +8,7 @@
 #include "jobs/job.h"
 #include "jobs/submit.h"
 #include "jobs/webhook.h"
+#include "store/store_renditions.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         json_object_set_new(o, "bytes", json_integer(j->bytes));
         json_object_set_new(o, "seed", json_integer(j->seed));
         set_str(o, "model", j->model);
+        json_t *rd = store_renditions_json(be->store, j->batch_id, j->job_id, j->spec_json,
+                                           j->url, a->o.cfg->url_ttl);
+        if (rd)
+            json_object_set_new(o, "renditions", rd);
     }
     json_t *err = ledger_job_error_json(j);
     if (err)

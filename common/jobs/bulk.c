@@ -274,7 +274,7 @@ static void jsonl_line(ctx_t *c, size_t line, const char *s, size_t n)
 
 static const char *const csv_fields[] = {
     "id",    "prompt",  "negative_prompt", "model",  "aspect_ratio", "seed",
-    "output_format", "title", "tagline", "credits", "layout",
+    "output_format", "title", "tagline", "credits", "layout", "renditions",
 };
 
 typedef struct {
@@ -315,8 +315,8 @@ static bool csv_header(ctx_t *c, const csv_record_t *rec, column_t *cols)
         } else if (!cols[i].field) {
             add_error(c, rec->line, "unknown column \"%.*s\" (expected prompt, "
                       "id, negative_prompt, model, aspect_ratio, seed, "
-                      "output_format, title, tagline, credits, layout or "
-                      "tags.NAME)", (int)(len > 64 ? 64 : len), h);
+                      "output_format, title, tagline, credits, layout, "
+                      "renditions or tags.NAME)", (int)(len > 64 ? 64 : len), h);
             ok = false;
             continue;
         }
@@ -392,6 +392,13 @@ static bool csv_row_json(ctx_t *c, const csv_record_t *rec,
                     return true;
                 }
                 rc = buf_appendf(out, "%lld", seed);
+            } else if (rc == ERR_OK && cols[i].field && !strcmp(cols[i].field, "renditions")) {
+                err_t e;
+                if ((rc = rendition_cell_to_json(v, len, out, &e)) == ERR_INVALID) {
+                    add_error(c, rec->line, "%s", e.msg);
+                    *bad = true;
+                    return true;
+                }
             } else if (rc == ERR_OK) {
                 rc = utf8_append_json_string(out, v, len);
             }

@@ -26,7 +26,7 @@ static const char *const output_formats[] = {"png", "jpeg", "webp"};
 static const char *const layouts[] = {"classic", "minimal", "bold"};
 #define NELEM(a) (sizeof(a) / sizeof *(a))
 
-enum kind { K_STR, K_ARRAY, K_SEED, K_TAGS };
+enum kind { K_STR, K_ARRAY, K_SEED, K_TAGS, K_RENDITIONS };
 
 /* Every field a spec may carry, in canonical order ("id" first). */
 static const struct {
@@ -50,6 +50,7 @@ static const struct {
     {"credits", K_STR, offsetof(job_spec_t, credits), NULL, 0},
     {"layout", K_STR, offsetof(job_spec_t, layout), NULL, 0},
     {"tags", K_TAGS, offsetof(job_spec_t, tags_json), NULL, 0},
+    {"renditions", K_RENDITIONS, offsetof(job_spec_t, renditions), NULL, 0},
 };
 
 void job_spec_init(job_spec_t *s)
@@ -315,6 +316,9 @@ static err_code_t parse_object(json_t *obj, job_spec_t *s, err_t *err)
                 s->tags_json = tags;
             }
             break;
+        case K_RENDITIONS:
+            rc = rendition_list_from_json(v, s->renditions, &s->nrenditions, err);
+            break;
         }
         if (rc != ERR_OK)
             return rc;
@@ -357,7 +361,7 @@ static err_code_t set_default(char **dst, const char *v, err_t *err)
 
 err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err)
 {
-    static const job_defaults_t none = {NULL, NULL, JOB_SEED_UNSET, NULL, NULL};
+    static const job_defaults_t none = {NULL, NULL, JOB_SEED_UNSET, NULL, NULL, NULL};
     err_code_t rc;
     size_t len;
 
@@ -366,6 +370,14 @@ err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err
     if ((rc = set_default(&s->model, d->model, err)) ||
         (rc = set_default(&s->title, d->title, err)))
         return rc;
+    if (!s->nrenditions && d->renditions &&
+        (rc = rendition_list_parse(d->renditions, s->renditions, &s->nrenditions, err)))
+        return rc;
+    /* Renditions and no aspect asked for: generate at the one that loses
+     * least across them. */
+    if (!s->aspect_ratio[0] && !d->aspect_ratio && s->nrenditions)
+        snprintf(s->aspect_ratio, sizeof s->aspect_ratio, "%s",
+                 rendition_best_aspect(s->renditions, s->nrenditions));
     /* A default too long for the array is cut, and so still refused below:
      * no allowed value is longer than four bytes. */
     if (!s->aspect_ratio[0])
@@ -460,6 +472,10 @@ static err_code_t to_json(const job_spec_t *s, buf_t *out, bool with_id)
             /* Already canonical: normalise rewrote it. */
             if (s->tags_json && !(rc = put_key(out, fields[f].name, &first)))
                 rc = buf_append_str(out, s->tags_json);
+            break;
+        case K_RENDITIONS:
+            if (s->nrenditions && !(rc = put_key(out, fields[f].name, &first)))
+                rc = rendition_list_to_json(s->renditions, s->nrenditions, out);
             break;
         }
     }

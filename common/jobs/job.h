@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "jobs/rendition.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +38,10 @@ typedef struct {
                             * 0: the worker's url_ttl.  A delivery option, not
                             * part of the spec's canonical form or job id: the
                             * queue message carries it beside the spec. */
+    /* Issue 20: the posters one generation is composed into (rendition.h);
+     * none when nrenditions is 0.  Part of the canonical form when set. */
+    rendition_list_t renditions;
+    size_t nrenditions;
 } job_spec_t;
 
 /* Defaults applied to specs that leave a field out (from flags/config). */
@@ -46,6 +51,7 @@ typedef struct {
     int64_t seed;             /* JOB_SEED_UNSET: leave unset */
     const char *output_format;/* NULL: "png" */
     const char *title;        /* NULL: none */
+    const char *renditions;   /* "2:3,16:9" for specs naming none; NULL: none */
 } job_defaults_t;
 
 /* Empties s: no strings, seed JOB_SEED_UNSET, "" for the enum arrays. */
@@ -64,7 +70,9 @@ err_code_t job_spec_parse_json(const char *text, size_t len, job_spec_t *s,
 /* Fills unset fields from d (NULL: built-in defaults only), trims
  * surrounding whitespace in the prompt and the other text fields (optional
  * text left empty becomes NULL), rewrites tags_json canonically (keys
- * sorted), and validates every field.  Errors name the field as above. */
+ * sorted), and validates every field.  Errors name the field as above.
+ * A spec with renditions and no aspect_ratio (from it or d) gets the
+ * aspect that loses least across them (rendition_best_aspect()). */
 err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err);
 
 /* Canonical compact JSON of a normalised spec (fixed key order, no id).

@@ -252,12 +252,10 @@ static void plan(poster_t *p, const geom_t *g, const poster_input_t *in,
     }
 }
 
-static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void *art,
-                              size_t len, buf_t *out, poster_layout_t *lay, err_t *err)
+err_code_t poster_compose_surface(poster_t *p, const poster_input_t *in,
+                                  cairo_surface_t *src, buf_t *out, poster_layout_t *lay,
+                                  err_t *err)
 {
-    cairo_surface_t *src = poster_decode(art, len, err);
-    if (!src)
-        return err->code;
     int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     cairo_t *cr = cairo_create(s);
@@ -265,7 +263,6 @@ static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void 
     cairo_paint(cr);
     cairo_set_source_surface(cr, src, 0, 0);
     cairo_paint(cr);
-    cairo_surface_destroy(src);
     pango_cairo_update_context(cr, p->pango);
 
     int minimal = in->layout && strcmp(in->layout, "minimal") == 0;
@@ -341,6 +338,17 @@ static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void 
     return rc;
 }
 
+static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void *art,
+                              size_t len, buf_t *out, poster_layout_t *lay, err_t *err)
+{
+    cairo_surface_t *src = poster_decode(art, len, err);
+    if (!src)
+        return err->code;
+    err_code_t rc = poster_compose_surface(p, in, src, out, lay, err);
+    cairo_surface_destroy(src);
+    return rc;
+}
+
 /* Whether s would set a block: poster_clean_text() drops NULL and "". */
 static bool has_text(const char *s)
 {
@@ -393,7 +401,7 @@ static char *title_from_prompt(const char *prompt)
 
 /* The composer's input for job job_id of spec and its art; *title and
  * *notes get what the input borrows from (g_free both). */
-static poster_input_t job_input(const job_spec_t *spec, const char *job_id,
+poster_input_t poster_job_input(const job_spec_t *spec, const char *job_id,
                                 const engine_result_t *art, char **title, char **notes)
 {
     int draft = strcmp(art->model, "draft") == 0;
@@ -423,7 +431,7 @@ err_code_t poster_for_job(poster_t *p, const job_spec_t *spec, const char *job_i
     char *title, *notes;
     if (!lay)
         lay = &tmp;
-    poster_input_t in = job_input(spec, job_id, art, &title, &notes);
+    poster_input_t in = poster_job_input(spec, job_id, art, &title, &notes);
     err_code_t rc = poster_compose(p, &in, art->image.data, art->image.len, out, lay, err);
     g_free(title);
     g_free(notes);
@@ -440,7 +448,7 @@ err_code_t poster_for_job_chunks(const job_spec_t *spec, const char *job_id,
 {
     char *title, *notes;
     int w, h;
-    poster_input_t in = job_input(spec, job_id, art, &title, &notes);
+    poster_input_t in = poster_job_input(spec, job_id, art, &title, &notes);
     err_code_t rc = ERR_NOTFOUND;
     memset(lay, 0, sizeof *lay);
     if (!has_text(in.title) && !has_text(in.tagline) && !has_text(in.notes) &&

@@ -102,6 +102,20 @@ err_code_t poster_splice(const poster_input_t *in, const void *art, size_t len,
  * Errors as poster_splice(). */
 err_code_t poster_splice_chunks(const poster_input_t *in, buf_t *out, err_t *err);
 
+/* poster_compose()'s drawing path over decoded art src (borrowed, RGB24 or
+ * ARGB32): the poster, the size of src, appended to out as a PNG with in's
+ * metadata; lay (not NULL) receives the layout.  ERR_NOMEM, ERR_INTERNAL
+ * when cairo fails, ERR_TOOBIG as poster_compose(). */
+err_code_t poster_compose_surface(poster_t *p, const poster_input_t *in,
+                                  cairo_surface_t *src, buf_t *out, poster_layout_t *lay,
+                                  err_t *err);
+
+/* The composer's input for job job_id of spec and its art, as
+ * poster_for_job() sets it; *title and *notes get what the input borrows
+ * from (g_free both). */
+poster_input_t poster_job_input(const job_spec_t *spec, const char *job_id,
+                                const engine_result_t *art, char **title, char **notes);
+
 /* in's text as valid UTF-8 cut to at most max bytes (with "…" when cut);
  * NULL for NULL or empty.  Returns a new string (g_free). */
 char *poster_clean_text(const char *s, size_t max);

@@ -323,7 +323,7 @@ static void format_is_picked_by_extension_or_named(void **state)
 static void defaults_apply_to_every_line(void **state)
 {
     (void)state;
-    job_defaults_t d = {"draft", "16:9", JOB_SEED_UNSET, NULL, "House Style"};
+    job_defaults_t d = {"draft", "16:9", JOB_SEED_UNSET, NULL, "House Style", NULL};
     bulk_t b;
     err_t e;
     const char *text = "{\"prompt\":\"a\"}\n{\"prompt\":\"b\",\"aspect_ratio\":\"1:1\"}\n";

@@ -355,7 +355,7 @@ static void tags_are_limited_and_written_sorted(void **state)
 static void defaults_fill_only_missing_fields(void **state)
 {
     (void)state;
-    job_defaults_t d = {"stability.sd3-5-large-v1:0", "16:9", 7, "jpeg", "Default"};
+    job_defaults_t d = {"stability.sd3-5-large-v1:0", "16:9", 7, "jpeg", "Default", NULL};
     err_t e;
     char *c = NULL;
     assert_int_equal(load("{\"prompt\":\"a\"}", 14, &d, &e, &c), ERR_OK);
