@@ -7,6 +7,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/variants.h"
 #include "jobs/webhook.h"
 
 #include <jansson.h>
@@ -188,6 +189,13 @@ static bool submit(api_t *a, api_backends_t *be, bulk_t *b, const char *webhook,
     err_clear(&e);
     if (bulk_assign_ids(b) != ERR_OK) {
         api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    if (bulk_expand_variants(b, &e) != ERR_OK) {
+        if (e.code == ERR_NOMEM)
+            api_error(resp, 500, "internal", "out of memory");
+        else
+            api_error(resp, 400, "bad_request", "%s", e.msg);
         return false;
     }
     if (webhook && webhook_register(be->ledger, b->batch_id, webhook, a->o.cfg->webhook_secret,

@@ -21,6 +21,7 @@
 #define JOB_SEED_UNSET (-1)
 #define JOB_URL_TTL_MAX 604800 /* seconds: SigV4's longest presigned URL */
 #define JOB_RUN_MAX 1000000    /* a job's run (retry counts it up from 1) */
+#define JOB_VARIANTS_MAX 16    /* variants of one prompt */
 
 typedef struct {
     char *id;              /* client id (letters, digits, "-_.:"), or NULL */
@@ -37,6 +38,13 @@ typedef struct {
                             * 0: the worker's url_ttl.  A delivery option, not
                             * part of the spec's canonical form or job id: the
                             * queue message carries it beside the spec. */
+    /* Variants (issue 20): how many jobs the entry asks for (1..JOB_VARIANTS_MAX;
+     * 0 or 1: one), and, once bulk_expand_variants() made them, which one
+     * this is (1-based; 0: not a variant) of the prompt whose job id is
+     * variant_of. */
+    int variants;
+    int variant;
+    char *variant_of;
 } job_spec_t;
 
 /* Defaults applied to specs that leave a field out (from flags/config). */
