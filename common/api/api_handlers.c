@@ -96,6 +96,8 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         if (runs)
             json_object_set_new(o, "runs", runs);
     }
+    /* Issue 20: its review mark, lineage and place among its variants. */
+    api_review_json_add(be, o, j);
     return o;
 }
 
@@ -577,4 +579,10 @@ void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp)
                            "delayed", (json_int_t)st.delayed, "dead", (json_int_t)st.dead,
                            "workers", api_workers_health(be, a->now_ms())));
     give_back(a, be, resp);
+}
+
+json_t *api_job_json(api_t *a, api_backends_t *be, const api_request_t *req,
+                     const ledger_job_t *j)
+{
+    return job_json(a, be, req, j);
 }

@@ -125,3 +125,35 @@ got=$(jq -c "select(.id == \"$to\") | .spec | del(.model)" "$T/paid.json")
 [ "$want" = "$got" ] || fail "promoted spec differs: $want vs $got"
 [ "$(jq -r "select(.id == \"$to\") | .spec.model" "$T/paid.json")" = "$MODEL" ] || fail "model"
 ok "lineage both ways; spec, seed and variant carried with the model replaced"
+
+# 5. The same loop over HTTP: approve, 409 for a proof not finished,
+# promote's refusals and dry run, the job JSON's review and lineage.
+if [ -x "$BIN/onesheet-api" ]; then
+    rm -f "$T/api.port"
+    "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api.port" >"$T/api.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$T/api.port" ] && break; sleep 0.05; done
+    [ -s "$T/api.port" ] || { cat "$T/api.log"; fail "onesheet-api did not start"; }
+    API=http://127.0.0.1:$(cat "$T/api.port")
+    post() { curl -s -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$API$1" ${2:+--data "$2"}; }
+    [ "$(post "/jobs/$r1/approve" '{"by":"carol"}')" = 200 ] || fail "API approve: $(cat "$T/body")"
+    [ "$(jq -r '"\(.review.state) \(.review.by) \(.variant.index)"' "$T/body")" = "approved carol 1" ] ||
+        fail "API approve body: $(cat "$T/body")"
+    queued=$("$BIN/onesheet" submit --prompt "Not drawn yet" --json 2>/dev/null | jq -r '.batch')
+    qjob=$("$BIN/onesheet" list --batch "$queued" --json | jq -r .id)
+    [ "$(post "/jobs/$qjob/reject")" = 409 ] || fail "API reject of a queued job: $(cat "$T/body")"
+    [ "$(jq -r .error.code "$T/body")" = not_succeeded ] || fail "409 code: $(cat "$T/body")"
+    [ "$(post "/batches/$proof/promote" '{"model":"stability.no-such-model-v9"}')" = 400 ] ||
+        fail "API unknown model: $(cat "$T/body")"
+    jq -r .error.message "$T/body" | grep -q '^model: ' || fail "400 names no field: $(cat "$T/body")"
+    [ "$(post "/batches/$proof/promote" "{\"model\":\"$MODEL\",\"budget_usd\":0.01}")" = 422 ] ||
+        fail "API over budget: $(cat "$T/body")"
+    [ "$(post "/batches/$proof/promote" "{\"model\":\"$MODEL\",\"dry_run\":true}")" = 200 ] ||
+        fail "API dry run: $(cat "$T/body")"
+    # a1 and a2 are on MODEL already: only the newly approved r1 is new.
+    [ "$(jq -r '"\(.jobs) \(.enqueued) \(.dry_run) \(.estimated_usd)"' "$T/body")" = "1 0 true 0.04" ] ||
+        fail "API dry run body: $(cat "$T/body")"
+    [ "$(curl -s "$API/jobs/$a1" | jq -r '"\(.review.state) \(.promoted_to | length)"')" = "approved 1" ] ||
+        fail "GET /jobs shows no review or lineage"
+    ok "HTTP: approve 200 with the mark, 409 not_succeeded, promote 400/422/dry run, lineage in GET"
+fi
