@@ -76,6 +76,12 @@ jq -r .review.at "$T/a1.json" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z
 expect_status 65 "$BIN/onesheet" approve no-such-job
 expect_status 64 "$BIN/onesheet" approve
 ok "approve 2, reject 1: marks with who and when; list --approved; bad ids refused"
+"$BIN/onesheet" gallery "$proof" -o "$T/gallery" >/dev/null 2>&1 || fail gallery
+[ "$(grep -o 'class="rv rv-approved"' "$T/gallery/index.html" | wc -l)" = 2 ] &&
+[ "$(grep -o 'class="rv rv-rejected"' "$T/gallery/index.html" | wc -l)" = 1 ] &&
+grep -q "id=\"$a1\" class=\"job job-succeeded job-approved\"" "$T/gallery/index.html" ||
+    fail "the gallery does not show the marks"
+ok "the gallery shows the marks"
 
 # 3. Promote: bad input first, nothing enqueued.
 before=$(db "select count(*) from ledger_jobs")||true
