@@ -9,6 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+int64_t promote_map_seed(int64_t seed, int64_t seed_max, bool *mapped)
+{
+    *mapped = false;
+    if (seed < 0)
+        return 0;
+    if (seed_max < 0 || seed <= seed_max)
+        return seed;
+    *mapped = true;
+    return (int64_t)((uint64_t)seed % ((uint64_t)seed_max + 1));
+}
+
 void promote_plan_free(promote_plan_t *p)
 {
     bulk_free(&p->b);
@@ -64,12 +75,9 @@ static err_code_t promoted_spec(const ledger_job_t *j, const char *model, int64_
         return err_set(err, ERR_INVALID, "job %s of batch %s: the recorded spec is not a "
                        "JSON object", j->job_id, j->batch_id);
     }
-    if (seed < 0)
-        seed = 0;
-    if (seed > seed_max) {
-        seed = (int64_t)((uint64_t)seed % ((uint64_t)seed_max + 1));
-        p->seeds_mapped++;
-    }
+    bool mapped = false;
+    seed = promote_map_seed(seed, seed_max, &mapped);
+    p->seeds_mapped += mapped;
     json_object_del(spec, "id");
     if (json_object_set_new(spec, "model", json_string(model)) ||
         json_object_set_new(spec, "seed", json_integer(seed)) ||

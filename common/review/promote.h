@@ -65,4 +65,9 @@ err_code_t promote_commit(queue_t *q, ledger_t *l, const promote_plan_t *p,
 
 void promote_plan_free(promote_plan_t *p);
 
+/* The seed a proof drawn with seed gets on a model whose seeds are
+ * 0..seed_max: the same seed when it fits, else seed mod (seed_max + 1),
+ * with *mapped set (so the caller can say so).  Negative seeds are 0. */
+int64_t promote_map_seed(int64_t seed, int64_t seed_max, bool *mapped);
+
 #endif
