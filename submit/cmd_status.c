@@ -58,6 +58,10 @@ static void print_job_row(const ledger_job_t *j, const ledger_review_t *r)
         printf("  [%s by %s]", r->state, CLI_SHOWN(r->by ? r->by : ""));
     if (*cli_variant_label(j, v, sizeof v))
         printf("  (%s)", v);
+    if (r && r->promoted_from)
+        printf("  promoted from %s", r->promoted_from);
+    for (size_t i = 0; r && i < r->npromoted_to; i++)
+        printf("%s%s", i ? ", " : "  promoted to ", r->promoted_to[i]);
     printf("\n");
 }
 
