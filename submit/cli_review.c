@@ -58,8 +58,11 @@ static int cmp_variant(const void *a, const void *b)
     if (x->job.line != y->job.line)
         return x->job.line < y->job.line ? -1 : 1;
     /* The variants of one prompt sit together, in index order; other jobs
-     * keep the ledger's order. */
-    if (x->key[0] && y->key[0] && (c = strcmp(x->key, y->key)) == 0)
+     * (key "", index 0) keep the ledger's order.  A total order, as qsort
+     * needs: (line, key, index, position). */
+    if ((c = strcmp(x->key, y->key)) != 0)
+        return c;
+    if (x->index != y->index)
         return x->index - y->index;
     return x->at < y->at ? -1 : x->at > y->at;
 }
