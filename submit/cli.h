@@ -106,6 +106,25 @@ void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t sai
 void cli_webhook_print(cli_t *cli, const char *batch_id);
 void cli_webhook_json(cli_t *cli, const char *batch_id, json_t *o);
 
+/* ---- review marks and variants (cli_review.c) ---- */
+/* The review marks of one batch at a time, read on demand. */
+typedef struct {
+    char *batch;
+    ledger_review_t *r;
+    size_t n;
+} cli_reviews_t;
+/* j's mark and lineage (NULL: none), reading its batch's marks into c
+ * when c holds another batch's; a ledger without marks, or one that
+ * fails, shows none.  Borrowed from c until the next call. */
+const ledger_review_t *cli_review_for(cli_t *cli, cli_reviews_t *c, const ledger_job_t *j);
+void cli_reviews_free(cli_reviews_t *c);
+/* Orders a batch's jobs (from ledger_list) so that the variants of one
+ * prompt come together in index order; the rest keep their order.  The
+ * jobs are moved, not copied. */
+void cli_variant_sort(ledger_job_t *jobs, size_t n);
+/* "v2/4 of PROMPTKEY" for a variant, "" otherwise, into out. */
+const char *cli_variant_label(const ledger_job_t *j, char *out, size_t cap);
+
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);
 int cmd_wait(cli_t *cli, int argc, char **argv);
@@ -118,5 +137,8 @@ int cmd_campaign(cli_t *cli, int argc, char **argv);
 int cmd_campaign_install(cli_t *cli, int argc, char **argv);
 int cmd_retry(cli_t *cli, int argc, char **argv);
 int cmd_workers(cli_t *cli, int argc, char **argv);
+int cmd_approve(cli_t *cli, int argc, char **argv);
+int cmd_reject(cli_t *cli, int argc, char **argv);
+int cmd_promote(cli_t *cli, int argc, char **argv);
 
 #endif

@@ -46,7 +46,11 @@ static const char gallery_css[] =
     ".err{margin:4px 0 0;color:#8a1c14}.id{color:#888;font-size:.8em}"
     ".rd{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-end;margin:6px 0 2px}"
     ".rd a{display:flex;flex-direction:column;align-items:center;font-size:.75em;"
-    "color:#555;text-decoration:none}.rd img{display:block;border-radius:3px}";
+    "color:#555;text-decoration:none}.rd img{display:block;border-radius:3px}"
+    ".rv{display:inline-block;font-size:.75em;font-weight:700;text-transform:uppercase;"
+    "letter-spacing:.06em;padding:1px 6px;border-radius:4px;margin:0 0 4px 4px}"
+    ".rv-approved{background:#1d4ed8;color:#fff}.rv-rejected{background:#555;color:#fff}"
+    ".job-rejected img{opacity:.45}.v{color:#555;font-size:.8em;margin:2px 0}";
 
 /* Appends s to out with HTML's five special characters escaped. */
 static void html_text(buf_t *out, const char *s)
@@ -108,6 +112,7 @@ typedef struct {
     bool urls;
     long ttl;
     size_t thumbs, placeholders;
+    cli_reviews_t marks;        /* the batch's review marks (issue 20) */
 } gallery_t;
 
 /* The picture part of one card: a linked thumbnail when the poster is in
@@ -237,9 +242,23 @@ static void card(gallery_t *g, const ledger_job_t *j, buf_t *html)
     const char *title = json_string_value(json_object_get(spec, "title"));
     const char *st = job_state_name(j->state);
 
-    buf_appendf(html, "<figure id=\"%s\" class=\"job job-%s\">", j->job_id, st);
+    const ledger_review_t *r = cli_review_for(g->cli, &g->marks, j);
+    char v[JOB_ID_MAX + 32];
+
+    buf_appendf(html, "<figure id=\"%s\" class=\"job job-%s%s%s\">", j->job_id, st,
+                r && r->state ? " job-" : "", r && r->state ? r->state : "");
     card_picture(g, j, spec, html);
     buf_appendf(html, "<figcaption><span class=\"st st-%s\">%s</span>", st, st);
+    if (r && r->state) {
+        buf_appendf(html, "<span class=\"rv rv-%s\" title=\"", r->state);
+        html_text(html, r->by);
+        buf_appendf(html, "\">%s</span>", r->state);
+    }
+    if (*cli_variant_label(j, v, sizeof v)) {
+        buf_append_str(html, "<p class=\"v\">");
+        html_text(html, v);
+        buf_append_str(html, "</p>");
+    }
     if (title) {
         buf_append_str(html, "<p class=\"t\">");
         html_text(html, title);
@@ -340,8 +359,10 @@ int cmd_gallery(cli_t *cli, int argc, char **argv)
                 (long long)(b.by_state[JOB_QUEUED] + b.by_state[JOB_RUNNING]));
     html_text(&html, b.source ? b.source : "");
     buf_append_str(&html, "</p></header>\n<main>\n");
+    cli_variant_sort(jobs, n);
     for (size_t i = 0; i < n; i++)
         card(&g, &jobs[i], &html);
+    cli_reviews_free(&g.marks);
     buf_append_str(&html, "</main></body></html>\n");
 
     snprintf(sub, sizeof sub, "%s/index.html", g.dir);

@@ -44,31 +44,54 @@ static void print_job_header(void)
     printf("%-24s %-10s %3s  %-44s  %s\n", "JOB", "STATE", "TRY", "PROMPT", "RESULT");
 }
 
-static void print_job_row(const ledger_job_t *j)
+/* One job a line; its review mark (r, may be NULL) and its place among
+ * its prompt's variants follow the result. */
+static void print_job_row(const ledger_job_t *j, const ledger_review_t *r)
 {
-    char p[200];
+    char p[200], v[JOB_ID_MAX + 32];
     const char *result = j->url ? j->url : j->error_message ? j->error_message : "";
-    printf("%-24s %-10s %3d  %s  %s%s%s\n", j->job_id, job_state_name(j->state),
+    printf("%-24s %-10s %3d  %s  %s%s%s", j->job_id, job_state_name(j->state),
            j->attempts, cli_ellipsize(cli_job_prompt(j), 44, p, sizeof p),
            j->error_code && !j->url ? j->error_code : "", j->error_code && !j->url ? ": " : "",
            result);
+    if (r && r->state)
+        printf("  [%s by %s]", r->state, CLI_SHOWN(r->by ? r->by : ""));
+    if (*cli_variant_label(j, v, sizeof v))
+        printf("  (%s)", v);
+    if (r && r->promoted_from)
+        printf("  promoted from %s", r->promoted_from);
+    for (size_t i = 0; r && i < r->npromoted_to; i++)
+        printf("%s%s", i ? ", " : "  promoted to ", r->promoted_to[i]);
+    printf("\n");
 }
 
-static void print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json)
+/* Prints jobs, with their review marks; with only_approved, only the
+ * approved ones (list --approved). */
+static void print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json,
+                       bool only_approved)
 {
-    if (!json && n)
-        print_job_header();
+    cli_reviews_t marks = {0};
+    bool header = false;
+
     for (size_t i = 0; i < n; i++) {
+        const ledger_review_t *r = cli_review_for(cli, &marks, &jobs[i]);
+        if (only_approved && !(r && r->state && strcmp(r->state, LEDGER_APPROVED) == 0))
+            continue;
         if (json) {
             json_t *o = cli_job_json(&jobs[i]), *rd = cli_job_renditions(cli, &jobs[i]);
             if (rd)
                 json_object_set_new(o, "renditions", rd);
+            ledger_review_json_add(o, r, jobs[i].spec_json);
             cli_print_json(o);
             json_decref(o);
         } else {
-            print_job_row(&jobs[i]);
+            if (!header)
+                print_job_header();
+            header = true;
+            print_job_row(&jobs[i], r);
         }
     }
+    cli_reviews_free(&marks);
 }
 
 /* Formats unix ms as ISO 8601 UTC into out ("-" for 0). */
@@ -172,7 +195,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
                 ledger_batch_free(&b);
                 return cli_fail(cli, &e);
             }
-            print_jobs(cli, jobs, n, json);
+            cli_variant_sort(jobs, n);
+            print_jobs(cli, jobs, n, json, false);
             ledger_jobs_free(jobs, n);
             ledger_batch_free(&b);
             cli_warn_no_worker(cli, argv[i], said, sizeof said);
@@ -191,7 +215,7 @@ int cmd_status(cli_t *cli, int argc, char **argv)
             status = EX_DATAERR;
             continue;
         }
-        print_jobs(cli, jobs, n, json);
+        print_jobs(cli, jobs, n, json, false);
         for (size_t k = 0; !json && k < n; k++)
             print_runs(&jobs[k]);
         for (size_t j = 0; j < n; j++)
@@ -237,9 +261,9 @@ int cmd_list(cli_t *cli, int argc, char **argv)
         {"state", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
         {"batch", required_argument, NULL, 'b'}, {"limit", required_argument, NULL, 'l'},
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"approved", no_argument, NULL, 'A'}, {NULL, 0, NULL, 0}};
     ledger_filter_t f = {.state = -1};
-    bool json = false;
+    bool json = false, approved = false;
     int opt, rc;
     err_t e;
 
@@ -272,8 +296,10 @@ int cmd_list(cli_t *cli, int argc, char **argv)
             break;
         }
         case 'j': json = true; break;
+        case 'A': approved = true; break;
         case 'h':
-            printf("usage: onesheet list [--state S] [--since T] [--batch B] [--limit N] [--json]\n");
+            printf("usage: onesheet list [--state S] [--since T] [--batch B] [--limit N] "
+                   "[--approved] [--json]\n");
             return 0;
         default: return EX_USAGE;
         }
@@ -290,7 +316,7 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    print_jobs(cli, jobs, n, json);
+    print_jobs(cli, jobs, n, json, approved);
     ledger_jobs_free(jobs, n);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/variants.h"
 #include "jobs/webhook.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@ struct submit_opts {
     bool skip_invalid, dry, wait, json;
     double budget;          /* --budget in USD; -1 when not given */
     job_defaults_t d;       /* --model, --aspect, --seed, --title, --renditions */
+    int variants;           /* --variants N for entries naming none; 0 when not given */
 };
 
 /* The options; submit_parse() says what each sets.  Those taking a number
@@ -53,6 +55,7 @@ static const struct option submit_options[] = {
     {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
     {"webhook", required_argument, NULL, 'W'},
     {"renditions", required_argument, NULL, 'R'},
+    {"variants", required_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -65,10 +68,11 @@ struct opt_range {
     double min, max;
 };
 
-enum { RANGE_SEED, RANGE_BUDGET };
+enum { RANGE_SEED, RANGE_BUDGET, RANGE_VARIANTS };
 static const struct opt_range submit_ranges[] = {
     [RANGE_SEED] = {"--seed", "a whole number", true, 0, JOB_SEED_MAX},
     [RANGE_BUDGET] = {"--budget", "a number of USD", false, 0, 1e9},
+    [RANGE_VARIANTS] = {"--variants", "a whole number", true, 1, JOB_VARIANTS_MAX},
 };
 
 enum submit_parsed { SUBMIT_RUN, SUBMIT_HELP, SUBMIT_USAGE };
@@ -96,7 +100,9 @@ static void usage(FILE *fp)
             "  --webhook URL            POST signed events (Standard Webhooks) for each job\n"
             "                           and the batch to URL (https://; http:// to loopback)\n"
             "  --renditions R,R,...     posters of these aspect ratios from one generation\n"
-            "                           for specs naming none (e.g. 2:3,16:9,1:1)\n");
+            "                           for specs naming none (e.g. 2:3,16:9,1:1)\n"
+            "  --variants N             N jobs a prompt (1-16), each with its own seed, for\n"
+            "                           entries whose spec names no \"variants\"\n");
 }
 
 /* Reads s as r's value into *out.  Returns true, or false after printing
@@ -192,6 +198,13 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
             }
             break;
         case 'R': o->d.renditions = optarg; break;
+        case 'V': {
+            double v;
+            if (!opt_range_parse(cli, &submit_ranges[RANGE_VARIANTS], optarg, &v))
+                return SUBMIT_USAGE;
+            o->variants = (int)v;
+            break;
+        }
         case 'h': usage(stdout); return SUBMIT_HELP;
         default: usage(stderr); return SUBMIT_USAGE;
         }
@@ -404,9 +417,17 @@ static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
         return rc;
     if ((rc = submit_report_invalid(cli, o, b, parsed, &e)) != 0)
         return rc;
+    bulk_default_variants(b, o->variants);
     if (bulk_assign_ids(b) != ERR_OK) {
         err_set(&e, ERR_NOMEM, "out of memory");
         return cli_fail(cli, &e);
+    }
+    if (bulk_expand_variants(b, &e) != ERR_OK) {
+        if (e.code == ERR_NOMEM)
+            return cli_fail(cli, &e);
+        fprintf(stderr, "%s: %s: %s; nothing enqueued\n", cli->prog, CLI_SHOWN(o->source),
+                CLI_SHOWN(e.msg));
+        return EX_DATAERR;
     }
     if (b->nduplicates)
         fprintf(stderr, "%s: %zu duplicate %s folded into one job each\n", cli->prog,

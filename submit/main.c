@@ -25,6 +25,9 @@ static const struct {
     {"campaign", cmd_campaign, "campaign plan|run|install FILE  scheduled campaigns (plan, one firing, systemd timer)"},
     {"workers", cmd_workers, "workers [--json]                the workers running, their models and health"},
     {"init", cmd_init, "init                            create the configured queue, table, bucket"},
+    {"approve", cmd_approve, "approve JOB ... | --all BATCH   mark proofs approved (who and when)"},
+    {"reject", cmd_reject, "reject JOB ... | --all BATCH    mark proofs rejected"},
+    {"promote", cmd_promote, "promote BATCH --model M         generate the approved proofs on a paid model"},
 };
 
 static void usage(FILE *fp)

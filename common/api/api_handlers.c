@@ -7,6 +7,7 @@
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
 #include "jobs/submit.h"
+#include "jobs/variants.h"
 #include "jobs/webhook.h"
 #include "store/store_renditions.h"
 
@@ -100,6 +101,8 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         if (runs)
             json_object_set_new(o, "runs", runs);
     }
+    /* Issue 20: its review mark, lineage and place among its variants. */
+    api_review_json_add(be, o, j);
     return o;
 }
 
@@ -193,6 +196,13 @@ static bool submit(api_t *a, api_backends_t *be, bulk_t *b, const char *webhook,
     err_clear(&e);
     if (bulk_assign_ids(b) != ERR_OK) {
         api_error(resp, 500, "internal", "out of memory");
+        return false;
+    }
+    if (bulk_expand_variants(b, &e) != ERR_OK) {
+        if (e.code == ERR_NOMEM)
+            api_error(resp, 500, "internal", "out of memory");
+        else
+            api_error(resp, 400, "bad_request", "%s", e.msg);
         return false;
     }
     if (webhook && webhook_register(be->ledger, b->batch_id, webhook, a->o.cfg->webhook_secret,
@@ -574,4 +584,10 @@ void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp)
                            "delayed", (json_int_t)st.delayed, "dead", (json_int_t)st.dead,
                            "workers", api_workers_health(be, a->now_ms())));
     give_back(a, be, resp);
+}
+
+json_t *api_job_json(api_t *a, api_backends_t *be, const api_request_t *req,
+                     const ledger_job_t *j)
+{
+    return job_json(a, be, req, j);
 }

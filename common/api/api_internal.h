@@ -59,4 +59,18 @@ json_t *api_workers_health(api_backends_t *be, int64_t now);
 bool api_model_has_worker(api_backends_t *be, const char *model, int64_t now,
                           int64_t *last_seen);
 
+/* api_handlers.c: a job as GET /jobs/{id} shows it (new reference). */
+json_t *api_job_json(api_t *a, api_backends_t *be, const api_request_t *req,
+                     const ledger_job_t *j);
+/* api_review.c (issue 20): POST /jobs/{id}/approve and /reject, POST
+ * /batches/{id}/promote; and the review, lineage and variant members of
+ * a job's JSON o (read from be's ledger; none when it cannot say). */
+void api_post_job_approve(api_t *a, const api_request_t *req, const char *id,
+                          api_response_t *resp);
+void api_post_job_reject(api_t *a, const api_request_t *req, const char *id,
+                         api_response_t *resp);
+void api_post_batch_promote(api_t *a, const api_request_t *req, const char *id,
+                            api_response_t *resp);
+void api_review_json_add(api_backends_t *be, json_t *o, const ledger_job_t *j);
+
 #endif

@@ -146,7 +146,8 @@ static int match_key(const api_t *a, const char *key)
 }
 
 enum route { R_NONE, R_GENERATE, R_JOBS, R_JOB, R_BATCH, R_HEALTH, R_OPENAPI,
-             R_JOB_RETRY, R_BATCH_RETRY, R_WORKERS };
+             R_JOB_RETRY, R_BATCH_RETRY, R_WORKERS, R_JOB_APPROVE, R_JOB_REJECT,
+             R_BATCH_PROMOTE };
 
 static const struct {
     enum route r;
@@ -159,6 +160,9 @@ static const struct {
     /* Before "/jobs/" and "/batches/", which would take "ID/retry" as an id. */
     {R_JOB_RETRY, "/jobs/", true, false, "POST", "/retry"},
     {R_BATCH_RETRY, "/batches/", true, false, "POST", "/retry"},
+    {R_JOB_APPROVE, "/jobs/", true, false, "POST", "/approve"},
+    {R_JOB_REJECT, "/jobs/", true, false, "POST", "/reject"},
+    {R_BATCH_PROMOTE, "/batches/", true, false, "POST", "/promote"},
     {R_GENERATE, "/generate-poster", false, false, "POST", NULL},
     {R_JOBS, "/jobs", false, false, "POST", NULL},
     {R_JOB, "/jobs/", true, false, "GET, DELETE", NULL},
@@ -281,7 +285,8 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
     }
     if (id && !job_id_valid(id)) {
         api_error(resp, 404, "not_found", "no such %s",
-                  routes[i].r == R_BATCH || routes[i].r == R_BATCH_RETRY ? "batch" : "job");
+                  routes[i].r == R_BATCH || routes[i].r == R_BATCH_RETRY ||
+                  routes[i].r == R_BATCH_PROMOTE ? "batch" : "job");
         return;
     }
     switch (routes[i].r) {
@@ -298,6 +303,9 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
     case R_JOB_RETRY: api_post_job_retry(a, req, id, resp); break;
     case R_BATCH_RETRY: api_post_batch_retry(a, req, id, resp); break;
     case R_WORKERS: api_get_workers(a, req, resp); break;
+    case R_JOB_APPROVE: api_post_job_approve(a, req, id, resp); break;
+    case R_JOB_REJECT: api_post_job_reject(a, req, id, resp); break;
+    case R_BATCH_PROMOTE: api_post_batch_promote(a, req, id, resp); break;
     case R_OPENAPI:
         resp->status = 200;
         resp->content_type = "application/json";

@@ -26,7 +26,7 @@ static const char *const output_formats[] = {"png", "jpeg", "webp"};
 static const char *const layouts[] = {"classic", "minimal", "bold"};
 #define NELEM(a) (sizeof(a) / sizeof *(a))
 
-enum kind { K_STR, K_ARRAY, K_SEED, K_TAGS, K_RENDITIONS };
+enum kind { K_STR, K_ARRAY, K_SEED, K_TAGS, K_RENDITIONS, K_VARIANTS };
 
 /* Every field a spec may carry, in canonical order ("id" first). */
 static const struct {
@@ -51,7 +51,14 @@ static const struct {
     {"layout", K_STR, offsetof(job_spec_t, layout), NULL, 0},
     {"tags", K_TAGS, offsetof(job_spec_t, tags_json), NULL, 0},
     {"renditions", K_RENDITIONS, offsetof(job_spec_t, renditions), NULL, 0},
+    /* Last, so that the canonical form (and the id) of a spec without
+     * variants is what it was before they existed. */
+    {"variants", K_VARIANTS, offsetof(job_spec_t, variants), NULL, 0},
+    {"variant", K_VARIANTS, offsetof(job_spec_t, variant), NULL, 0},
+    {"variant_of", K_STR, offsetof(job_spec_t, variant_of), NULL, 0},
 };
+
+#define VARIANTS_MSG "%s: must be an integer from 1 to 16"
 
 void job_spec_init(job_spec_t *s)
 {
@@ -310,6 +317,12 @@ static err_code_t parse_object(json_t *obj, job_spec_t *s, err_t *err)
                 return err_set(err, ERR_INVALID, SEED_MSG);
             s->seed = json_integer_value(v);
             break;
+        case K_VARIANTS:
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > JOB_VARIANTS_MAX)
+                return err_set(err, ERR_INVALID, VARIANTS_MSG, key);
+            *(int *)(base + fields[f].off) = (int)json_integer_value(v);
+            break;
         case K_TAGS:
             if ((rc = tags_canonical(v, &tags, err)) == ERR_OK) {
                 free(s->tags_json);
@@ -414,6 +427,17 @@ err_code_t job_spec_normalise(job_spec_t *s, const job_defaults_t *d, err_t *err
         return err_set(err, ERR_INVALID, SEED_MSG);
     if (s->url_ttl < 0 || s->url_ttl > JOB_URL_TTL_MAX)
         return err_set(err, ERR_INVALID, TTL_MSG);
+    if (s->variants < 0 || s->variants > JOB_VARIANTS_MAX)
+        return err_set(err, ERR_INVALID, VARIANTS_MSG, "variants");
+    if (s->variants == 1)
+        s->variants = 0; /* one job: the same spec (and id) as none */
+    if (s->variant < 0 || s->variant > JOB_VARIANTS_MAX ||
+        (s->variant && s->variant > (s->variants ? s->variants : 1)))
+        return err_set(err, ERR_INVALID, "variant: must be an integer from 1 to variants");
+    if ((s->variant != 0) != (s->variant_of != NULL) ||
+        (s->variant_of && !job_id_valid(s->variant_of)))
+        return err_set(err, ERR_INVALID, "variant_of: must be the prompt's job id, given "
+                       "with variant");
     if ((rc = check_enum("aspect_ratio", s->aspect_ratio, aspect_ratios,
                          NELEM(aspect_ratios), err)) ||
         (rc = check_enum("output_format", s->output_format, output_formats,
@@ -467,6 +491,10 @@ static err_code_t to_json(const job_spec_t *s, buf_t *out, bool with_id)
             if (s->seed != JOB_SEED_UNSET &&
                 !(rc = put_key(out, fields[f].name, &first)))
                 rc = buf_appendf(out, "%lld", (long long)s->seed);
+            break;
+        case K_VARIANTS:
+            if (*(const int *)base > 0 && !(rc = put_key(out, fields[f].name, &first)))
+                rc = buf_appendf(out, "%d", *(const int *)base);
             break;
         case K_TAGS:
             /* Already canonical: normalise rewrote it. */

@@ -22,6 +22,7 @@
 #define JOB_SEED_UNSET (-1)
 #define JOB_URL_TTL_MAX 604800 /* seconds: SigV4's longest presigned URL */
 #define JOB_RUN_MAX 1000000    /* a job's run (retry counts it up from 1) */
+#define JOB_VARIANTS_MAX 16    /* variants of one prompt */
 
 typedef struct {
     char *id;              /* client id (letters, digits, "-_.:"), or NULL */
@@ -42,6 +43,13 @@ typedef struct {
      * none when nrenditions is 0.  Part of the canonical form when set. */
     rendition_list_t renditions;
     size_t nrenditions;
+    /* Variants (issue 20): how many jobs the entry asks for (1..JOB_VARIANTS_MAX;
+     * 0 or 1: one), and, once bulk_expand_variants() made them, which one
+     * this is (1-based; 0: not a variant) of the prompt whose job id is
+     * variant_of. */
+    int variants;
+    int variant;
+    char *variant_of;
 } job_spec_t;
 
 /* Defaults applied to specs that leave a field out (from flags/config). */

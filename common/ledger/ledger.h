@@ -163,6 +163,19 @@ typedef struct {
 /* Registry entries not seen for this long are pruned by workers_list. */
 #define LEDGER_WORKER_PRUNE_MS ((int64_t)24 * 3600 * 1000)
 
+/* A job's review mark and lineage (issue 20), as reviews() returns them.
+ * Strings owned (ledger_reviews_free).  Lineage references are
+ * "BATCH/JOB" (no batch id holds a '/'). */
+typedef struct {
+    char *batch_id, *job_id;
+    char *state;              /* "approved" or "rejected"; NULL: unreviewed */
+    char *by;                 /* who marked it */
+    int64_t at_ms;            /* when (unix ms) */
+    char *promoted_from;      /* "BATCH/JOB" this job was promoted from, or NULL */
+    char **promoted_to;       /* "BATCH/JOB" it was promoted to, sorted */
+    size_t npromoted_to;
+} ledger_review_t;
+
 typedef struct ledger ledger_t;
 
 /* ---- webhooks (outbox) ---- */
@@ -319,6 +332,25 @@ typedef struct {
      * has no webhook). */
     err_code_t (*outbox_summary)(ledger_t *l, const char *batch_id,
                                  ledger_outbox_summary_t *out, err_t *err);
+    /* ---- review and lineage (issue 20); optional, all NULL or none ---- */
+    /* Marks the job `mark` ("approved" or "rejected") by `by` at at_ms,
+     * replacing an earlier mark, in one write conditional on the job being
+     * succeeded: ERR_CONFLICT ("... is STATE, not succeeded") when it is
+     * not, ERR_NOTFOUND for an unknown job, ERR_INVALID for another mark
+     * or an empty by. */
+    err_code_t (*review)(ledger_t *l, const char *batch_id, const char *job_id,
+                         const char *mark, const char *by, int64_t at_ms, err_t *err);
+    /* The marks and lineage of the job (job_id set) or of every job of the
+     * batch (job_id NULL) that has either, ordered by job id.  *out: new
+     * array (ledger_reviews_free); NULL when *n is 0.  An unknown batch or
+     * job has none (no error). */
+    err_code_t (*reviews)(ledger_t *l, const char *batch_id, const char *job_id,
+                          ledger_review_t **out, size_t *n, err_t *err);
+    /* Records that from_batch/from_job was promoted to to_batch/to_job:
+     * both jobs then show it (promoted_to, promoted_from).  Recording it
+     * again changes nothing.  ERR_NOTFOUND when either job is unknown. */
+    err_code_t (*link)(ledger_t *l, const char *from_batch, const char *from_job,
+                       const char *to_batch, const char *to_job, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -493,6 +525,38 @@ static inline err_code_t ledger_outbox_summary(ledger_t *l, const char *batch_id
         return ERR_OK;
     return l->ops->outbox_summary(l, batch_id, out, err);
 }
+/* Whether this back-end keeps review marks and lineage. */
+static inline bool ledger_has_review(const ledger_t *l)
+{ return l->ops->review && l->ops->reviews && l->ops->link; }
+/* The review wrappers are ERR_CONFIG when !ledger_has_review(l). */
+static inline err_code_t ledger_review(ledger_t *l, const char *batch_id,
+                                       const char *job_id, const char *mark,
+                                       const char *by, int64_t at_ms, err_t *err)
+{
+    if (!ledger_has_review(l))
+        return err_set(err, ERR_CONFIG, "review: this ledger does not keep review marks");
+    return l->ops->review(l, batch_id, job_id, mark, by, at_ms, err);
+}
+/* job_id NULL: the whole batch.  *out: free with ledger_reviews_free. */
+static inline err_code_t ledger_reviews(ledger_t *l, const char *batch_id,
+                                        const char *job_id, ledger_review_t **out,
+                                        size_t *n, err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ledger_has_review(l))
+        return err_set(err, ERR_CONFIG, "review: this ledger does not keep review marks");
+    return l->ops->reviews(l, batch_id, job_id, out, n, err);
+}
+static inline err_code_t ledger_link(ledger_t *l, const char *from_batch,
+                                     const char *from_job, const char *to_batch,
+                                     const char *to_job, err_t *err)
+{
+    if (!ledger_has_review(l))
+        return err_set(err, ERR_CONFIG, "review: this ledger does not keep lineage");
+    return l->ops->link(l, from_batch, from_job, to_batch, to_job, err);
+}
+
 /* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }
 
@@ -507,5 +571,22 @@ void ledger_workers_free(ledger_worker_t *w, size_t n);
 /* Whether w was last seen within LEDGER_WORKER_STALE_BEATS of its beat
  * interval before now_ms (an interval of 0 counts as 10 s). */
 bool ledger_worker_alive(const ledger_worker_t *w, int64_t now_ms);
+
+/* ---- review marks and lineage (ledger_review.c) ---- */
+/* Frees an array of n from reviews() (NULL is fine). */
+void ledger_reviews_free(ledger_review_t *r, size_t n);
+/* The entry of r (n of them, ordered by job id) for job_id, or NULL. */
+const ledger_review_t *ledger_review_find(const ledger_review_t *r, size_t n,
+                                          const char *job_id);
+/* Adds to o (a job's JSON object) what the shared job shape says about
+ * review and lineage: "review": {"state", "by", "at" (RFC 3339 UTC)} when
+ * marked, "promoted_from": "JOB", "promoted_to": ["JOB", ...] (r may be
+ * NULL: none), and "variant": {"of", "index", "count"} read from the
+ * job's spec_json when it is a variant.  Out of memory leaves members
+ * out. */
+void ledger_review_json_add(json_t *o, const ledger_review_t *r, const char *spec_json);
+/* The mark a review takes: "approved" / "rejected". */
+#define LEDGER_APPROVED "approved"
+#define LEDGER_REJECTED "rejected"
 
 #endif

@@ -382,6 +382,10 @@ static const ledger_ops_t dl_ops = {
     .outbox_take = ddb_outbox_take,
     .outbox_record = ddb_outbox_record,
     .outbox_summary = ddb_outbox_summary,
+    /* review and lineage */
+    .review = ddb_review,
+    .reviews = ddb_reviews,
+    .link = ddb_link,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

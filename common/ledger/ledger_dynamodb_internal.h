@@ -134,4 +134,13 @@ err_code_t ddb_event_set(ddb_expr_t *x, const char *url, job_state_t st, int64_t
 /* Frees d's cache of webhook URLs. */
 void ddb_outbox_free(ddb_ledger_t *d);
 
+/* Review marks and lineage (ledger_dynamodb_review.c): see ledger_ops_t's
+ * review, reviews and link. */
+err_code_t ddb_review(ledger_t *l, const char *batch_id, const char *job_id, const char *mark,
+                      const char *by, int64_t at_ms, err_t *err);
+err_code_t ddb_reviews(ledger_t *l, const char *batch_id, const char *job_id,
+                       ledger_review_t **out, size_t *n, err_t *err);
+err_code_t ddb_link(ledger_t *l, const char *from_batch, const char *from_job,
+                    const char *to_batch, const char *to_job, err_t *err);
+
 #endif

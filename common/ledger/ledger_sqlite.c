@@ -14,6 +14,7 @@
 #include "ledger/ledger_sqlite_spend.h"
 #include "ledger/ledger_sqlite_workers.h"
 #include "ledger/ledger_sqlite_outbox.h"
+#include "ledger/ledger_sqlite_review.h"
 #include "base/sqlite_util.h"
 
 #include <stdio.h>
@@ -720,6 +721,24 @@ static err_code_t sl_outbox_summary(ledger_t *l, const char *batch_id,
     return ledger_sqlite_outbox_summary(DB(l), batch_id, out, err);
 }
 
+static err_code_t sl_review(ledger_t *l, const char *batch_id, const char *job_id,
+                            const char *mark, const char *by, int64_t at_ms, err_t *err)
+{
+    return ledger_sqlite_review(DB(l), batch_id, job_id, mark, by, at_ms, err);
+}
+
+static err_code_t sl_reviews(ledger_t *l, const char *batch_id, const char *job_id,
+                             ledger_review_t **out, size_t *n, err_t *err)
+{
+    return ledger_sqlite_reviews(DB(l), batch_id, job_id, out, n, err);
+}
+
+static err_code_t sl_link(ledger_t *l, const char *from_batch, const char *from_job,
+                          const char *to_batch, const char *to_job, err_t *err)
+{
+    return ledger_sqlite_link(DB(l), from_batch, from_job, to_batch, to_job, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -747,6 +766,10 @@ static const ledger_ops_t sl_ops = {
     .outbox_take = sl_outbox_take,
     .outbox_record = sl_outbox_record,
     .outbox_summary = sl_outbox_summary,
+    /* review and lineage */
+    .review = sl_review,
+    .reviews = sl_reviews,
+    .link = sl_link,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

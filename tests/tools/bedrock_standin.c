@@ -559,8 +559,10 @@ static void log_line(standin_t *s, const call_t *c, int status, const char *hex,
     if (!s->log)
         return;
     pthread_mutex_lock(&s->mu);
-    fprintf(s->log, "t=%lld model=%s status=%d prompt_sha256=%.16s latency_ms=%ld bytes=%zu\n",
-            (long long)time(NULL), c->id[0] ? c->id : "-", status, hex ? hex : "-", ms, bytes);
+    /* seed: the request body's, so a test can check which seed a job sent. */
+    fprintf(s->log, "t=%lld model=%s status=%d prompt_sha256=%.16s latency_ms=%ld bytes=%zu "
+            "seed=%lld\n", (long long)time(NULL), c->id[0] ? c->id : "-", status,
+            hex ? hex : "-", ms, bytes, (long long)c->seed);
     fflush(s->log);
     pthread_mutex_unlock(&s->mu);
 }

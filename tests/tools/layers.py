@@ -23,7 +23,7 @@ LAYERS = [
     ["jobs"],
     ["store", "poster"],
     ["engine", "campaign"],
-    ["setup"],
+    ["setup", "review"],
     ["api"],
 ]
 INTERFACES = ["queue", "ledger", "store", "engine"]
