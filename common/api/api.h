@@ -43,6 +43,7 @@ typedef struct {
     const char *client;          /* peer address (rate limit when anonymous) */
     const char *base_path;       /* prefix of status URLs ("" or "/prod") */
     int64_t deadline_ms;         /* unix ms the answer is due by (0: none) */
+    const char *query;           /* the raw query string without '?' (NULL: none) */
 } api_request_t;
 
 /* A response.  body is owned (free with api_response_free); the string
@@ -55,6 +56,14 @@ typedef struct {
     int retry_after;             /* seconds for Retry-After; 0: no header */
     const char *allow;           /* Allow header for 405; NULL: none */
     char detail[300];            /* for the adapter's log only, never sent */
+    /* /files and /ui (issue 19); empty or NULL: no such header */
+    char cache_control[48];      /* "": "no-store" */
+    char etag[80];
+    char last_modified[40];      /* IMF-fixdate */
+    char content_range[80];
+    bool accept_ranges;          /* "Accept-Ranges: bytes" */
+    bool binary;                 /* the body is bytes, not text (Lambda: base64) */
+    const char *csp;             /* Content-Security-Policy (static); NULL: none */
 } api_response_t;
 
 void api_response_free(api_response_t *r);
@@ -142,6 +151,15 @@ void api_stop(api_t *a);
 void api_set_clock(api_t *a, int64_t (*now_ms)(void));
 void api_set_key_compare(api_t *a, int (*eq)(const void *, const void *, size_t));
 
+/* The dashboard's files (api/ui/, embedded by tools/embed-ui.sh at build
+ * time): path under /ui/ ("index.html", "app.js", ...), MIME type and
+ * bytes.  The table ends with a NULL path. */
+typedef struct {
+    const char *path, *content_type, *data;
+    size_t len;
+} api_ui_asset_t;
+extern const api_ui_asset_t api_ui_assets[];
+
 /* The OpenAPI 3.1 document served at /openapi.json (generated from
  * api/openapi.json by tools/embed-openapi.sh). */
 extern const char api_openapi_json[];
@@ -154,6 +172,8 @@ typedef struct {
     api_header_t *headers;
     buf_t body;
     char *path, *base_path;
+    char *query;             /* rawQueryString (v2) or queryStringParameters
+                              * encoded again (v1); NULL: none */
 } api_event_t;
 
 /* Parses an API Gateway REST (v1, "httpMethod") or HTTP API (v2,
