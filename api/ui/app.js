@@ -214,6 +214,8 @@ async function batchTick() {
   fl.parentElement.hidden = d.failures.length === 0;
   const open = b.by_state.queued + b.by_state.running;
   document.getElementById("cancel").disabled = open === 0;
+  document.getElementById("retry").disabled =
+    b.by_state.failed + b.by_state.filtered + b.by_state.cancelled === 0;
   live.textContent = (open ? "live · " : "finished · ") + new Date().toLocaleTimeString();
   schedule(() => batchTick().catch((e) => { live.textContent = "retrying: " + e.message;
     schedule(batchTick, POLL_MS * 2); }), POLL_MS);
