@@ -4,8 +4,10 @@
  * through the same routing, authentication, rate limiting and limits.
  *
  * Routes: POST /generate-poster, POST /jobs, GET|DELETE /jobs/{id},
- * GET /batches/{id}, GET /healthz, GET /openapi.json.  Every error is
- * {"error": {"code", "message"}} with its HTTP status. */
+ * GET /batches/{id}, GET /healthz, GET /openapi.json; issue 19: GET|HEAD
+ * /files/BATCH/NAME (signed links to the file store, api_files.c) and the
+ * dashboard under /ui/ (api_ui.c).  Every error is {"error": {"code",
+ * "message"}} with its HTTP status. */
 #ifndef ONESHEET_API_H
 #define ONESHEET_API_H
 

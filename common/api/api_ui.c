@@ -13,7 +13,7 @@
  * it once), and its POSTs need Content-Type: application/json, which a
  * cross-site form cannot send, so another site cannot cancel a batch
  * through a visitor's browser. */
-#include "api/api_ui.h"
+#include "api/api_ui_internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * api_ui_cache.c, so however many browsers watch, a batch costs at most
  * one ledger query a second.  Pages are windows of the snapshot (offset,
  * limit ≤ API_UI_PAGE_MAX): a 10,000-job batch never goes out whole. */
-#include "api/api_ui.h"
+#include "api/api_ui_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

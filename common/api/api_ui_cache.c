@@ -6,7 +6,7 @@
  * browsers watch.  A snapshot is reference-counted, so a request keeps
  * using the one it took while a newer one replaces it.  At most
  * API_UI_MAX_SNAPS batches are kept; the least recently used goes. */
-#include "api/api_ui.h"
+#include "api/api_ui_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

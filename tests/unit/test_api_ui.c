@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_ui.h"
+#include "api/api_ui_internal.h"
 #include "ledger/ledger.h"
 #include "api_fixture.h"
 #include "testutil.h"

@@ -1,7 +1,7 @@
-/* api_ui — what the dashboard's files share (api_ui.c, api_ui_batch.c,
+/* api_ui_internal — what the dashboard's files share (api_ui.c, api_ui_batch.c,
  * api_ui_cache.c); not for other modules. */
-#ifndef ONESHEET_API_UI_H
-#define ONESHEET_API_UI_H
+#ifndef ONESHEET_API_UI_INTERNAL_H
+#define ONESHEET_API_UI_INTERNAL_H
 
 #include "api/api_internal.h"
 #include "jobs/job.h"
