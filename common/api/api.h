@@ -153,6 +153,14 @@ void api_stop(api_t *a);
 void api_set_clock(api_t *a, int64_t (*now_ms)(void));
 void api_set_key_compare(api_t *a, int (*eq)(const void *, const void *, size_t));
 
+/* A signed link to the file-store object store_key, as onesheet-api
+ * serves it: BASE/files/KEY?expires=EXPIRES&sig=HEX, signed with the
+ * secret kept in state_dir (STATE/files.key, made on first use).  For
+ * `onesheet urls --http`.  New string (caller frees); NULL with err set:
+ * ERR_INVALID for a key /files does not serve, ERR_CONFIG for the secret. */
+char *api_files_link(const char *state_dir, const char *base, const char *store_key,
+                     int64_t expires, err_t *err);
+
 /* The dashboard's files (api/ui/, embedded by tools/embed-ui.sh at build
  * time): path under /ui/ ("index.html", "app.js", ...), MIME type and
  * bytes.  The table ends with a NULL path. */

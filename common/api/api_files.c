@@ -190,6 +190,28 @@ char *api_files_url(api_t *a, const api_request_t *req, const char *store_key, l
     return buf_steal(&b);
 }
 
+char *api_files_link(const char *state_dir, const char *base, const char *store_key,
+                     int64_t expires, err_t *err)
+{
+    uint8_t key[SECRET_LEN];
+    char sig[SHA256_HEX_LEN];
+    if (!api_files_key_ok(store_key)) {
+        err_set(err, ERR_INVALID, "%s: not a key /files serves", store_key);
+        return NULL;
+    }
+    if (api_files_secret(state_dir, key, err) != ERR_OK)
+        return NULL;
+    buf_t b = BUF_INIT;
+    if (api_files_sign(key, store_key, expires, sig) != ERR_OK ||
+        buf_appendf(&b, "%s/files/%s?expires=%lld&sig=%s", base, store_key,
+                    (long long)expires, sig) != ERR_OK) {
+        buf_free(&b);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
 /* The value of query parameter name (borrowed span), or false. */
 static bool query_param(const char *q, const char *name, const char **v, size_t *n)
 {
