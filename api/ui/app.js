@@ -109,13 +109,19 @@ function schedule(fn, ms) { clearTimeout(timer); timer = setTimeout(fn, ms); }
 // ---- overview ----
 function chart(perMin) {
   const max = Math.max(1, ...perMin);
-  const s = svgEl("svg", { class: "chart", viewBox: "0 0 600 70", role: "img",
+  const s = svgEl("svg", { class: "chart", viewBox: "0 0 600 84", role: "img",
     "aria-label": `posters per minute, last hour; peak ${max}` });
   perMin.forEach((v, i) => {
     const h = Math.round(60 * v / max);
     s.append(svgEl("rect", { x: i * 10 + 1, y: 65 - h, width: 8, height: Math.max(h, v ? 1 : 0) }));
   });
   s.append(svgEl("line", { x1: 0, y1: 65.5, x2: 600, y2: 65.5, stroke: "#aab2bd" }));
+  const label = (x, anchor, text) => {
+    const t = svgEl("text", { x, y: 80, "text-anchor": anchor, class: "axis" });
+    t.textContent = text;
+    return t;
+  };
+  s.append(label(0, "start", "60 min ago"), label(600, "end", "now"));
   return s;
 }
 
