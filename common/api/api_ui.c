@@ -118,8 +118,9 @@ static void job_links(api_t *a, const api_request_t *req, const char *id,
             char key[600];
             int64_t bytes, mtime;
             snprintf(key, sizeof key, "%.*s%s", (int)(kl - 4), j->store_key, kinds[k][1]);
-            /* The raw art exists only when it differs from the poster. */
-            if (k == 1 && store_stat(be->store, key, &bytes, &mtime, &e) == ERR_NOTFOUND)
+            /* The raw art exists only when it differs from the poster;
+             * a store that cannot tell (S3 here) gets no raw link. */
+            if (k == 1 && store_stat(be->store, key, &bytes, &mtime, &e) != ERR_OK)
                 continue;
             if (k == 2 && strncmp(a->o.cfg && a->o.cfg->store ? a->o.cfg->store : "", "file:",
                                   5) != 0)
