@@ -49,6 +49,9 @@ cat "$T/node.out"
 for f in overview batch job batch-phone; do
     is_png "$ART/$f.png" || fail "no screenshot $f.png"
 done
+# A clean stop (sanitizer builds: no leaks after serving the dashboard).
+kill -TERM "$API"; rc=0; wait "$API" || rc=$?
+[ "$rc" = 0 ] || { tail "$T/api.log"; fail "onesheet-api exited $rc on SIGTERM"; }
 # The cancelled batch stayed cancelled: nothing of it ran.
 [ "$(db "SELECT COUNT(*) FROM ledger_jobs WHERE batch_id='$CANCEL' AND state='cancelled'")" = 3 ] ||
     fail "the cancelled batch's jobs are not all cancelled"
