@@ -155,7 +155,7 @@ err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
 
 /* Like poster_thumbnail(), but appends a lossy WebP of the given quality
  * (0..100) with every pixel opaque: the dashboard's thumbnails
- * (poster_webp.c).  ERR_INVALID as there or for a quality out of range;
+ * (poster_image.c).  ERR_INVALID as there or for a quality out of range;
  * ERR_NOMEM when encoding fails. */
 err_code_t poster_thumbnail_webp(const void *img, size_t len, int max_w, int max_h,
                                  float quality, buf_t *out, int *out_w, int *out_h,

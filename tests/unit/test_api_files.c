@@ -20,6 +20,7 @@
 
 #include "api/api_internal.h"
 #include "poster/pngenc.h"
+#include "poster/poster.h"
 #include "store/store.h"
 #include "api_fixture.h"
 #include "testutil.h"
@@ -281,6 +282,36 @@ static void thumbnail_is_made_once_as_256px_webp(void **state)
     api_fx_free(f);
 }
 
+static void thumbnail_of_bad_bytes_is_refused(void **state)
+{
+    (void)state;
+    buf_t out = BUF_INIT;
+    err_t e;
+    static const char junk[] = "\x89PNG\r\n\x1a\n not really";
+    assert_int_equal(poster_thumbnail_webp(junk, sizeof junk - 1, 256, 1024, 80, &out, NULL,
+                                           NULL, &e), ERR_INVALID);
+    assert_int_equal(poster_thumbnail_webp("", 0, 256, 1024, 80, &out, NULL, NULL, &e),
+                     ERR_INVALID);
+    assert_int_equal(poster_thumbnail_webp(junk, 4, 0, 1024, 80, &out, NULL, NULL, &e),
+                     ERR_INVALID);
+    assert_int_equal(poster_thumbnail_webp(junk, 4, 256, 1024, 101, &out, NULL, NULL, &e),
+                     ERR_INVALID);
+    assert_int_equal(out.len, 0);
+    /* Through /files: a corrupt poster has no thumbnail, and none is stored. */
+    api_fx_t *f = fx();
+    api_response_t r = {0};
+    put(f, "b1/j1.png", junk, sizeof junk - 1);
+    char *u = url_for(f, "b1/j1.thumb.webp");
+    assert_int_equal(get(f, "GET", u, NULL, NULL, NULL, NULL, &r), 404);
+    store_t *s = store_open(f->cfg.store, &e);
+    int64_t bytes, mtime;
+    assert_int_equal(store_stat(s, "b1/j1.thumb.webp", &bytes, &mtime, &e), ERR_NOTFOUND);
+    store_close(s);
+    free(u);
+    api_response_free(&r);
+    api_fx_free(f);
+}
+
 static void public_url_or_loopback_host_makes_the_base(void **state)
 {
     (void)state;
@@ -364,6 +395,7 @@ int main(void)
         cmocka_unit_test(bad_links_are_403_with_the_error_shape),
         cmocka_unit_test(ranges_are_served_and_refused),
         cmocka_unit_test(thumbnail_is_made_once_as_256px_webp),
+        cmocka_unit_test(thumbnail_of_bad_bytes_is_refused),
         cmocka_unit_test(public_url_or_loopback_host_makes_the_base),
         cmocka_unit_test(config_public_url_is_checked),
         cmocka_unit_test(lambda_events_carry_the_query_and_binary_bodies),
