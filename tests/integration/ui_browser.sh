@@ -3,7 +3,8 @@
 # Debian's chromium through puppeteer-core: the overview lists them, one is
 # cancelled from its page, the other's page is open before a worker starts
 # and must fill with loaded thumbnails without a reload, a prompt with
-# markup shows as text, and no page error happens.  Fails (never skips)
+# markup shows as text, and no page error happens; against a second API
+# with api_keys, the page asks for the key once.  Fails (never skips)
 # when puppeteer-core or chromium is missing.  Screenshots go to
 # $ONESHEET_ARTEFACTS/ui_browser (default build/artefacts/ui_browser).
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +32,14 @@ for _ in $(seq 100); do [ -s "$T/api.port" ] && break; sleep 0.05; done
 [ -s "$T/api.port" ] || { cat "$T/api.log"; fail "onesheet-api did not start"; }
 PORT=$(cat "$T/api.port")
 
+# A second API over the same state with api_keys: the page must ask for one.
+ONESHEET_API_KEYS=$(printf %s ui-test-key | sha256sum | cut -d' ' -f1) \
+    "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/keyed.port" 2>"$T/keyed.log" &
+KEYED=$!; PIDS+=("$KEYED")
+for _ in $(seq 100); do [ -s "$T/keyed.port" ] && break; sleep 0.05; done
+[ -s "$T/keyed.port" ] || { cat "$T/keyed.log"; fail "the keyed onesheet-api did not start"; }
+
+KEYED_BASE="http://127.0.0.1:$(cat "$T/keyed.port")" KEYED_KEY=ui-test-key \
 node tests/support/ui_browser.mjs "http://127.0.0.1:$PORT" "$LIVE" "$CANCEL" "$ART" \
     "$T/ready" "$N" >"$T/node.out" 2>&1 &
 NODE=$!; PIDS+=("$NODE")
@@ -46,7 +55,7 @@ fi
 rc=0; wait "$NODE" || rc=$?
 cat "$T/node.out"
 [ "$rc" = 0 ] || { tail -20 "$T/api.log" >&2; fail "the browser run failed"; }
-for f in overview batch job batch-phone; do
+for f in overview batch job batch-phone keyed; do
     is_png "$ART/$f.png" || fail "no screenshot $f.png"
 done
 # A clean stop (sanitizer builds: no leaks after serving the dashboard).

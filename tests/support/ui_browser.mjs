@@ -12,6 +12,8 @@
 // 4. The prompt with markup shows as text and ran nothing.
 // 5. A job page shows the poster and its spec (job.png); a phone-sized
 //    viewport of the batch (batch-phone.png).
+// 6. With KEYED_BASE (an API with api_keys) and KEYED_KEY: the page asks
+//    for the key once and then shows the batch with its thumbnails.
 // Any page error fails the run.  Exit 0 on success, 1 with a message.
 import fs from "node:fs";
 import path from "node:path";
@@ -121,6 +123,28 @@ try {
   await page.keyboard.press("Enter");
   await page.waitForFunction(() =>
     document.querySelector('.filters button[data-state="succeeded"]').getAttribute("aria-pressed") === "true");
+
+  // 6. With api_keys: the page asks for the key once, keeps it for the tab
+  // (sessionStorage), sends it as x-api-key; thumbnails need no key.
+  if (process.env.KEYED_BASE) {
+    const kb = process.env.KEYED_BASE;
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto(`${kb}/ui/batches/${liveBatch}`, { waitUntil: "domcontentloaded" });
+    await page.waitForSelector("#keyform:not([hidden])", { timeout: 10000 });
+    await page.type("#key", process.env.KEYED_KEY);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((n) => {
+      const imgs = [...document.querySelectorAll("#grid .thumb img")];
+      return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0);
+    }, { timeout: 20000 }, N);
+    await page.goto(`${kb}/ui/`, { waitUntil: "domcontentloaded" });
+    await page.waitForSelector("table.batches tbody tr", { timeout: 10000 });
+    if (await page.$eval("#keyform", (f) => !f.hidden)) fail("the key was asked for twice");
+    await page.screenshot({ path: path.join(outDir, "keyed.png") });
+    // The 401s before the key was given are expected; nothing else.
+    for (let i = errors.length - 1; i >= 0; i--)
+      if (/status of 401/.test(errors[i])) errors.splice(i, 1);
+  }
 
   if (errors.length) fail("page errors:\n" + errors.join("\n"));
   console.log(`ok - ${N} thumbnails filled in live, cancel, markup as text, no page errors`);
