@@ -146,6 +146,11 @@ err_code_t api_ui_snap_get(struct api_ui_cache *c, ledger_t *l, const char *batc
             if (s && --s->refs == 0)
                 snap_free(s);
             c->snaps[slot] = s = fresh;
+        } else if (s && rc != ERR_NOTFOUND && rc != ERR_NOMEM) {
+            /* A busy or unreachable ledger: watchers keep the last read
+             * (its read_at says how old) and the next poll tries again. */
+            err_clear(err);
+            rc = ERR_OK;
         }
     }
     if (rc == ERR_OK) {

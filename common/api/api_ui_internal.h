@@ -28,7 +28,9 @@ typedef struct {
 
 /* The batch's snapshot, read anew when older than API_UI_FRESH_MS (one
  * ledger query; two the first time).  *out: borrowed until
- * api_ui_snap_release.  The ledger's error (ERR_NOTFOUND: no batch). */
+ * api_ui_snap_release.  When a new read fails for a passing reason (busy,
+ * unreachable) the last one is given (its at_ms says how old); otherwise
+ * the ledger's error (ERR_NOTFOUND: no batch). */
 err_code_t api_ui_snap_get(struct api_ui_cache *c, ledger_t *l, const char *batch_id,
                            int64_t now, api_ui_snap_t **out, err_t *err);
 void api_ui_snap_release(struct api_ui_cache *c, api_ui_snap_t *s);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,34 @@ static void live_channel_reads_the_ledger_once_a_second(void **state)
     api_fx_free(f);
 }
 
+static void a_failing_ledger_leaves_watchers_the_last_read(void **state)
+{
+    (void)state;
+    api_fx_t *f = fx(NULL);
+    api_response_t r = {0};
+    add_batch(f, 3);
+    assert_int_equal(call(f, "GET", "/ui/api/batches/b1", NULL, NULL, NULL, &r), 200);
+    /* The jobs table goes away under the API: the next read fails. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->cfg.ledger + strlen("sqlite:"), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE ledger_jobs RENAME TO gone", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    fixed_now += 1000;
+    assert_int_equal(call(f, "GET", "/ui/api/batches/b1", NULL, NULL, NULL, &r), 200);
+    json_t *j = body(&r);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "batch"), "read_at")),
+                        "2027-01-15T08:00:00Z");
+    json_decref(j);
+    /* A batch never read has nothing to fall back on. */
+    assert_int_equal(call(f, "GET", "/ui/api/batches/b2", NULL, NULL, NULL, &r) >= 404, 1);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE gone RENAME TO ledger_jobs", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    sqlite3_close(db);
+    api_response_free(&r);
+    api_fx_free(f);
+}
+
 static void cancel_from_the_page_needs_json_and_cancels(void **state)
 {
     (void)state;
@@ -223,6 +252,7 @@ int main(void)
         cmocka_unit_test(pages_are_public_with_a_csp_and_json_needs_the_key),
         cmocka_unit_test(batch_page_is_a_window_with_filters),
         cmocka_unit_test(live_channel_reads_the_ledger_once_a_second),
+        cmocka_unit_test(a_failing_ledger_leaves_watchers_the_last_read),
         cmocka_unit_test(cancel_from_the_page_needs_json_and_cancels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
