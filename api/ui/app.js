@@ -222,7 +222,11 @@ async function batchTick() {
   document.getElementById("cancel").disabled = open === 0;
   document.getElementById("retry").disabled =
     b.by_state.failed + b.by_state.filtered + b.by_state.cancelled === 0;
-  live.textContent = (open ? "live · " : "finished · ") + new Date().toLocaleTimeString();
+  // The server's clock (created_at + age_s), not the browser's, says how old the read is.
+  const readAt = Date.parse(b.read_at), serverNow = Date.parse(b.created_at) + b.age_s * 1000;
+  live.textContent = serverNow - readAt > 5000
+    ? "the ledger is not answering; last read " + new Date(readAt).toLocaleTimeString()
+    : (open ? "live · " : "finished · ") + new Date().toLocaleTimeString();
   schedule(() => batchTick().catch((e) => { live.textContent = "retrying: " + e.message;
     schedule(batchTick, POLL_MS * 2); }), POLL_MS);
 }
