@@ -52,7 +52,8 @@ endif
 
 COMMON_SRC  := $(sort $(wildcard common/*/*.c))
 SCHEMA_SQL  := $(sort $(wildcard schema/sqlite/*.sql))
-COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o
+UI_FILES    := $(sort $(wildcard api/ui/*.html api/ui/*.css api/ui/*.js api/ui/*.svg))
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o $(BUILD)/gen/ui_assets.o
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -96,6 +97,14 @@ $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
 
 $(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c common/base/schema_sql.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The dashboard's files (issue 19), embedded at build time.
+$(BUILD)/gen/ui_assets.c: $(UI_FILES) tools/embed-ui.sh
+	@mkdir -p $(dir $@)
+	./tools/embed-ui.sh $@ $(UI_FILES)
+
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c common/api/api.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)

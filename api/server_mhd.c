@@ -132,6 +132,31 @@ static void release_once(sock_ctx_t *sc)
         front_release(sc->front, sc->client);
 }
 
+/* Rebuilds the query string from MHD's decoded arguments, percent-encoding
+ * every byte outside the unreserved set, so the router reads one form. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    buf_t *b = cls;
+    (void)kind;
+    if (b->len && buf_append(b, "&", 1) != ERR_OK)
+        return MHD_NO;
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? value : key;
+        if (part && (!value || buf_append(b, "=", 1) != ERR_OK))
+            break;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                         (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+            if (buf_append(b, plain ? (const char *)p : esc, plain ? 1 : 3) != ERR_OK)
+                return MHD_NO;
+        }
+    }
+    return b->len > 8192 ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_response_t *r,
                                         bool close_after)
 {
@@ -142,7 +167,20 @@ static enum MHD_Result send_response_ex(struct MHD_Connection *c, const api_resp
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type",
                             r->content_type ? r->content_type : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control",
+                            r->cache_control[0] ? r->cache_control : "no-store");
+    if (r->etag[0])
+        MHD_add_response_header(resp, "ETag", r->etag);
+    if (r->last_modified[0])
+        MHD_add_response_header(resp, "Last-Modified", r->last_modified);
+    if (r->content_range[0])
+        MHD_add_response_header(resp, "Content-Range", r->content_range);
+    if (r->accept_ranges)
+        MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    if (r->csp) {
+        MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    }
     if (r->retry_after > 0) {
         snprintf(ra, sizeof ra, "%d", r->retry_after);
         MHD_add_response_header(resp, "Retry-After", ra);
@@ -346,13 +384,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     client_name(c, client, sizeof client);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+    buf_t query = BUF_INIT;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &query);
     api_request_t req = {
         .method = method, .path = url, .headers = hl.h, .nheaders = hl.n,
         .body = (const char *)ctx->body.data, .body_len = ctx->body.len,
         .body_too_big = ctx->too_big, .client = client, .base_path = "",
+        .query = query.len ? (const char *)query.data : NULL,
     };
     api_response_t r;
     api_handle(api, &req, &r);
+    buf_free(&query);
     log_request(method, url, client, &r, (now_s() - t0) * 1000);
     enum MHD_Result ret = send_response(c, &r);
     api_response_free(&r);

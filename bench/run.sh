@@ -156,6 +156,14 @@ if [ "${BENCH_API:-1}" != 0 ] && [ -x "$BIN/onesheet-api" ]; then
     BIN=$BIN "$ROOT/bench/api_keepalive.sh" 3 >&2 || echo "bench: api_keepalive failed" >&2
 fi
 
+# The dashboard (bench/ui.sh): server time of the overview and of a
+# 10,000-job batch page, and ledger queries/s under many watchers.
+if [ "${BENCH_UI:-1}" != 0 ] && [ -x "$BIN/onesheet-api" ]; then
+    echo "embedded: dashboard, ${BENCH_UI_JOBS:-10000}-job batch" >&2
+    BIN=$BIN "$ROOT/bench/ui.sh" "${BENCH_UI_JOBS:-10000}" "${BENCH_UI_WATCHERS:-50}" >&2 ||
+        echo "bench: dashboard failed" >&2
+fi
+
 # ---- AWS mode ----
 aws_ready() {
     [ "${BENCH_AWS:-1}" != 0 ] || { echo "BENCH_AWS=0"; return 1; }

@@ -22,7 +22,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_SAN) -Icommon -Itests/support \
                 $(PKG_CFLAGS) -DONESHEET_VERSION=\"$(VERSION)\" $(SYSTEMD_DEF)
-FUZZ_OBJ     := $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/schema_sql.o
+FUZZ_OBJ     := $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/schema_sql.o \
+                $(FUZZ_DIR)/obj/gen/ui_assets.o
 
 .PHONY: fuzz fuzz-build
 
@@ -37,6 +38,14 @@ $(FUZZ_DIR)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
 
 $(FUZZ_DIR)/obj/gen/schema_sql.o: $(FUZZ_DIR)/gen/schema_sql.c common/base/schema_sql.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/gen/ui_assets.c: $(UI_FILES) tools/embed-ui.sh
+	@mkdir -p $(dir $@)
+	./tools/embed-ui.sh $@ $(UI_FILES)
+
+$(FUZZ_DIR)/obj/gen/ui_assets.o: $(FUZZ_DIR)/gen/ui_assets.c common/api/api.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 

@@ -1,11 +1,14 @@
 /* cancel and urls — act on jobs the ledger holds. */
 #include "cli.h"
 
+#include "api/api.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 /* Cancelling only changes the ledger: the worker deletes a cancelled job's
  * message when it receives it, and a running job's conditional completion
@@ -67,9 +70,10 @@ int cmd_urls(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"http", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     long ttl = 0;
-    bool json = false;
+    bool json = false, http = false;
     int opt, rc;
     err_t e;
 
@@ -86,18 +90,26 @@ int cmd_urls(cli_t *cli, int argc, char **argv)
             break;
         }
         case 'j': json = true; break;
+        case 'H': http = true; break;
         case 'h':
-            printf("usage: onesheet urls BATCH [--ttl S] [--json]\n");
+            printf("usage: onesheet urls BATCH [--ttl S] [--json] [--http]\n"
+                   "  --http   on the file store, signed links onesheet-api serves at\n"
+                   "           public_url (instead of file:// paths)\n");
             return 0;
         default: return EX_USAGE;
         }
     }
     if (argc - optind != 1) {
-        fprintf(stderr, "usage: onesheet urls BATCH [--ttl S] [--json]\n");
+        fprintf(stderr, "usage: onesheet urls BATCH [--ttl S] [--json] [--http]\n");
         return EX_USAGE;
     }
     if ((rc = cli_open(cli, CLI_LEDGER | CLI_STORE)) != 0)
         return rc;
+    if (http && !cli->cfg.public_url) {
+        fprintf(stderr, "%s: --http: set public_url (or ONESHEET_PUBLIC_URL) to the address "
+                        "onesheet-api is reached at\n", cli->prog);
+        return EX_CONFIG;
+    }
     if (!ttl)
         ttl = cli->cfg.url_ttl;
     ledger_filter_t f = {.batch_id = argv[optind], .state = JOB_SUCCEEDED};
@@ -123,6 +135,19 @@ int cmd_urls(cli_t *cli, int argc, char **argv)
             fprintf(stderr, "%s: %s: %s\n", cli->prog, jobs[i].job_id,
                     jobs[i].store_key ? e.msg : "no stored result");
             continue;
+        }
+        if (http && strncmp(url, "file://", 7) == 0) {
+            /* The file store's local path becomes the API's signed link. */
+            expires = (int64_t)time(NULL) + ttl;
+            char *link = api_files_link(cli->cfg.state_dir, cli->cfg.public_url,
+                                        jobs[i].store_key, expires, &e);
+            free(url);
+            if (!link) {
+                fprintf(stderr, "%s: %s: %s\n", cli->prog, jobs[i].job_id, e.msg);
+                ledger_jobs_free(jobs, n);
+                return e.code == ERR_CONFIG ? EX_CONFIG : EX_SOFTWARE;
+            }
+            url = link;
         }
         if (json)
             printf("{\"id\":\"%s\",\"url\":\"%s\",\"expires\":%lld}\n", jobs[i].job_id, url,

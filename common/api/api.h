@@ -4,8 +4,10 @@
  * through the same routing, authentication, rate limiting and limits.
  *
  * Routes: POST /generate-poster, POST /jobs, GET|DELETE /jobs/{id},
- * GET /batches/{id}, GET /healthz, GET /openapi.json.  Every error is
- * {"error": {"code", "message"}} with its HTTP status. */
+ * GET /batches/{id}, GET /healthz, GET /openapi.json; issue 19: GET|HEAD
+ * /files/BATCH/NAME (signed links to the file store, api_files.c) and the
+ * dashboard under /ui/ (api_ui.c).  Every error is {"error": {"code",
+ * "message"}} with its HTTP status. */
 #ifndef ONESHEET_API_H
 #define ONESHEET_API_H
 
@@ -43,6 +45,7 @@ typedef struct {
     const char *client;          /* peer address (rate limit when anonymous) */
     const char *base_path;       /* prefix of status URLs ("" or "/prod") */
     int64_t deadline_ms;         /* unix ms the answer is due by (0: none) */
+    const char *query;           /* the raw query string without '?' (NULL: none) */
 } api_request_t;
 
 /* A response.  body is owned (free with api_response_free); the string
@@ -55,6 +58,14 @@ typedef struct {
     int retry_after;             /* seconds for Retry-After; 0: no header */
     const char *allow;           /* Allow header for 405; NULL: none */
     char detail[300];            /* for the adapter's log only, never sent */
+    /* /files and /ui (issue 19); empty or NULL: no such header */
+    char cache_control[48];      /* "": "no-store" */
+    char etag[80];
+    char last_modified[40];      /* IMF-fixdate */
+    char content_range[80];
+    bool accept_ranges;          /* "Accept-Ranges: bytes" */
+    bool binary;                 /* the body is bytes, not text (Lambda: base64) */
+    const char *csp;             /* Content-Security-Policy (static); NULL: none */
 } api_response_t;
 
 void api_response_free(api_response_t *r);
@@ -142,6 +153,23 @@ void api_stop(api_t *a);
 void api_set_clock(api_t *a, int64_t (*now_ms)(void));
 void api_set_key_compare(api_t *a, int (*eq)(const void *, const void *, size_t));
 
+/* A signed link to the file-store object store_key, as onesheet-api
+ * serves it: BASE/files/KEY?expires=EXPIRES&sig=HEX, signed with the
+ * secret kept in state_dir (STATE/files.key, made on first use).  For
+ * `onesheet urls --http`.  New string (caller frees); NULL with err set:
+ * ERR_INVALID for a key /files does not serve, ERR_CONFIG for the secret. */
+char *api_files_link(const char *state_dir, const char *base, const char *store_key,
+                     int64_t expires, err_t *err);
+
+/* The dashboard's files (api/ui/, embedded by tools/embed-ui.sh at build
+ * time): path under /ui/ ("index.html", "app.js", ...), MIME type and
+ * bytes.  The table ends with a NULL path. */
+typedef struct {
+    const char *path, *content_type, *data;
+    size_t len;
+} api_ui_asset_t;
+extern const api_ui_asset_t api_ui_assets[];
+
 /* The OpenAPI 3.1 document served at /openapi.json (generated from
  * api/openapi.json by tools/embed-openapi.sh). */
 extern const char api_openapi_json[];
@@ -154,6 +182,8 @@ typedef struct {
     api_header_t *headers;
     buf_t body;
     char *path, *base_path;
+    char *query;             /* rawQueryString (v2) or queryStringParameters
+                              * encoded again (v1); NULL: none */
 } api_event_t;
 
 /* Parses an API Gateway REST (v1, "httpMethod") or HTTP API (v2,

@@ -13,6 +13,7 @@
 #include "campaign/campaign.h"
 #include "jobs/cost.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,50 @@ static err_code_t split_stage(api_event_t *ev, const char *path, const char *sta
     return ERR_OK;
 }
 
+/* The query string: v2's rawQueryString as it is; v1's decoded
+ * queryStringParameters percent-encoded again ("k=v&..."), so the router
+ * reads one form either way. */
+static err_code_t take_query(api_event_t *ev, json_t *root, bool v2, err_t *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *raw = v2 ? json_string_value(json_object_get(root, "rawQueryString")) : NULL;
+    json_t *qs = v2 ? NULL : json_object_get(root, "queryStringParameters");
+    buf_t b = BUF_INIT;
+    err_code_t rc = ERR_OK;
+    if (raw && *raw) {
+        rc = buf_append_str(&b, raw);
+    } else if (json_is_object(qs)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(qs, k, v) {
+            if (!json_is_string(v))
+                continue;
+            if (b.len)
+                rc = rc ? rc : buf_append(&b, "&", 1);
+            for (int part = 0; part < 2 && rc == ERR_OK; part++) {
+                const char *s = part ? json_string_value(v) : k;
+                if (part)
+                    rc = buf_append(&b, "=", 1);
+                for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+                    char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+                    bool plain = isalnum(*p) || strchr("-._~", *p);
+                    rc = buf_append(&b, plain ? (const char *)p : esc, plain ? 1 : 3);
+                }
+            }
+        }
+    }
+    if (rc != ERR_OK) {
+        buf_free(&b);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    if (b.len) {
+        ev->query = buf_steal(&b);
+        ev->req.query = ev->query;
+    }
+    buf_free(&b);
+    return ERR_OK;
+}
+
 err_code_t api_event_parse(const char *json, size_t len, api_event_t *ev, err_t *err)
 {
     json_error_t je;
@@ -137,6 +182,9 @@ err_code_t api_event_parse(const char *json, size_t len, api_event_t *ev, err_t 
         ERR_OK)
         return rc;
 
+    if ((rc = take_query(ev, root, v2, err)) != ERR_OK)
+        return rc;
+
     json_t *jb = json_object_get(root, "body");
     if (jb && !json_is_null(jb) && !json_is_string(jb))
         return err_set(err, ERR_INVALID, "event: body: expected a string");
@@ -167,6 +215,7 @@ void api_event_free(api_event_t *ev)
     free(ev->headers);
     free(ev->path);
     free(ev->base_path);
+    free(ev->query);
     buf_free(&ev->body);
     memset(ev, 0, sizeof *ev);
 }
@@ -176,14 +225,38 @@ err_code_t api_event_response(const api_response_t *r, buf_t *out)
     json_t *h = json_object();
     json_object_set_new(h, "content-type",
                         json_string(r->content_type ? r->content_type : "application/json"));
-    json_object_set_new(h, "cache-control", json_string("no-store"));
+    json_object_set_new(h, "cache-control",
+                        json_string(r->cache_control[0] ? r->cache_control : "no-store"));
     if (r->retry_after > 0)
         json_object_set_new(h, "retry-after", json_sprintf("%d", r->retry_after));
     if (r->allow)
         json_object_set_new(h, "allow", json_string(r->allow));
-    json_t *o = json_pack("{s:i,s:o,s:s%,s:b}", "statusCode", r->status, "headers", h,
-                          "body", r->body ? r->body : "", r->body ? r->body_len : (size_t)0,
-                          "isBase64Encoded", 0);
+    if (r->etag[0])
+        json_object_set_new(h, "etag", json_string(r->etag));
+    if (r->last_modified[0])
+        json_object_set_new(h, "last-modified", json_string(r->last_modified));
+    if (r->content_range[0])
+        json_object_set_new(h, "content-range", json_string(r->content_range));
+    if (r->accept_ranges)
+        json_object_set_new(h, "accept-ranges", json_string("bytes"));
+    if (r->csp) {
+        json_object_set_new(h, "content-security-policy", json_string(r->csp));
+        json_object_set_new(h, "x-content-type-options", json_string("nosniff"));
+    }
+    /* API Gateway carries bytes only as base64 (isBase64Encoded). */
+    buf_t b64 = BUF_INIT;
+    if (r->binary && r->body && base64_encode(r->body, r->body_len, &b64) != ERR_OK) {
+        json_decref(h);
+        buf_free(&b64);
+        return ERR_NOMEM;
+    }
+    json_t *o = r->binary && r->body
+        ? json_pack("{s:i,s:o,s:s%,s:b}", "statusCode", r->status, "headers", h, "body",
+                    (const char *)b64.data, b64.len, "isBase64Encoded", 1)
+        : json_pack("{s:i,s:o,s:s%,s:b}", "statusCode", r->status, "headers", h, "body",
+                    r->body ? r->body : "", r->body ? r->body_len : (size_t)0,
+                    "isBase64Encoded", 0);
+    buf_free(&b64);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     if (!s)

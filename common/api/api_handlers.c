@@ -45,16 +45,26 @@ static void set_str(json_t *o, const char *k, const char *v)
 
 /* A fresh URL for a finished job's object (presigned for S3), falling back
  * to the one the ledger recorded.  Sets *url (new string) and *expires. */
-static void fresh_url(api_t *a, api_backends_t *be, const ledger_job_t *j, char **url,
-                      int64_t *expires)
+static void fresh_url(api_t *a, api_backends_t *be, const api_request_t *req,
+                      const ledger_job_t *j, char **url, int64_t *expires)
 {
     err_t e;
     *url = NULL;
     *expires = 0;
     if (j->store_key &&
         store_url(be->store, j->store_key, a->o.cfg->url_ttl, url, expires, &e) ==
-            ERR_OK)
+            ERR_OK) {
+        /* The file store's file:// URL is for local use; HTTP clients get
+         * a signed /files link when there is a host to put in it. */
+        char *http = strncmp(*url, "file://", 7) == 0
+                         ? api_files_url(a, req, j->store_key, a->o.cfg->url_ttl, expires)
+                         : NULL;
+        if (http) {
+            free(*url);
+            *url = http;
+        }
         return;
+    }
     *url = j->url ? strdup(j->url) : NULL;
 }
 
@@ -75,7 +85,7 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
     if (j->state == JOB_SUCCEEDED) {
         char *url;
         int64_t expires;
-        fresh_url(a, be, j, &url, &expires);
+        fresh_url(a, be, req, j, &url, &expires);
         set_str(o, "url", url);
         free(url);
         json_object_set_new(o, "expires_at", time_json(expires * 1000));
@@ -319,7 +329,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     if (job.state == JOB_SUCCEEDED && be) {
         char *url;
         int64_t expires;
-        fresh_url(a, be, &job, &url, &expires);
+        fresh_url(a, be, req, &job, &url, &expires);
         api_json(resp, 200,
                  json_pack("{s:s?,s:s,s:o,s:s,s:o}", "url", url, "job_id", job.job_id,
                            "expires_at", time_json(expires * 1000), "batch_id", job.batch_id,

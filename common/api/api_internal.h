@@ -7,6 +7,7 @@
 #include "api/api.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
@@ -20,6 +21,12 @@ struct api {
     int (*key_equal)(const void *, const void *, size_t);
     atomic_bool stopping;
     api_ratelimit_t *auth_fails; /* failed authentications per client address */
+    /* issue 19: the /files URL secret (loaded once) and the dashboard's
+     * per-batch snapshots */
+    pthread_mutex_t files_mu;
+    bool files_keyed;
+    uint8_t files_key[32];
+    struct api_ui_cache *ui;
 };
 
 /* api_response.c: sets resp to the JSON error {"error": {"code", "message"}} with status. */
@@ -72,5 +79,47 @@ void api_post_job_reject(api_t *a, const api_request_t *req, const char *id,
 void api_post_batch_promote(api_t *a, const api_request_t *req, const char *id,
                             api_response_t *resp);
 void api_review_json_add(api_backends_t *be, json_t *o, const ledger_job_t *j);
+/* ---- issue 19: /files and /ui ---- */
+
+#define API_THUMB_W 256   /* dashboard thumbnails' width in pixels */
+
+/* Borrows back-end handles from the pool, or sets resp to 503 / the
+ * back-end's error and returns false. */
+bool api_borrow(api_t *a, api_response_t *resp, api_backends_t **be);
+/* The query parameter name's raw value copied into out (cap bytes); false
+ * when absent or too long. */
+bool api_query_param(const api_request_t *req, const char *name, char *out, size_t cap);
+
+/* api_files.c.  Loads the 32-byte /files URL secret from
+ * STATE_DIR/files.key, creating it (0600, race-safe: a private temporary
+ * file linked into place) when absent.  ERR_CONFIG naming the file when it
+ * is unreadable, the wrong size or readable by others. */
+err_code_t api_files_secret(const char *state_dir, uint8_t key[32], err_t *err);
+/* sig = hex HMAC-SHA256(key, "GET\nSTORE_KEY\nEXPIRES").  ERR_TOOBIG for
+ * an over-long key. */
+err_code_t api_files_sign(const uint8_t key[32], const char *store_key, int64_t expires,
+                          char sig[SHA256_HEX_LEN]);
+/* True when store_key is "ID/NAME" with both segments made of id
+ * characters and not starting with '.': what /files serves. */
+bool api_files_key_ok(const char *store_key);
+/* The URL base for /files links: cfg->public_url, else on loopback
+ * "http://" + the request's Host (checked) + base path.  False when there
+ * is none (the caller keeps the store's own URL). */
+bool api_files_base(const api_t *a, const api_request_t *req, char *out, size_t cap);
+/* A signed /files URL for store_key valid ttl_s seconds; new string
+ * (caller frees), or NULL when no base, no secret or a bad key. */
+char *api_files_url(api_t *a, const api_request_t *req, const char *store_key, long ttl_s,
+                    int64_t *expires_unix);
+/* GET|HEAD /files/KEY (key: the path after "/files/"). */
+void api_files_get(api_t *a, const api_request_t *req, const char *key, api_response_t *resp);
+
+/* api_ui.c: the dashboard's pages and JSON (path starts with "/ui"), and
+ * its per-batch cache. */
+struct api_ui_cache *api_ui_cache_new(void);
+void api_ui_cache_free(struct api_ui_cache *c);
+/* True when path is one of the dashboard's public files (HTML, CSS, JS:
+ * no data in them), which need no API key. */
+bool api_ui_public(const char *path);
+void api_ui_handle(api_t *a, const api_request_t *req, api_response_t *resp);
 
 #endif

@@ -68,6 +68,11 @@ api_t *api_new(const api_options_t *o, api_pool_t *pool, err_t *err)
     a->now_ms = real_now_ms;
     a->key_equal = crypto_equal;
     atomic_init(&a->stopping, false);
+    pthread_mutex_init(&a->files_mu, NULL);
+    if (!(a->ui = api_ui_cache_new())) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     if (a->o.sync_timeout_s < 0)
         a->o.sync_timeout_s = 0;
     if (a->o.poll_interval_s <= 0)
@@ -106,6 +111,8 @@ void api_free(api_t *a)
     api_ratelimit_free(a->limiter);
     api_ratelimit_free(a->auth_fails);
     free(a->keys);
+    api_ui_cache_free(a->ui);
+    pthread_mutex_destroy(&a->files_mu);
     free(a);
 }
 
@@ -207,7 +214,18 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
     char key_name[32], id_buf[JOB_ID_MAX + 2];
 
     memset(resp, 0, sizeof *resp);
-    for (i = 0; i < nroutes; i++) {
+    /* issue 19: signed file links carry their own authorization. */
+    if (strncmp(path, "/files/", 7) == 0) {
+        if (!req->method || !method_allowed("GET", req->method)) {
+            api_error(resp, 405, "method_not_allowed", "/files/ allows GET");
+            resp->allow = "GET";
+            return;
+        }
+        api_files_get(a, req, path + 7, resp);
+        return;
+    }
+    bool ui = strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0;
+    for (i = ui ? nroutes : 0; i < nroutes; i++) {
         size_t n = strlen(routes[i].prefix), len = strlen(path);
         size_t sn = routes[i].suffix ? strlen(routes[i].suffix) : 0;
         if (sn && strncmp(path, routes[i].prefix, n) == 0 && len > n + sn &&
@@ -223,7 +241,7 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
             break;
         }
     }
-    bool public = i < nroutes && routes[i].public;
+    bool public = (i < nroutes && routes[i].public) || (ui && api_ui_public(path));
 
     snprintf(key_name, sizeof key_name, "anonymous");
     if (!public && a->nkeys) {
@@ -259,6 +277,10 @@ void api_handle(api_t *a, const api_request_t *req, api_response_t *resp)
             resp->retry_after = wait;
             return;
         }
+    }
+    if (ui) {
+        api_ui_handle(a, req, resp);
+        return;
     }
     if (i == nroutes) {
         api_error(resp, 404, "not_found", "no such endpoint");

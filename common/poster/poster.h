@@ -153,6 +153,14 @@ err_code_t poster_for_job_chunks(const job_spec_t *spec, const char *job_id,
 err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
                             buf_t *out, int *out_w, int *out_h, err_t *err);
 
+/* Like poster_thumbnail(), but appends a lossy WebP of the given quality
+ * (0..100) with every pixel opaque: the dashboard's thumbnails
+ * (poster_image.c).  ERR_INVALID as there or for a quality out of range;
+ * ERR_NOMEM when encoding fails. */
+err_code_t poster_thumbnail_webp(const void *img, size_t len, int max_w, int max_h,
+                                 float quality, buf_t *out, int *out_w, int *out_h,
+                                 err_t *err);
+
 /* WCAG 2 relative luminance of an sRGB colour (components 0..1), and the
  * contrast ratio of two luminances (1..21). */
 double poster_luminance(double r, double g, double b);

@@ -1,12 +1,14 @@
 /* poster_image — pixels out of poster.c: the metadata chunks, the encoded
- * poster carrying them, and thumbnails for the gallery (decoding is in
- * poster_decode.c). */
+ * poster carrying them, and thumbnails for the gallery (PNG) and the
+ * dashboard (WebP) (decoding is in poster_decode.c). */
 #include "poster/poster_internal.h"
 #include "poster/pngenc.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <webp/encode.h>
 
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "dev"
@@ -88,6 +90,75 @@ err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
         rc = pngenc_rgb24(cairo_image_surface_get_data(t), tw, th,
                           cairo_image_surface_get_stride(t), NULL, 0, out, err);
     }
+    cairo_surface_destroy(t);
+    if (rc == ERR_OK) {
+        if (out_w)
+            *out_w = tw;
+        if (out_h)
+            *out_h = th;
+    }
+    return rc;
+}
+
+/* The dashboard's thumbnails (issue 19): scaled as above, on white, then
+ * handed to libwebp as RGBA built from cairo's native-endian 0xAARRGGBB
+ * pixels (a 256 px thumbnail is a few hundred kB to copy), so the bytes
+ * are right on any byte order. */
+err_code_t poster_thumbnail_webp(const void *img, size_t len, int max_w, int max_h,
+                                 float quality, buf_t *out, int *out_w, int *out_h,
+                                 err_t *err)
+{
+    if (max_w < 1 || max_h < 1)
+        return err_set(err, ERR_INVALID, "thumbnail: size must be positive");
+    if (!(quality >= 0 && quality <= 100))
+        return err_set(err, ERR_INVALID, "thumbnail: quality must be 0..100");
+    cairo_surface_t *src = poster_decode(img, len, err);
+    if (!src)
+        return err->code;
+    int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
+    double k = fmin(1.0, fmin((double)max_w / w, (double)max_h / h));
+    int tw = (int)fmax(1, round(w * k)), th = (int)fmax(1, round(h * k));
+    cairo_surface_t *t = cairo_image_surface_create(CAIRO_FORMAT_RGB24, tw, th);
+    cairo_t *cr = cairo_create(t);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_scale(cr, (double)tw / w, (double)th / h);
+    cairo_set_source_surface(cr, src, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+    cairo_paint(cr);
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    cairo_surface_destroy(src);
+    err_code_t rc = ERR_OK;
+    uint8_t *rgba = NULL, *webp = NULL;
+    size_t n = 0;
+    if (st != CAIRO_STATUS_SUCCESS) {
+        rc = err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
+                     "thumbnail: %s", cairo_status_to_string(st));
+    } else if (!(rgba = malloc((size_t)tw * (size_t)th * 4))) {
+        rc = err_set(err, ERR_NOMEM, "thumbnail: out of memory");
+    } else {
+        cairo_surface_flush(t);
+        const uint8_t *px = cairo_image_surface_get_data(t);
+        size_t stride = (size_t)cairo_image_surface_get_stride(t);
+        for (int y = 0; y < th; y++)
+            for (int x = 0; x < tw; x++) {
+                uint32_t v;
+                memcpy(&v, px + (size_t)y * stride + (size_t)x * 4, 4);
+                uint8_t *d = rgba + ((size_t)y * (size_t)tw + (size_t)x) * 4;
+                d[0] = (uint8_t)(v >> 16);
+                d[1] = (uint8_t)(v >> 8);
+                d[2] = (uint8_t)v;
+                d[3] = 255;
+            }
+        n = WebPEncodeRGBA(rgba, tw, th, tw * 4, quality, &webp);
+        if (n == 0 || !webp)
+            rc = err_set(err, ERR_NOMEM, "thumbnail: WebP encoding failed");
+        else if (buf_append(out, webp, n) != ERR_OK)
+            rc = err_set(err, ERR_NOMEM, "thumbnail: out of memory");
+    }
+    free(rgba);
+    WebPFree(webp);
     cairo_surface_destroy(t);
     if (rc == ERR_OK) {
         if (out_w)

@@ -48,6 +48,25 @@ static err_code_t parse_long(const char *value, long lo, long hi, long *out,
     return ERR_OK;
 }
 
+/* "http://" or "https://", a host of letters, digits, '.', '-', ':', '['
+ * and ']', then an optional path of URL-safe characters not ending in
+ * '/': what onesheet-api may put in front of "/files/..." verbatim. */
+static bool public_url_valid(const char *v)
+{
+    const char *p = strncmp(v, "http://", 7) == 0    ? v + 7
+                    : strncmp(v, "https://", 8) == 0 ? v + 8
+                                                     : NULL;
+    if (!p || !*p || *p == '/')
+        return false;
+    for (; *p && *p != '/'; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
+            return false;
+    for (; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/-._~", *p))
+            return false;
+    return v[strlen(v) - 1] != '/';
+}
+
 /* A comma-separated list of 64-hex-digit digests, spaces around commas
  * allowed; empty means no keys. */
 static bool valid_key_hashes(const char *v)
@@ -179,6 +198,14 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
         c->max_input_bytes = n;
         return ERR_OK;
     }
+    if (strcmp(key, "public_url") == 0) {
+        if (!public_url_valid(value))
+            return err_set(err, ERR_CONFIG,
+                           "%s: public_url: expected http://HOST[:PORT][/PATH] or "
+                           "https://..., without query, fragment or trailing /, got \"%s\"",
+                           origin, value);
+        return replace(&c->public_url, value, err);
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -305,6 +332,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
         {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
         {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
+        {"ONESHEET_PUBLIC_URL", "public_url"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -419,5 +447,6 @@ void config_free(config_t *c)
     free(c->config_path);
     free(c->api_keys);
     free(c->webhook_secret);
+    free(c->public_url);
     memset(c, 0, sizeof *c);
 }

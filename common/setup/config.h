@@ -38,6 +38,10 @@ typedef struct {
     /* input limits */
     long long max_input_bytes; /* `onesheet submit`: bytes of input read at most,
                                 * 1..CONFIG_MAX_INPUT_BYTES_MAX; default 1 GiB */
+    /* dashboard (issue 19) */
+    char *public_url;     /* onesheet-api: http(s)://HOST[:PORT][/PATH] put in
+                           * file-store links; NULL: the request's Host on
+                           * loopback */
 } config_t;
 
 #define CONFIG_MAX_INPUT_BYTES_DEFAULT (1LL << 30)

@@ -31,6 +31,10 @@ typedef struct {
     err_code_t (*get)(store_t *s, const char *key, uint8_t **data, size_t *len,
                       err_t *err);
     void (*close)(store_t *s);
+    /* Optional (NULL: not known here).  The object's size and last
+     * modification (unix ms) without reading it; ERR_NOTFOUND when absent. */
+    err_code_t (*stat)(store_t *s, const char *key, int64_t *bytes, int64_t *mtime_ms,
+                       err_t *err);
 } store_ops_t;
 
 struct store {
@@ -60,6 +64,14 @@ static inline err_code_t store_url(store_t *s, const char *key, long ttl_s,
 static inline err_code_t store_get(store_t *s, const char *key, uint8_t **data,
                                    size_t *len, err_t *err)
 { return s->ops->get(s, key, data, len, err); }
+/* ERR_INTERNAL when the back-end cannot stat (S3 here: use url). */
+static inline err_code_t store_stat(store_t *s, const char *key, int64_t *bytes,
+                                    int64_t *mtime_ms, err_t *err)
+{
+    if (!s->ops->stat)
+        return err_set(err, ERR_INTERNAL, "store: stat is not supported here");
+    return s->ops->stat(s, key, bytes, mtime_ms, err);
+}
 /* Closes the store; NULL is fine. */
 static inline void store_close(store_t *s) { if (s) s->ops->close(s); }
 

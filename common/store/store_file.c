@@ -467,6 +467,34 @@ static err_code_t file_get(store_t *s, const char *key, uint8_t **data, size_t *
     return ERR_OK;
 }
 
+/* See store_ops_t.stat: lstat of the object's path after the same checks
+ * as get (no symbolic links on the way).  ERR_NOTFOUND when absent or a
+ * directory, ERR_IO otherwise. */
+static err_code_t file_stat(store_t *s, const char *key, int64_t *bytes, int64_t *mtime_ms,
+                            err_t *err)
+{
+    file_store_t *fs = (file_store_t *)s;
+    err_code_t rc = check_key(key, err);
+    if (rc != ERR_OK)
+        return rc;
+    char *path = key_path(fs, key);
+    if (!path)
+        return err_set(err, ERR_NOMEM, "store stat %s: out of memory", key);
+    struct stat st;
+    if ((rc = no_links(fs, path, 1, "stat", key, err)) == ERR_OK && lstat(path, &st) != 0)
+        rc = errno == ENOENT || errno == ENOTDIR
+                 ? err_set(err, ERR_NOTFOUND, "store stat %s: no such object", key)
+                 : err_set(err, ERR_IO, "store stat %s: %s", key, strerror(errno));
+    free(path);
+    if (rc != ERR_OK)
+        return rc;
+    if (!S_ISREG(st.st_mode))
+        return err_set(err, ERR_NOTFOUND, "store stat %s: no such object", key);
+    *bytes = (int64_t)st.st_size;
+    *mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return ERR_OK;
+}
+
 static void file_close(store_t *s)
 {
     file_store_t *fs = (file_store_t *)s;
@@ -474,7 +502,7 @@ static void file_close(store_t *s)
     free(fs);
 }
 
-static const store_ops_t file_ops = {file_put, file_url, file_get, file_close};
+static const store_ops_t file_ops = {file_put, file_url, file_get, file_close, file_stat};
 
 /* Opens the store rooted at dir (relative paths are taken from the current
  * directory), creating dir and its missing parents with mode 0700 — posters

@@ -359,7 +359,7 @@ static void s3_close(store_t *st)
     free(s);
 }
 
-static const store_ops_t s3_ops = {s3_put, s3_url, s3_get, s3_close};
+static const store_ops_t s3_ops = {s3_put, s3_url, s3_get, s3_close, NULL};
 
 /* See store_s3.h: one S3 client for the store's thread, env borrowed. */
 store_t *store_s3_open_env(aws_env_t *env, const char *url, err_t *err)

@@ -57,8 +57,10 @@ code=$(curl -s -o "$T/seed.json" -w '%{http_code}' -X POST "http://127.0.0.1:$PO
     -H 'Content-Type: application/json' -d '{"prompt": "A futuristic city skyline at sunset"}')
 [ "$code" = 200 ] || { cat "$T/seed.json"; fail "seed request answered $code"; }
 url=$(python3 -c "import json; d=json.load(open('$T/seed.json')); assert d['job_id'] and 'expires_at' in d; print(d['url'])")
-[[ $url == file://* ]] || fail "url $url"
-is_png "${url#file://}" || fail "${url#file://} is not a PNG"
+# On the file store the answer is a signed /files link a browser opens.
+[[ $url == http://127.0.0.1:$PORT/files/*'?expires='*'&sig='* ]] || fail "url $url"
+curl -sf -o "$T/seed.png" "$url" || fail "the seed's URL does not download"
+is_png "$T/seed.png" || fail "the seed's URL is not a PNG"
 job=$(python3 -c "import json; print(json.load(open('$T/seed.json'))['job_id'])")
 ok "seed request: 200 with a URL of a valid PNG"
 
@@ -74,7 +76,7 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 [ "$state" = succeeded ] || fail "async job ended $state"
-is_png "$(jget "['url']" | sed 's|^file://||')" || fail "async poster is not a PNG"
+curl -sf -o "$T/async.png" "$(jget "['url']")" && is_png "$T/async.png" || fail "async poster is not a PNG"
 ok "async: 202, then $su turned succeeded"
 
 # Batches, cancel, and every error status over HTTP.
