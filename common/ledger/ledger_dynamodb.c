@@ -382,6 +382,10 @@ static const ledger_ops_t dl_ops = {
     .outbox_take = ddb_outbox_take,
     .outbox_record = ddb_outbox_record,
     .outbox_summary = ddb_outbox_summary,
+    /* shared quota */
+    .quota_get = ddb_quota_get,
+    .quota_put = ddb_quota_put,
+    .quota_list = ddb_quota_list,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a
