@@ -113,5 +113,8 @@ int cmd_campaign(cli_t *cli, int argc, char **argv);
 int cmd_campaign_install(cli_t *cli, int argc, char **argv);
 int cmd_retry(cli_t *cli, int argc, char **argv);
 int cmd_workers(cli_t *cli, int argc, char **argv);
+/* cmd_workers_quota.c: prints the shared quota's buckets, one line (or JSON
+ * object) each; nothing when the ledger keeps none. */
+void cli_print_quotas(cli_t *cli, bool json, int64_t now);
 
 #endif

@@ -96,6 +96,7 @@ static size_t render(worker_t *w, char *out, size_t cap)
         put(out, cap, &len, "# HELP onesheet_rate_limit_rpm The adaptive limiter's current rate.\n"
             "# TYPE onesheet_rate_limit_rpm gauge\nonesheet_rate_limit_rpm %.2f\n",
             ratelimit_rate(w->rl));
+    worker_quota_metrics(w, out, cap, &len);
     return len;
 }
 

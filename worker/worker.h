@@ -38,6 +38,7 @@
 #include "jobs/webhook.h"
 
 #include "clock.h"
+#include "quota.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -230,6 +231,8 @@ struct worker {
     /* --drain-stall: with --drain, seconds without a job reaching a final
      * state after which the worker gives up (exit 75); 0: never. */
     int drain_stall_s;
+    /* quota.c: the shared quota's clients (issue 21). */
+    worker_quota_t quota;
 };
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.
