@@ -180,7 +180,9 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
             log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id,
                      s->throttles, w->rl ? ratelimit_rate(w->rl) : 0.0);
             s->attempts--;   /* a throttle is not a failed attempt */
-            if (s->throttles == 1) {
+            /* Under a shared quota the retry takes a token like any call:
+             * the bucket's window is the fleet's, not this call's. */
+            if (s->throttles == 1 && !qs) {
                 s->unpaced = true;
                 s->not_before_ms = now + 50 + rand() % WORKER_THROTTLE_RETRY_JITTER_MS;
             }

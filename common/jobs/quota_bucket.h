@@ -13,7 +13,8 @@
  * The rate adapts as ratelimit.c's does, but for everyone at once: a 429
  * any worker reports cuts it (× 0.7, one cut a second) and the successes
  * all workers report bring it back to just under where the 429 came, then
- * probe past it, never above the ceiling (the account's quota). */
+ * probe past it, never above QUOTA_HEADROOM of the ceiling (the account's
+ * quota). */
 #ifndef ONESHEET_QUOTA_BUCKET_H
 #define ONESHEET_QUOTA_BUCKET_H
 
@@ -28,6 +29,7 @@
 #define QUOTA_GRANT_MAX 32      /* and never more tokens than this */
 #define QUOTA_LEASE_MS 2000     /* a grant not settled by then goes back */
 #define QUOTA_STATE_MAX 8192    /* the encoded state is never longer */
+#define QUOTA_HEADROOM 0.97     /* the rate stays this share of the quota at most */
 
 typedef struct {
     char owner[QUOTA_OWNER_MAX];
@@ -37,7 +39,7 @@ typedef struct {
 
 typedef struct {
     double ceiling;             /* the quota, calls a minute */
-    double rate;                /* the shared rate now (AIMD), <= ceiling */
+    double rate;                /* the shared rate now (AIMD), <= ceiling × headroom */
     double knee;                /* the rate the last 429 came at */
     double tokens;              /* may be fractional; <= burst */
     int64_t last_ms;            /* wall-clock ms of the last refill */
@@ -60,7 +62,7 @@ typedef struct {
 void quota_bucket_init(quota_bucket_t *b, double quota_rpm, int64_t now_ms);
 
 /* The most tokens one grant holds at the bucket's ceiling: QUOTA_GRANT_S of
- * it, from 1 to QUOTA_GRANT_MAX.  The bucket holds no more than this. */
+ * it, from 1 to QUOTA_GRANT_MAX.  The bucket holds one token more. */
 int quota_bucket_burst(const quota_bucket_t *b);
 
 /* Applies t at now_ms: settles the owner's previous grant (its unused
