@@ -79,6 +79,7 @@ static err_code_t take(quota_shared_t *q, int want, int *granted, int64_t *wait_
         int64_t now = q->clock(q->clock_ud), version = 0;
         err_code_t rc = ledger_quota_get(q->l, q->key, &row, err);
         if (rc == ERR_NOTFOUND) {
+            err_clear(err);   /* the first take of a bucket makes it */
             quota_bucket_init(&q->b, q->quota_rpm, now);
         } else if (rc != ERR_OK) {
             q->st.errors++;
@@ -104,6 +105,7 @@ static err_code_t take(quota_shared_t *q, int want, int *granted, int64_t *wait_
         free(text);
         q->st.takes++;
         if (rc == ERR_CONFLICT) {
+            err_clear(err);
             q->st.conflicts++;
             continue;
         }
