@@ -280,7 +280,11 @@ static long start_due(worker_t *w, CURLM *m)
         if (qs) {
             err_t qe;
             err_clear(&qe);
-            int64_t wait = quota_shared_try(qs, ready, &qe);
+            /* Grants of two at least: one a take would cost a ledger write
+             * a generation; the spare token serves the next job claimed. */
+            int want = ready < 2 ? 2 : ready;
+            int64_t wait = quota_shared_try(qs, want > w->concurrency ? w->concurrency : want,
+                                            &qe);
             if (qe.code != ERR_OK)
                 log_warn("quota_failed", "model=%s error=\"%s\"", quota_shared_key(qs), qe.msg);
             if (wait > 0) {

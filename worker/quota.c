@@ -76,8 +76,18 @@ quota_shared_t *worker_quota_for(worker_t *w, const char *model)
 void worker_quota_close(worker_t *w)
 {
     worker_quota_t *wq = &w->quota;
-    for (int i = 0; i < wq->n; i++)
+    for (int i = 0; i < wq->n; i++) {
+        quota_shared_stats_t st;
+        quota_shared_stats(wq->q[i], &st);
+        if (st.reads > 0)
+            log_info("quota_stats", "model=%s granted=%lld ledger_reads=%lld "
+                     "ledger_writes=%lld conflicts=%lld errors=%lld shared_rpm=%.1f "
+                     "quota_rpm=%.1f cuts=%lld", quota_shared_key(wq->q[i]),
+                     (long long)st.granted, (long long)st.reads, (long long)st.takes,
+                     (long long)st.conflicts, (long long)st.errors, st.rate, st.ceiling,
+                     (long long)st.cuts);
         quota_shared_free(wq->q[i]);
+    }
     wq->n = 0;
     ledger_close(wq->ledger);
     wq->ledger = NULL;
@@ -106,6 +116,7 @@ void worker_quota_metrics(worker_t *w, char *out, size_t cap, size_t *len)
         {"onesheet_quota_ceiling_rpm", "gauge", "The account's quota, calls a minute."},
         {"onesheet_quota_cuts_total", "counter", "429 cuts of the shared rate (all workers)."},
         {"onesheet_quota_granted_total", "counter", "Tokens this worker was granted."},
+        {"onesheet_quota_ledger_reads_total", "counter", "Bucket reads this worker made."},
         {"onesheet_quota_ledger_writes_total", "counter", "Bucket writes this worker made."},
         {"onesheet_quota_conflicts_total", "counter", "Bucket writes lost to another worker."},
         {"onesheet_quota_errors_total", "counter", "Bucket reads or writes that failed."},
@@ -117,7 +128,7 @@ void worker_quota_metrics(worker_t *w, char *out, size_t cap, size_t *len)
             quota_shared_stats_t st;
             quota_shared_stats(wq->q[i], &st);
             double v[] = {st.rate, st.ceiling, (double)st.cuts, (double)st.granted,
-                          (double)st.takes, (double)st.conflicts, (double)st.errors};
+                          (double)st.reads, (double)st.takes, (double)st.conflicts, (double)st.errors};
             put(out, cap, len, "%s{model=\"%s\"} %.2f\n", fam[f].name,
                 quota_shared_key(wq->q[i]), v[f]);
         }

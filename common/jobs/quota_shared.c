@@ -98,6 +98,16 @@ static err_code_t take(quota_shared_t *q, int want, int *granted, int64_t *wait_
                           .succeeded = q->succeeded, .throttled = q->throttled};
         int64_t wait = 0;
         int n = quota_bucket_take(&q->b, &t, q->quota_rpm, now, &wait);
+        q->st.reads++;
+        if (n == 0 && !q->unused && !q->succeeded && !q->throttled && version > 0) {
+            /* Nothing granted and nothing to report: the refill and the
+             * expiries this take computed are recomputed by the next one
+             * from the stored state, so there is nothing to write. */
+            *wait_ms = wait;
+            q->st.rate = q->b.rate;
+            q->st.cuts = q->b.cuts;
+            return ERR_OK;
+        }
         char *text = quota_bucket_encode(&q->b);
         if (!text)
             return err_set(err, ERR_NOMEM, "out of memory");

@@ -32,7 +32,10 @@ typedef int64_t (*quota_clock_fn)(void *ud);
 typedef struct {
     double rate, ceiling;       /* the shared rate and quota at the last take, a minute */
     int64_t cuts;               /* the bucket's 429 cuts so far (every worker's) */
-    int64_t takes, conflicts;   /* ledger writes made / lost to another worker */
+    int64_t reads;              /* bucket reads (one a take, granted or not) */
+    int64_t takes, conflicts;   /* ledger writes made / lost to another worker;
+                                 * a take that grants and reports nothing
+                                 * writes nothing */
     int64_t granted;            /* tokens this client was granted */
     int64_t errors;             /* ledger calls that failed */
     int pool;                   /* tokens in hand now */

@@ -154,8 +154,14 @@ static void threads_of_several_workers_never_exceed_the_quota(void **state)
     qsort(all, n, sizeof *all, cmp64);
     quota_bucket_t b;
     quota_bucket_init(&b, 1200, T0);
-    no_window_over(all, n, 20000, allowed(&b, 20000));
-    no_window_over(all, n, 2000, allowed(&b, 2000));
+    /* A token is spent a moment after its grant (from the worker's pool,
+     * here after the thread is scheduled again), so a window may also hold
+     * what the workers' pools held when it began: a grant each at most. */
+    double pools = WORKERS * quota_bucket_burst(&b);
+    no_window_over(all, n, 20000, allowed(&b, 20000) + pools);
+    no_window_over(all, n, 2000, allowed(&b, 2000) + pools);
+    /* And the total over the run is the bucket's, exactly. */
+    assert_true((double)n <= allowed(&b, 20000 + 5));
     assert_true(n > 100);   /* they did race */
     for (int w = 0; w < WORKERS; w++) {
         quota_shared_free(q[w]);
