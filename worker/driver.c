@@ -21,6 +21,7 @@
  * After SIGTERM nothing new is retried: what fails then goes back to the
  * queue through the stage threads. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/log.h"
 

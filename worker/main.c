@@ -4,6 +4,7 @@
  * generations, one heartbeat; this thread watches signals, the grace after
  * SIGTERM, stats and systemd (notify.c). */
 #include "worker.h"
+#include "quota.h"
 
 #include "notify.h"
 #include "outbox.h"

@@ -7,6 +7,7 @@
  * request (or nothing) delay nobody.  Everything served is read from worker_t's atomics,
  * so a scrape never takes a lock a job thread holds for long. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/log.h"
 

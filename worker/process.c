@@ -14,6 +14,7 @@
  * image with no title, tagline or credits gets its metadata spliced in), so
  * every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/crypto.h"
 #include "engine/engine_serves.h"

@@ -16,14 +16,13 @@
 
 int worker_quota_open(worker_t *w, err_t *err)
 {
-    worker_quota_t *wq = &w->quota;
     char owner[QUOTA_OWNER_MAX];
     size_t idlen = strlen(w->reg.id);
 
     err_clear(err);
 
-    if (wq->flag_rpm > 0)
-        w->cfg.quota_rpm = wq->flag_rpm;
+    if (w->quota.flag_rpm > 0)
+        w->cfg.quota_rpm = w->quota.flag_rpm;
     /* The registry id, or its tail (pid and random part) when long. */
     snprintf(owner, sizeof owner, "%s",
              idlen < sizeof owner ? w->reg.id : w->reg.id + idlen - (sizeof owner - 1));
@@ -37,25 +36,25 @@ int worker_quota_open(worker_t *w, err_t *err)
         double rpm = config_quota_rpm(&w->cfg, m);
         if (!(rpm > 0) || strcmp(m, "draft") == 0)
             continue;
-        if (wq->n == WORKER_QUOTA_MAX) {
+        if (w->quota.n == WORKER_QUOTA_MAX) {
             err_set(err, ERR_CONFIG, "quota: more than %d models with a shared quota",
                     WORKER_QUOTA_MAX);
             break;
         }
-        if (!wq->ledger) {
-            if (!(wq->ledger = ledger_open(w->cfg.ledger, err)))
+        if (!w->quota.ledger) {
+            if (!(w->quota.ledger = ledger_open(w->cfg.ledger, err)))
                 break;
-            if (!ledger_has_quota(wq->ledger)) {
+            if (!ledger_has_quota(w->quota.ledger)) {
                 err_set(err, ERR_CONFIG, "quota: the ledger %s keeps no shared quota",
                         w->cfg.ledger);
                 break;
             }
         }
-        if (!(wq->q[wq->n] = quota_shared_new(wq->ledger, m, rpm, owner, NULL, NULL))) {
+        if (!(w->quota.q[w->quota.n] = quota_shared_new(w->quota.ledger, m, rpm, owner, NULL, NULL))) {
             err_set(err, ERR_NOMEM, "out of memory");
             break;
         }
-        wq->n++;
+        w->quota.n++;
         log_info("quota_shared", "model=%s quota_rpm=%g owner=%s", m, rpm, owner);
     }
     free(list);
@@ -64,33 +63,31 @@ int worker_quota_open(worker_t *w, err_t *err)
 
 quota_shared_t *worker_quota_for(worker_t *w, const char *model)
 {
-    worker_quota_t *wq = &w->quota;
     if (!model)
         model = w->cfg.model ? w->cfg.model : "draft";
-    for (int i = 0; i < wq->n; i++)
-        if (strcmp(quota_shared_key(wq->q[i]), model) == 0)
-            return wq->q[i];
+    for (int i = 0; i < w->quota.n; i++)
+        if (strcmp(quota_shared_key(w->quota.q[i]), model) == 0)
+            return w->quota.q[i];
     return NULL;
 }
 
 void worker_quota_close(worker_t *w)
 {
-    worker_quota_t *wq = &w->quota;
-    for (int i = 0; i < wq->n; i++) {
+    for (int i = 0; i < w->quota.n; i++) {
         quota_shared_stats_t st;
-        quota_shared_stats(wq->q[i], &st);
+        quota_shared_stats(w->quota.q[i], &st);
         if (st.reads > 0)
             log_info("quota_stats", "model=%s granted=%lld ledger_reads=%lld "
                      "ledger_writes=%lld conflicts=%lld errors=%lld shared_rpm=%.1f "
-                     "quota_rpm=%.1f cuts=%lld", quota_shared_key(wq->q[i]),
+                     "quota_rpm=%.1f cuts=%lld", quota_shared_key(w->quota.q[i]),
                      (long long)st.granted, (long long)st.reads, (long long)st.takes,
                      (long long)st.conflicts, (long long)st.errors, st.rate, st.ceiling,
                      (long long)st.cuts);
-        quota_shared_free(wq->q[i]);
+        quota_shared_free(w->quota.q[i]);
     }
-    wq->n = 0;
-    ledger_close(wq->ledger);
-    wq->ledger = NULL;
+    w->quota.n = 0;
+    ledger_close(w->quota.ledger);
+    w->quota.ledger = NULL;
 }
 
 static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
@@ -107,8 +104,7 @@ static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
 
 void worker_quota_metrics(worker_t *w, char *out, size_t cap, size_t *len)
 {
-    worker_quota_t *wq = &w->quota;
-    if (wq->n == 0)
+    if (w->quota.n == 0)
         return;
     static const struct { const char *name, *type, *help; } fam[] = {
         {"onesheet_quota_shared_rpm", "gauge",
@@ -124,13 +120,13 @@ void worker_quota_metrics(worker_t *w, char *out, size_t cap, size_t *len)
     for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
         put(out, cap, len, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help,
             fam[f].name, fam[f].type);
-        for (int i = 0; i < wq->n; i++) {
+        for (int i = 0; i < w->quota.n; i++) {
             quota_shared_stats_t st;
-            quota_shared_stats(wq->q[i], &st);
+            quota_shared_stats(w->quota.q[i], &st);
             double v[] = {st.rate, st.ceiling, (double)st.cuts, (double)st.granted,
                           (double)st.reads, (double)st.takes, (double)st.conflicts, (double)st.errors};
             put(out, cap, len, "%s{model=\"%s\"} %.2f\n", fam[f].name,
-                quota_shared_key(wq->q[i]), v[f]);
+                quota_shared_key(w->quota.q[i]), v[f]);
         }
     }
 }

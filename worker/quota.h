@@ -1,7 +1,8 @@
 /* quota — the worker's side of the shared Bedrock quota (--quota-rpm,
  * config quota_rpm and quota_rpm.MODEL; issue 21): one jobs/quota_shared.h
  * client per served model that has a quota, all on one ledger connection
- * of their own. */
+ * of their own.  worker.h does not include this header (the clients' state
+ * is a member of worker_t); the files that use the quota do. */
 #ifndef ONESHEET_WORKER_QUOTA_H
 #define ONESHEET_WORKER_QUOTA_H
 
@@ -11,14 +12,7 @@
 
 typedef struct worker worker_t;
 
-#define WORKER_QUOTA_MAX 32    /* models with a shared quota in one worker */
-
-typedef struct {
-    double flag_rpm;           /* --quota-rpm (0: the config's) */
-    ledger_t *ledger;          /* the clients' connection (NULL: no quota) */
-    int n;
-    quota_shared_t *q[WORKER_QUOTA_MAX];
-} worker_quota_t;
+/* The clients live in worker_t.quota (worker.h). */
 
 /* Opens a client for every model of w->models (but draft) that has a quota,
  * after the configuration is settled.  Returns 0, or -1 with err set: the
