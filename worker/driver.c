@@ -179,7 +179,7 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
             if (qs)
                 quota_shared_throttled(qs);
             log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id,
-                     s->throttles, w->rl ? ratelimit_rate(w->rl) : 0.0);
+                     s->throttles, w->rl ? ratelimit_rate(w->rl) : worker_quota_rpm(qs));
             s->attempts--;   /* a throttle is not a failed attempt */
             /* Under a shared quota the retry takes a token like any call:
              * the bucket's window is the fleet's, not this call's. */

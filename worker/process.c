@@ -353,7 +353,7 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
         if (qs)
             quota_shared_throttled(qs);
         log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id, attempt,
-                 w->rl ? ratelimit_rate(w->rl) : 0.0);
+                 w->rl ? ratelimit_rate(w->rl) : worker_quota_rpm(qs));
     }
     s->rc = rc;
 }

@@ -71,6 +71,15 @@ quota_shared_t *worker_quota_for(worker_t *w, const char *model)
     return NULL;
 }
 
+double worker_quota_rpm(quota_shared_t *q)
+{
+    quota_shared_stats_t st;
+    if (!q)
+        return 0;
+    quota_shared_stats(q, &st);
+    return st.rate;
+}
+
 void worker_quota_close(worker_t *w)
 {
     for (int i = 0; i < w->quota.n; i++) {

@@ -23,6 +23,9 @@ int worker_quota_open(worker_t *w, err_t *err);
  * when it has no shared quota. */
 quota_shared_t *worker_quota_for(worker_t *w, const char *model);
 
+/* The shared rate q last saw, calls a minute (0 for NULL), for logs. */
+double worker_quota_rpm(quota_shared_t *q);
+
 /* Hands back what the clients hold and closes them (safe when never
  * opened). */
 void worker_quota_close(worker_t *w);
