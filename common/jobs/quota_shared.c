@@ -99,10 +99,11 @@ static err_code_t take(quota_shared_t *q, int want, int *granted, int64_t *wait_
         int64_t wait = 0;
         int n = quota_bucket_take(&q->b, &t, q->quota_rpm, now, &wait);
         q->st.reads++;
-        if (n == 0 && !q->unused && !q->succeeded && !q->throttled && version > 0) {
-            /* Nothing granted and nothing to report: the refill and the
-             * expiries this take computed are recomputed by the next one
-             * from the stored state, so there is nothing to write. */
+        if (n == 0 && !q->unused && !q->throttled && version > 0 && want > 0) {
+            /* Nothing granted, no 429 and no tokens to hand back: the
+             * refill and the expiries this take computed are recomputed by
+             * the next one from the stored state, and successes wait for
+             * the next grant's write, so there is nothing to write. */
             *wait_ms = wait;
             q->st.rate = q->b.rate;
             q->st.cuts = q->b.cuts;
