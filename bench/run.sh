@@ -28,6 +28,9 @@
 #   (c') two_workers_full   the same, but each worker told --rpm 120 (the
 #                           whole quota): only the limiter's adaptation to
 #                           429s keeps it from failing jobs
+#   (d), (e)  quota_shared  four workers sharing the stand-in's quota through
+#                           the ledger with --quota-rpm, and the same with one
+#                           killed and one added halfway (bench/quota.sh)
 #   same_load / baseline    onesheet at --concurrency 8 and the Python worker
 #                           (bench/baseline_worker.py, boto3, 8 threads) over
 #                           the same N_BASE jobs: CPU and memory side by side
@@ -40,7 +43,9 @@
 # Knobs (environment): BENCH_AWS=0 skips AWS mode; BENCH_N_A (480),
 # BENCH_C (16), BENCH_N_QUOTA (120), BENCH_N_BASE (200), BENCH_FULL=0 skips
 # (c'), BENCH_PYTHON (the interpreter for the baseline; default: see
-# baseline_python below), BENCH_QUOTA_WINDOW_MS (5000), BENCH_WORKER_ENV.
+# baseline_python below), BENCH_QUOTA_WINDOW_MS (5000), BENCH_WORKER_ENV,
+# BENCH_QUOTA=0 skips (d) and (e), BENCH_QUOTA_RPM (600),
+# BENCH_N_QUOTA_SHARED (600), BENCH_QUOTA_SHARED_WINDOW_MS (30000).
 # The whole run takes about 5 minutes on 2 cores.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -217,6 +222,10 @@ if why=$(aws_ready); then
     echo "aws: onesheet and the Python baseline, $N_BASE jobs at concurrency 8" >&2
     bench_scenario same_load "$N_BASE" 0 "$(echo "8 / $BENCH_LATENCY_MEAN_S" | bc -l)" \
         -- --concurrency 8
+    if [ "${BENCH_QUOTA:-1}" != 0 ]; then
+        source "$ROOT/bench/quota.sh"
+        bench_quota_all
+    fi
     if BASELINE_PY=$(baseline_python); then
         bench_baseline baseline "$N_BASE" 8
     else
@@ -227,3 +236,4 @@ else
 fi
 
 python3 "$ROOT/bench/report.py" "$T" "$ROOT/bench/results.json"
+python3 "$ROOT/bench/quota_report.py" "$T" "$ROOT/bench/results.json"

@@ -140,5 +140,8 @@ int cmd_workers(cli_t *cli, int argc, char **argv);
 int cmd_approve(cli_t *cli, int argc, char **argv);
 int cmd_reject(cli_t *cli, int argc, char **argv);
 int cmd_promote(cli_t *cli, int argc, char **argv);
+/* cmd_workers_quota.c: prints the shared quota's buckets, one line (or JSON
+ * object) each; nothing when the ledger keeps none. */
+void cli_print_quotas(cli_t *cli, bool json, int64_t now);
 
 #endif

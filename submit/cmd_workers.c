@@ -105,6 +105,7 @@ int cmd_workers(cli_t *cli, int argc, char **argv)
     } else {
         printf("no workers registered (start one: onesheet-worker)\n");
     }
+    cli_print_quotas(cli, json, now);
     ledger_workers_free(w, n);
     return 0;
 }

@@ -21,6 +21,7 @@
  * After SIGTERM nothing new is retried: what fails then goes back to the
  * queue through the stage threads. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/log.h"
 
@@ -165,17 +166,24 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
     bool stopping = atomic_load(&w->signalled);
     bool throttled = s->rc == ERR_THROTTLED || s->err.code == ERR_THROTTLED;
 
+    quota_shared_t *qs = worker_quota_for(w, s->spec.model);
+
     if (throttled)
         atomic_fetch_add(&w->n_throttled, 1);
-    if (throttled && w->rl) {
+    if (throttled && (w->rl || qs)) {
         /* With a limiter, throttling is a pace to find, not a failure. */
         s->throttles++;
         if (!stopping && s->throttles < WORKER_THROTTLE_ATTEMPTS) {
-            ratelimit_throttled(w->rl);
+            if (w->rl)
+                ratelimit_throttled(w->rl);
+            if (qs)
+                quota_shared_throttled(qs);
             log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id,
-                     s->throttles, ratelimit_rate(w->rl));
+                     s->throttles, w->rl ? ratelimit_rate(w->rl) : worker_quota_rpm(qs));
             s->attempts--;   /* a throttle is not a failed attempt */
-            if (s->throttles == 1) {
+            /* Under a shared quota the retry takes a token like any call:
+             * the bucket's window is the fleet's, not this call's. */
+            if (s->throttles == 1 && !qs) {
                 s->unpaced = true;
                 s->not_before_ms = now + 50 + rand() % WORKER_THROTTLE_RETRY_JITTER_MS;
             }
@@ -184,6 +192,8 @@ static void conclude(worker_t *w, slot_t *s, CURLcode cc, int64_t now)
     } else if (s->rc == ERR_OK) {
         if (w->rl)
             ratelimit_succeeded(w->rl);
+        if (qs)
+            quota_shared_succeeded(qs);
     } else if (err_is_retryable(&s->err) && !stopping && s->attempts < WORKER_GEN_ATTEMPTS) {
         int64_t delay = s->err.code == ERR_SKEW ? 0 : backoff_ms(s->attempts);
         atomic_fetch_add(&w->n_gen_retries, 1);
@@ -207,12 +217,13 @@ again:
  * not_before_ms); NULL while --concurrency generations are running
  * (claimed jobs beyond them, --prefetch, wait for one to end) unless the
  * worker is stopping.  *unpaced_at: when the first unpaced slot is due
- * (INT64_MAX: none), which a wait for the limiter must not overrun. */
-static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at)
+ * (INT64_MAX: none), which a wait for the limiter must not overrun; *ready:
+ * how many could start now (the size of a shared-quota grant to ask). */
+static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at, int *ready)
 {
     slot_t *best = NULL, *unstarted = NULL;
     int64_t best_key = INT64_MAX;
-    int running = 0;
+    int running = 0, due = 0;
     *unpaced_at = INT64_MAX;
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->nslots; i++) {
@@ -220,6 +231,7 @@ static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at)
         running += s->state == SLOT_RUNNING;
         if (s->state != SLOT_WAITING)
             continue;
+        due += s->not_before_ms <= now;
         int64_t key = s->not_before_ms;
         if (s->unpaced) {
             if (key < *unpaced_at)
@@ -235,6 +247,7 @@ static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at)
             unstarted = s;
     }
     pthread_mutex_unlock(&w->lock);
+    *ready = due < w->concurrency - running ? due : w->concurrency - running;
     /* Stopping, a job not yet started is given back even when all are busy. */
     if (unstarted && atomic_load(&w->signalled))
         return unstarted;
@@ -250,7 +263,8 @@ static long start_due(worker_t *w, CURLM *m)
 {
     for (;;) {
         int64_t now = worker_mono_ms(), unpaced_at;
-        slot_t *s = first_waiting(w, now, &unpaced_at);
+        int ready = 0;
+        slot_t *s = first_waiting(w, now, &unpaced_at, &ready);
         if (!s)
             return 1000;
         if (atomic_load(&w->signalled) && s->attempts == 0) {
@@ -261,8 +275,29 @@ static long start_due(worker_t *w, CURLM *m)
         }
         if (s->not_before_ms > now)
             return (long)(s->not_before_ms - now < 1000 ? s->not_before_ms - now : 1000);
+        /* The account's quota first, then this worker's own --rpm; a token
+         * the quota gave that --rpm does not let go now is put back. */
+        quota_shared_t *qs = s->unpaced ? NULL : worker_quota_for(w, s->spec.model);
+        if (qs) {
+            err_t qe;
+            err_clear(&qe);
+            /* Grants of two at least: one a take would cost a ledger write
+             * a generation; the spare token serves the next job claimed. */
+            int want = ready < 2 ? 2 : ready;
+            int64_t wait = quota_shared_try(qs, want > w->concurrency ? w->concurrency : want,
+                                            &qe);
+            if (qe.code != ERR_OK)
+                log_warn("quota_failed", "model=%s error=\"%s\"", quota_shared_key(qs), qe.msg);
+            if (wait > 0) {
+                if (unpaced_at - now < wait)
+                    wait = unpaced_at - now;
+                return (long)(wait < 1000 ? wait : 1000);
+            }
+        }
         if (w->rl && !s->unpaced) {
             int64_t wait = ratelimit_try(w->rl);
+            if (wait > 0 && qs)
+                quota_shared_untake(qs);
             if (wait > 0) {
                 /* An unpaced slot due now would have come first: it is later. */
                 if (unpaced_at - now < wait)

@@ -4,6 +4,7 @@
  * generations, one heartbeat; this thread watches signals, the grace after
  * SIGTERM, stats and systemd (notify.c). */
 #include "worker.h"
+#include "quota.h"
 
 #include "notify.h"
 #include "outbox.h"
@@ -59,6 +60,10 @@ static void usage(FILE *fp)
             "                        seconds, as on a full disk (default 600; 0: never)\n"
             "      --rpm N           generate calls a minute, shared by all threads;\n"
             "                        slows down on throttling, then probes back up\n"
+            "      --quota-rpm N     the account's Bedrock quota, calls a minute, for\n"
+            "                        each model without a quota_rpm.MODEL line: shared\n"
+            "                        through the ledger by every worker given it (give\n"
+            "                        each worker the whole quota; config quota_rpm)\n"
             "      --metrics H:P     serve Prometheus text on http://H:P/metrics\n"
             "      --model M         engine model (default: config, draft)\n"
             "      --models LIST     comma-separated model ids this worker generates\n"
@@ -108,6 +113,7 @@ static const int_opt_t int_opts[] = {
 static const struct option other_opts[] = {
     {"drain", no_argument, NULL, 'd'},
     {"rpm", required_argument, NULL, 'r'},
+    {"quota-rpm", required_argument, NULL, 'Q'},
     {"metrics", required_argument, NULL, 'P'},
     {"model", required_argument, NULL, 'M'},
     {"models", required_argument, NULL, 'S'},
@@ -168,6 +174,18 @@ static int set_rpm(const char *arg)
     return GO_ON;
 }
 
+static int set_quota_rpm(const char *arg)
+{
+    char *end;
+    W.quota.flag_rpm = strtod(arg, &end);
+    if (*end || end == arg || !(W.quota.flag_rpm > 0) || W.quota.flag_rpm > RPM_MAX) {
+        fprintf(stderr, "onesheet-worker: --quota-rpm: expected a number of calls a minute "
+                "above 0 and up to %.0f, got \"%s\"\n", RPM_MAX, arg);
+        return EX_USAGE;
+    }
+    return GO_ON;
+}
+
 /* Parses the command line into W and a.  Returns GO_ON, or the exit
  * status: 0 after --help, EX_USAGE after saying what is wrong. */
 static int parse_args(int argc, char **argv, args_t *a)
@@ -190,6 +208,7 @@ static int parse_args(int argc, char **argv, args_t *a)
         }
         switch (opt) {
         case 'r': rc = set_rpm(optarg); break;
+        case 'Q': rc = set_quota_rpm(optarg); break;
         case 'P': W.metrics_addr = optarg; break;
         case 'd': W.drain = true; break;
         case 'M': a->model = optarg; break;
@@ -402,6 +421,8 @@ static int setup(err_t *e)
     }
     if (W.async && worker_driver_init(&W, e) != 0)
         return -1;
+    if (worker_quota_open(&W, e) != 0)
+        return -1;
     return 0;
 }
 
@@ -416,6 +437,7 @@ static void teardown(void)
     free(W.slots);
     free(W.given);
     worker_driver_close(&W);
+    worker_quota_close(&W);
     ratelimit_free(W.rl);
     config_free(&W.cfg);
     free(W.models);

@@ -7,6 +7,7 @@
  * request (or nothing) delay nobody.  Everything served is read from worker_t's atomics,
  * so a scrape never takes a lock a job thread holds for long. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/log.h"
 
@@ -96,6 +97,7 @@ static size_t render(worker_t *w, char *out, size_t cap)
         put(out, cap, &len, "# HELP onesheet_rate_limit_rpm The adaptive limiter's current rate.\n"
             "# TYPE onesheet_rate_limit_rpm gauge\nonesheet_rate_limit_rpm %.2f\n",
             ratelimit_rate(w->rl));
+    worker_quota_metrics(w, out, cap, &len);
     return len;
 }
 

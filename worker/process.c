@@ -14,6 +14,7 @@
  * image with no title, tagline or credits gets its metadata spliced in), so
  * every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
+#include "quota.h"
 
 #include "base/crypto.h"
 #include "engine/engine_serves.h"
@@ -315,7 +316,18 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
     worker_t *w = t->w;
     err_code_t rc = ERR_OK;
 
+    quota_shared_t *qs = worker_quota_for(w, s->spec.model);
+
     for (int attempt = 1; attempt <= WORKER_THROTTLE_ATTEMPTS; attempt++) {
+        for (int64_t wait; qs && !atomic_load(&w->signalled);) {
+            err_t qe;
+            err_clear(&qe);
+            if ((wait = quota_shared_try(qs, 1, &qe)) == 0)
+                break;
+            if (qe.code != ERR_OK)
+                log_warn("quota_failed", "model=%s error=\"%s\"", quota_shared_key(qs), qe.msg);
+            usleep((useconds_t)(wait > 1000 ? 1000 : wait) * 1000);
+        }
         if (w->rl) {
             int64_t wait = ratelimit_reserve(w->rl);
             if (wait > 0)
@@ -329,14 +341,19 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
         if (rc != ERR_THROTTLED && s->err.code != ERR_THROTTLED) {
             if (rc == ERR_OK && w->rl)
                 ratelimit_succeeded(w->rl);
+            if (rc == ERR_OK && qs)
+                quota_shared_succeeded(qs);
             break;
         }
         atomic_fetch_add(&w->n_throttled, 1);
-        if (!w->rl || atomic_load(&w->signalled))
+        if ((!w->rl && !qs) || atomic_load(&w->signalled))
             break;
-        ratelimit_throttled(w->rl);
+        if (w->rl)
+            ratelimit_throttled(w->rl);
+        if (qs)
+            quota_shared_throttled(qs);
         log_warn("generate_throttled", "job=%s attempt=%d rpm=%.1f", s->job_id, attempt,
-                 ratelimit_rate(w->rl));
+                 w->rl ? ratelimit_rate(w->rl) : worker_quota_rpm(qs));
     }
     s->rc = rc;
 }

@@ -36,6 +36,7 @@
 #include "base/ratelimit.h"
 #include "store/store.h"
 #include "jobs/webhook.h"
+#include "jobs/quota_shared.h"
 
 #include "clock.h"
 
@@ -54,6 +55,7 @@
 #define WORKER_THROTTLE_RETRY_JITTER_MS 200
 #define WORKER_DELETE_BATCH 10     /* messages per delete call (deletes.c) */
 #define WORKER_DELETE_WAIT_MS 200  /* the longest a finished job's delete waits */
+#define WORKER_QUOTA_MAX 32        /* models with a shared quota in one worker */
 
 typedef enum {
     SLOT_FREE = 0,
@@ -230,6 +232,14 @@ struct worker {
     /* --drain-stall: with --drain, seconds without a job reaching a final
      * state after which the worker gives up (exit 75); 0: never. */
     int drain_stall_s;
+    /* quota.c: the shared quota's clients (issue 21): one per served model
+     * that has a quota, on one ledger connection of their own. */
+    struct {
+        double flag_rpm;           /* --quota-rpm (0: the config's) */
+        ledger_t *ledger;          /* the clients' connection (NULL: no quota) */
+        int n;
+        quota_shared_t *q[WORKER_QUOTA_MAX];
+    } quota;
 };
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.

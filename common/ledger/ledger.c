@@ -188,3 +188,19 @@ bool ledger_worker_alive(const ledger_worker_t *w, int64_t now_ms)
     int64_t beat = w->beat_ms > 0 ? w->beat_ms : 10000;
     return now_ms - w->last_seen_ms <= LEDGER_WORKER_STALE_BEATS * beat;
 }
+
+void ledger_quota_free(ledger_quota_t *q)
+{
+    if (!q)
+        return;
+    free(q->key);
+    free(q->state);
+    memset(q, 0, sizeof *q);
+}
+
+void ledger_quotas_free(ledger_quota_t *q, size_t n)
+{
+    for (size_t i = 0; q && i < n; i++)
+        ledger_quota_free(&q[i]);
+    free(q);
+}

@@ -178,6 +178,20 @@ typedef struct {
 
 typedef struct ledger ledger_t;
 
+/* A shared quota bucket as the ledger keeps it (issue 21): one per key (a
+ * model id).  state is opaque here (jobs/quota_bucket.c writes and reads
+ * it, at most LEDGER_QUOTA_STATE_MAX bytes); version counts the writes from
+ * 1, and every write is conditional on it.  Strings owned (ledger_quota_free). */
+typedef struct {
+    char *key;
+    int64_t version;
+    char *state;
+    int64_t updated_ms;
+} ledger_quota_t;
+
+#define LEDGER_QUOTA_STATE_MAX 8192
+#define LEDGER_QUOTA_KEY_MAX 256
+
 /* ---- webhooks (outbox) ---- */
 
 /* One webhook event waiting in the outbox (outbox_take).  Strings owned
@@ -351,6 +365,20 @@ typedef struct {
      * again changes nothing.  ERR_NOTFOUND when either job is unknown. */
     err_code_t (*link)(ledger_t *l, const char *from_batch, const char *from_job,
                        const char *to_batch, const char *to_job, err_t *err);
+    /* ---- shared quota (issue 21); optional, all NULL when not kept ---- */
+    /* The bucket of key into *out (free with ledger_quota_free);
+     * ERR_NOTFOUND when there is none yet. */
+    err_code_t (*quota_get)(ledger_t *l, const char *key, ledger_quota_t *out, err_t *err);
+    /* Writes state as key's bucket at version + 1, on condition that the
+     * stored version is `version` (0: that there is none): the compare and
+     * swap every change of a bucket goes through.  ERR_CONFLICT when
+     * another write came first (read again and retry); ERR_INVALID for an
+     * empty or over-long key or state. */
+    err_code_t (*quota_put)(ledger_t *l, const char *key, int64_t version,
+                            const char *state, int64_t now_ms, err_t *err);
+    /* Every bucket, ordered by key.  *out: new array (ledger_quotas_free);
+     * NULL when *n is 0. */
+    err_code_t (*quota_list)(ledger_t *l, ledger_quota_t **out, size_t *n, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -556,6 +584,40 @@ static inline err_code_t ledger_link(ledger_t *l, const char *from_batch,
         return err_set(err, ERR_CONFIG, "review: this ledger does not keep lineage");
     return l->ops->link(l, from_batch, from_job, to_batch, to_job, err);
 }
+/* Whether this back-end keeps shared quota buckets. */
+static inline bool ledger_has_quota(const ledger_t *l)
+{ return l->ops->quota_get && l->ops->quota_put && l->ops->quota_list; }
+/* The quota wrappers are ERR_CONFIG when !ledger_has_quota(l): a shared
+ * quota needs a ledger that keeps it. */
+static inline err_code_t ledger_quota_get(ledger_t *l, const char *key, ledger_quota_t *out,
+                                          err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ledger_has_quota(l))
+        return err_set(err, ERR_CONFIG, "quota: this ledger does not keep a shared quota");
+    return l->ops->quota_get(l, key, out, err);
+}
+/* ERR_CONFLICT when the stored version is not `version`. */
+static inline err_code_t ledger_quota_put(ledger_t *l, const char *key, int64_t version,
+                                          const char *state, int64_t now_ms, err_t *err)
+{
+    if (!ledger_has_quota(l))
+        return err_set(err, ERR_CONFIG, "quota: this ledger does not keep a shared quota");
+    return l->ops->quota_put(l, key, version, state, now_ms, err);
+}
+/* *out: new array; free with ledger_quotas_free. */
+static inline err_code_t ledger_quota_list(ledger_t *l, ledger_quota_t **out, size_t *n,
+                                           err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ledger_has_quota(l))
+        return err_set(err, ERR_CONFIG, "quota: this ledger does not keep a shared quota");
+    return l->ops->quota_list(l, out, n, err);
+}
+/* Frees one bucket's strings / an array of n (NULL is fine). */
+void ledger_quota_free(ledger_quota_t *q);
+void ledger_quotas_free(ledger_quota_t *q, size_t n);
 
 /* Closes the ledger; NULL is fine. */
 static inline void ledger_close(ledger_t *l) { if (l) l->ops->close(l); }

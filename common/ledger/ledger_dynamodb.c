@@ -386,6 +386,10 @@ static const ledger_ops_t dl_ops = {
     .review = ddb_review,
     .reviews = ddb_reviews,
     .link = ddb_link,
+    /* shared quota */
+    .quota_get = ddb_quota_get,
+    .quota_put = ddb_quota_put,
+    .quota_list = ddb_quota_list,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

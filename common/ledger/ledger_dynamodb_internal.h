@@ -108,6 +108,12 @@ err_code_t ddb_worker_beat(ledger_t *l, const ledger_worker_t *w, err_t *err);
 err_code_t ddb_worker_leave(ledger_t *l, const char *id, err_t *err);
 err_code_t ddb_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t **out, size_t *n,
                             err_t *err);
+/* Shared quota buckets (ledger_dynamodb_quota.c): see ledger_ops_t's
+ * quota_get, quota_put and quota_list. */
+err_code_t ddb_quota_get(ledger_t *l, const char *key, ledger_quota_t *out, err_t *err);
+err_code_t ddb_quota_put(ledger_t *l, const char *key, int64_t version, const char *state,
+                         int64_t now_ms, err_t *err);
+err_code_t ddb_quota_list(ledger_t *l, ledger_quota_t **out, size_t *n, err_t *err);
 /* The conditional cancel of one job: ERR_CONFLICT (condition failed) when
  * it is no longer queued or running.  hook: the batch's webhook URL, whose
  * job.cancelled event the same write records (NULL: none). */

@@ -15,6 +15,7 @@
 #include "ledger/ledger_sqlite_workers.h"
 #include "ledger/ledger_sqlite_outbox.h"
 #include "ledger/ledger_sqlite_review.h"
+#include "ledger/ledger_sqlite_quota.h"
 #include "base/sqlite_util.h"
 
 #include <stdio.h>
@@ -739,6 +740,23 @@ static err_code_t sl_link(ledger_t *l, const char *from_batch, const char *from_
     return ledger_sqlite_link(DB(l), from_batch, from_job, to_batch, to_job, err);
 }
 
+/* Shared quota (ledger_sqlite_quota.c). */
+static err_code_t sl_quota_get(ledger_t *l, const char *key, ledger_quota_t *out, err_t *err)
+{
+    return ledger_sqlite_quota_get(DB(l), key, out, err);
+}
+
+static err_code_t sl_quota_put(ledger_t *l, const char *key, int64_t version,
+                               const char *state, int64_t now_ms, err_t *err)
+{
+    return ledger_sqlite_quota_put(DB(l), key, version, state, now_ms, err);
+}
+
+static err_code_t sl_quota_list(ledger_t *l, ledger_quota_t **out, size_t *n, err_t *err)
+{
+    return ledger_sqlite_quota_list(DB(l), out, n, err);
+}
+
 static const ledger_ops_t sl_ops = {
     .add_batch = sl_add_batch,
     .pending_enqueue = sl_pending_enqueue,
@@ -770,6 +788,10 @@ static const ledger_ops_t sl_ops = {
     .review = sl_review,
     .reviews = sl_reviews,
     .link = sl_link,
+    /* shared quota */
+    .quota_get = sl_quota_get,
+    .quota_put = sl_quota_put,
+    .quota_list = sl_quota_list,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

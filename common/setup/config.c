@@ -94,6 +94,57 @@ static bool valid_key_hashes(const char *v)
     }
 }
 
+/* A quota in calls a minute: a number above 0 and up to
+ * CONFIG_QUOTA_RPM_MAX. */
+static err_code_t parse_quota(const char *value, const char *key, const char *origin,
+                              double *out, err_t *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno || end == value || *end || !(v > 0) || v > CONFIG_QUOTA_RPM_MAX)
+        return err_set(err, ERR_CONFIG, "%s: %s: expected calls a minute above 0 and up "
+                       "to %.0f, got \"%s\"", origin, key, CONFIG_QUOTA_RPM_MAX, value);
+    *out = v;
+    return ERR_OK;
+}
+
+/* quota_rpm.MODEL = N: recorded as a "MODEL=N" line of c->quota_models. */
+static err_code_t set_model_quota(config_t *c, const char *key, const char *value,
+                                  const char *origin, err_t *err)
+{
+    const char *model = key + 10;
+    double v;
+    if (!*model || strlen(model) > 200 || strpbrk(model, "=\n, \t"))
+        return err_set(err, ERR_CONFIG, "%s: %s: expected quota_rpm.MODEL with a model id "
+                       "after the dot", origin, key);
+    if (parse_quota(value, key, origin, &v, err) != ERR_OK)
+        return ERR_CONFIG;
+    size_t have = c->quota_models ? strlen(c->quota_models) : 0;
+    size_t need = have + strlen(model) + 40;
+    char *m = realloc(c->quota_models, need);
+    if (!m)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    snprintf(m + have, need - have, "%s=%.17g\n", model, v);
+    c->quota_models = m;
+    return ERR_OK;
+}
+
+double config_quota_rpm(const config_t *c, const char *model)
+{
+    double v = c->quota_rpm;
+    size_t ml = model ? strlen(model) : 0;
+    for (const char *p = c->quota_models; model && p && *p;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        if ((size_t)(nl - p) > ml && strncmp(p, model, ml) == 0 && p[ml] == '=')
+            v = strtod(p + ml + 1, NULL);   /* the last line for the model wins (a file refuses a second one) */
+        p = nl + 1;
+    }
+    return v;
+}
+
 err_code_t config_set(config_t *c, const char *key, const char *value,
                       const char *origin, err_t *err)
 {
@@ -206,6 +257,10 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
                            origin, value);
         return replace(&c->public_url, value, err);
     }
+    if (strcmp(key, "quota_rpm") == 0)
+        return parse_quota(value, key, origin, &c->quota_rpm, err);
+    if (strncmp(key, "quota_rpm.", 10) == 0)
+        return set_model_quota(c, key, value, origin, err);
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -224,7 +279,7 @@ static char *trim(char *s)
  * rather than silently winning.  Every known key is far shorter than
  * SEEN_KEY_MAX and there are fewer than SEEN_MAX of them; an unknown key is
  * refused by config_set before it would be recorded. */
-enum { SEEN_MAX = 64, SEEN_KEY_MAX = 64 };
+enum { SEEN_MAX = 64, SEEN_KEY_MAX = 256 };   /* quota_rpm.MODEL keys are long */
 struct seen_keys {
     char key[SEEN_MAX][SEEN_KEY_MAX];
     size_t line[SEEN_MAX];
@@ -333,6 +388,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
         {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
         {"ONESHEET_PUBLIC_URL", "public_url"},
+        {"ONESHEET_QUOTA_RPM", "quota_rpm"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -448,5 +504,6 @@ void config_free(config_t *c)
     free(c->api_keys);
     free(c->webhook_secret);
     free(c->public_url);
+    free(c->quota_models);
     memset(c, 0, sizeof *c);
 }

@@ -42,7 +42,13 @@ typedef struct {
     char *public_url;     /* onesheet-api: http(s)://HOST[:PORT][/PATH] put in
                            * file-store links; NULL: the request's Host on
                            * loopback */
+    /* shared quota (issue 21) */
+    double quota_rpm;     /* quota_rpm: the account's Bedrock quota a minute for
+                           * each model without its own line; 0: none */
+    char *quota_models;   /* quota_rpm.MODEL = N lines as "MODEL=N\n..."; NULL: none */
 } config_t;
+
+#define CONFIG_QUOTA_RPM_MAX 1e6
 
 #define CONFIG_MAX_INPUT_BYTES_DEFAULT (1LL << 30)
 #define CONFIG_MAX_INPUT_BYTES_MAX (1LL << 40)
@@ -65,5 +71,9 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
 err_code_t config_prepare_state(const config_t *c, err_t *err);
 
 void config_free(config_t *c);
+
+/* The shared quota for model, calls a minute: its quota_rpm.MODEL line,
+ * else quota_rpm; 0 when there is none. */
+double config_quota_rpm(const config_t *c, const char *model);
 
 #endif

@@ -3,8 +3,9 @@
  * conditional claims and completions under leases, cancellation, lookups,
  * counts, listing and pagination, campaign spend (ledger_conformance_spend.c),
  * the worker registry (ledger_conformance_workers.c), the webhook outbox
- * (ledger_conformance_outbox.c) and review marks and lineage
- * (ledger_conformance_review.c).
+ * (ledger_conformance_outbox.c), review marks and lineage
+ * (ledger_conformance_review.c) and the shared quota
+ * (ledger_conformance_quota.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -96,7 +97,11 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(a_retried_run_sends_its_own_events, arg) \
     X(only_a_succeeded_job_takes_a_mark, arg) \
     X(the_latest_mark_wins, arg) \
-    X(lineage_reads_both_ways_once, arg)
+    X(lineage_reads_both_ways_once, arg) \
+    X(quota_put_is_a_compare_and_swap, arg) \
+    X(quota_buckets_are_listed_by_key, arg) \
+    X(bad_quota_writes_are_refused, arg) \
+    X(two_clients_never_hold_the_same_token, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

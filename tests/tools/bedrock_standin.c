@@ -32,6 +32,7 @@
  * STALLME (no answer for 60 s).
  *
  * GET /__standin/stats: {"calls","ok","rejected":{...},"models":{id:n},
+ * "quota":{"admitted","first_ms","last_ms","per_window","window_ms"} (with --rpm),
  * "prompts":{sha256-hex of prompt: calls},"prompts_ok":{...}} so tests can
  * assert that a job made no second call.  POST /__standin/reset zeroes it.
  *
@@ -582,6 +583,24 @@ static bool errors(const call_t *c)
     return !filters(c) && (has(c, "ERRORME") || (has(c, "ERRORONCEME") && c->nth == 1));
 }
 
+/* With --rpm: the calls the quota admitted and when the first and last
+ * were (ms since the stand-in started), so a benchmark can weigh the rate
+ * it reached against the quota: stats' "quota" object. */
+static void note_admit(standin_t *s, int64_t now)
+{
+    json_t *q = json_object_get(s->stats, "quota");
+    if (!q) {
+        q = json_pack("{s:I, s:I, s:i, s:I}", "first_ms", (json_int_t)now, "last_ms",
+                      (json_int_t)now, "per_window", s->quota, "window_ms",
+                      (json_int_t)s->o.rpm_window_ms);
+        if (!q || json_object_set_new(s->stats, "quota", q) != 0)
+            return;
+    }
+    json_int_t n = json_integer_value(json_object_get(q, "admitted"));
+    json_object_set_new(q, "admitted", json_integer(n + 1));
+    json_object_set_new(q, "last_ms", json_integer(now));
+}
+
 /* Decides, under the lock, whether this call is throttled (--rpm, THROTTLEME)
  * or fails (--fail-rate, FLAKYME), counts it, and picks its latency. */
 static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int *fail,
@@ -602,6 +621,7 @@ static void admit(standin_t *s, call_t *c, const char *hex, bool *throttle, int 
             s->head = (s->head + 1) % s->quota;
             if (s->nadmits < s->quota)
                 s->nadmits++;
+            note_admit(s, now);
         }
     }
     *fail = 0;
