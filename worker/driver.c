@@ -218,7 +218,8 @@ again:
  * (claimed jobs beyond them, --prefetch, wait for one to end) unless the
  * worker is stopping.  *unpaced_at: when the first unpaced slot is due
  * (INT64_MAX: none), which a wait for the limiter must not overrun; *ready:
- * how many could start now (the size of a shared-quota grant to ask). */
+ * how many could start now (the size of a shared-quota grant to ask), -1
+ * when no slot waits at all. */
 static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at, int *ready)
 {
     slot_t *best = NULL, *unstarted = NULL;
@@ -248,6 +249,8 @@ static slot_t *first_waiting(worker_t *w, int64_t now, int64_t *unpaced_at, int 
     }
     pthread_mutex_unlock(&w->lock);
     *ready = due < w->concurrency - running ? due : w->concurrency - running;
+    if (!best)
+        *ready = -1;   /* nothing waits at all */
     /* Stopping, a job not yet started is given back even when all are busy. */
     if (unstarted && atomic_load(&w->signalled))
         return unstarted;
@@ -265,8 +268,11 @@ static long start_due(worker_t *w, CURLM *m)
         int64_t now = worker_mono_ms(), unpaced_at;
         int ready = 0;
         slot_t *s = first_waiting(w, now, &unpaced_at, &ready);
-        if (!s)
+        if (!s) {
+            if (ready < 0)
+                worker_quota_idle(w);   /* settle grants while no job waits */
             return 1000;
+        }
         if (atomic_load(&w->signalled) && s->attempts == 0) {
             /* Stopping: a job not yet started is given back, not paid for. */
             s->unstarted_at_stop = true;

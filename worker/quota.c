@@ -80,6 +80,18 @@ double worker_quota_rpm(quota_shared_t *q)
     return st.rate;
 }
 
+void worker_quota_idle(worker_t *w)
+{
+    for (int i = 0; i < w->quota.n; i++) {
+        err_t e;
+        err_clear(&e);
+        quota_shared_settle(w->quota.q[i], &e);
+        if (e.code != ERR_OK)
+            log_warn("quota_failed", "model=%s error=\"%s\"", quota_shared_key(w->quota.q[i]),
+                     e.msg);
+    }
+}
+
 void worker_quota_close(worker_t *w)
 {
     for (int i = 0; i < w->quota.n; i++) {

@@ -23,6 +23,11 @@ int worker_quota_open(worker_t *w, err_t *err);
  * when it has no shared quota. */
 quota_shared_t *worker_quota_for(worker_t *w, const char *model);
 
+/* The worker has no job waiting to start: every client settles its grant
+ * (quota_shared_settle), so what was spent from it is not handed back when
+ * its lease ends.  Cheap when there is nothing to settle. */
+void worker_quota_idle(worker_t *w);
+
 /* The shared rate q last saw, calls a minute (0 for NULL), for logs. */
 double worker_quota_rpm(quota_shared_t *q);
 

@@ -3,6 +3,7 @@
 #include "jobs/quota_bucket.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@ struct quota_shared {
     void *clock_ud;
     int pool;                 /* tokens in hand */
     int64_t pool_until_ms;    /* spend them before this */
+    bool holding;             /* the bucket lists a grant of ours not yet settled */
     int unused;               /* tokens of the last grant dropped unspent */
     int succeeded, throttled; /* not yet reported */
     int64_t next_ask_ms;      /* the bucket said: not enough before this */
@@ -125,6 +127,9 @@ static err_code_t take(quota_shared_t *q, int want, int *granted, int64_t *wait_
             return rc;
         }
         q->unused = q->succeeded = q->throttled = 0;
+        /* The write settled our previous grant (quota_bucket_take drops an
+         * owner's grant on its next take); a new one may stand in for it. */
+        q->holding = n > 0;
         q->st.rate = q->b.rate;
         q->st.ceiling = q->b.ceiling;
         q->st.cuts = q->b.cuts;
@@ -213,20 +218,36 @@ void quota_shared_stats(quota_shared_t *q, quota_shared_stats_t *out)
     pthread_mutex_unlock(&q->mu);
 }
 
+/* Hands back the pool and settles our grant in the bucket (under mu).
+ * Successes alone are worth a write only when closing: otherwise they wait
+ * for the next take. */
+static void settle_locked(quota_shared_t *q, bool closing, err_t *err)
+{
+    q->unused += q->pool;
+    q->pool = 0;
+    if (q->holding || q->unused || q->throttled || (closing && q->succeeded)) {
+        int granted;
+        int64_t wait;
+        take(q, 0, &granted, &wait, err);
+    }
+}
+
+void quota_shared_settle(quota_shared_t *q, err_t *err)
+{
+    pthread_mutex_lock(&q->mu);
+    settle_locked(q, false, err);
+    q->st.pool = q->pool;
+    pthread_mutex_unlock(&q->mu);
+}
+
 void quota_shared_free(quota_shared_t *q)
 {
     if (!q)
         return;
     pthread_mutex_lock(&q->mu);
-    q->unused += q->pool;
-    q->pool = 0;
-    if (q->unused || q->succeeded || q->throttled) {
-        int granted;
-        int64_t wait;
-        err_t ignored;
-        err_clear(&ignored);
-        take(q, 0, &granted, &wait, &ignored);
-    }
+    err_t ignored;
+    err_clear(&ignored);
+    settle_locked(q, true, &ignored);
     pthread_mutex_unlock(&q->mu);
     pthread_mutex_destroy(&q->mu);
     free(q->key);

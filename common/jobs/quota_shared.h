@@ -71,6 +71,14 @@ void quota_shared_untake(quota_shared_t *q);
 void quota_shared_succeeded(quota_shared_t *q);
 void quota_shared_throttled(quota_shared_t *q);
 
+/* Hands back the tokens in hand and settles this client's grant in the
+ * bucket (one ledger write; nothing when it holds no grant and has nothing
+ * to report).  For a worker going idle: a grant left to its lease would be
+ * given back whole when the lease ends, tokens spent from it included, so
+ * the quota would be exceeded by what was spent.  err: a failed ledger
+ * call (the grant then ends with its lease). */
+void quota_shared_settle(quota_shared_t *q, err_t *err);
+
 /* The key this client takes from (borrowed). */
 const char *quota_shared_key(const quota_shared_t *q);
 
