@@ -38,6 +38,9 @@ typedef struct {
     /* input limits */
     long long max_input_bytes; /* `onesheet submit`: bytes of input read at most,
                                 * 1..CONFIG_MAX_INPUT_BYTES_MAX; default 1 GiB */
+    /* the checksum posters are stored with: a store_sum_alg_t (store.h),
+     * STORE_SUM_CRC64NVME (the default, S3's own) or STORE_SUM_SHA256 */
+    int checksum;
 } config_t;
 
 #define CONFIG_MAX_INPUT_BYTES_DEFAULT (1LL << 30)
