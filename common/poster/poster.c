@@ -333,8 +333,11 @@ static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void 
         g_free(text[i]);
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
+    /* Art that deflate could not shrink to a quarter is photographic:
+     * Huffman-only coding suits it (poster_fast.c); flat art keeps pngenc. */
+    bool photo = len * 4 > (size_t)w * (size_t)h * 3;
     err_code_t rc = st == CAIRO_STATUS_SUCCESS
-                        ? poster_encode(s, in, out, err)
+                        ? (photo ? poster_encode_photo : poster_encode)(s, in, out, err)
                         : err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
                                   "poster: %s", cairo_status_to_string(st));
     cairo_surface_destroy(s);

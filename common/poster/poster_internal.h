@@ -102,6 +102,21 @@ err_code_t poster_splice(const poster_input_t *in, const void *art, size_t len,
  * Errors as poster_splice(). */
 err_code_t poster_splice_chunks(const poster_input_t *in, buf_t *out, err_t *err);
 
+/* poster_fast.c.  PNG art that is 8-bit RGB or RGBA, not interlaced and whole
+ * (every CRC right, the image data complete) decoded as cairo's reader
+ * would decode it (RGB24, or premultiplied ARGB32), but with libdeflate: a
+ * new surface, or NULL for anything else (the caller then takes cairo's
+ * reader, which says what is wrong). */
+cairo_surface_t *poster_png_fast_decode(const void *data, size_t len);
+/* Tests: false makes the process take the old path (cairo's reader, and
+ * pngenc for every poster), to compare the two. */
+void poster_test_fast_path(bool on);
+/* As poster_encode() for photographic art: an RGB24 surface written with
+ * the Up filter and Huffman-only deflate (huffz.h), the metadata chunks
+ * before the image data.  Other formats go to poster_encode(). */
+err_code_t poster_encode_photo(cairo_surface_t *s, const poster_input_t *in, buf_t *out,
+                               err_t *err);
+
 /* in's text as valid UTF-8 cut to at most max bytes (with "…" when cut);
  * NULL for NULL or empty.  Returns a new string (g_free). */
 char *poster_clean_text(const char *s, size_t max);
