@@ -236,32 +236,30 @@ err_code_t poster_encode_photo(cairo_surface_t *s, const poster_input_t *in, buf
     int stride = cairo_image_surface_get_stride(s);
     const uint8_t *px = cairo_image_surface_get_data(s);
     size_t row = (size_t)w * 3, start = out->len;
-    uint8_t *f = malloc((row + 1) * (size_t)h), *rows = malloc(row * 2);
+    uint8_t *f = malloc((row + 1) * (size_t)h);
     buf_t z = BUF_INIT;
-    err_code_t rc = f && rows ? ERR_OK : ERR_NOMEM;
-    /* RGB rows, Up-filtered: the filtered bytes are this row minus the
-     * last (the first row's "last" is zeros). */
+    err_code_t rc = f ? ERR_OK : ERR_NOMEM;
+    /* RGB rows, Up-filtered, in one pass over the surface: each byte is
+     * this row's channel minus the row above's (zero above the first). */
     if (rc == ERR_OK) {
-        uint8_t *cur = rows, *prev = rows + row;
-        memset(prev, 0, row);
+        static const uint32_t zero_row[1];
         for (int y = 0; y < h; y++) {
             const uint32_t *p = (const uint32_t *)(px + (size_t)y * (size_t)stride);
-            for (int x = 0; x < w; x++) {
-                cur[3 * x] = (uint8_t)(p[x] >> 16);
-                cur[3 * x + 1] = (uint8_t)(p[x] >> 8);
-                cur[3 * x + 2] = (uint8_t)p[x];
-            }
+            const uint32_t *q = y ? (const uint32_t *)(px + (size_t)(y - 1) * (size_t)stride)
+                                  : zero_row;
+            size_t qstep = y ? 1 : 0;
             uint8_t *o = f + (size_t)y * (row + 1);
             o[0] = 2;
-            for (size_t i = 0; i < row; i++)
-                o[i + 1] = (uint8_t)(cur[i] - prev[i]);
-            uint8_t *t = cur;
-            cur = prev;
-            prev = t;
+            o++;
+            for (int x = 0; x < w; x++, o += 3) {
+                uint32_t v = p[x], u = q[(size_t)x * qstep];
+                o[0] = (uint8_t)((v >> 16) - (u >> 16));
+                o[1] = (uint8_t)((v >> 8) - (u >> 8));
+                o[2] = (uint8_t)(v - u);
+            }
         }
         rc = huffz_compress(f, (row + 1) * (size_t)h, &z);
     }
-    free(rows);
     free(f);
     unsigned char ihdr[13];
     put_be32(ihdr, (uint32_t)w);
