@@ -92,7 +92,8 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(outbox_takes_with_a_lease_and_records_attempts, arg) \
     X(taken_events_come_back_one_lease_apart, arg) \
     X(a_batch_that_grows_completes_again, arg) \
-    X(a_retried_run_sends_its_own_events, arg)
+    X(a_retried_run_sends_its_own_events, arg) \
+    X(success_records_the_checksum_and_the_art, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)
