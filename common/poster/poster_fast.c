@@ -60,7 +60,8 @@ static inline int paeth(int a, int b, int c)
 /* Undoes row filter ft on cur (n bytes, bpp bytes a pixel) against prev
  * (the previous row, unfiltered; zeros for the first).  false for a
  * filter type PNG does not have. */
-static bool unfilter(int ft, uint8_t *cur, const uint8_t *prev, size_t n, size_t bpp)
+static bool unfilter(int ft, uint8_t *restrict cur, const uint8_t *restrict prev, size_t n,
+                     size_t bpp)
 {
     size_t i;
     switch (ft) {
