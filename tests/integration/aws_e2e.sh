@@ -40,6 +40,8 @@ print('THROTTLEONCEME: a poster whose first call is throttled')" > "$T/jobs.txt"
 batch=$("$BIN/onesheet" submit "$T/jobs.txt" 2>"$T/submit.err") || { cat "$T/submit.err"; fail submit; }
 fb=$("$BIN/onesheet" submit --prompt "FILTERME: a poster the content filter blocks" 2>/dev/null)
 eb=$("$BIN/onesheet" submit --prompt "THROTTLEME: a poster that is always throttled" 2>/dev/null)
+tb=$("$BIN/onesheet" submit --prompt "A poster with its title set over the art" \
+    --title "The Lighthouse Keeper" 2>/dev/null)
 "$BIN/onesheet-worker" --concurrency 4 --drain --visibility 20 2>"$T/w1.log" &
 w1=$!; PIDS+=($w1)
 "$BIN/onesheet-worker" --concurrency 4 --drain --visibility 20 2>"$T/w2.log" &
@@ -154,11 +156,21 @@ ok "every request's signature verified (0 rejections)"
 # put with its CRC (checked by the proxy) and an unsigned payload.
 objs=$(find "$EMU_DIR" -name '*._S3rver_object' | grep -c "/$batch/" || true)
 [ "$objs" = 202 ] || fail "expected 202 objects for the batch (stored once), found $objs"
-[ "$(find "$EMU_DIR" -name '*.raw.png._S3rver_object' | wc -l)" = 0 ] || fail "raw art stored beside a text-less poster"
+[ "$(find "$EMU_DIR" -path "*/$batch/*.raw.png._S3rver_object" | wc -l)" = 0 ] ||
+    fail "raw art stored beside a text-less poster"
 curl -fsS "$S3_PROXY/__sigproxy/stats" | python3 -c "
 import json, sys
 s = json.load(sys.stdin)
 assert s['crc_checked'] >= 202 and s['unsigned_payload'] >= 202 and s['bad_digest'] == 0, s" ||
     fail "the S3 proxy did not see CRC-checked unsigned puts"
 ok "text-less posters stored once, with x-amz-checksum-crc64nvme and UNSIGNED-PAYLOAD"
+# A poster with text keeps its raw art beside it, and says so.
+"$BIN/onesheet" status "$tb" --json | python3 -c "
+import json, sys
+j = [json.loads(l) for l in sys.stdin][1]
+assert j['state'] == 'succeeded' and j['art_is_poster'] is False, j
+assert j['art_key'].endswith('.raw.png') and j['checksum_alg'] == 'crc64nvme', j
+print(j['art_key'])" > "$T/tart" || fail "status of the titled poster"
+[ -n "$(find "$EMU_DIR" -path "*$(cat "$T/tart")._S3rver_object")" ] || fail "no raw art beside the titled poster"
+ok "a poster with text keeps its raw art (art_is_poster false, art_key JOB.raw.png)"
 
