@@ -6,7 +6,8 @@
  * large, so this rarely runs and costs little when it does), canonical
  * codes as RFC 1951 3.2.2 assigns them, and the lengths themselves sent
  * with a code-length code limited to 7 bits the same way.  The bits go out
- * through a 64-bit accumulator, 32 at a time. */
+ * through a 64-bit accumulator, stored 8 bytes at a time without a branch
+ * after every three codes. */
 #include "poster/huffz.h"
 
 #include <libdeflate.h>
@@ -18,33 +19,40 @@
 #define EOB 256
 
 typedef struct {
-    uint8_t *p;               /* where the next 32 bits go */
-    uint64_t acc;
-    unsigned n;               /* bits waiting in acc */
+    uint8_t *p;               /* where the next whole byte goes */
+    uint64_t acc;             /* bits not yet whole bytes in memory */
+    unsigned n;               /* how many: at most 7 between calls */
 } bits_t;
+
+static inline void add(bits_t *b, uint64_t code, unsigned len)
+{
+    b->acc |= code << b->n;
+    b->n += len;
+}
+
+/* Writes the whole bytes of acc (8 are stored, n / 8 kept: the output
+ * buffer has 8 bytes of slack for this), leaving at most 7 bits. */
+static inline void flush(bits_t *b)
+{
+    memcpy(b->p, &b->acc, 8);   /* little-endian: deflate's bit order */
+    b->p += b->n >> 3;
+    b->acc >>= b->n & ~7u;
+    b->n &= 7;
+}
 
 static inline void put(bits_t *b, uint32_t code, unsigned len)
 {
-    b->acc |= (uint64_t)code << b->n;
-    b->n += len;
-    if (b->n >= 32) {
-        uint32_t w = (uint32_t)b->acc;
-        memcpy(b->p, &w, 4);    /* little-endian: deflate's bit order */
-        b->p += 4;
-        b->acc >>= 32;
-        b->n -= 32;
-    }
+    add(b, code, len);
+    flush(b);
 }
 
 /* Pads to a byte boundary and flushes. */
 static void flush_bytes(bits_t *b)
 {
-    while (b->n > 0) {
+    if (b->n > 0)
         *b->p++ = (uint8_t)b->acc;
-        b->acc >>= 8;
-        b->n = b->n > 8 ? b->n - 8 : 0;
-    }
     b->acc = 0;
+    b->n = 0;
 }
 
 typedef struct {
@@ -189,8 +197,12 @@ static void block(bits_t *b, const uint8_t *in, size_t n, int final)
         put(b, ccode[len[s]], clen[len[s]]);
     put(b, ccode[0], clen[0]);    /* the distance code's length, 0 */
     i = 0;
-    for (; i + 2 <= n; i += 2)    /* two codes of <= 15 bits a call */
-        put(b, code[in[i]] | code[in[i + 1]] << len[in[i]], (unsigned)len[in[i]] + len[in[i + 1]]);
+    for (; i + 3 <= n; i += 3) {  /* three codes of <= 15 bits a flush */
+        add(b, code[in[i]], len[in[i]]);
+        add(b, code[in[i + 1]], len[in[i + 1]]);
+        add(b, code[in[i + 2]], len[in[i + 2]]);
+        flush(b);
+    }
     for (; i < n; i++)
         put(b, code[in[i]], len[in[i]]);
     put(b, code[EOB], len[EOB]);
