@@ -10,12 +10,12 @@ PKG_CONFIG ?= pkg-config
 # Debian packages the project builds, tests and runs with (make deps).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
     libjansson-dev libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libpng-dev zlib1g-dev \
-    libjpeg62-turbo-dev libwebp-dev \
+    libjpeg62-turbo-dev libwebp-dev libdeflate-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
     python3 curl procps bc time chromium fonts-noto-cjk clang libclang-rt-14-dev \
     python3-boto3
 
-PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib libjpeg libwebp
+PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib libjpeg libwebp libdeflate
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
 HAVE_MHD     := $(shell $(PKG_CONFIG) --exists libmicrohttpd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)

@@ -108,12 +108,20 @@ bench_standin() {
     export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=$BEDROCK
 }
 
-# bench_jobs NAME N FILE: N distinct prompts.
+# bench_jobs NAME N FILE: N distinct prompts; for a scenario named text_*,
+# JSON lines with a title, tagline and credits on every poster (issue 21:
+# the poster is then decoded, composed and encoded).
 bench_jobs() {
     python3 -c "
-import sys
+import json, sys
 for i in range(int(sys.argv[2])):
-    print(f'Bench {sys.argv[1]} poster {i}: a lighthouse in a storm, oil on canvas')" \
+    p = f'Bench {sys.argv[1]} poster {i}: a lighthouse in a storm, oil on canvas'
+    if sys.argv[1].startswith('text_'):
+        print(json.dumps({'prompt': p, 'title': f'The Lighthouse Keeper {i}',
+                          'tagline': 'Some storms never pass',
+                          'credits': 'A film by Ada Lovelace  Starring Grace Hopper and Alan Turing'}))
+    else:
+        print(p)" \
         "$1" "$2" > "$3"
 }
 
@@ -133,7 +141,9 @@ bench_scenario() {
     shift 4
     bench_standin "$rpm" || return 1
     bench_jobs "$name" "$n" "$T/$name.txt"
-    batch=$("$BIN/onesheet" submit "$T/$name.txt" 2>"$T/$name.submit.err") ||
+    local fmt=txt
+    case $name in text_*) fmt=jsonl ;; esac
+    batch=$("$BIN/onesheet" submit --format "$fmt" "$T/$name.txt" 2>"$T/$name.submit.err") ||
         { cat "$T/$name.submit.err" >&2; return 1; }
     snapshot "$T/$name.before"
     s=$(date +%s.%N)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 ORDER = ["no_quota", "quota_120rpm", "two_workers_split", "two_workers_full",
-         "same_load", "baseline"]
+         "same_load", "baseline", "text_posters"]
 LABELS = {
     "no_quota": "(a) no quota, 1 worker",
     "quota_120rpm": "(b) quota 120 rpm, 1 worker --rpm 120",
@@ -26,6 +26,7 @@ LABELS = {
     "two_workers_full": "(c') 2 workers, each --rpm 120",
     "same_load": "onesheet at the baseline's load",
     "baseline": "Python baseline (boto3, 8 threads)",
+    "text_posters": "text on every poster, --concurrency 8",
 }
 
 
@@ -111,7 +112,7 @@ def main():
             "peak_rss": round(b["peak_rss_mb"] / o["peak_rss_mb"], 2)
             if b.get("peak_rss_mb") and o.get("peak_rss_mb") else None,
             "note": "baseline / onesheet over the same jobs, concurrency and images; "
-                    "> 1 means onesheet is leaner (issue 5 wants >= 10 for CPU)",
+                    "> 1 means onesheet is leaner (issue 21 wants >= 15 for CPU)",
         }
 
     targets = {"enqueue_jobs_per_s_ge_20000": embedded.get("submit_lines_per_s", 0) >= 20000}
@@ -171,11 +172,19 @@ def main():
               f"{fc.get('sha256_ms_per_job', 0):.2f}, base64 decode "
               f"{fc.get('decode_ms_per_job', 0):.2f}){above}")
         alt = {"one_object": "one stored object", "no_sha256": "no SHA-256",
-               "neither": "one object and no SHA-256"}
+               "neither": "one object and no SHA-256",
+               "lean": "issue 21's contract (one object, running CRC-64/NVME)"}
         parts = [f"{label} {floor[k]['ms_per_job']:.2f}" for k, label in alt.items()
                  if floor.get(k, {}).get("ms_per_job")]
         if parts:
             print(f"floor without parts of the contract (ms CPU/job): {', '.join(parts)}")
+    tp = embedded.get("text_poster") or {}
+    if tp.get("cpu_ms_median"):
+        print(f"poster with text (bench_poster, 1024x1536 photo-like art): "
+              f"{tp['cpu_ms_median']:.1f} ms CPU median (runs {tp.get('cpu_ms_runs')}, "
+              f"min {tp['cpu_ms_min']:.1f}; target <= 30), PNG {tp['poster_bytes']} bytes = "
+              f"{tp['ratio']:.3f} x libpng level 6's {tp['ref_bytes']} (target <= 1.25); "
+              f"load average {embedded.get('loadavg')}")
     if embedded.get("sigv4"):
         print(f"sigv4 ops/s: {json.dumps(embedded['sigv4'])}")
     for k in ORDER:

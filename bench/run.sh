@@ -114,7 +114,8 @@ print(json.dumps({sys.argv[1]: out}))" "$name"
 }
 if [ -x "$TOOLS/bench_floor" ]; then
     { floor_run contract; floor_run one_object --sends 1; floor_run no_sha256 --no-sha256
-      floor_run neither --sends 1 --no-sha256; } | python3 -c "
+      floor_run neither --sends 1 --no-sha256; floor_run lean --sends 1 --crc64nvme; } |
+        python3 -c "
 import json, sys
 out = {}
 for line in sys.stdin:
@@ -135,6 +136,20 @@ for line in sys.stdin:
     out[kv['case']] = {'ms_per_rendition': float(kv['ms_per_rendition']), 'cpu_ms': float(kv['cpu_ms'])}
 print(json.dumps(out))") || renditions='{}'
 fi
+# A poster with text (issue 21): decode, compose and encode of 1024x1536
+# photo-like art, CPU per poster (tests/tools/bench_poster.c); the median
+# of three runs of 15.
+text_poster='{}'
+if [ -x "$TOOLS/bench_poster" ]; then
+    text_poster=$(for i in 1 2 3; do "$TOOLS/bench_poster" --iterations 15; done | python3 -c "
+import json, statistics, sys
+runs = [json.loads(l) for l in sys.stdin]
+out = dict(runs[0])
+out['cpu_ms_median'] = statistics.median(r['cpu_ms_median'] for r in runs)
+out['cpu_ms_runs'] = [r['cpu_ms_median'] for r in runs]
+out['cpu_ms_min'] = min(r['cpu_ms_min'] for r in runs)
+print(json.dumps(out))" 2>/dev/null || echo '{}')
+fi
 cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),
@@ -142,7 +157,9 @@ cat > "$T/embedded.json" <<JSON
  "draft_worker_cpu_ms_per_poster": $(printf %.1f "$cpu_ms"),
  "draft_worker_peak_rss_mb": $(printf %.1f "$(echo "$rss_kb / 1024" | bc -l)"),
  "sigv4": $sig,
- "renditions_1mp": $renditions}
+ "renditions_1mp": $renditions,
+ "text_poster": $text_poster,
+ "loadavg": "$(cut -d' ' -f1-3 /proc/loadavg)"}
 JSON
 echo "embedded: submit 100,000 lines in $(printf %.2f "$submit_s") s; draft worker done" >&2
 
@@ -226,6 +243,9 @@ if why=$(aws_ready); then
         source "$ROOT/bench/quota.sh"
         bench_quota_all
     fi
+    echo "aws: text on every poster, $N_BASE jobs at concurrency 8" >&2
+    bench_scenario text_posters "$N_BASE" 0 "$(echo "8 / $BENCH_LATENCY_MEAN_S" | bc -l)" \
+        -- --concurrency 8
     if BASELINE_PY=$(baseline_python); then
         bench_baseline baseline "$N_BASE" 8
     else

@@ -76,6 +76,12 @@ json_t *cli_job_json(const ledger_job_t *j)
     }
     set_str(o, "url", j->url);
     set_str(o, "sha256", j->sha256);
+    set_str(o, "checksum_alg", j->checksum_alg);
+    set_str(o, "checksum", j->checksum);
+    set_str(o, "art_key", j->art_key);
+    if (j->art_key && j->store_key)
+        json_object_set_new(o, "art_is_poster",
+                            json_boolean(strcmp(j->art_key, j->store_key) == 0));
     if (j->bytes)
         json_object_set_new(o, "bytes", json_integer(j->bytes));
     if (j->state == JOB_SUCCEEDED)

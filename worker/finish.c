@@ -1,5 +1,6 @@
 /* finish — a generated job to its end, steps (3)..(7) of process.c's
- * order: compose the poster, store the raw art and the poster, make the
+ * order: compose the poster, store the raw art (unless the poster is the
+ * art plus metadata, which is then stored once) and the poster, make the
  * URL, mark the job succeeded conditionally, and only then delete the
  * message.  Each step returns an outcome that worker_complete() switches
  * on; a failure on the way fails, filters or retries the job instead. */
@@ -7,6 +8,7 @@
 #include "outbox.h"
 #include "renditions.h"
 
+#include "base/crc64nvme.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "jobs/job.h"
@@ -46,6 +48,25 @@ static void poster_sha(const slot_t *s, size_t art_len, const buf_t *poster,
         crypto_sha256_free(c);
     }
     crypto_sha256(poster->data, poster->len, out);
+}
+
+/* The poster's checksum of the configured algorithm into sum.  A CRC
+ * continues the art's running CRC (kept short of the IEND) over the
+ * spliced bytes, as poster_sha() does for SHA-256. */
+static void poster_sum(const slot_t *s, size_t art_len, const buf_t *poster,
+                       const poster_layout_t *lay, store_sum_alg_t alg, store_sum_t *sum)
+{
+    sum->alg = alg;
+    if (alg == STORE_SUM_SHA256) {
+        poster_sha(s, art_len, poster, lay, sum->sha256);
+        return;
+    }
+    if (lay->spliced && s->res.crc_known && lay->splice_at + 12 == art_len &&
+        lay->splice_at + lay->splice_len + 12 == poster->len)
+        sum->crc64 = crc64nvme_update(s->res.crc_head, poster->data + lay->splice_at,
+                                      lay->splice_len + 12);
+    else
+        sum->crc64 = crc64nvme(poster->data, poster->len);
 }
 
 /* Turns the art in img into its poster in place: the metadata chunks go in
@@ -94,6 +115,9 @@ typedef struct {
     const buf_t *out;        /* the poster stored: &poster or &s->res.image */
     char key[512];
     char sha_hex[SHA256_HEX_LEN];
+    char raw_key[520];        /* "" when the poster is the art plus metadata */
+    store_sum_alg_t alg;      /* the configured checksum */
+    char sum_b64[48];         /* the poster's, as the store keeps it */
     char *url;               /* owned (finish_free) */
     int64_t expires;
 } finish_t;
@@ -106,6 +130,7 @@ static void finish_init(finish_t *f, worker_thread_t *t, slot_t *s)
     f->e = s->err;
     f->poster = (buf_t)BUF_INIT;
     f->chunks = (buf_t)BUF_INIT;
+    f->alg = (store_sum_alg_t)t->w->cfg.checksum;
 }
 
 static void finish_free(finish_t *f)
@@ -154,30 +179,36 @@ static outcome_t compose_step(finish_t *f)
     return OUT_RETRY;
 }
 
-/* The raw art at BATCH/JOB.raw.EXT with its checksum, then, for an
- * in-place poster, the chunks spliced into the art.  Fills f->key,
- * f->art_len and f->out.  Returns ERR_OK or the error, with f->e set
- * unless a key did not fit. */
+/* The raw art at BATCH/JOB.raw.EXT with its checksum -- unless the poster
+ * is the art plus metadata (lay.spliced), which is then all that is
+ * stored -- then, for an in-place poster, the chunks spliced into the art.
+ * Fills f->key, f->raw_key, f->art_len and f->out.  Returns ERR_OK or the
+ * error, with f->e set unless a key did not fit. */
 static err_code_t put_raw(finish_t *f)
 {
     slot_t *s = f->s;
-    uint8_t raw_sha[SHA256_LEN];
-    char raw_key[520];
+    store_sum_t raw = {.alg = f->alg};
     err_code_t rc;
 
-    if (s->res.sha_known)
-        memcpy(raw_sha, s->res.sha256, SHA256_LEN);
-    else
-        crypto_sha256(s->res.image.data, s->res.image.len, raw_sha);
     f->art_len = s->res.image.len;
     f->out = f->in_place ? &s->res.image : &f->poster;
-    if ((rc = raw_key_for(s->batch_id, s->job_id, s->res.ext, raw_key,
-                          sizeof raw_key)) != ERR_OK ||
-        (rc = store_key(s->batch_id, s->job_id, f->poster_ext, f->key,
-                        sizeof f->key)) != ERR_OK ||
-        (rc = store_put(f->t->store, raw_key, s->res.image.data, s->res.image.len, raw_sha,
-                        s->res.content_type, &f->e)) != ERR_OK)
+    if ((rc = store_key(s->batch_id, s->job_id, f->poster_ext, f->key, sizeof f->key)) !=
+        ERR_OK)
         return rc;
+    if (!f->lay.spliced) {
+        if (f->alg == STORE_SUM_SHA256 && s->res.sha_known)
+            memcpy(raw.sha256, s->res.sha256, SHA256_LEN);
+        else if (f->alg == STORE_SUM_SHA256)
+            crypto_sha256(s->res.image.data, s->res.image.len, raw.sha256);
+        else
+            raw.crc64 = s->res.crc_known ? s->res.crc64
+                                         : crc64nvme(s->res.image.data, s->res.image.len);
+        if ((rc = raw_key_for(s->batch_id, s->job_id, s->res.ext, f->raw_key,
+                              sizeof f->raw_key)) != ERR_OK ||
+            (rc = store_put_sum(f->t->store, f->raw_key, s->res.image.data,
+                                s->res.image.len, &raw, s->res.content_type, &f->e)) != ERR_OK)
+            return rc;
+    }
     return f->in_place ? splice_in_place(&s->res.image, &f->chunks, &f->lay, &f->e) : ERR_OK;
 }
 
@@ -186,13 +217,16 @@ static err_code_t put_raw(finish_t *f)
 static err_code_t put_poster(finish_t *f)
 {
     slot_t *s = f->s;
-    uint8_t sha[SHA256_LEN];
+    store_sum_t sum;
     err_code_t rc;
 
-    poster_sha(s, f->art_len, f->out, &f->lay, sha);
-    hex_encode(sha, SHA256_LEN, f->sha_hex);
-    if ((rc = store_put(f->t->store, f->key, f->out->data, f->out->len, sha, f->poster_type,
-                        &f->e)) != ERR_OK)
+    poster_sum(s, f->art_len, f->out, &f->lay, f->alg, &sum);
+    if (f->alg == STORE_SUM_SHA256)
+        hex_encode(sum.sha256, SHA256_LEN, f->sha_hex);
+    if (store_sum_b64(&sum, f->sum_b64, sizeof f->sum_b64) != ERR_OK)
+        return err_set(&f->e, ERR_INTERNAL, "checksum does not fit");
+    if ((rc = store_put_sum(f->t->store, f->key, f->out->data, f->out->len, &sum,
+                            f->poster_type, &f->e)) != ERR_OK)
         return rc;
     return store_url(f->t->store, f->key,
                      s->spec.url_ttl > 0 ? s->spec.url_ttl : f->t->w->cfg.url_ttl, &f->url,
@@ -220,8 +254,11 @@ static outcome_t record_step(finish_t *f)
 {
     slot_t *s = f->s;
     ledger_result_t r = {
-        .url = f->url, .store_key = f->key, .sha256 = f->sha_hex, .model = s->res.model,
+        .url = f->url, .store_key = f->key, .model = s->res.model,
+        .sha256 = f->alg == STORE_SUM_SHA256 ? f->sha_hex : NULL,
         .bytes = (int64_t)f->out->len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
+        .checksum_alg = store_sum_alg_name(f->alg), .checksum = f->sum_b64,
+        .art_key = f->raw_key[0] ? f->raw_key : f->key,
     };
     if (ledger_succeed(f->t->ledger, s->batch_id, s->job_id, s->owner, &r, &f->e) != ERR_OK)
         return OUT_SUPERSEDED;

@@ -356,6 +356,8 @@ static int open_thread(worker_thread_t *t, err_t *e)
         !(t->poster = poster_open(e)))
         return -1;
     queue_apply_max_receives(t->queue, w->cfg.queue, w->cfg.max_receives);
+    if (t->engine)   /* a running SHA-256 only when posters are stored with one */
+        engine_want_sha256(t->engine, w->cfg.checksum == STORE_SUM_SHA256);
     return 0;
 }
 
@@ -411,6 +413,8 @@ static int setup(err_t *e)
         engine_result_init(&W.slots[i].res);
         if (W.async && !(W.slots[i].engine = engine_open(W.cfg.model, e)))
             return -1;
+        if (W.async)
+            engine_want_sha256(W.slots[i].engine, W.cfg.checksum == STORE_SUM_SHA256);
     }
     for (int i = 0; i < W.threads; i++) {
         W.stage[i].w = &W;

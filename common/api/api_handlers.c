@@ -90,6 +90,11 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         free(url);
         json_object_set_new(o, "expires_at", time_json(expires * 1000));
         set_str(o, "sha256", j->sha256);
+        set_str(o, "checksum_alg", j->checksum_alg);
+        set_str(o, "checksum", j->checksum);
+        if (j->art_key && j->store_key)
+            json_object_set_new(o, "art_is_poster",
+                                json_boolean(strcmp(j->art_key, j->store_key) == 0));
         json_object_set_new(o, "bytes", json_integer(j->bytes));
         json_object_set_new(o, "seed", json_integer(j->seed));
         set_str(o, "model", j->model);

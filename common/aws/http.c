@@ -40,6 +40,9 @@ typedef struct {
     http_sink_fn sink;
     void *sink_ud;
     CURL *h;
+    /* an upload read from the caller's buffer (set_method) */
+    const uint8_t *up;
+    size_t up_len, up_off;
 } transfer_t;
 
 /* The client is also the state of its one transfer in progress, which
@@ -420,10 +423,48 @@ static err_code_t map_curl(CURLcode rc, const transfer_t *t)
     }
 }
 
-static void set_method(CURL *h, const http_request_t *req, bool has_body)
+/* libcurl asks for the next piece of an upload: given straight from the
+ * caller's buffer, which http.h says outlives the transfer. */
+static size_t on_upload(char *buf, size_t size, size_t nitems, void *ud)
+{
+    transfer_t *t = ud;
+    size_t n = size * nitems, left = t->up_len - t->up_off;
+    if (n > left)
+        n = left;
+    memcpy(buf, t->up + t->up_off, n);
+    t->up_off += n;
+    return n;
+}
+
+/* libcurl rewinds an upload to send it again (a reused connection that
+ * turned out closed). */
+static int on_upload_seek(void *ud, curl_off_t off, int origin)
+{
+    transfer_t *t = ud;
+    if (origin != SEEK_SET || off < 0 || (uint64_t)off > t->up_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->up_off = (size_t)off;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* The method and body.  A PUT's body (an S3 object: megabytes) is read
+ * from the caller's buffer by on_upload() as libcurl sends it; with
+ * CURLOPT_POSTFIELDS libcurl would first stage it in a buffer of its own.
+ * Other bodies (small JSON) go as POSTFIELDS. */
+static void set_method(CURL *h, const http_request_t *req, bool has_body, transfer_t *t)
 {
     const char *m = req->method ? req->method : "GET";
-    if (has_body) {
+    if (has_body && strcmp(m, "PUT") == 0) {
+        t->up = req->body ? (const uint8_t *)req->body : (const uint8_t *)"";
+        t->up_len = req->body ? req->body_len : 0;
+        t->up_off = 0;
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->up_len);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(h, CURLOPT_READDATA, t);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_upload_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
+    } else if (has_body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         if (strcmp(m, "POST") != 0)
@@ -506,7 +547,7 @@ err_code_t http_start(http_client_t *c, const http_request_t *req,
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &c->t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)c);
-    set_method(h, req, has_body);
+    set_method(h, req, has_body, &c->t);
     c->started = true;
     return ERR_OK;
 }

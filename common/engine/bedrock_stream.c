@@ -21,6 +21,7 @@
 #include "engine/bedrock_reply.h"
 
 #include "base/b64fast.h"
+#include "base/crc64nvme.h"
 #include "base/crypto.h"
 
 #include <stdint.h>
@@ -40,8 +41,10 @@ struct bedrock_stream {
     int mode;
     buf_t skel;               /* the body, but the streamed string's text */
     buf_t img;                /* the streamed string, decoded */
-    crypto_sha256_ctx *sha;   /* over img[0 .. hashed) */
+    crypto_sha256_ctx *sha;   /* over img[0 .. hashed), when want_sha */
+    uint64_t crc;             /* CRC-64/NVME over img[0 .. hashed) */
     size_t hashed;
+    bool want_sha;
     /* SCAN: the string literal being read (its raw length; whether its
      * escapes are all "\/" so far; and its other characters alphabet) */
     bool in_str, str_ok, str_pure;
@@ -59,6 +62,7 @@ bedrock_stream_t *bedrock_stream_new(size_t max_reply)
     if (!s)
         return NULL;
     s->max_reply = max_reply;
+    s->want_sha = true;
     bedrock_stream_reset(s, 0);
     return s;
 }
@@ -74,12 +78,18 @@ void bedrock_stream_free(bedrock_stream_t *s)
     free(s);
 }
 
+void bedrock_stream_want_sha256(bedrock_stream_t *s, bool on)
+{
+    s->want_sha = on;
+}
+
 void bedrock_stream_reset(bedrock_stream_t *s, size_t content_length)
 {
     buf_reset(&s->skel);
     buf_reset(&s->img);
     crypto_sha256_free(s->sha);
     s->sha = NULL;
+    s->crc = CRC64NVME_INIT;
     s->hashed = 0;
     s->sticky = ERR_OK;
     s->mode = M_SCAN;
@@ -105,8 +115,9 @@ static err_code_t hash_behind(bedrock_stream_t *s)
 {
     if (s->img.len > s->hashed + SHA_TAIL) {
         size_t n = s->img.len - SHA_TAIL - s->hashed;
-        if (crypto_sha256_update(s->sha, s->img.data + s->hashed, n) != ERR_OK)
+        if (s->sha && crypto_sha256_update(s->sha, s->img.data + s->hashed, n) != ERR_OK)
             return ERR_INTERNAL;
+        s->crc = crc64nvme_update(s->crc, s->img.data + s->hashed, n);
         s->hashed += n;
     }
     return ERR_OK;
@@ -144,8 +155,10 @@ static err_code_t start_stream(bedrock_stream_t *s, size_t raw)
             s->img.cap = want;
         }
     }
-    if (buf_reserve(&s->img, raw / 4 * 3) != ERR_OK || !(s->sha = crypto_sha256_new()))
+    if (buf_reserve(&s->img, raw / 4 * 3) != ERR_OK ||
+        (s->want_sha && !(s->sha = crypto_sha256_new())))
         return ERR_NOMEM;
+    s->crc = CRC64NVME_INIT;
     s->skel.len -= raw;
     uint8_t *t = s->skel.data + s->skel.len;
     size_t v = 0;   /* the value, unescaped in place */
@@ -198,6 +211,7 @@ static err_code_t unstream(bedrock_stream_t *s)
     buf_reset(&s->img);
     crypto_sha256_free(s->sha);
     s->sha = NULL;
+    s->crc = CRC64NVME_INIT;
     s->hashed = 0;
     s->mode = M_RAW;
     return ERR_OK;
@@ -341,10 +355,31 @@ err_code_t bedrock_stream_feed(bedrock_stream_t *s, const void *data, size_t n)
     return ERR_OK;
 }
 
+/* Sets out's CRCs: from the running CRC when the image is the streamed
+ * string (streamed), else in one pass over it. */
+static void digest_crc(bedrock_stream_t *s, bool streamed, engine_result_t *out)
+{
+    size_t done = streamed ? s->hashed : 0, len = out->image.len;
+    uint64_t c = streamed ? s->crc : CRC64NVME_INIT;
+    const uint8_t *d = out->image.data;
+
+    if (len >= SHA_TAIL) {
+        c = crc64nvme_update(c, d + done, len - SHA_TAIL - done);
+        done = len - SHA_TAIL;
+    }
+    out->crc_head = c;
+    out->crc64 = crc64nvme_update(c, d + done, len - done);
+    out->crc_known = true;
+}
+
 /* Sets out's digests: from the running hash when the image is the streamed
  * string (streamed), else in one pass over it. */
 static err_code_t digest(bedrock_stream_t *s, bool streamed, engine_result_t *out)
 {
+    digest_crc(s, streamed, out);
+    if (!s->want_sha)
+        return ERR_OK;
+    streamed = streamed && s->sha;   /* switched on while this reply came */
     crypto_sha256_ctx *c = streamed ? s->sha : crypto_sha256_new(), *head = NULL;
     size_t done = streamed ? s->hashed : 0, len = out->image.len;
     const uint8_t *d = out->image.data;

@@ -35,6 +35,11 @@ typedef struct {
     err_code_t (*start)(engine_t *e, const job_spec_t *spec, const char *job_id,
                         void **handle, err_t *err);
     err_code_t (*finish)(engine_t *e, int curl_code, engine_result_t *out, err_t *err);
+    /* Optional (NULL: the engine hashes nothing as it goes): whether the
+     * results to come carry a SHA-256 (sha_known, sha256, sha_head) worked
+     * out while the image arrived.  Engines that stream always give the
+     * CRC-64/NVME; the SHA-256 is for stores told `checksum = sha256`. */
+    void (*want_sha256)(engine_t *e, bool on);
 } engine_ops_t;
 
 struct engine {
@@ -63,6 +68,9 @@ static inline err_code_t engine_start(engine_t *e, const job_spec_t *spec,
 static inline err_code_t engine_finish(engine_t *e, int curl_code,
                                        engine_result_t *out, err_t *err)
 { return e->ops->finish(e, curl_code, out, err); }
+/* See engine_ops_t.want_sha256; a no-op for engines without it. */
+static inline void engine_want_sha256(engine_t *e, bool on)
+{ if (e->ops->want_sha256) e->ops->want_sha256(e, on); }
 /* Closes the engine; NULL is fine. */
 static inline void engine_close(engine_t *e) { if (e) e->ops->close(e); }
 

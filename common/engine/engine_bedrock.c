@@ -233,8 +233,13 @@ static void bedrock_close(engine_t *e)
     free(be);
 }
 
+static void bedrock_want_sha256(engine_t *e, bool on)
+{
+    bedrock_stream_want_sha256(((bedrock_engine_t *)e)->stream, on);
+}
+
 static const engine_ops_t bedrock_ops = {bedrock_generate, bedrock_close, bedrock_start,
-                                         bedrock_finish};
+                                         bedrock_finish, bedrock_want_sha256};
 
 engine_t *engine_bedrock_open_with(const char *model, const engine_bedrock_options_t *o,
                                    err_t *err)

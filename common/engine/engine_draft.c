@@ -327,7 +327,7 @@ static void draft_close(engine_t *base)
     free(e);
 }
 
-static const engine_ops_t draft_ops = {draft_generate, draft_close, NULL, NULL};
+static const engine_ops_t draft_ops = {draft_generate, draft_close, NULL, NULL, NULL};
 
 /* Opens a draft engine with its own font map and pango context (so one per
  * thread renders without sharing pango state).  Returns a new engine the

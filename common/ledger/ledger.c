@@ -109,6 +109,9 @@ void ledger_job_free(ledger_job_t *j)
     free(j->store_key);
     free(j->sha256);
     free(j->model);
+    free(j->checksum_alg);
+    free(j->checksum);
+    free(j->art_key);
     for (size_t i = 0; i < j->nhistory; i++) {
         free(j->history[i].error_code);
         free(j->history[i].error_message);

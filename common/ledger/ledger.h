@@ -62,6 +62,13 @@ typedef struct {
     int run;
     ledger_attempt_t *history;
     size_t nhistory;
+    /* Issue 21: the poster's checksum as the store holds it (checksum_alg
+     * "crc64nvme" or "sha256", checksum its base64 value), and where the
+     * engine's art is (art_key: BATCH/JOB.raw.EXT, or the poster's own
+     * store_key when the poster is the art plus metadata).  NULL for jobs
+     * finished before these were recorded (their art is BATCH/JOB.raw.EXT
+     * and sha256 their checksum). */
+    char *checksum_alg, *checksum, *art_key;
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);
@@ -120,6 +127,9 @@ typedef struct {
     const char *url, *store_key, *sha256, *model;
     int64_t bytes, seed;
     double cost_usd;
+    /* As ledger_job_t's (may be NULL: not recorded); sha256 is NULL when
+     * the checksum is a CRC. */
+    const char *checksum_alg, *checksum, *art_key;
 } ledger_result_t;
 
 typedef struct {

@@ -260,6 +260,9 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
     ddb_expr_set(&x, "seed", ddb_n(r->seed));
     ddb_expr_set(&x, "cost_usd", ddb_d(r->cost_usd));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
+    ddb_expr_set(&x, "checksum_alg", ddb_s(r->checksum_alg));
+    ddb_expr_set(&x, "checksum", ddb_s(r->checksum));
+    ddb_expr_set(&x, "art_key", ddb_s(r->art_key));
     if (rc != ERR_OK) {
         ddb_expr_free(&x);
         return rc;

@@ -33,7 +33,8 @@ typedef struct {
     "j.batch_id, j.job_id, j.state, j.attempts, j.spec_json, j.line, " \
     "j.lease_owner, j.lease_expires_ms, j.error_code, j.error_message, j.url, " \
     "j.store_key, j.sha256, j.bytes, j.seed, j.model, j.cost_usd, j.created_ms, " \
-    "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms, j.run"
+    "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms, j.run, " \
+    "j.checksum_alg, j.checksum, j.art_key"
 #define LIVE "('queued', 'running')"
 
 static err_code_t nomem(err_t *err) { return err_set(err, ERR_NOMEM, "out of memory"); }
@@ -72,6 +73,9 @@ static err_code_t read_job(sqlite3_stmt *st, ledger_job_t *j, err_t *err)
     j->finished_ms = sqlite3_column_int64(st, 20);
     j->updated_ms = sqlite3_column_int64(st, 21);
     j->run = sqlite3_column_int(st, 22);
+    j->checksum_alg = sqlite_util_column_strdup(st, 23, &oom);
+    j->checksum = sqlite_util_column_strdup(st, 24, &oom);
+    j->art_key = sqlite_util_column_strdup(st, 25, &oom);
     if (oom)
         return nomem(err);
     if (state < 0)
@@ -371,7 +375,8 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
         rc = prep_job(DB(l), "UPDATE ledger_jobs SET state = 'succeeded',"
                       " lease_expires_ms = 0, error_code = NULL, error_message = NULL,"
                       " url = ?5, store_key = ?6, sha256 = ?7, model = ?8, bytes = ?9,"
-                      " seed = ?10, cost_usd = ?11, finished_ms = ?4, updated_ms = ?4"
+                      " seed = ?10, cost_usd = ?11, finished_ms = ?4, updated_ms = ?4,"
+                      " checksum_alg = ?12, checksum = ?13, art_key = ?14"
                       " WHERE batch_id = ?1 AND job_id = ?2 AND state = 'running'"
                       " AND lease_owner = ?3",
                       batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
@@ -384,6 +389,9 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
     sqlite3_bind_int64(st, 9, r->bytes);
     sqlite3_bind_int64(st, 10, r->seed);
     sqlite3_bind_double(st, 11, r->cost_usd);
+    sqlite3_bind_text(st, 12, r->checksum_alg, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, r->checksum, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, r->art_key, -1, SQLITE_STATIC);
     return cond_update(DB(l), st, batch_id, job_id, "ledger succeed", NULL, err);
 }
 

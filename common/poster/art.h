@@ -27,6 +27,12 @@ typedef struct {
     bool sha_known;
     uint8_t sha256[SHA256_LEN];
     crypto_sha256_ctx *sha_head;
+    /* The same for CRC-64/NVME (base/crc64nvme.h), S3's default checksum:
+     * crc64 of all of image, crc_head of all but its last 12 bytes (equal
+     * to crc64 when image is shorter).  Engines that stream fill these
+     * always; SHA-256 only when asked (engine_set_digests()). */
+    bool crc_known;
+    uint64_t crc64, crc_head;
 } engine_result_t;
 
 void engine_result_init(engine_result_t *r);

@@ -252,9 +252,18 @@ static void plan(poster_t *p, const geom_t *g, const poster_input_t *in,
     }
 }
 
+bool poster_art_is_photo(cairo_surface_t *src, size_t len)
+{
+    /* Art that deflate could not shrink to a quarter is photographic:
+     * Huffman-only coding suits it (poster_fast.c); flat art keeps pngenc. */
+    size_t w = (size_t)cairo_image_surface_get_width(src);
+    size_t h = (size_t)cairo_image_surface_get_height(src);
+    return len * 4 > w * h * 3;
+}
+
 err_code_t poster_compose_surface(poster_t *p, const poster_input_t *in,
-                                  cairo_surface_t *src, buf_t *out, poster_layout_t *lay,
-                                  err_t *err)
+                                  cairo_surface_t *src, bool photo, buf_t *out,
+                                  poster_layout_t *lay, err_t *err)
 {
     int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
@@ -331,7 +340,7 @@ err_code_t poster_compose_surface(poster_t *p, const poster_input_t *in,
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     err_code_t rc = st == CAIRO_STATUS_SUCCESS
-                        ? poster_encode(s, in, out, err)
+                        ? (photo ? poster_encode_photo : poster_encode)(s, in, out, err)
                         : err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
                                   "poster: %s", cairo_status_to_string(st));
     cairo_surface_destroy(s);
@@ -344,7 +353,8 @@ static err_code_t compose_art(poster_t *p, const poster_input_t *in, const void 
     cairo_surface_t *src = poster_decode(art, len, err);
     if (!src)
         return err->code;
-    err_code_t rc = poster_compose_surface(p, in, src, out, lay, err);
+    err_code_t rc =
+        poster_compose_surface(p, in, src, poster_art_is_photo(src, len), out, lay, err);
     cairo_surface_destroy(src);
     return rc;
 }

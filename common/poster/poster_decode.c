@@ -86,8 +86,11 @@ cairo_surface_t *poster_decode_png(const void *data, size_t len, err_t *err)
     }
     if (check_size("PNG", be32(d + 16), be32(d + 20), err) != ERR_OK)
         return NULL;
+    cairo_surface_t *s = poster_png_fast_decode(d, len);
+    if (s)
+        return s;
     reader_t r = {d, len, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
+    s = cairo_image_surface_create_from_png_stream(read_mem, &r);
     cairo_status_t st = cairo_surface_status(s);
     if (st == CAIRO_STATUS_SUCCESS)
         return s;

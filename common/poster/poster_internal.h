@@ -104,17 +104,35 @@ err_code_t poster_splice_chunks(const poster_input_t *in, buf_t *out, err_t *err
 
 /* poster_compose()'s drawing path over decoded art src (borrowed, RGB24 or
  * ARGB32): the poster, the size of src, appended to out as a PNG with in's
- * metadata; lay (not NULL) receives the layout.  ERR_NOMEM, ERR_INTERNAL
- * when cairo fails, ERR_TOOBIG as poster_compose(). */
+ * metadata; photo (poster_art_is_photo) picks poster_encode_photo() over
+ * poster_encode(); lay (not NULL) receives the layout.  ERR_NOMEM,
+ * ERR_INTERNAL when cairo fails, ERR_TOOBIG as poster_compose(). */
 err_code_t poster_compose_surface(poster_t *p, const poster_input_t *in,
-                                  cairo_surface_t *src, buf_t *out, poster_layout_t *lay,
-                                  err_t *err);
+                                  cairo_surface_t *src, bool photo, buf_t *out,
+                                  poster_layout_t *lay, err_t *err);
+/* Whether art decoded to src from len encoded bytes is photographic (deflate
+ * could not shrink it to a quarter), which Huffman-only coding suits. */
+bool poster_art_is_photo(cairo_surface_t *src, size_t len);
 
 /* The composer's input for job job_id of spec and its art, as
  * poster_for_job() sets it; *title and *notes get what the input borrows
  * from (g_free both). */
 poster_input_t poster_job_input(const job_spec_t *spec, const char *job_id,
                                 const engine_result_t *art, char **title, char **notes);
+/* poster_fast.c.  PNG art that is 8-bit RGB or RGBA, not interlaced and whole
+ * (every CRC right, the image data complete) decoded as cairo's reader
+ * would decode it (RGB24, or premultiplied ARGB32), but with libdeflate: a
+ * new surface, or NULL for anything else (the caller then takes cairo's
+ * reader, which says what is wrong). */
+cairo_surface_t *poster_png_fast_decode(const void *data, size_t len);
+/* Tests: false makes the process take the old path (cairo's reader, and
+ * pngenc for every poster), to compare the two. */
+void poster_test_fast_path(bool on);
+/* As poster_encode() for photographic art: an RGB24 surface written with
+ * the Up filter and Huffman-only deflate (huffz.h), the metadata chunks
+ * before the image data.  Other formats go to poster_encode(). */
+err_code_t poster_encode_photo(cairo_surface_t *s, const poster_input_t *in, buf_t *out,
+                               err_t *err);
 
 /* in's text as valid UTF-8 cut to at most max bytes (with "…" when cut);
  * NULL for NULL or empty.  Returns a new string (g_free). */

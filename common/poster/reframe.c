@@ -347,13 +347,14 @@ err_code_t reframe_compose(poster_t *p, const poster_input_t *in, const void *ar
     cairo_surface_t *src = poster_decode(art, len, err);
     if (!src)
         return err->code;
+    bool photo = poster_art_is_photo(src, len);
     cairo_surface_t *s = reframe_surface(src, w, h, in->draft, info);
     cairo_surface_destroy(src);
     if (!s)
         return err_set(err, ERR_NOMEM, "reframe: out of memory");
     if (in->draft)
         paint_bands(p, s, footer);
-    err_code_t rc = poster_compose_surface(p, in, s, out, lay ? lay : &tmp, err);
+    err_code_t rc = poster_compose_surface(p, in, s, photo, out, lay ? lay : &tmp, err);
     cairo_surface_destroy(s);
     return rc;
 }

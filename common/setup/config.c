@@ -181,6 +181,14 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
         c->url_ttl = v;
         return ERR_OK;
     }
+    if (strcmp(key, "checksum") == 0) {
+        store_sum_alg_t alg;
+        if (store_sum_alg_parse(value, &alg) != ERR_OK)
+            return err_set(err, ERR_CONFIG, "%s: checksum: expected crc64nvme or sha256, "
+                           "got \"%s\"", origin, value);
+        c->checksum = (int)alg;
+        return ERR_OK;
+    }
     if (strcmp(key, "max_receives") == 0) {
         if (parse_long(value, 1, 1000, &v, key, origin, err))
             return ERR_CONFIG;
@@ -389,6 +397,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
         {"ONESHEET_PUBLIC_URL", "public_url"},
         {"ONESHEET_QUOTA_RPM", "quota_rpm"},
+        {"ONESHEET_CHECKSUM", "checksum"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -402,6 +411,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
     c->visibility_timeout = 60;
     c->webhook_retry_for = 86400;
     c->max_input_bytes = CONFIG_MAX_INPUT_BYTES_DEFAULT;
+    c->checksum = STORE_SUM_CRC64NVME;
     home = env_or_null(ge, "HOME");
 
     if (!path)

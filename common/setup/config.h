@@ -46,6 +46,9 @@ typedef struct {
     double quota_rpm;     /* quota_rpm: the account's Bedrock quota a minute for
                            * each model without its own line; 0: none */
     char *quota_models;   /* quota_rpm.MODEL = N lines as "MODEL=N\n..."; NULL: none */
+    /* the checksum posters are stored with: a store_sum_alg_t (store.h),
+     * STORE_SUM_CRC64NVME (the default, S3's own) or STORE_SUM_SHA256 */
+    int checksum;
 } config_t;
 
 #define CONFIG_QUOTA_RPM_MAX 1e6

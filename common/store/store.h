@@ -14,6 +14,26 @@
 
 typedef struct store store_t;
 
+/* A checksum a put is sent with and an existing object is compared by:
+ * CRC-64/NVME (S3's default, `checksum = crc64nvme`) or SHA-256
+ * (`checksum = sha256`).  Only the named algorithm's field is read. */
+typedef enum { STORE_SUM_CRC64NVME, STORE_SUM_SHA256 } store_sum_alg_t;
+
+typedef struct {
+    store_sum_alg_t alg;
+    uint64_t crc64;
+    uint8_t sha256[SHA256_LEN];
+} store_sum_t;
+
+/* "crc64nvme" or "sha256". */
+const char *store_sum_alg_name(store_sum_alg_t alg);
+/* Parses that name; ERR_INVALID for anything else. */
+err_code_t store_sum_alg_parse(const char *name, store_sum_alg_t *alg);
+/* The checksum as S3 writes it (base64; 12 characters for the CRC, 44 for
+ * SHA-256) into out (cap bytes, 45 is always enough); ERR_TOOBIG when it
+ * does not fit. */
+err_code_t store_sum_b64(const store_sum_t *sum, char *out, size_t cap);
+
 typedef struct {
     /* Writes data under key atomically (never a half-written object is
      * visible).  If an object already exists at key with the same SHA-256,
@@ -35,6 +55,13 @@ typedef struct {
      * modification (unix ms) without reading it; ERR_NOTFOUND when absent. */
     err_code_t (*stat)(store_t *s, const char *key, int64_t *bytes, int64_t *mtime_ms,
                        err_t *err);
+    /* put with the checksum in sum (borrowed), of either algorithm: sent
+     * with the object (S3: x-amz-checksum-crc64nvme or -sha256) and used to
+     * compare with an object already at key, as put does.  sum must match
+     * data: the back-end refuses (ERR_INVALID, or S3's BadDigest as
+     * ERR_PERMANENT) bytes that changed on the way. */
+    err_code_t (*put_sum)(store_t *s, const char *key, const void *data, size_t len,
+                          const store_sum_t *sum, const char *content_type, err_t *err);
 } store_ops_t;
 
 struct store {
@@ -56,6 +83,11 @@ static inline err_code_t store_put(store_t *s, const char *key, const void *data
                                    size_t len, const uint8_t sha256[SHA256_LEN],
                                    const char *content_type, err_t *err)
 { return s->ops->put(s, key, data, len, sha256, content_type, err); }
+/* See store_ops_t.put_sum. */
+static inline err_code_t store_put_sum(store_t *s, const char *key, const void *data,
+                                       size_t len, const store_sum_t *sum,
+                                       const char *content_type, err_t *err)
+{ return s->ops->put_sum(s, key, data, len, sum, content_type, err); }
 /* *url: new string, caller frees; *expires_unix 0 when it never expires. */
 static inline err_code_t store_url(store_t *s, const char *key, long ttl_s,
                                    char **url, int64_t *expires_unix, err_t *err)

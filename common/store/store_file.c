@@ -11,6 +11,7 @@
  * temporary files (".NAME.XXXXXX") out of the key space. */
 #include "store/store_file.h"
 #include "base/buf.h"
+#include "base/crc64nvme.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -130,9 +131,10 @@ static err_code_t no_links(const file_store_t *fs, char *path, int last, const c
     return ERR_OK;
 }
 
-/* 1 when path is a regular file of exactly len bytes whose SHA-256 is want;
- * 0 otherwise (absent, different, or unreadable — the put then rewrites). */
-static int same_content(const char *path, size_t len, const uint8_t want[SHA256_LEN])
+/* 1 when path is a regular file of exactly len bytes whose checksum (of
+ * want's algorithm) is want's; 0 otherwise (absent, different, or
+ * unreadable — the put then rewrites). */
+static int same_content(const char *path, size_t len, const store_sum_t *want)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
@@ -142,23 +144,29 @@ static int same_content(const char *path, size_t len, const uint8_t want[SHA256_
         close(fd);
         return 0;
     }
-    crypto_sha256_ctx *c = crypto_sha256_new();
+    bool sha = want->alg == STORE_SUM_SHA256;
+    crypto_sha256_ctx *c = sha ? crypto_sha256_new() : NULL;
+    uint64_t crc = CRC64NVME_INIT;
     uint8_t chunk[65536], got[SHA256_LEN];
     ssize_t n = 0;
-    while (c && (n = read(fd, chunk, sizeof chunk)) != 0) {
+    while ((c || !sha) && (n = read(fd, chunk, sizeof chunk)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || crypto_sha256_update(c, chunk, (size_t)n) != ERR_OK)
+        if (n < 0 || (sha && crypto_sha256_update(c, chunk, (size_t)n) != ERR_OK))
             break;
+        if (!sha)
+            crc = crc64nvme_update(crc, chunk, (size_t)n);
     }
     close(fd);
-    if (!c)
+    if (sha && !c)
         return 0;
     if (n != 0) {
         crypto_sha256_free(c);
         return 0;
     }
-    return crypto_sha256_final(c, got) == ERR_OK && crypto_equal(got, want, SHA256_LEN);
+    if (!sha)
+        return crc == want->crc64;
+    return crypto_sha256_final(c, got) == ERR_OK && crypto_equal(got, want->sha256, SHA256_LEN);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -322,26 +330,43 @@ static err_code_t write_atomic(const char *key, const char *path, const void *da
     return ERR_OK;
 }
 
-/* See store_ops_t.put.  sha256 may be NULL (then it is computed); when given
- * it must match data (ERR_INVALID otherwise: the caller's bytes changed).
- * ERR_INVALID for a bad key, ERR_IO when the file system refuses (full disk,
- * file size limit, permissions) — no partial file is left behind. */
-static err_code_t file_put(store_t *s, const char *key, const void *data, size_t len,
-                           const uint8_t sha256[SHA256_LEN], const char *content_type,
-                           err_t *err)
+static err_code_t write_checked(file_store_t *fs, const char *key, const void *data,
+                                size_t len, const store_sum_t *sum, err_t *err);
+
+/* See store_ops_t.put_sum: sum must match data (ERR_INVALID otherwise:
+ * the caller's bytes changed).  ERR_INVALID for a bad key, ERR_IO when the
+ * file system refuses (full disk, file size limit, permissions) — no
+ * partial file is left behind. */
+static err_code_t file_put_sum(store_t *s, const char *key, const void *data, size_t len,
+                               const store_sum_t *sum, const char *content_type, err_t *err)
 {
     file_store_t *fs = (file_store_t *)s;
-    uint8_t digest[SHA256_LEN];
     err_code_t rc = check_key(key, err);
+    (void)content_type;
     if (rc != ERR_OK)
         return rc;
     if (!data && len)
         return err_set(err, ERR_INVALID, "store put %s: no data", key);
-    if (crypto_sha256(data ? data : "", len, digest) != ERR_OK)
-        return err_set(err, ERR_INTERNAL, "store put %s: sha256 failed", key);
-    if (sha256 && !crypto_equal(digest, sha256, SHA256_LEN))
-        return err_set(err, ERR_INVALID, "store put %s: sha256 does not match the data", key);
+    if (sum->alg == STORE_SUM_CRC64NVME) {
+        if (crc64nvme(data, len) != sum->crc64)
+            return err_set(err, ERR_INVALID, "store put %s: crc64nvme does not match the data",
+                           key);
+    } else {
+        uint8_t digest[SHA256_LEN];
+        if (crypto_sha256(data ? data : "", len, digest) != ERR_OK)
+            return err_set(err, ERR_INTERNAL, "store put %s: sha256 failed", key);
+        if (!crypto_equal(digest, sum->sha256, SHA256_LEN))
+            return err_set(err, ERR_INVALID, "store put %s: sha256 does not match the data",
+                           key);
+    }
+    return write_checked(fs, key, data, len, sum, err);
+}
 
+/* The put once sum is known to match data. */
+static err_code_t write_checked(file_store_t *fs, const char *key, const void *data,
+                                size_t len, const store_sum_t *sum, err_t *err)
+{
+    err_code_t rc;
     char *path = key_path(fs, key);
     if (!path)
         return err_set(err, ERR_NOMEM, "store put %s: out of memory", key);
@@ -349,7 +374,7 @@ static err_code_t file_put(store_t *s, const char *key, const void *data, size_t
         free(path);
         return rc;
     }
-    if (same_content(path, len, digest)) {
+    if (same_content(path, len, sum)) {
         /* An earlier attempt wrote it; make sure its rename is durable too. */
         int e = sync_parent(path);
         rc = e ? err_set(err, ERR_IO, "store put %s: fsync directory: %s", key, strerror(e))
@@ -361,6 +386,26 @@ static err_code_t file_put(store_t *s, const char *key, const void *data, size_t
     }
     free(path);
     return rc;
+}
+
+/* See store_ops_t.put: put_sum with SHA-256.  sha256 may be NULL (then it
+ * is computed); when given it must match data. */
+static err_code_t file_put(store_t *s, const char *key, const void *data, size_t len,
+                           const uint8_t sha256[SHA256_LEN], const char *content_type,
+                           err_t *err)
+{
+    store_sum_t sum = {.alg = STORE_SUM_SHA256};
+    err_code_t rc = check_key(key, err);
+    if (rc != ERR_OK)
+        return rc;
+    if (!data && len)
+        return err_set(err, ERR_INVALID, "store put %s: no data", key);
+    if (crypto_sha256(data ? data : "", len, sum.sha256) != ERR_OK)
+        return err_set(err, ERR_INTERNAL, "store put %s: sha256 failed", key);
+    if (sha256 && !crypto_equal(sum.sha256, sha256, SHA256_LEN))
+        return err_set(err, ERR_INVALID, "store put %s: sha256 does not match the data", key);
+    (void)content_type;
+    return write_checked((file_store_t *)s, key, data, len, &sum, err);
 }
 
 static err_code_t percent_encode(buf_t *out, const char *s)
@@ -502,7 +547,8 @@ static void file_close(store_t *s)
     free(fs);
 }
 
-static const store_ops_t file_ops = {file_put, file_url, file_get, file_close, file_stat};
+static const store_ops_t file_ops = {file_put, file_url,   file_get,
+                                     file_close, file_stat, file_put_sum};
 
 /* Opens the store rooted at dir (relative paths are taken from the current
  * directory), creating dir and its missing parents with mode 0700 — posters

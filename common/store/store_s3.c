@@ -8,11 +8,19 @@
  * *); a 412 means an object is already there, and we compare checksums to
  * decide between "an earlier attempt already wrote this" and "overwrite".
  *
+ * put_sum with CRC-64/NVME (the default checksum) sends the CRC in
+ * x-amz-checksum-crc64nvme and, over https or to a loopback endpoint,
+ * x-amz-content-sha256: UNSIGNED-PAYLOAD (signed): TLS already protects
+ * the bytes on the way and S3 checks the CRC, so the 2 MB SHA-256 is not
+ * worked out at all.  Over plain http to anything else the payload is
+ * still hashed and signed.
+ *
  * Reply bodies we do not keep (errors, HEAD, CreateBucket) are capped at
  * SMALL_REPLY; object reads at STORE_S3_GET_MAX. */
 #include "store/store_s3.h"
 #include "base/buf.h"
 #include "aws/sigv4.h"
+#include "base/crc64nvme.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -150,18 +158,47 @@ static bool checksum_value(const char *b64, uint8_t out[SHA256_LEN])
     return ok;
 }
 
-/* Sets *same when the object at url holds len bytes hashing to sha256.
+/* The checksum a reply header reports for sum's algorithm, into got (same
+ * algorithm); false when absent or not a single-part value. */
+static bool reported_sum(const http_response_t *r, const store_sum_t *sum, store_sum_t *got)
+{
+    got->alg = sum->alg;
+    if (sum->alg == STORE_SUM_CRC64NVME)
+        return crc64nvme_parse_b64(http_response_header(r, "x-amz-checksum-crc64nvme"),
+                                   &got->crc64) == 0;
+    return checksum_value(http_response_header(r, "x-amz-checksum-sha256"), got->sha256);
+}
+
+static bool sum_equal(const store_sum_t *a, const store_sum_t *b)
+{
+    if (a->alg != b->alg)
+        return false;
+    return a->alg == STORE_SUM_CRC64NVME ? a->crc64 == b->crc64
+                                         : crypto_equal(a->sha256, b->sha256, SHA256_LEN);
+}
+
+/* sum's algorithm over data[0..len) into out. */
+static err_code_t sum_of(const void *data, size_t len, store_sum_alg_t alg, store_sum_t *out)
+{
+    out->alg = alg;
+    if (alg == STORE_SUM_CRC64NVME) {
+        out->crc64 = crc64nvme(data, len);
+        return ERR_OK;
+    }
+    return crypto_sha256(data ? data : "", len, out->sha256);
+}
+
+/* Sets *same when the object at url holds len bytes with checksum sum.
  * HEAD with checksum mode answers from the stored checksum; an object
- * without one (written by another tool, or a server that keeps none) is
- * read back, at most len + 1 bytes, and hashed.  A vanished object is
- * simply not the same. */
+ * without one of sum's algorithm (written by another tool, or a server
+ * that keeps none) is read back, at most len + 1 bytes, and checksummed.
+ * A vanished object is simply not the same. */
 static err_code_t existing_matches(s3_store_t *s, const char *url, size_t len,
-                                   const uint8_t sha256[SHA256_LEN], bool *same,
-                                   err_t *err)
+                                   const store_sum_t *sum, bool *same, err_t *err)
 {
     static const http_header_t mode[] = {{"x-amz-checksum-mode", "ENABLED"}};
     http_response_t r;
-    uint8_t got[SHA256_LEN];
+    store_sum_t got;
     *same = false;
     http_response_init(&r);
     /* http.c applies no size cap to a HEAD: its Content-Length is the
@@ -176,8 +213,8 @@ static err_code_t existing_matches(s3_store_t *s, const char *url, size_t len,
     const char *cl = http_response_header(&r, "content-length");
     if (cl && strtoull(cl, NULL, 10) != (unsigned long long)len)
         goto out;
-    if (checksum_value(http_response_header(&r, "x-amz-checksum-sha256"), got)) {
-        *same = crypto_equal(got, sha256, SHA256_LEN);
+    if (reported_sum(&r, sum, &got)) {
+        *same = sum_equal(&got, sum);
         goto out;
     }
     rc = call(s->client, "GET", url, NULL, 0, NULL, 0, NULL, len + 1, &r, err);
@@ -185,27 +222,29 @@ static err_code_t existing_matches(s3_store_t *s, const char *url, size_t len,
         rc = ERR_OK;
         err_clear(err);
     } else if (rc == ERR_OK && r.body.len == len) {
-        if (crypto_sha256(r.body.data ? r.body.data : (const uint8_t *)"", len, got) != ERR_OK)
-            rc = err_set(err, ERR_INTERNAL, "sha256 failed");
+        if (sum_of(r.body.data, len, sum->alg, &got) != ERR_OK)
+            rc = err_set(err, ERR_INTERNAL, "checksum failed");
         else
-            *same = crypto_equal(got, sha256, SHA256_LEN);
+            *same = sum_equal(&got, sum);
     }
 out:
     http_response_free(&r);
     return rc;
 }
 
-/* PutObject with both checksums; create_only adds If-None-Match: *. */
+/* PutObject with the payload hash (hex, or UNSIGNED-PAYLOAD) and the
+ * checksum header; create_only adds If-None-Match: *. */
 static err_code_t put_object(s3_store_t *s, const char *url, const void *data, size_t len,
-                             const char *hex, const char *b64, const char *ctype,
-                             bool create_only, http_response_t *r, err_t *err)
+                             const char *payload, const char *sum_header, const char *b64,
+                             const char *ctype, bool create_only, http_response_t *r,
+                             err_t *err)
 {
     const http_header_t h[] = {
         {"Content-Type", ctype},
-        {"x-amz-checksum-sha256", b64},
+        {sum_header, b64},
         {"If-None-Match", "*"},
     };
-    err_code_t rc = call(s->client, "PUT", url, h, create_only ? 3 : 2, data, len, hex,
+    err_code_t rc = call(s->client, "PUT", url, h, create_only ? 3 : 2, data, len, payload,
                          SMALL_REPLY, r, err);
     /* S3 answers every stored object with its ETag.  A 2xx without one is
      * something else answering (a proxy's HTML page): the object is not
@@ -216,46 +255,48 @@ static err_code_t put_object(s3_store_t *s, const char *url, const void *data, s
     return rc;
 }
 
-/* See store_ops_t.put.  sha256 may be NULL (then it is computed); it is
- * sent as is, not recomputed, and S3 refuses the put (XAmzContentSHA256
- * Mismatch or BadDigest, ERR_PERMANENT) when it does not match data.
- * ERR_INVALID for a bad key; a 409 ConditionalRequestConflict (another
- * conditional write to the key in flight) is returned as ERR_UNAVAILABLE so
- * the caller retries later. */
-static err_code_t s3_put(store_t *st, const char *key, const void *data, size_t len,
-                         const uint8_t sha256[SHA256_LEN], const char *content_type,
-                         err_t *err)
+/* See store_ops_t.put_sum.  The checksum is sent as is, not recomputed,
+ * and S3 refuses the put (BadDigest, or XAmzContentSHA256Mismatch for a
+ * signed payload; ERR_PERMANENT) when it does not match data.  ERR_INVALID
+ * for a bad key; a 409 ConditionalRequestConflict (another conditional
+ * write to the key in flight) is returned as ERR_UNAVAILABLE so the caller
+ * retries later. */
+static err_code_t s3_put_sum(store_t *st, const char *key, const void *data, size_t len,
+                             const store_sum_t *sum, const char *content_type, err_t *err)
 {
     s3_store_t *s = (s3_store_t *)st;
-    uint8_t digest[SHA256_LEN];
-    char hex[SHA256_HEX_LEN], *url = NULL;
-    buf_t b64 = BUF_INIT;
+    char payload[SHA256_HEX_LEN], b64[48], *url = NULL;
     http_response_t r;
     bool same = false;
 
     if (!data && len)
         return err_set(err, ERR_INVALID, "s3 put %s: no data", key ? key : "");
-    if (!sha256) {
-        if (crypto_sha256(data ? data : "", len, digest) != ERR_OK)
-            return err_set(err, ERR_INTERNAL, "s3 put %s: sha256 failed", key ? key : "");
-        sha256 = digest;
-    }
     err_code_t rc = object_url(s, "put", key, &url, err);
     if (rc != ERR_OK)
         return rc;
-    hex_encode(sha256, SHA256_LEN, hex);
-    if (base64_encode(sha256, SHA256_LEN, &b64) != ERR_OK) {
+    if (store_sum_b64(sum, b64, sizeof b64) != ERR_OK) {
         free(url);
-        return err_set(err, ERR_NOMEM, "s3 put %s: out of memory", key);
+        return err_set(err, ERR_INTERNAL, "s3 put %s: checksum does not fit", key);
+    }
+    const char *sum_header = "x-amz-checksum-sha256";
+    if (sum->alg == STORE_SUM_SHA256) {
+        hex_encode(sum->sha256, SHA256_LEN, payload);
+    } else {
+        sum_header = "x-amz-checksum-crc64nvme";
+        if (strncmp(url, "https://", 8) == 0 || http_url_is_loopback(url))
+            snprintf(payload, sizeof payload, "%s", SIGV4_UNSIGNED_PAYLOAD);
+        else if (crypto_sha256_hex(data ? data : "", len, payload) != ERR_OK)
+            rc = err_set(err, ERR_INTERNAL, "s3 put %s: sha256 failed", key);
     }
     const char *ctype = content_type && *content_type ? content_type
                                                       : "application/octet-stream";
-    const char *b64s = (const char *)b64.data;
     http_response_init(&r);
-    rc = put_object(s, url, data ? data : "", len, hex, b64s, ctype, true, &r, err);
+    if (rc == ERR_OK)
+        rc = put_object(s, url, data ? data : "", len, payload, sum_header, b64, ctype, true,
+                        &r, err);
     if (rc != ERR_OK && r.status == 412) {
         err_clear(err);
-        rc = existing_matches(s, url, len, sha256, &same, err);
+        rc = existing_matches(s, url, len, sum, &same, err);
         /* The key is deterministic (BATCH/JOB.EXT) and only the worker
          * holding the job's ledger claim writes it.  Different bytes there
          * mean this job was generated again after an attempt that stored its
@@ -266,7 +307,8 @@ static err_code_t s3_put(store_t *st, const char *key, const void *data, size_t 
          * leave the loser's bytes; an If-Match on the ETag seen would close
          * that, but both images answer the same spec. */
         if (rc == ERR_OK && !same)
-            rc = put_object(s, url, data ? data : "", len, hex, b64s, ctype, false, &r, err);
+            rc = put_object(s, url, data ? data : "", len, payload, sum_header, b64, ctype,
+                            false, &r, err);
     }
     if (rc != ERR_OK) {
         if (r.status == 409 && err && strcmp(err->service_code, "ConditionalRequestConflict") == 0)
@@ -274,9 +316,24 @@ static err_code_t s3_put(store_t *st, const char *key, const void *data, size_t 
         err_prefix(err, "s3 put %s", key);
     }
     http_response_free(&r);
-    buf_free(&b64);
     free(url);
     return rc;
+}
+
+/* See store_ops_t.put: put_sum with SHA-256.  sha256 may be NULL (then it
+ * is computed). */
+static err_code_t s3_put(store_t *st, const char *key, const void *data, size_t len,
+                         const uint8_t sha256[SHA256_LEN], const char *content_type,
+                         err_t *err)
+{
+    store_sum_t sum = {.alg = STORE_SUM_SHA256};
+    if (!data && len)
+        return err_set(err, ERR_INVALID, "s3 put %s: no data", key ? key : "");
+    if (sha256)
+        memcpy(sum.sha256, sha256, SHA256_LEN);
+    else if (crypto_sha256(data ? data : "", len, sum.sha256) != ERR_OK)
+        return err_set(err, ERR_INTERNAL, "s3 put %s: sha256 failed", key ? key : "");
+    return s3_put_sum(st, key, data, len, &sum, content_type, err);
 }
 
 /* See store_ops_t.url: a presigned GET valid ttl_s seconds, at most 7 days
@@ -313,7 +370,7 @@ static err_code_t s3_get(store_t *st, const char *key, uint8_t **data, size_t *l
     static const http_header_t mode[] = {{"x-amz-checksum-mode", "ENABLED"}};
     s3_store_t *s = (s3_store_t *)st;
     char *url = NULL;
-    uint8_t want[SHA256_LEN], got[SHA256_LEN];
+    store_sum_t want, got;
     http_response_t r;
     *data = NULL;
     *len = 0;
@@ -329,13 +386,14 @@ static err_code_t s3_get(store_t *st, const char *key, uint8_t **data, size_t *l
             err->code = ERR_NOTFOUND;
     }
     /* S3 reports the checksum stored at put time: check what arrived. */
-    if (rc == ERR_OK && checksum_value(http_response_header(&r, "x-amz-checksum-sha256"),
-                                       want)) {
-        const void *body = r.body.data ? (const void *)r.body.data : "";
-        if (crypto_sha256(body, r.body.len, got) != ERR_OK ||
-            !crypto_equal(want, got, SHA256_LEN))
+    want.alg = STORE_SUM_CRC64NVME;
+    if (rc == ERR_OK && (reported_sum(&r, &want, &want) ||
+                         (want.alg = STORE_SUM_SHA256, reported_sum(&r, &want, &want)))) {
+        if (sum_of(r.body.data, r.body.len, want.alg, &got) != ERR_OK ||
+            !sum_equal(&want, &got))
             rc = err_set(err, ERR_INVALID, "the %zu bytes received do not match the "
-                         "object's SHA-256 checksum", r.body.len);
+                         "object's %s checksum", r.body.len,
+                         want.alg == STORE_SUM_SHA256 ? "SHA-256" : "CRC-64/NVME");
     }
     if (rc != ERR_OK) {
         err_prefix(err, "s3 get %s", key);
@@ -359,7 +417,7 @@ static void s3_close(store_t *st)
     free(s);
 }
 
-static const store_ops_t s3_ops = {s3_put, s3_url, s3_get, s3_close, NULL};
+static const store_ops_t s3_ops = {s3_put, s3_url, s3_get, s3_close, NULL, s3_put_sum};
 
 /* See store_s3.h: one S3 client for the store's thread, env borrowed. */
 store_t *store_s3_open_env(aws_env_t *env, const char *url, err_t *err)

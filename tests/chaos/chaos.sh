@@ -45,6 +45,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export ROOT=${ROOT:-$(cd "$here/../.." && pwd)}
 export BIN=${BIN:-$ROOT/bin} BUILD=${BUILD:-$ROOT/build/rel}
+# The checker (check.py) proves every stored object is the ledger's result
+# by its SHA-256, so the workers store with that checksum; the default
+# CRC-64/NVME path is checked by aws_e2e.sh and e2e_embedded.sh.
+export ONESHEET_CHECKSUM=sha256
 MODE=both ROUNDS=${ROUNDS:-3} JOBS=${JOBS:-20} WORKERS=${WORKERS:-3}
 CONCURRENCY=${CONCURRENCY:-2} KILLS=${KILLS:-4} VISIBILITY=${VISIBILITY:-5}
 SEED=${SEED:-$(( $(date +%s) % 100000 ))} MUTATE=0 RETRY=${RETRY:-0}

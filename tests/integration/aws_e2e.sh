@@ -4,7 +4,10 @@
 # If-None-Match and checksums; the Bedrock stand-in verifies signatures too.
 #   - onesheet init creates queue + DLQ, table and bucket (and is idempotent)
 #   - 200 jobs, two workers: every job succeeded in DynamoDB, its presigned
-#     URL downloads with curl and matches the ledger's SHA-256
+#     URL downloads with curl and matches the ledger's CRC-64/NVME; the
+#     posters (no text: the art plus metadata) are stored once, sent with
+#     x-amz-checksum-crc64nvme and UNSIGNED-PAYLOAD, which the S3 proxy
+#     checked against every body
 #   - a filtered prompt ends filtered with nothing stored
 #   - throttling and 503s are retried to success
 #   - a job that always fails lands in the dead-letter queue and is failed
@@ -37,6 +40,8 @@ print('THROTTLEONCEME: a poster whose first call is throttled')" > "$T/jobs.txt"
 batch=$("$BIN/onesheet" submit "$T/jobs.txt" 2>"$T/submit.err") || { cat "$T/submit.err"; fail submit; }
 fb=$("$BIN/onesheet" submit --prompt "FILTERME: a poster the content filter blocks" 2>/dev/null)
 eb=$("$BIN/onesheet" submit --prompt "THROTTLEME: a poster that is always throttled" 2>/dev/null)
+tb=$("$BIN/onesheet" submit --prompt "A poster with its title set over the art" \
+    --title "The Lighthouse Keeper" 2>/dev/null)
 "$BIN/onesheet-worker" --concurrency 4 --drain --visibility 20 2>"$T/w1.log" &
 w1=$!; PIDS+=($w1)
 "$BIN/onesheet-worker" --concurrency 4 --drain --visibility 20 2>"$T/w2.log" &
@@ -56,13 +61,15 @@ bad = [r for r in rows if r['state'] != 'succeeded']
 assert not bad, bad[:3]
 for r in rows:
     assert 'X-Amz-Signature=' in r['url'], r['url']
-    print(r['sha256'], r['url'])
+    assert r['checksum_alg'] == 'crc64nvme' and 'sha256' not in r, r
+    assert r['art_is_poster'] is True and r['art_key'].endswith('.png'), r
+    print(r['checksum'], r['url'])
 PY
 n=0
-while read -r sha url; do
+while read -r sum url; do
     curl -fsS "$url" -o "$T/p.png" || fail "curl could not download a presigned URL"
     is_png "$T/p.png" || fail "downloaded object is not a PNG"
-    [ "$(sha256sum "$T/p.png" | cut -d' ' -f1)" = "$sha" ] || fail "downloaded bytes differ from the ledger's sha256"
+    [ "$(crc64_b64 "$T/p.png")" = "$sum" ] || fail "downloaded bytes differ from the ledger's crc64nvme"
     n=$((n + 1))
 done < "$T/urls"
 ok "202 jobs succeeded in DynamoDB across two workers; $n presigned URLs download and match"
@@ -144,3 +151,26 @@ s = json.load(sys.stdin)
 rej = s.get('rejected', {})
 assert rej.get('auth', 0) == 0 and rej.get('invalid', 0) == 0, s" || fail "the Bedrock stand-in rejected a request"
 ok "every request's signature verified (0 rejections)"
+
+# The lean byte path: one object per text-less job (no JOB.raw.png), each
+# put with its CRC (checked by the proxy) and an unsigned payload.
+objs=$(find "$EMU_DIR" -name '*._S3rver_object' | grep -c "/$batch/" || true)
+[ "$objs" = 202 ] || fail "expected 202 objects for the batch (stored once), found $objs"
+[ "$(find "$EMU_DIR" -path "*/$batch/*.raw.png._S3rver_object" | wc -l)" = 0 ] ||
+    fail "raw art stored beside a text-less poster"
+curl -fsS "$S3_PROXY/__sigproxy/stats" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+assert s['crc_checked'] >= 202 and s['unsigned_payload'] >= 202 and s['bad_digest'] == 0, s" ||
+    fail "the S3 proxy did not see CRC-checked unsigned puts"
+ok "text-less posters stored once, with x-amz-checksum-crc64nvme and UNSIGNED-PAYLOAD"
+# A poster with text keeps its raw art beside it, and says so.
+"$BIN/onesheet" status "$tb" --json | python3 -c "
+import json, sys
+j = [json.loads(l) for l in sys.stdin][1]
+assert j['state'] == 'succeeded' and j['art_is_poster'] is False, j
+assert j['art_key'].endswith('.raw.png') and j['checksum_alg'] == 'crc64nvme', j
+print(j['art_key'])" > "$T/tart" || fail "status of the titled poster"
+[ -n "$(find "$EMU_DIR" -path "*$(cat "$T/tart")._S3rver_object")" ] || fail "no raw art beside the titled poster"
+ok "a poster with text keeps its raw art (art_is_poster false, art_key JOB.raw.png)"
+

@@ -27,6 +27,13 @@ out=$("$tools/bench_floor" --jobs 2 --image-bytes 30000 --sends 1 --no-sha256) |
     fail "bench_floor --sends 1 --no-sha256 exited $?"
 printf '%s\n' "$out" | grep -q '^bench=floor part=all .* sends=1 hash=none .* sha256=-$' ||
     fail "--sends 1 --no-sha256 not reported: $out"
+out=$("$tools/bench_floor" --jobs 2 --image-bytes 30000 --sends 1 --crc64nvme --dump "$T/img.crc") ||
+    fail "bench_floor --sends 1 --crc64nvme exited $?"
+printf '%s\n' "$out" | grep -q '^bench=floor part=all .* sends=1 hash=crc64nvme .* sha256=-$' ||
+    fail "--crc64nvme not reported: $out"
+want=$("${ONESHEET_TEST_TOOLS:-$BUILD/tools}/crc64sum" "$T/img.crc" | cut -d' ' -f1)
+printf '%s\n' "$out" | grep -q "^bench=floor part=crc64nvme ms_per_job=[0-9.]* impl=[a-z]* crc=$want$" ||
+    fail "the floor's CRC is not the image's ($want): $out"
 ok "the parts can be left out, and the line says so"
 
 for bad in "--jobs 0" "--jobs 2x" "--image-bytes 2" "--image-bytes 12x" "--chunk 3" "--chunk" \

@@ -43,16 +43,19 @@ expect_status 65 "$BIN/onesheet" cancel jnosuchjob00000000000
 ok "worker drained: $((total - 3)) succeeded, 2 cancelled, the Bedrock job left queued"
 
 # One poster per succeeded job, at BATCH/JOB.png, matching the ledger's
-# sha256, and the engine's art beside it at BATCH/JOB.raw.png.
+# CRC-64/NVME (the default checksum), and the engine's art beside it at
+# BATCH/JOB.raw.png (draft proofs carry text, so the poster is not the art).
 files=$(find "$ONESHEET_STATE_DIR/posters" -type f | wc -l)
 [ "$files" = $((2 * (total - 3))) ] || fail "expected $((2 * (total - 3))) files, found $files"
-while IFS='|' read -r b j sha url; do
+while IFS='|' read -r b j alg sum art url; do
     f="$ONESHEET_STATE_DIR/posters/$b/$j.png"
     is_png "$f" || fail "$f is not a PNG"
     is_png "$ONESHEET_STATE_DIR/posters/$b/$j.raw.png" || fail "$j has no raw art"
-    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] || fail "$f checksum differs from ledger"
+    [ "$alg" = crc64nvme ] || fail "$j: checksum_alg $alg"
+    [ "$(crc64_b64 "$f")" = "$sum" ] || fail "$f checksum differs from ledger"
+    [ "$art" = "$b/$j.raw.png" ] || fail "$j: art_key $art"
     [ "$url" = "file://$f" ] || fail "url $url"
-done < <(db "select batch_id, job_id, sha256, url from ledger_jobs where state='succeeded'")
+done < <(db "select batch_id, job_id, checksum_alg, checksum, art_key, url from ledger_jobs where state='succeeded'")
 ok "one valid PNG per job, checksums match"
 
 # status: batch table, batch detail, one job, JSON.

@@ -44,12 +44,12 @@ ok "disk full: store writes fail with EFBIG, retried (code io), jobs $states, no
 # 2. The limit lifted: everything completes.
 fm_worker "$T/w2.log" 45 --concurrency 2 --visibility 2 || fail "worker exit status after the lift"
 fm_expect "$batch" "succeeded=3"
-"$BIN/onesheet" list --batch "$batch" --json | jq -r '"\(.id) \(.bytes) \(.sha256)"' >"$T/res"
-while read -r id bytes sha; do
+"$BIN/onesheet" list --batch "$batch" --json | jq -r '"\(.id) \(.bytes) \(.checksum)"' >"$T/res"
+while read -r id bytes sum; do
     f=$ONESHEET_STATE_DIR/posters/$batch/$id.png
     is_png "$f" || fail "$id: not a PNG"
     [ "$(stat -c %s "$f")" = "$bytes" ] || fail "$id: $(stat -c %s "$f") bytes, ledger says $bytes"
-    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] || fail "$id: SHA-256 differs from the ledger"
+    [ "$(crc64_b64 "$f")" = "$sum" ] || fail "$id: CRC-64/NVME differs from the ledger"
 done <"$T/res"
 extra=$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f ! -name '*.png' | wc -l)
 [ "$extra" = 0 ] || fail "$extra stray files in the store after recovery"

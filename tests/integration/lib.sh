@@ -24,6 +24,8 @@ expect_status() {
     set +e; "$@" >"$T/out" 2>"$T/err"; local got=$?; set -e
     [ "$got" = "$want" ] || { cat "$T/err" >&2; fail "expected exit $want, got $got: $*"; }
 }
+# crc64_b64 FILE: the file's CRC-64/NVME as the ledger and S3 keep it.
+crc64_b64() { "${ONESHEET_TEST_TOOLS:-$BUILD/tools}/crc64sum" --b64 "$1"; }
 # is_png FILE: checks the PNG signature.
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/crc64nvme.h"
 #include "aws/sigv4.h"
 #include "store/store_s3.h"
 #include "store_conformance.h"
@@ -347,6 +348,32 @@ static void checksum_header_that_does_not_match_is_bad_digest(void **state)
     aws_client_free(c);
 }
 
+/* Issue 21: a put with CRC-64/NVME goes with an unsigned payload (the
+ * proxy is on loopback) and is checked by its CRC; a body that is not the
+ * one the CRC was made of is refused with BadDigest, nothing stored. */
+static void crc_puts_are_unsigned_and_a_corrupted_body_is_bad_digest(void **state)
+{
+    (void)state;
+    err_t e;
+    uint8_t *got = NULL;
+    size_t len = 0;
+    long unsigned0 = proxy_stat("unsigned_payload"), bad0 = proxy_stat("bad_digest");
+    store_sum_t sum = {.alg = STORE_SUM_CRC64NVME, .crc64 = crc64nvme("the bytes", 9)};
+    if (store_put_sum(L.s, "b1/j5.png", "the bytes", 9, &sum, "image/png", &e) != ERR_OK)
+        fail_msg("crc put: %s", e.msg);
+    assert_true(proxy_stat("unsigned_payload") > unsigned0);
+    assert_int_equal(store_get(L.s, "b1/j5.png", &got, &len, &e), ERR_OK);
+    assert_int_equal(len, 9);
+    assert_memory_equal(got, "the bytes", 9);
+    free(got);
+    got = NULL;
+    assert_int_equal(store_put_sum(L.s, "b1/j6.png", "the bytEs", 9, &sum, "image/png", &e),
+                     ERR_PERMANENT);
+    assert_string_equal(e.service_code, "BadDigest");
+    assert_int_equal(proxy_stat("bad_digest"), bad0 + 1);
+    assert_int_equal(store_get(L.s, "b1/j6.png", &got, &len, &e), ERR_NOTFOUND);
+}
+
 static void get_of_a_missing_key_is_notfound(void **state)
 {
     (void)state;
@@ -445,6 +472,7 @@ int main(void)
         cmocka_unit_test(second_put_goes_through_412_and_overwrites_only_other_bytes),
         cmocka_unit_test(put_with_a_wrong_sha256_is_refused_and_stores_nothing),
         cmocka_unit_test(checksum_header_that_does_not_match_is_bad_digest),
+        cmocka_unit_test(crc_puts_are_unsigned_and_a_corrupted_body_is_bad_digest),
         cmocka_unit_test(get_of_a_missing_key_is_notfound),
         cmocka_unit_test(request_signed_with_a_wrong_secret_is_rejected),
         cmocka_unit_test(proxy_rejected_only_the_deliberately_bad_requests),

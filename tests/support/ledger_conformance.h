@@ -101,7 +101,8 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(quota_put_is_a_compare_and_swap, arg) \
     X(quota_buckets_are_listed_by_key, arg) \
     X(bad_quota_writes_are_refused, arg) \
-    X(two_clients_never_hold_the_same_token, arg)
+    X(two_clients_never_hold_the_same_token, arg) \
+    X(success_records_the_checksum_and_the_art, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

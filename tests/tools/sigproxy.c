@@ -19,7 +19,7 @@
  * dynalite wants an Authorization header (and checks nothing in it).
  *
  * --s3-preconditions enforces what s3rver ignores: x-amz-checksum-sha256
- * must be the body's (400 BadDigest); a PutObject with If-None-Match: * is
+ * and x-amz-checksum-crc64nvme must be the body's (400 BadDigest); a PutObject with If-None-Match: * is
  * refused with 412 PreconditionFailed when a HEAD upstream finds the object;
  * and the checksums of objects put through the proxy are returned on
  * HEAD/GET with x-amz-checksum-mode: ENABLED, as S3 does.
@@ -41,6 +41,7 @@
  * counts go to --log (one key=value line per event) and stderr on SIGTERM.
  * Only 127.0.0.1 with an ephemeral port is supported (the fake server). */
 #include "base/buf.h"
+#include "base/crc64nvme.h"
 #include "base/crypto.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
@@ -81,6 +82,8 @@ typedef struct {
         injected, upstream_errors, accepted;
     char *ck_path[MAX_CHECKSUMS]; /* objects put through us and their checksum */
     char ck_value[MAX_CHECKSUMS][48];
+    bool ck_crc[MAX_CHECKSUMS];   /* the value is a CRC-64/NVME, not a SHA-256 */
+    atomic_long unsigned_payload, crc_checked;
     size_t nck;
 } proxy_t;
 
@@ -156,11 +159,13 @@ static void stats_json(buf_t *b)
 {
     buf_appendf(b, "{\"requests\":%ld,\"rejected\":%ld,\"accepted\":%ld,"
                 "\"payload_mismatch\":%ld,\"bad_digest\":%ld,\"precondition_failed\":%ld,"
-                "\"injected\":%ld,\"upstream_errors\":%ld}",
+                "\"injected\":%ld,\"upstream_errors\":%ld,\"unsigned_payload\":%ld,"
+                "\"crc_checked\":%ld}",
                 atomic_load(&P.requests), atomic_load(&P.rejected), atomic_load(&P.accepted),
                 atomic_load(&P.payload_mismatch), atomic_load(&P.bad_digest),
                 atomic_load(&P.precondition_failed), atomic_load(&P.injected),
-                atomic_load(&P.upstream_errors));
+                atomic_load(&P.upstream_errors), atomic_load(&P.unsigned_payload),
+                atomic_load(&P.crc_checked));
 }
 
 /* Answers status with the service's error shape. */
@@ -288,6 +293,21 @@ static bool check_body(const fake_request_t *req, fake_response_t *resp)
                     "computed.");
         return false;
     }
+    if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") == 0)
+        atomic_fetch_add(&P.unsigned_payload, 1);
+    const char *crc = P.s3_pre ? fake_request_header(req, "x-amz-checksum-crc64nvme") : NULL;
+    if (crc) {
+        char want[CRC64NVME_B64_LEN];
+        crc64nvme_b64(crc64nvme(req->body, req->body_len), want);
+        atomic_fetch_add(&P.crc_checked, 1);
+        if (strcmp(crc, want) != 0) {
+            atomic_fetch_add(&P.bad_digest, 1);
+            logf_("event=bad_digest alg=crc64nvme method=%s path=%s", req->method, req->path);
+            reply_error(resp, 400, "BadDigest",
+                        "The CRC64NVME you specified did not match the calculated checksum.");
+            return false;
+        }
+    }
     const char *ck = P.s3_pre ? fake_request_header(req, "x-amz-checksum-sha256") : NULL;
     if (ck) {
         buf_t b64 = BUF_INIT;
@@ -367,12 +387,15 @@ static void checksum_header(const char *path, fake_response_t *resp)
     pthread_mutex_lock(&P.mu);
     for (size_t i = 0; i < P.nck; i++)
         if (strcmp(P.ck_path[i], path) == 0 && P.ck_value[i][0])
-            fake_response_header(resp, "x-amz-checksum-sha256", P.ck_value[i]);
+            fake_response_header(resp, P.ck_crc[i] ? "x-amz-checksum-crc64nvme"
+                                                   : "x-amz-checksum-sha256", P.ck_value[i]);
     pthread_mutex_unlock(&P.mu);
 }
 
-static void checksum_remember(const char *path, const char *value)
+static void checksum_remember(const char *path, const fake_request_t *req)
 {
+    const char *crc = fake_request_header(req, "x-amz-checksum-crc64nvme");
+    const char *value = crc ? crc : fake_request_header(req, "x-amz-checksum-sha256");
     pthread_mutex_lock(&P.mu);
     size_t i = 0;
     while (i < P.nck && strcmp(P.ck_path[i], path) != 0)
@@ -381,6 +404,8 @@ static void checksum_remember(const char *path, const char *value)
         P.nck++;
     if (i < P.nck)
         snprintf(P.ck_value[i], sizeof P.ck_value[i], "%s", value ? value : "");
+    if (i < P.nck)
+        P.ck_crc[i] = crc != NULL;
     pthread_mutex_unlock(&P.mu);
 }
 
@@ -454,7 +479,7 @@ static void conditional_put(const fake_request_t *req, fake_response_t *resp)
     long put = forward(req, "PUT", true, resp);
     pthread_mutex_unlock(&P.put_mu);
     if (put >= 200 && put < 300)
-        checksum_remember(req->path, fake_request_header(req, "x-amz-checksum-sha256"));
+        checksum_remember(req->path, req);
 }
 
 /* An accepted request: body checks, S3 preconditions, upstream. */
@@ -472,7 +497,7 @@ static void serve(const fake_request_t *req, fake_response_t *resp)
     if (!P.s3_pre || st < 200 || st >= 300 || !is_object_path(req->path))
         return;
     if (put) {
-        checksum_remember(req->path, fake_request_header(req, "x-amz-checksum-sha256"));
+        checksum_remember(req->path, req);
     } else if (strcmp(req->method, "HEAD") == 0 || strcmp(req->method, "GET") == 0) {
         const char *mode = fake_request_header(req, "x-amz-checksum-mode");
         if (mode && strcasecmp(mode, "ENABLED") == 0)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/b64fast.h"
+#include "base/crc64nvme.h"
 #include "engine/bedrock_models.h"
 #include "engine/bedrock_stream.h"
 #include "base/crypto.h"
@@ -154,6 +155,11 @@ static void same(const char *what, const outcome_t *w, const outcome_t *st)
         return;
     uint8_t want[SHA256_LEN], got[SHA256_LEN];
     const buf_t *img = &st->r.image;
+    size_t head = img->len < 12 ? img->len : img->len - 12;
+    assert_true(st->r.crc_known);
+    if (st->r.crc64 != crc64nvme(img->data, img->len) ||
+        st->r.crc_head != crc64nvme(img->data, head))
+        fail_msg("%s: crc64 or crc_head is not the image's", what);
     assert_true(st->r.sha_known);
     assert_int_equal(crypto_sha256(img->data, img->len, want), ERR_OK);
     if (memcmp(want, st->r.sha256, SHA256_LEN) != 0)
@@ -307,6 +313,35 @@ static void a_two_megabyte_png_streams_intact_without_reallocating(void **state)
     assert_true(st.r.image.cap - st.r.image.len > BEDROCK_STREAM_SLACK);
     assert_int_equal(st.r.seed, 77);
     outcome_free(&st);
+    bedrock_stream_free(s);
+    buf_free(&img);
+    buf_free(&body);
+}
+
+/* Without the SHA-256 (checksum = crc64nvme, the default) the stream
+ * gives only the CRCs, and they are the image's. */
+static void without_sha256_the_stream_gives_the_crc_alone(void **state)
+{
+    (void)state;
+    buf_t img = BUF_INIT, body = BUF_INIT;
+    bedrock_stream_t *s = bedrock_stream_new(64u << 20);
+    outcome_t st;
+    rng_state = 9;
+    image_bytes(&img, "png", 300000);
+    reply(&body, shapes_fmt[0][1], &img);
+    bedrock_stream_want_sha256(s, false);
+    for (int split = 0; split <= 4; split++) {
+        streamed(s, model(SD35), body.data, body.len, "png", split, split & 1 ? 0 : body.len,
+                 &st);
+        assert_int_equal(st.rc, ERR_OK);
+        assert_memory_equal(st.r.image.data, img.data, img.len);
+        assert_false(st.r.sha_known);
+        assert_null(st.r.sha_head);
+        assert_true(st.r.crc_known);
+        assert_true(st.r.crc64 == crc64nvme(img.data, img.len));
+        assert_true(st.r.crc_head == crc64nvme(img.data, img.len - 12));
+        outcome_free(&st);
+    }
     bedrock_stream_free(s);
     buf_free(&img);
     buf_free(&body);
@@ -759,6 +794,7 @@ int main(void)
         cmocka_unit_test(decoders_round_trip_in_place_and_stop_at_the_length),
         cmocka_unit_test(good_replies_of_every_shape_and_format_stream_alike),
         cmocka_unit_test(a_two_megabyte_png_streams_intact_without_reallocating),
+        cmocka_unit_test(without_sha256_the_stream_gives_the_crc_alone),
         cmocka_unit_test(bad_reply_corpus_streams_like_the_whole_body),
         cmocka_unit_test(escapes_breaks_bad_characters_and_padding_stream_alike),
         cmocka_unit_test(escaped_slashes_stream_and_give_back_their_text),

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "setup/config.h"
+#include "store/store.h"
 #include "testutil.h"
 
 /* A fake environment: NAME=VALUE pairs. */
@@ -87,6 +88,8 @@ static void bad_file_values_name_file_line_and_key(void **state)
         {"log_json = maybe\n", ":1: log_json:"},
         {"max_receives = 0\n", ":1: max_receives:"},
         {"visibility_timeout = 12x\n", ":1: visibility_timeout:"},
+        {"checksum = md5\n", ":1: checksum: expected crc64nvme or sha256, got \"md5\""},
+        {"checksum = CRC64NVME\n", ":1: checksum: expected crc64nvme or sha256"},
     };
     char *dir = tu_mkdtemp();
     char path[512];
@@ -140,6 +143,32 @@ static void bad_env_value_names_the_variable(void **state)
     fake_env = env;
     assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "ONESHEET_URL_TTL: url_ttl"));
+    config_free(&c);
+}
+
+/* Issue 21: the checksum posters are stored with, crc64nvme unless told
+ * (file or ONESHEET_CHECKSUM); a bad environment value names the variable. */
+static void checksum_defaults_to_crc64nvme_and_takes_sha256(void **state)
+{
+    (void)state;
+    config_t c;
+    err_t e;
+    const char *none[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", NULL};
+    fake_env = none;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_int_equal(c.checksum, STORE_SUM_CRC64NVME);
+    config_free(&c);
+    const char *sha[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", "ONESHEET_CHECKSUM=sha256",
+                         NULL};
+    fake_env = sha;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_OK);
+    assert_int_equal(c.checksum, STORE_SUM_SHA256);
+    config_free(&c);
+    const char *bad[] = {"HOME=/h", "ONESHEET_CONFIG=/dev/null", "ONESHEET_CHECKSUM=crc32",
+                         NULL};
+    fake_env = bad;
+    assert_int_equal(config_load(&c, NULL, fake_getenv, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "ONESHEET_CHECKSUM: checksum"));
     config_free(&c);
 }
 
@@ -281,6 +310,7 @@ int main(void)
         cmocka_unit_test(api_keys_accept_hash_lists_and_reject_anything_else),
         cmocka_unit_test(models_lists_known_ids_of_one_kind),
         cmocka_unit_test(webhook_secret_is_checked_and_never_echoed),
+        cmocka_unit_test(checksum_defaults_to_crc64nvme_and_takes_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/crc64nvme.h"
 #include "base/crypto.h"
 #include "store/store_file.h"
 #include "testutil.h"
@@ -256,6 +257,35 @@ static void put_with_wrong_checksum_is_refused(void **state)
                      ERR_OK);
 }
 
+/* CRC-64/NVME (issue 21): a wrong CRC is refused with nothing written; the
+ * same bytes again rewrite nothing (compared by CRC); other bytes replace. */
+static void crc_put_checks_its_crc_and_compares_by_it(void **state)
+{
+    fixture_t *f = *state;
+    err_t e;
+    char path[4096];
+    struct stat before, after;
+    store_sum_t sum = {.alg = STORE_SUM_CRC64NVME, .crc64 = crc64nvme("other", 5)};
+    snprintf(path, sizeof path, "%s/b1/j.png", f->dir);
+    assert_int_equal(store_put_sum(f->s, "b1/j.png", "bytes", 5, &sum, "image/png", &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(e.msg, "crc64nvme"));
+    assert_int_equal(stat(path, &before), -1);
+    sum.crc64 = crc64nvme("bytes", 5);
+    assert_int_equal(store_put_sum(f->s, "b1/j.png", "bytes", 5, &sum, "image/png", &e),
+                     ERR_OK);
+    assert_int_equal(stat(path, &before), 0);
+    assert_int_equal(store_put_sum(f->s, "b1/j.png", "bytes", 5, &sum, "image/png", &e),
+                     ERR_OK);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    sum.crc64 = crc64nvme("BYTES", 5);
+    assert_int_equal(store_put_sum(f->s, "b1/j.png", "BYTES", 5, &sum, "image/png", &e),
+                     ERR_OK);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_not_equal(after.st_ino, before.st_ino);
+}
+
 static void url_is_absolute_file_url_that_never_expires(void **state)
 {
     fixture_t *f = *state;
@@ -387,6 +417,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_keys_are_rejected_and_write_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(put_with_wrong_checksum_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(crc_put_checks_its_crc_and_compares_by_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(url_is_absolute_file_url_that_never_expires, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(url_percent_encodes_outside_unreserved, setup,

@@ -1,6 +1,7 @@
 /* Tests for the S3 store (store_s3.c) against a fake S3 on loopback that
  * checks every request's SigV4 signature (header-signed and presigned),
- * keeps objects in memory, enforces If-None-Match: * and both checksums,
+ * keeps objects in memory, enforces If-None-Match: * and the checksums
+ * (x-amz-content-sha256, x-amz-checksum-sha256 and -crc64nvme),
  * and can answer with canned bad replies. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/crc64nvme.h"
 #include "fakeaws.h"
 #include "fakeserver.h"
 #include "base/redact.h"
@@ -28,6 +30,7 @@ typedef struct {
     char path[256];
     buf_t data;
     char checksum[48];          /* "" when the put sent none */
+    bool crc;                   /* checksum is x-amz-checksum-crc64nvme's */
 } obj_t;
 
 typedef struct {
@@ -37,6 +40,7 @@ typedef struct {
     bool keep_checksums;        /* report x-amz-checksum-sha256 back */
     int puts, heads, gets, rejected;
     char last_inm[8], last_ctype[64], last_ck[64], last_sha[72], last_path[256], last_body[512];
+    char last_crc[16];
     /* A canned reply to requests of canned_method (after the signature
      * check); status 0 means none. */
     const char *canned_method;
@@ -75,6 +79,7 @@ static void keep(srv_t *s, const char *path, const void *data, size_t len, const
     buf_reset(&o->data);
     buf_append(&o->data, data, len);
     snprintf(o->checksum, sizeof o->checksum, "%s", ck ? ck : "");
+    o->crc = false;
 }
 
 static void xml_error(fake_response_t *resp, int status, const char *code)
@@ -143,13 +148,19 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
         snprintf(s->last_ck, sizeof s->last_ck, "%s", hdr(req, "x-amz-checksum-sha256"));
         snprintf(s->last_sha, sizeof s->last_sha, "%s", hdr(req, "x-amz-content-sha256"));
         snprintf(s->last_body, sizeof s->last_body, "%.*s", (int)req->body_len, req->body);
+        snprintf(s->last_crc, sizeof s->last_crc, "%s", hdr(req, "x-amz-checksum-crc64nvme"));
         sha_b64(req->body, req->body_len, want);
-        if (s->last_ck[0] && strcmp(s->last_ck, want) != 0)
+        char want_crc[CRC64NVME_B64_LEN];
+        crc64nvme_b64(crc64nvme(req->body, req->body_len), want_crc);
+        if ((s->last_ck[0] && strcmp(s->last_ck, want) != 0) ||
+            (s->last_crc[0] && strcmp(s->last_crc, want_crc) != 0))
             xml_error(resp, 400, "BadDigest");
         else if (strcmp(s->last_inm, "*") == 0 && o)
             xml_error(resp, 412, "PreconditionFailed");
         else {
-            keep(s, req->path, req->body, req->body_len, s->last_ck);
+            keep(s, req->path, req->body, req->body_len,
+                 s->last_crc[0] ? s->last_crc : s->last_ck);
+            find(s, req->path)->crc = s->last_crc[0] != 0;
             fake_response_header(resp, "ETag", "\"0123456789abcdef0123456789abcdef\"");
         }
     } else if (!o) {
@@ -160,7 +171,8 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
         snprintf(len, sizeof len, "%zu", o->data.len);
         fake_response_header(resp, "Content-Length", len);
         if (s->keep_checksums && o->checksum[0] && mode && strcmp(mode, "ENABLED") == 0)
-            fake_response_header(resp, "x-amz-checksum-sha256", o->checksum);
+            fake_response_header(resp, o->crc ? "x-amz-checksum-crc64nvme"
+                                              : "x-amz-checksum-sha256", o->checksum);
         if (!head)
             fake_response_body(resp, o->data.data, o->data.len);
     }
@@ -332,6 +344,84 @@ static void put_with_a_wrong_sha256_is_refused_by_the_server(void **state)
     assert_string_equal(e.service_code, "XAmzContentSHA256Mismatch");
     assert_non_null(strstr(e.msg, "s3 put b1/j1.png"));
     assert_int_equal(f->srv.nobj, 0);
+}
+
+/* ---- CRC-64/NVME (issue 21) ---- */
+
+static err_code_t put_crc(fx_t *f, const char *key, const char *text, uint64_t crc, err_t *e)
+{
+    store_sum_t sum = {.alg = STORE_SUM_CRC64NVME, .crc64 = crc};
+    return store_put_sum(f->s, key, text, strlen(text), &sum, "image/png", e);
+}
+
+static void crc_put_sends_the_crc_and_an_unsigned_payload_to_loopback(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    char b64[CRC64NVME_B64_LEN];
+    crc64nvme_b64(crc64nvme("poster bytes", 12), b64);
+    assert_int_equal(put_crc(f, "b1/j1.png", "poster bytes", crc64nvme("poster bytes", 12), &e),
+                     ERR_OK);
+    assert_int_equal(f->srv.rejected, 0);   /* the signature covers UNSIGNED-PAYLOAD */
+    assert_string_equal(f->srv.last_crc, b64);
+    assert_string_equal(f->srv.last_ck, "");
+    assert_string_equal(f->srv.last_sha, "UNSIGNED-PAYLOAD");
+    assert_string_equal(f->srv.last_inm, "*");
+    assert_string_equal(f->srv.last_body, "poster bytes");
+}
+
+static void crc_put_of_a_corrupted_body_is_refused_and_nothing_stored(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    /* the CRC of what was meant, the bytes of something else */
+    assert_int_equal(put_crc(f, "b1/j1.png", "poster bytEs", crc64nvme("poster bytes", 12), &e),
+                     ERR_PERMANENT);
+    assert_int_equal(e.http_status, 400);
+    assert_string_equal(e.service_code, "BadDigest");
+    assert_int_equal(f->srv.nobj, 0);
+}
+
+static void crc_put_after_412_is_settled_by_the_stored_crc(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    assert_int_equal(put_crc(f, "b1/j1.png", "same bytes", crc64nvme("same bytes", 10), &e),
+                     ERR_OK);
+    assert_int_equal(put_crc(f, "b1/j1.png", "same bytes", crc64nvme("same bytes", 10), &e),
+                     ERR_OK);
+    assert_int_equal(f->srv.puts, 2);
+    assert_int_equal(f->srv.heads, 1);
+    assert_int_equal(f->srv.gets, 0);   /* the HEAD's CRC answered it */
+    assert_int_equal(put_crc(f, "b1/j1.png", "new! bytes", crc64nvme("new! bytes", 10), &e),
+                     ERR_OK);
+    assert_int_equal(f->srv.puts, 4);   /* refused, compared, overwritten */
+    assert_string_equal(f->srv.last_inm, "");
+    assert_string_equal(f->srv.last_body, "new! bytes");
+    f->srv.keep_checksums = false;      /* no checksum kept: compared by reading */
+    assert_int_equal(put_crc(f, "b1/j1.png", "new! bytes", crc64nvme("new! bytes", 10), &e),
+                     ERR_OK);
+    assert_int_equal(f->srv.gets, 1);
+    assert_int_equal(f->srv.puts, 5);
+}
+
+static void get_refuses_bytes_that_do_not_match_the_stored_crc(void **state)
+{
+    fx_t *f = *state;
+    err_t e;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char other[CRC64NVME_B64_LEN];
+    crc64nvme_b64(crc64nvme("the bytez", 9), other);
+    keep(&f->srv, "/posters/out/b1/j1.png", "the bytes", 9, other);
+    f->srv.obj[0].crc = true;
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "CRC-64/NVME"));
+    assert_null(data);
+    crc64nvme_b64(crc64nvme("the bytes", 9), f->srv.obj[0].checksum);
+    assert_int_equal(store_get(f->s, "b1/j1.png", &data, &len, &e), ERR_OK);
+    assert_int_equal(len, 9);
+    free(data);
 }
 
 static void bad_keys_are_refused_before_any_request(void **state)
@@ -613,6 +703,10 @@ int main(void)
         T(put_after_412_compares_an_object_larger_than_a_small_reply),
         T(put_with_a_wrong_sha256_is_refused_by_the_server),
         T(bad_keys_are_refused_before_any_request),
+        T(crc_put_sends_the_crc_and_an_unsigned_payload_to_loopback),
+        T(crc_put_of_a_corrupted_body_is_refused_and_nothing_stored),
+        T(crc_put_after_412_is_settled_by_the_stored_crc),
+        T(get_refuses_bytes_that_do_not_match_the_stored_crc),
         T(url_is_a_presigned_path_style_get_the_server_accepts),
         T(url_expiry_is_clamped_to_seven_days_and_the_credentials),
         T(url_is_path_style_on_a_custom_endpoint_unless_virtual_is_asked),
