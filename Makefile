@@ -91,6 +91,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -Itests/support -c $< -o $@
 
+# --version names the commit (common/setup/version.c alone is built with it).
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+$(BUILD)/common/setup/version.o: CFLAGS += -DONESHEET_COMMIT=\"$(GIT_COMMIT)\"
+$(BUILD)/common/setup/version.o: $(BUILD)/gen/commit
+.PHONY: FORCE
+$(BUILD)/gen/commit: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ 2>/dev/null || echo '$(GIT_COMMIT)' > $@
+
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
