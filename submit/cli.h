@@ -122,6 +122,10 @@ int cli_take_globals(cli_t *cli, int *argc, char **argv);
  * (ledger sqlite:DIR/onesheet.db)" or "ledger dynamodb:TABLE".  A static
  * buffer; call after cli_open. */
 const char *cli_searched(const cli_t *cli);
+/* Whether fd may be drawn on (a progress bar redrawn in place, a line
+ * cleared): a terminal, not TERM=dumb.  The CLI prints no colour at all,
+ * so NO_COLOR holds whatever this says; a pipe or file gets plain lines. */
+bool cli_tty(int fd);
 
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);

@@ -74,3 +74,9 @@ const char *cli_searched(const cli_t *cli)
         snprintf(where, sizeof where, "ledger %s", ledger);
     return where;
 }
+
+bool cli_tty(int fd)
+{
+    const char *term = getenv("TERM");
+    return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}

@@ -248,7 +248,7 @@ int cmd_gallery(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_get_batch(cli->ledger, batch, &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
-            err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch);
+            err_set(&e, ERR_NOTFOUND, "%s: no such batch in %s", batch, cli_searched(cli));
         return cli_fail(cli, &e);
     }
     char sub[4200];
