@@ -138,7 +138,20 @@ $(BUILD)/live/%: $(BUILD)/tests/live/%.o $(BUILD)/libtestsupport.a $(BUILD)/libc
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN)
+tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN) docs
+
+# Manual pages and shell completions, generated from the binaries' own
+# command, option and config-key tables (tools/gen-docs.py); an option a
+# binary parses that its --help does not describe fails the build.
+DOCS := $(BUILD)/docs/man/onesheet.1 $(BUILD)/docs/man/onesheet.conf.5 \
+        $(BUILD)/docs/man/onesheet-worker.8 $(BUILD)/docs/man/onesheet-api.8 \
+        $(BUILD)/docs/completion/onesheet.bash $(BUILD)/docs/completion/_onesheet
+.PHONY: docs
+docs: $(BUILD)/docs/.stamp
+$(BUILD)/docs/.stamp: $(PROGS) tools/gen-docs.py README.md
+	@mkdir -p $(dir $@)
+	python3 tools/gen-docs.py $(BIN) $(BUILD)/docs README.md
+	@touch $@
 
 # Installs the exact Debian packages and the pinned npm emulators.
 deps:
@@ -177,7 +190,7 @@ chaos: tests
 bench: $(PROGS) $(TOOL_BIN)
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
-install: $(PROGS)
+install: $(PROGS) docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/onesheet/schema/sqlite \
 	    $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
@@ -191,6 +204,16 @@ install: $(PROGS)
 	sed -i 's|/usr/local/|$(PREFIX)/|g' $(DESTDIR)$(PREFIX)/lib/systemd/system/onesheet*.service
 	install -m 0644 systemd/onesheet.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/onesheet.conf
 	install -m 0644 systemd/onesheet.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/onesheet.conf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 $(BUILD)/docs/man/onesheet.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(BUILD)/docs/man/onesheet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(wildcard $(BUILD)/docs/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	for p in onesheet onesheet-worker onesheet-api; do \
+	    install -m 0644 $(BUILD)/docs/completion/onesheet.bash \
+	        $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	install -m 0644 $(BUILD)/docs/completion/_onesheet $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
 
 clean:
 	rm -rf build bin

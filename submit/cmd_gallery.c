@@ -203,7 +203,7 @@ static void card(gallery_t *g, const ledger_job_t *j, buf_t *html)
 
 static int usage(FILE *fp, int status)
 {
-    fprintf(fp, "usage: onesheet gallery BATCH -o DIR [--urls] [--ttl S]\n");
+    fprintf(fp, "usage: onesheet gallery BATCH -o|--output DIR [--urls] [--ttl S]\n");
     return status;
 }
 

@@ -141,7 +141,7 @@ int cmd_wait(cli_t *cli, int argc, char **argv)
         }
         case 'j': json = true; break;
         case 'h':
-            printf("usage: onesheet wait BATCH [--output FILE|-] [--timeout S] [--json]\n"
+            printf("usage: onesheet wait BATCH [-o|--output FILE|-] [--timeout S] [--json]\n"
                    "  --output writes the results manifest: CSV when FILE ends in .csv\n"
                    "  (line, id, the spec's fields, tags.KEY columns, state, url, error,\n"
                    "  attempts), else JSONL (line, id, batch, tags, state, url, error,\n"

@@ -83,12 +83,20 @@ static int cmd_help(cli_t *cli, int argc, char **argv)
 }
 
 /* The hidden options tools/gen-docs.sh builds the manual and the
- * completions from.  Returns the exit status, or -1 when arg is neither. */
+ * completions from: --dump-commands (the table above), --dump-config (the
+ * config keys and their environment variables), --dump-options COMMAND
+ * [SUBCOMMAND].  Returns the exit status, or -1 when arg is neither. */
 static int dump(cli_t *cli, int argc, char **argv, int i)
 {
     if (strcmp(argv[i], "--dump-commands") == 0) {
         for (size_t c = 0; c < N_COMMANDS; c++)
             printf("%s\t%s\n", commands[c].name, commands[c].summary);
+        return 0;
+    }
+    if (strcmp(argv[i], "--dump-config") == 0) {
+        const char *key, *env;
+        for (size_t k = 0; (key = config_key(k, &env)); k++)
+            printf("%s\t%s\n", key, env);
         return 0;
     }
     if (strcmp(argv[i], "--dump-options") != 0)

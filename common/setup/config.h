@@ -12,6 +12,7 @@
 #include "base/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef const char *(*config_getenv_fn)(const char *name);
 
@@ -61,5 +62,10 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
 err_code_t config_prepare_state(const config_t *c, err_t *err);
 
 void config_free(config_t *c);
+
+/* The i-th key a config file may set (NULL past the last), and in *env
+ * (when env is not NULL) the environment variable that sets it.  The
+ * strings are static. */
+const char *config_key(size_t i, const char **env);
 
 #endif
