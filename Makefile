@@ -100,6 +100,9 @@ $(BUILD)/gen/commit: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ 2>/dev/null || echo '$(GIT_COMMIT)' > $@
 
+# campaign install's units run $(PREFIX)/bin/onesheet.
+$(BUILD)/submit/cmd_campaign_install.o: CFLAGS += -DONESHEET_PREFIX=\"$(PREFIX)\"
+
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
