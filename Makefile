@@ -100,8 +100,13 @@ $(BUILD)/gen/commit: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ 2>/dev/null || echo '$(GIT_COMMIT)' > $@
 
-# campaign install's units run $(PREFIX)/bin/onesheet.
+# campaign install's units run $(PREFIX)/bin/onesheet, so a new PREFIX
+# (make install PREFIX=/opt/onesheet) rebuilds that one object.
 $(BUILD)/submit/cmd_campaign_install.o: CFLAGS += -DONESHEET_PREFIX=\"$(PREFIX)\"
+$(BUILD)/submit/cmd_campaign_install.o: $(BUILD)/gen/prefix
+$(BUILD)/gen/prefix: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ 2>/dev/null || echo '$(PREFIX)' > $@
 
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)

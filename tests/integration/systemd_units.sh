@@ -53,7 +53,7 @@ expect_status 66 "$BIN/onesheet" campaign install "$T/missing.json" --dir "$T/un
 ok "campaign install --system writes verified units running a copy of the campaign"
 
 # Without --system: this user's systemd, under HOME, no User=; the default
-# binary is the installed one.
+# binary is the installed one ($PREFIX/bin/onesheet, PREFIX of the build).
 mkdir -p "$T/home"
 HOME=$T/home XDG_CONFIG_HOME= "$BIN/onesheet" campaign install "$T/weekly.json" >"$T/out" 2>"$T/err" ||
     { cat "$T/err"; fail "campaign install for the user"; }
@@ -61,10 +61,10 @@ us="$T/home/.config/systemd/user/onesheet-campaign@weekly-releases.service"
 [ -f "$us" ] && [ -f "${us%.service}.timer" ] || fail "user units not in ~/.config/systemd/user"
 [ -f "$T/home/.config/onesheet/campaigns/weekly-releases.json" ] || fail "user copy of the campaign"
 grep -q '^User=' "$us" && fail "a user unit names User="
-grep -qx "ExecStart=/usr/local/bin/onesheet campaign run $T/home/.config/onesheet/campaigns/weekly-releases.json" "$us" ||
+grep -qx "ExecStart=/.*/bin/onesheet campaign run $T/home/.config/onesheet/campaigns/weekly-releases.json" "$us" ||
     fail "user ExecStart: $(grep ExecStart "$us")"
 grep -q 'systemctl --user' "$T/err" || fail "user install says systemctl --user"
-sed "s|^ExecStart=/usr/local/bin/onesheet |ExecStart=$BIN/onesheet |" "$us" >"$T/units/u.service"
+sed "s|^ExecStart=/[^ ]*/bin/onesheet |ExecStart=$BIN/onesheet |" "$us" >"$T/units/u.service"
 out=$(cd "$T/units" && systemd-analyze verify "$T/units/u.service" 2>&1) || fail "verify user service: $out"
 [ -z "$out" ] || fail "verify user service warned: $out"
 ok "campaign install without --system: the user's unit directory, a verified unit"
@@ -75,7 +75,7 @@ expect_status 64 "$BIN/onesheet" campaign install "$T/weekly.json" --dir "$T/now
 grep -q -- "--dir $T/nowhere: no such directory" "$T/err" || fail "missing --dir message: $(cat "$T/err")"
 [ ! -e "$T/c2" ] && [ ! -e "$T/nowhere" ] || fail "a refused install wrote something"
 HOME=$T/home2 expect_status 0 "$BIN/onesheet" campaign install "$T/weekly.json" --dry-run --system
-grep -q '^ExecStart=/usr/local/bin/onesheet campaign run /etc/onesheet/campaigns/weekly-releases.json$' "$T/out" ||
+grep -q '^ExecStart=/.*/bin/onesheet campaign run /etc/onesheet/campaigns/weekly-releases.json$' "$T/out" ||
     fail "dry run: $(cat "$T/out")"
 grep -q '^OnCalendar=' "$T/out" || fail "dry run prints the timer"
 [ ! -e "$T/home2" ] || fail "--dry-run wrote something"
