@@ -95,18 +95,18 @@ $(BUILD)/%.o: %.c
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 $(BUILD)/common/setup/version.o: CFLAGS += -DONESHEET_COMMIT=\"$(GIT_COMMIT)\"
 $(BUILD)/common/setup/version.o: $(BUILD)/gen/commit
-.PHONY: FORCE
-$(BUILD)/gen/commit: FORCE
-	@mkdir -p $(dir $@)
-	@echo '$(GIT_COMMIT)' | cmp -s - $@ 2>/dev/null || echo '$(GIT_COMMIT)' > $@
 
 # campaign install's units run $(PREFIX)/bin/onesheet, so a new PREFIX
 # (make install PREFIX=/opt/onesheet) rebuilds that one object.
 $(BUILD)/submit/cmd_campaign_install.o: CFLAGS += -DONESHEET_PREFIX=\"$(PREFIX)\"
 $(BUILD)/submit/cmd_campaign_install.o: $(BUILD)/gen/prefix
-$(BUILD)/gen/prefix: FORCE
-	@mkdir -p $(dir $@)
-	@echo '$(PREFIX)' | cmp -s - $@ 2>/dev/null || echo '$(PREFIX)' > $@
+# The two stamps are rewritten, when their value changed, as the Makefile
+# is read (not by a rule: a forced rule would rebuild their objects on
+# every make -n, which tests/tools/layers.py reads).
+stamp = $(shell mkdir -p $(BUILD)/gen && { echo '$(2)' | cmp -s - $(BUILD)/gen/$(1) 2>/dev/null || \
+          echo '$(2)' > $(BUILD)/gen/$(1); })
+$(call stamp,commit,$(GIT_COMMIT))
+$(call stamp,prefix,$(PREFIX))
 
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
