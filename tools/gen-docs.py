@@ -228,10 +228,11 @@ def main():
     for prog, opts in daemons.items():
         z += ["%s)" % prog,
               "    opts=(%s)" % " ".join("'%s'" % o[0] for o in opts),
-              "    _arguments '*:file:_files' && return",
-              "    compadd -a opts; return ;;"]
+              "    if [[ $PREFIX == -* ]]; then compadd -a opts; else _files; fi",
+              "    return ;;"]
     z += ["esac",
-          "cmds=(%s)" % " ".join("'%s:%s'" % (n, s.replace("'", "").replace(":", "\\:"))
+          "cmds=(%s)" % " ".join("'%s:%s'" % (n, re.split(r"\s{2,}", s.strip())[-1]
+                                             .replace("'", "'\\''").replace(":", "\\:"))
                                  for n, s, _ in commands),
           "if (( CURRENT == 2 )); then",
           "    if [[ $PREFIX == -* ]]; then compadd -- --config --version --help -v; "
