@@ -91,22 +91,27 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -Itests/support -c $< -o $@
 
-# --version names the commit (common/setup/version.c alone is built with it).
+# --version names the commit: one small generated object linked into the
+# three programs only (common/setup/version.c declares it), so a new commit
+# relinks them and nothing else.
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-$(BUILD)/common/setup/version.o: CFLAGS += -DONESHEET_COMMIT=\"$(GIT_COMMIT)\"
-$(BUILD)/common/setup/version.o: $(BUILD)/gen/commit
+$(BUILD)/gen/commit.c: $(BUILD)/gen/commit.stamp
+	printf 'const char onesheet_build_commit[] = "%s";\n' '$(GIT_COMMIT)' > $@
+$(BUILD)/gen/commit.o: $(BUILD)/gen/commit.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 # campaign install's units run $(PREFIX)/bin/onesheet, so a new PREFIX
 # (make install PREFIX=/opt/onesheet) rebuilds that one object.
 $(BUILD)/submit/cmd_campaign_install.o: CFLAGS += -DONESHEET_PREFIX=\"$(PREFIX)\"
-$(BUILD)/submit/cmd_campaign_install.o: $(BUILD)/gen/prefix
+$(BUILD)/submit/cmd_campaign_install.o: $(BUILD)/gen/prefix.stamp
 # The two stamps are rewritten, when their value changed, as the Makefile
 # is read (not by a rule: a forced rule would rebuild their objects on
 # every make -n, which tests/tools/layers.py reads).
 stamp = $(shell mkdir -p $(BUILD)/gen && { echo '$(2)' | cmp -s - $(BUILD)/gen/$(1) 2>/dev/null || \
           echo '$(2)' > $(BUILD)/gen/$(1); })
-$(call stamp,commit,$(GIT_COMMIT))
-$(call stamp,prefix,$(PREFIX))
+$(call stamp,commit.stamp,$(GIT_COMMIT))
+$(call stamp,prefix.stamp,$(PREFIX))
+$(BUILD)/gen/commit.stamp $(BUILD)/gen/prefix.stamp: ;
 
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
@@ -124,7 +129,8 @@ $(BUILD)/libtestsupport.a: $(SUPPORT_OBJ)
 	$(AR) rcs $@ $^ $(if $(SUPPORT_OBJ),,)
 
 define prog
-$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard $(2)/*.c))) $(BUILD)/libcommon.a
+$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard $(2)/*.c))) $(BUILD)/gen/commit.o \
+    $(BUILD)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

@@ -1,5 +1,5 @@
-/* version — see version.h.  ONESHEET_COMMIT comes from the Makefile (git
- * rev-parse at build time), set for this file only. */
+/* version — see version.h.  The commit comes from the Makefile (git
+ * rev-parse at build time), in an object only the programs link. */
 #include "setup/version.h"
 
 #include <cairo.h>
@@ -11,16 +11,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef ONESHEET_COMMIT
-#define ONESHEET_COMMIT "unknown"
-#endif
+/* Defined by the build in a generated object linked into each program
+ * (Makefile: $(BUILD)/gen/commit.c); empty outside a git checkout. */
+extern const char onesheet_build_commit[];
 #ifndef ONESHEET_VERSION
 #define ONESHEET_VERSION "0"
 #endif
 
 const char *version_commit(void)
 {
-    return ONESHEET_COMMIT[0] ? ONESHEET_COMMIT : "unknown";
+    return onesheet_build_commit[0] ? onesheet_build_commit : "unknown";
 }
 
 /* Appends to out at *o, never past cap. */

@@ -15,7 +15,9 @@
 const char *version_text(char *out, size_t cap, const char *prog, bool libs,
                          const char *extra);
 
-/* The commit the build recorded ("unknown" outside a git checkout). */
+/* The commit the build recorded ("unknown" outside a git checkout).  A
+ * program that calls this or version_text links the build's generated
+ * commit object (the Makefile's prog rule does). */
 const char *version_commit(void);
 
 #endif
