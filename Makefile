@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev \
     libjpeg62-turbo-dev libwebp-dev libdeflate-dev \
     libmicrohttpd-dev libsystemd-dev libcmocka-dev fonts-dejavu-core \
     python3 curl procps bc time chromium fonts-noto-cjk clang libclang-rt-14-dev \
-    python3-boto3
+    python3-boto3 groff-base man-db
 
 PKGS := libcurl openssl jansson sqlite3 cairo pangocairo libpng zlib libjpeg libwebp libdeflate
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd && echo 1)
@@ -92,6 +92,28 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -Itests/support -c $< -o $@
 
+# --version names the commit: one small generated object linked into the
+# three programs only (common/setup/version.c declares it), so a new commit
+# relinks them and nothing else.
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+$(BUILD)/gen/commit.c: $(BUILD)/gen/commit.stamp
+	printf 'const char onesheet_build_commit[] = "%s";\n' '$(GIT_COMMIT)' > $@
+$(BUILD)/gen/commit.o: $(BUILD)/gen/commit.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# campaign install's units run $(PREFIX)/bin/onesheet, so a new PREFIX
+# (make install PREFIX=/opt/onesheet) rebuilds that one object.
+$(BUILD)/submit/cmd_campaign_install.o: CFLAGS += -DONESHEET_PREFIX=\"$(PREFIX)\"
+$(BUILD)/submit/cmd_campaign_install.o: $(BUILD)/gen/prefix.stamp
+# The two stamps are rewritten, when their value changed, as the Makefile
+# is read (not by a rule: a forced rule would rebuild their objects on
+# every make -n, which tests/tools/layers.py reads).
+stamp = $(shell mkdir -p $(BUILD)/gen && { echo '$(2)' | cmp -s - $(BUILD)/gen/$(1) 2>/dev/null || \
+          echo '$(2)' > $(BUILD)/gen/$(1); })
+$(call stamp,commit.stamp,$(GIT_COMMIT))
+$(call stamp,prefix.stamp,$(PREFIX))
+$(BUILD)/gen/commit.stamp $(BUILD)/gen/prefix.stamp: ;
+
 $(BUILD)/gen/schema_sql.c: $(SCHEMA_SQL) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./tools/embed-sql.sh $@ $(SCHEMA_SQL)
@@ -116,7 +138,8 @@ $(BUILD)/libtestsupport.a: $(SUPPORT_OBJ)
 	$(AR) rcs $@ $^ $(if $(SUPPORT_OBJ),,)
 
 define prog
-$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard $(2)/*.c))) $(BUILD)/libcommon.a
+$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(sort $$(wildcard $(2)/*.c))) $(BUILD)/gen/commit.o \
+    $(BUILD)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -138,7 +161,20 @@ $(BUILD)/live/%: $(BUILD)/tests/live/%.o $(BUILD)/libtestsupport.a $(BUILD)/libc
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN)
+tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN) docs
+
+# Manual pages and shell completions, generated from the binaries' own
+# command, option and config-key tables (tools/gen-docs.py); an option a
+# binary parses that its --help does not describe fails the build.
+DOCS := $(BUILD)/docs/man/onesheet.1 $(BUILD)/docs/man/onesheet.conf.5 \
+        $(BUILD)/docs/man/onesheet-worker.8 $(BUILD)/docs/man/onesheet-api.8 \
+        $(BUILD)/docs/completion/onesheet.bash $(BUILD)/docs/completion/_onesheet
+.PHONY: docs
+docs: $(BUILD)/docs/.stamp
+$(BUILD)/docs/.stamp: $(PROGS) tools/gen-docs.py README.md
+	@mkdir -p $(dir $@)
+	python3 tools/gen-docs.py $(BIN) $(BUILD)/docs README.md
+	@touch $@
 
 # Installs the exact Debian packages and the pinned npm emulators.
 deps:
@@ -147,11 +183,21 @@ deps:
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $(DEB_PACKAGES)
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 
+# `make run` and `make check` first install what is missing (the look costs
+# nothing on a set-up machine: tools/ensure-deps.sh), then build in a new
+# make, whose pkg-config flags see the packages just installed.
+.PHONY: run-only check-only
 # The whole pipeline on the embedded default: 20 prompts → 20 posters.
-run: $(PROGS)
+run:
+	@./tools/ensure-deps.sh $(DEB_PACKAGES)
+	@$(MAKE) --no-print-directory run-only
+run-only: $(PROGS)
 	@BIN=$(BIN) ./tests/run-demo.sh
 
-check: tests
+check:
+	@./tools/ensure-deps.sh $(DEB_PACKAGES)
+	@$(MAKE) --no-print-directory check-only
+check-only: tests
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) ./tests/run.sh $(T)
 
 unit: $(UNIT_BIN)
@@ -167,7 +213,7 @@ chaos: tests
 bench: $(PROGS) $(TOOL_BIN)
 	@BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
-install: $(PROGS)
+install: $(PROGS) docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/onesheet/schema/sqlite \
 	    $(DESTDIR)$(PREFIX)/share/doc/onesheet/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
@@ -181,6 +227,16 @@ install: $(PROGS)
 	sed -i 's|/usr/local/|$(PREFIX)/|g' $(DESTDIR)$(PREFIX)/lib/systemd/system/onesheet*.service
 	install -m 0644 systemd/onesheet.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/onesheet.conf
 	install -m 0644 systemd/onesheet.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/onesheet.conf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 $(BUILD)/docs/man/onesheet.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(BUILD)/docs/man/onesheet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(wildcard $(BUILD)/docs/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	for p in onesheet onesheet-worker onesheet-api; do \
+	    install -m 0644 $(BUILD)/docs/completion/onesheet.bash \
+	        $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	install -m 0644 $(BUILD)/docs/completion/_onesheet $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
 
 clean:
 	rm -rf build bin

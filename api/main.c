@@ -5,8 +5,10 @@
 #include "server.h"
 
 #include "base/log.h"
+#include "setup/version.h"
 
 #include <getopt.h>
+#include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +43,23 @@ static void usage(FILE *fp)
             "      --config FILE         config file\n"
             "      --log-json            JSON log lines\n"
             "      --log-level L         debug, info, warn or error\n"
+            "      --version             version and commit; with -v the libraries' versions\n"
             "  -h, --help\n"
             "API keys: api_keys in the config (or ONESHEET_API_KEYS) lists SHA-256 hex\n"
             "digests of the keys clients send in x-api-key; with none, only a loopback\n"
             "address may be served.\n");
+}
+
+/* --dump-options: the option table, one option a line ("--name", "=" after
+ * those taking a value), for the manual page and the completions; the
+ * hidden option itself is left out. */
+static int dump_options(const struct option *opts)
+{
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val != 'D')
+            printf("--%s%s\n", o->name, o->has_arg == no_argument ? "" : "=");
+    printf("-h\n-v\n");
+    return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *out)
@@ -69,19 +84,30 @@ int main(int argc, char **argv)
         {"max-per-client", required_argument, NULL, 'P'},
         {"port-file", required_argument, NULL, 'p'}, {"config", required_argument, NULL, 'c'},
         {"log-json", no_argument, NULL, 'j'}, {"log-level", required_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"dump-options", no_argument, NULL, 'D'},  /* hidden: tools/gen-docs.sh */
+        {NULL, 0, NULL, 0},
     };
     server_options_t so = {.listen = "127.0.0.1:8080", .max_connections = 256,
                            .conn_timeout_s = 15, .request_timeout_s = 10, .drain_s = 5};
     api_options_t ao = {.sync_timeout_s = 25, .poll_interval_s = 0.25, .rate_per_s = 10};
     const char *config_path = NULL, *level = NULL;
-    bool lambda = false, json = false;
+    bool lambda = false, json = false, version = false, verbose = false;
+
+    /* --version, wherever it stands, answers alone; -v with it adds the
+     * libraries' versions. */
+    for (int k = 1; k < argc; k++)
+        if (strcmp(argv[k], "-v") == 0)
+            verbose = true;
     double v;
     int opt, status;
     config_t cfg;
     err_t e;
 
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    for (int k = 1; k < argc; k++)
+        version |= strcmp(argv[k], "--version") == 0;
+    while (!version && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'l': so.listen = optarg; break;
         case 'L': lambda = true; break;
@@ -92,10 +118,12 @@ int main(int argc, char **argv)
         case 't':
             if (!parse_num(optarg, opt == 'm' || opt == 't' ? 1 : 0,
                            opt == 's' ? 900 : 1e6, &v)) {
-                fprintf(stderr, "onesheet-api: --%s: bad number \"%s\"\n",
+                fprintf(stderr, "onesheet-api: --%s: expected a number from %d to %s, "
+                        "got \"%s\"\n",
                         opt == 's' ? "sync-timeout" : opt == 'r' ? "rate-limit"
                         : opt == 'b' ? "burst" : opt == 'm' ? "max-connections"
-                        : "conn-timeout", optarg);
+                        : "conn-timeout", opt == 'm' || opt == 't' ? 1 : 0,
+                        opt == 's' ? "900" : "1000000", optarg);
                 return EX_USAGE;
             }
             if (opt == 's') ao.sync_timeout_s = v;
@@ -128,8 +156,16 @@ int main(int argc, char **argv)
             level = optarg;
             break;
         case 'h': usage(stdout); return 0;
+        case 'V': version = true; break;
+        case 'D': return dump_options(opts);
         default: usage(stderr); return EX_USAGE;
         }
+    }
+    if (version) {
+        char text[1024], mhd[64];
+        snprintf(mhd, sizeof mhd, "libmicrohttpd %s", MHD_get_version());
+        printf("%s\n", version_text(text, sizeof text, "onesheet-api", verbose, mhd));
+        return 0;
     }
     if (optind < argc) {
         usage(stderr);

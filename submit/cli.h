@@ -9,6 +9,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -124,6 +125,30 @@ void cli_reviews_free(cli_reviews_t *c);
 void cli_variant_sort(ledger_job_t *jobs, size_t n);
 /* "v2/4 of PROMPTKEY" for a variant, "" otherwise, into out. */
 const char *cli_variant_label(const ledger_job_t *j, char *out, size_t cap);
+/* cli_opts.c.  Every subcommand parses its options with getopt_long; the
+ * macro below routes that call through cli_getopt_long, which is
+ * getopt_long itself unless cli_dump_options(out) was called: then it
+ * writes the command's option table to out ("--name" a line, "=" after
+ * those taking a value; then "-x" for short options) and exits 0, so the manual pages and
+ * completions (tools/gen-docs.sh) come from the tables the code parses
+ * with, including those of commands added later. */
+void cli_dump_options(FILE *out);
+int cli_getopt_long(int argc, char *const *argv, const char *shortopts,
+                    const struct option *longopts, int *longind);
+#define getopt_long cli_getopt_long
+/* Takes the global options (--config FILE, --config=FILE) out of argv
+ * wherever they stand after the command name, up to a "--", setting
+ * cli->config_path; *argc shrinks to match.  Returns 0, or EX_USAGE after
+ * saying what is wrong. */
+int cli_take_globals(cli_t *cli, int *argc, char **argv);
+/* What a lookup searched, for "not found" messages: "state directory DIR
+ * (ledger sqlite:DIR/onesheet.db)" or "ledger dynamodb:TABLE".  A static
+ * buffer; call after cli_open. */
+const char *cli_searched(const cli_t *cli);
+/* Whether fd may be drawn on (a progress bar redrawn in place, a line
+ * cleared): a terminal, not TERM=dumb.  The CLI prints no colour at all,
+ * so NO_COLOR holds whatever this says; a pipe or file gets plain lines. */
+bool cli_tty(int fd);
 
 int cmd_submit(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);

@@ -45,8 +45,8 @@ int cmd_cancel(cli_t *cli, int argc, char **argv)
                 ERR_OK)
                 return cli_fail(cli, &e);
             if (nj == 0) {
-                fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog,
-                        CLI_SHOWN(argv[i]));
+                fprintf(stderr, "%s: %s: no such job or batch in %s\n", cli->prog,
+                        CLI_SHOWN(argv[i]), CLI_SHOWN(cli_searched(cli)));
                 status = EX_DATAERR;
                 continue;
             }
@@ -120,7 +120,8 @@ int cmd_urls(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_get_batch(cli->ledger, argv[optind], &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
-            err_set(&e, ERR_NOTFOUND, "%s: no such batch", argv[optind]);
+            err_set(&e, ERR_NOTFOUND, "%s: no such batch in %s", argv[optind],
+                    cli_searched(cli));
         return cli_fail(cli, &e);
     }
     ledger_batch_free(&b);

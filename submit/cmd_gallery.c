@@ -281,7 +281,7 @@ static void card(gallery_t *g, const ledger_job_t *j, buf_t *html)
 
 static int usage(FILE *fp, int status)
 {
-    fprintf(fp, "usage: onesheet gallery BATCH -o DIR [--urls] [--ttl S]\n");
+    fprintf(fp, "usage: onesheet gallery BATCH -o|--output DIR [--urls] [--ttl S]\n");
     return status;
 }
 
@@ -326,7 +326,7 @@ int cmd_gallery(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_get_batch(cli->ledger, batch, &b, &e) != ERR_OK) {
         if (e.code == ERR_NOTFOUND)
-            err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch);
+            err_set(&e, ERR_NOTFOUND, "%s: no such batch in %s", batch, cli_searched(cli));
         return cli_fail(cli, &e);
     }
     char sub[4200];

@@ -127,8 +127,8 @@ static int resolve_all(cli_t *cli, char **ids, int nids, job_retry_target_t **ou
                 job_retry_targets_free(*out, *n);
                 return cli_fail(cli, &e);
             }
-            fprintf(stderr, "%s: %s; nothing retried\n", cli->prog,
-                    CLI_SHOWN(e.msg));
+            fprintf(stderr, "%s: %s in %s; nothing retried\n", cli->prog,
+                    CLI_SHOWN(e.msg), CLI_SHOWN(cli_searched(cli)));
             status = EX_DATAERR;
             continue;
         }

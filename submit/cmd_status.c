@@ -8,19 +8,30 @@
 #include <sysexits.h>
 #include <time.h>
 
-static void print_batch_row(const ledger_batch_t *b)
+/* The BATCH column is as wide as its longest id (a campaign's ids are
+ * longer than submit's), at least 18, so the counts stay aligned. */
+static int batch_width(const ledger_batch_t *bs, size_t n)
+{
+    size_t w = 18;
+    for (size_t i = 0; i < n; i++)
+        if (bs[i].batch_id && strlen(bs[i].batch_id) > w)
+            w = strlen(bs[i].batch_id);
+    return w > 200 ? 200 : (int)w;
+}
+
+static void print_batch_row(const ledger_batch_t *b, int w)
 {
     char src[64];
-    printf("%-18s %s %6lld", b->batch_id, cli_ellipsize(b->source, 30, src, sizeof src),
+    printf("%-*s %s %6lld", w, b->batch_id, cli_ellipsize(b->source, 30, src, sizeof src),
            (long long)b->total);
     for (int s = 0; s < JOB__NSTATES; s++)
         printf(" %9lld", (long long)b->by_state[s]);
     printf("\n");
 }
 
-static void print_batch_header(void)
+static void print_batch_header(int w)
 {
-    printf("%-18s %-30s %6s", "BATCH", "SOURCE", "JOBS");
+    printf("%-*s %-30s %6s", w, "BATCH", "SOURCE", "JOBS");
     for (int s = 0; s < JOB__NSTATES; s++)
         printf(" %9s", job_state_name((job_state_t)s));
     printf("\n");
@@ -39,18 +50,18 @@ static json_t *batch_json(const ledger_batch_t *b)
     return o;
 }
 
-static void print_job_header(void)
+static void print_job_header(int w)
 {
-    printf("%-24s %-10s %3s  %-44s  %s\n", "JOB", "STATE", "TRY", "PROMPT", "RESULT");
+    printf("%-*s %-10s %3s  %-44s  %s\n", w, "JOB", "STATE", "TRY", "PROMPT", "RESULT");
 }
 
-/* One job a line; its review mark (r, may be NULL) and its place among
- * its prompt's variants follow the result. */
-static void print_job_row(const ledger_job_t *j, const ledger_review_t *r)
+/* One job a line, its id in a column w wide; its review mark (r, may be
+ * NULL) and its place among its prompt's variants follow the result. */
+static void print_job_row(const ledger_job_t *j, const ledger_review_t *r, int w)
 {
     char p[200], v[JOB_ID_MAX + 32];
     const char *result = j->url ? j->url : j->error_message ? j->error_message : "";
-    printf("%-24s %-10s %3d  %s  %s%s%s", j->job_id, job_state_name(j->state),
+    printf("%-*s %-10s %3d  %s  %s%s%s", w, j->job_id, job_state_name(j->state),
            j->attempts, cli_ellipsize(cli_job_prompt(j), 44, p, sizeof p),
            j->error_code && !j->url ? j->error_code : "", j->error_code && !j->url ? ": " : "",
            result);
@@ -66,12 +77,18 @@ static void print_job_row(const ledger_job_t *j, const ledger_review_t *r)
 }
 
 /* Prints jobs, with their review marks; with only_approved, only the
- * approved ones (list --approved). */
-static void print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json,
-                       bool only_approved)
+ * approved ones (list --approved).  Returns how many it printed. */
+static size_t print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json,
+                         bool only_approved)
 {
     cli_reviews_t marks = {0};
     bool header = false;
+    size_t w = 24, shown = 0;   /* the JOB column: as wide as its longest id */
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].job_id && strlen(jobs[i].job_id) > w)
+            w = strlen(jobs[i].job_id);
+    if (w > 200)
+        w = 200;
 
     for (size_t i = 0; i < n; i++) {
         const ledger_review_t *r = cli_review_for(cli, &marks, &jobs[i]);
@@ -86,12 +103,14 @@ static void print_jobs(cli_t *cli, ledger_job_t *jobs, size_t n, bool json,
             json_decref(o);
         } else {
             if (!header)
-                print_job_header();
+                print_job_header((int)w);
             header = true;
-            print_job_row(&jobs[i], r);
+            print_job_row(&jobs[i], r, (int)w);
         }
+        shown++;
     }
     cli_reviews_free(&marks);
+    return shown;
 }
 
 /* Formats unix ms as ISO 8601 UTC into out ("-" for 0). */
@@ -157,18 +176,19 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         if (ledger_list_batches(cli->ledger, 0, &bs, &n, &e) != ERR_OK)
             return cli_fail(cli, &e);
         if (!json && n)
-            print_batch_header();
+            print_batch_header(batch_width(bs, n));
         for (size_t i = 0; i < n; i++) {
             if (json) {
                 json_t *o = batch_json(&bs[i]);
                 cli_print_json(o);
                 json_decref(o);
             } else {
-                print_batch_row(&bs[i]);
+                print_batch_row(&bs[i], batch_width(bs, n));
             }
         }
-        if (!json && n == 0)
-            printf("no batches yet (onesheet submit FILE)\n");
+        if (n == 0)
+            printf(json ? "[]\n" : "no batches yet in %s (onesheet submit FILE)\n",
+                   cli_searched(cli));
         ledger_batches_free(bs, n);
         return 0;
     }
@@ -186,8 +206,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
                 cli_print_json(o);
                 json_decref(o);
             } else {
-                print_batch_header();
-                print_batch_row(&b);
+                print_batch_header(batch_width(&b, 1));
+                print_batch_row(&b, batch_width(&b, 1));
                 cli_webhook_print(cli, b.batch_id);
                 printf("\n");
             }
@@ -210,8 +230,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
         if (ledger_get_jobs(cli->ledger, NULL, argv[i], &jobs, &n, &e) != ERR_OK)
             return cli_fail(cli, &e);
         if (n == 0) {
-            fprintf(stderr, "%s: %s: no such job or batch\n", cli->prog,
-                    CLI_SHOWN(argv[i]));
+            fprintf(stderr, "%s: %s: no such job or batch in %s\n", cli->prog,
+                    CLI_SHOWN(argv[i]), CLI_SHOWN(cli_searched(cli)));
             status = EX_DATAERR;
             continue;
         }
@@ -288,8 +308,9 @@ int cmd_list(cli_t *cli, int argc, char **argv)
         case 'l': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end || v <= 0) {
-                fprintf(stderr, "%s: --limit: expected a positive integer\n", cli->prog);
+            if (end == optarg || *end || v < 1 || v > 10000000) {
+                fprintf(stderr, "%s: --limit: expected a whole number from 1 to 10000000, "
+                        "got \"%s\"\n", cli->prog, CLI_SHOWN(optarg));
                 return EX_USAGE;
             }
             f.limit = (size_t)v;
@@ -316,7 +337,8 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     err_clear(&e);
     if (ledger_list(cli->ledger, &f, &jobs, &n, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    print_jobs(cli, jobs, n, json, approved);
+    if (print_jobs(cli, jobs, n, json, approved) == 0)
+        printf(json ? "[]\n" : "no jobs match in %s\n", CLI_SHOWN(cli_searched(cli)));
     ledger_jobs_free(jobs, n);
     return 0;
 }

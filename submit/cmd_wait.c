@@ -54,7 +54,7 @@ static void progress(const ledger_batch_t *b, bool tty, double elapsed)
 int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double timeout_s,
                    bool json)
 {
-    bool tty = isatty(STDERR_FILENO);
+    bool tty = cli_tty(STDERR_FILENO);
     double t0 = now_s();
     int64_t last_done = -1, last_running = -1;
     double last_check = -1e9;
@@ -67,7 +67,8 @@ int cli_wait_batch(cli_t *cli, const char *batch_id, const char *output, double 
         err_clear(&e);
         if (ledger_get_batch(cli->ledger, batch_id, &b, &e) != ERR_OK) {
             if (e.code == ERR_NOTFOUND)
-                err_set(&e, ERR_NOTFOUND, "%s: no such batch", batch_id);
+                err_set(&e, ERR_NOTFOUND, "%s: no such batch in %s", batch_id,
+                        cli_searched(cli));
             return cli_fail(cli, &e);
         }
         int64_t done = done_count(&b);
@@ -131,15 +132,16 @@ int cmd_wait(cli_t *cli, int argc, char **argv)
         case 't': {
             char *end;
             timeout = strtod(optarg, &end);
-            if (*end || timeout <= 0) {
-                fprintf(stderr, "%s: --timeout: expected seconds > 0\n", cli->prog);
+            if (end == optarg || *end || !(timeout > 0) || timeout > 31536000) {
+                fprintf(stderr, "%s: --timeout: expected seconds above 0 and up to 31536000, "
+                        "got \"%s\"\n", cli->prog, CLI_SHOWN(optarg));
                 return EX_USAGE;
             }
             break;
         }
         case 'j': json = true; break;
         case 'h':
-            printf("usage: onesheet wait BATCH [--output FILE|-] [--timeout S] [--json]\n"
+            printf("usage: onesheet wait BATCH [-o|--output FILE|-] [--timeout S] [--json]\n"
                    "  --output writes the results manifest: CSV when FILE ends in .csv\n"
                    "  (line, id, the spec's fields, tags.KEY columns, state, url, error,\n"
                    "  attempts), else JSONL (line, id, batch, tags, state, url, error,\n"

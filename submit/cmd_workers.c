@@ -225,7 +225,7 @@ void cli_warn_no_worker(cli_t *cli, const char *batch_id, char *said, size_t sai
     if (strcmp(key, said) == 0)
         return;
     snprintf(said, said_cap, "%s", key);
-    if (isatty(STDERR_FILENO))
+    if (cli_tty(STDERR_FILENO))
         fputs("\r\033[K", stderr);   /* over a progress bar's line */
     fputs(msg, stderr);
 }

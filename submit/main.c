@@ -2,13 +2,20 @@
  * Each subcommand lives in its own cmd_*.c file with an entry here. */
 #include "cli.h"
 #include "base/log.h"
+#include "setup/version.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
+static int cmd_help(cli_t *cli, int argc, char **argv);
+
+/* The commands: `onesheet help`, the manual page and the completions
+ * (tools/gen-docs.sh, through --dump-commands) all list this table. */
 static const struct {
     const char *name;
     cli_cmd_fn fn;
@@ -28,14 +35,104 @@ static const struct {
     {"approve", cmd_approve, "approve JOB ... | --all BATCH   mark proofs approved (who and when)"},
     {"reject", cmd_reject, "reject JOB ... | --all BATCH    mark proofs rejected"},
     {"promote", cmd_promote, "promote BATCH --model M         generate the approved proofs on a paid model"},
+    {"help", cmd_help, "help [COMMAND]                  this list, or a command's options"},
 };
+#define N_COMMANDS (sizeof commands / sizeof *commands)
 
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: onesheet [--config FILE] COMMAND [options]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %s\n", commands[i].summary);
-    fprintf(fp, "\n`onesheet COMMAND --help` shows a command's options.\n");
+    fprintf(fp, "\nglobal options (before or after the command):\n"
+            "  --config FILE   the config file (default $ONESHEET_CONFIG,\n"
+            "                  ~/.config/onesheet/config, /etc/onesheet/onesheet.conf)\n"
+            "  --version [-v]  version and commit; with -v the libraries' versions\n"
+            "  -h, --help      this text\n"
+            "\n`onesheet help COMMAND` (or `onesheet COMMAND --help`) shows a command's options.\n");
+}
+
+static int find_command(const char *name)
+{
+    for (size_t c = 0; c < N_COMMANDS; c++)
+        if (strcmp(name, commands[c].name) == 0)
+            return (int)c;
+    return -1;
+}
+
+/* help [COMMAND]: the list, or the command's own --help. */
+static int cmd_help(cli_t *cli, int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    int c = find_command(argv[1]);
+    if (c < 0 || commands[c].fn == cmd_help) {
+        if (c < 0) {
+            fprintf(stderr, "onesheet help: unknown command \"%s\"\n", CLI_SHOWN(argv[1]));
+            usage(stderr);
+            return EX_USAGE;
+        }
+        usage(stdout);
+        return 0;
+    }
+    char *sub[] = {(char *)commands[c].name, "--help", NULL};
+    char prog[64];
+    snprintf(prog, sizeof prog, "onesheet %s", commands[c].name);
+    cli->prog = prog;
+    optind = 1;
+    return commands[c].fn(cli, 2, sub);
+}
+
+/* The hidden options tools/gen-docs.sh builds the manual and the
+ * completions from: --dump-commands (the table above), --dump-config (the
+ * config keys and their environment variables), --dump-options COMMAND
+ * [SUBCOMMAND].  Returns the exit status, or -1 when arg is neither. */
+static int dump(cli_t *cli, int argc, char **argv, int i)
+{
+    if (strcmp(argv[i], "--dump-commands") == 0) {
+        for (size_t c = 0; c < N_COMMANDS; c++)
+            printf("%s\t%s\n", commands[c].name, commands[c].summary);
+        return 0;
+    }
+    if (strcmp(argv[i], "--dump-config") == 0) {
+        const char *key, *env;
+        for (size_t k = 0; (key = config_key(k, &env)); k++)
+            printf("%s\t%s\n", key, env);
+        return 0;
+    }
+    if (strcmp(argv[i], "--dump-options") != 0)
+        return -1;
+    int c = i + 1 < argc ? find_command(argv[i + 1]) : -1;
+    if (c < 0) {
+        fprintf(stderr, "onesheet: --dump-options: expected a command name\n");
+        return EX_USAGE;
+    }
+    if (commands[c].fn == cmd_help)
+        return 0;
+    /* A command with subcommands (campaign install) is named after it.
+     * The command runs with --help and its stdout on /dev/null: one that
+     * parses with getopt_long dumps its table (to the real stdout) and
+     * exits; one that does not parse options takes --help alone. */
+    char *sub[4] = {(char *)commands[c].name};
+    int n = 1;
+    if (i + 2 < argc)
+        sub[n++] = argv[i + 2];
+    sub[n++] = "--help";
+    fflush(stdout);
+    int fd = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!out || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+        fprintf(stderr, "onesheet: --dump-options: %s\n", strerror(errno));
+        return EX_OSERR;
+    }
+    close(null);
+    cli_dump_options(out);
+    optind = 1;
+    commands[c].fn(cli, n, sub);
+    fprintf(out, "--help\n-h\n");
+    return fclose(out) == 0 ? 0 : EX_IOERR;
 }
 
 int main(int argc, char **argv)
@@ -59,9 +156,18 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("onesheet %s\n", ONESHEET_VERSION);
+            char text[1024];
+            bool libs = false;
+            for (int k = 1; k < argc; k++)
+                libs |= strcmp(argv[k], "-v") == 0 || strcmp(argv[k], "--verbose") == 0;
+            printf("%s\n", version_text(text, sizeof text, "onesheet", libs, NULL));
             return 0;
+        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            i++;   /* only with --version */
         } else {
+            int d = dump(&cli, argc, argv, i);
+            if (d >= 0)
+                return d;
             fprintf(stderr, "onesheet: unknown option %s\n", CLI_SHOWN(argv[i]));
             usage(stderr);
             return EX_USAGE;
@@ -71,12 +177,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return EX_USAGE;
     }
-    for (size_t c = 0; c < sizeof commands / sizeof *commands; c++) {
+    for (size_t c = 0; c < N_COMMANDS; c++) {
         if (strcmp(argv[i], commands[c].name) == 0) {
             char prog[64];
+            int sub_argc = argc - i;
             snprintf(prog, sizeof prog, "onesheet %s", commands[c].name);
             cli.prog = prog;
-            int rc = commands[c].fn(&cli, argc - i, argv + i);
+            if (cli_take_globals(&cli, &sub_argc, argv + i) != 0)
+                return EX_USAGE;
+            int rc = commands[c].fn(&cli, sub_argc, argv + i);
             cli_close(&cli);
             /* A full disk or the file-size limit under a redirected stdout
              * must not pass as success. */

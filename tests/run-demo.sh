@@ -22,3 +22,7 @@ n=$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.png' ! -name '*.raw.png' 
 echo "== $n posters in $ONESHEET_STATE_DIR/posters/$batch/"
 "$bin/onesheet" wait "$batch" --output "$ONESHEET_STATE_DIR/$batch.results.jsonl" >/dev/null 2>&1 \
     && echo "== results manifest: $ONESHEET_STATE_DIR/$batch.results.jsonl"
+# The one line that points the CLI, in any shell, at this state (the CLI's
+# own default is ~/.local/state/onesheet): copy it, or eval it.
+echo "== to use this state from another shell, run:"
+printf 'export ONESHEET_STATE_DIR=%q ONESHEET_CONFIG=%q\n' "$ONESHEET_STATE_DIR" "$ONESHEET_CONFIG"

@@ -12,6 +12,7 @@
 #include "engine/engine_serves.h"
 
 #include "base/log.h"
+#include "setup/version.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -79,6 +80,7 @@ static void usage(FILE *fp)
             "      --config FILE     config file\n"
             "      --log-json        JSON log lines\n"
             "      --log-level L     debug, info, warn or error\n"
+            "      --version         version and commit; with -v the libraries' versions\n"
             "  -h, --help\n");
 }
 
@@ -121,6 +123,8 @@ static const struct option other_opts[] = {
     {"log-json", no_argument, NULL, 'j'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"dump-options", no_argument, NULL, 'D'},  /* hidden: tools/gen-docs.sh */
 };
 #define N_OTHER_OPTS (sizeof other_opts / sizeof other_opts[0])
 
@@ -130,6 +134,7 @@ static const struct option other_opts[] = {
 typedef struct {
     const char *config_path, *model, *models, *level;
     bool json;
+    bool version, verbose;   /* --version, -v */
 } args_t;
 
 static int int_opt_key(size_t i)
@@ -186,6 +191,26 @@ static int set_quota_rpm(const char *arg)
     return GO_ON;
 }
 
+/* --dump-options: the tables above, one option a line ("--name", "="
+ * after those taking a value, a tab and the range after the whole-number
+ * ones), for the manual page and the completions; the hidden option
+ * itself is left out. */
+static int dump_options(void)
+{
+    for (size_t i = 0; i < N_INT_OPTS; i++) {
+        printf("--%s=\t%d..%d%s%s\n", int_opts[i].name, int_opts[i].min, int_opts[i].max,
+               int_opts[i].unit ? " " : "", int_opts[i].unit ? int_opts[i].unit : "");
+        if (int_opts[i].short_name)
+            printf("-%c=\n", int_opts[i].short_name);
+    }
+    for (size_t i = 0; i < N_OTHER_OPTS; i++)
+        if (other_opts[i].val != 'D')
+            printf("--%s%s\n", other_opts[i].name,
+                   other_opts[i].has_arg == no_argument ? "" : "=");
+    printf("-h\n-v\n");
+    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
 /* Parses the command line into W and a.  Returns GO_ON, or the exit
  * status: 0 after --help, EX_USAGE after saying what is wrong. */
 static int parse_args(int argc, char **argv, args_t *a)
@@ -200,7 +225,7 @@ static int parse_args(int argc, char **argv, args_t *a)
         opts[n++] = other_opts[i];
     opts[n] = (struct option){NULL, 0, NULL, 0};
 
-    while (rc == GO_ON && (opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while (rc == GO_ON && (opt = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
         const int_opt_t *io = int_opt_for(opt);
         if (io) {
             rc = set_int_opt(io, optarg);
@@ -217,8 +242,16 @@ static int parse_args(int argc, char **argv, args_t *a)
         case 'j': a->json = true; break;
         case 'L': a->level = optarg; break;
         case 'h': usage(stdout); return 0;
+        case 'V': a->version = true; break;
+        case 'v': a->verbose = true; break;
+        case 'D': return dump_options();
         default: usage(stderr); return EX_USAGE;
         }
+    }
+    if (rc == GO_ON && a->version) {
+        char text[1024];
+        printf("%s\n", version_text(text, sizeof text, "onesheet-worker", a->verbose, NULL));
+        return 0;
     }
     if (rc == GO_ON && optind < argc) {
         usage(stderr);

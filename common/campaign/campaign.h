@@ -212,6 +212,12 @@ err_code_t campaign_event_parse(const char *json, size_t len, const char *dir, i
  * Appends to timer and service. */
 err_code_t campaign_units(const campaign_t *c, const char *campaign_path,
                           const char *bin, buf_t *timer, buf_t *service, err_t *err);
+/* The same for a user's systemd (campaign_units_user.c): the same timer,
+ * and a service without User=/Group= or the hardening only the system
+ * manager applies; state and environment files under the user's %S and
+ * %E.  Errors as campaign_units. */
+err_code_t campaign_units_user(const campaign_t *c, const char *campaign_path,
+                               const char *bin, buf_t *timer, buf_t *service, err_t *err);
 
 /* ---- webhook (campaign_webhook.c) ---- */
 

@@ -381,24 +381,37 @@ static const char *env_or_null(config_getenv_fn ge, const char *name)
     return v && *v ? v : NULL;
 }
 
+/* Every key a config file may set, with the environment variable that
+ * sets it; config_key() lists it for the manual page onesheet.conf(5). */
+static const struct { const char *env, *key; } envmap[] = {
+    {"ONESHEET_STATE_DIR", "state_dir"}, {"ONESHEET_QUEUE", "queue"},
+    {"ONESHEET_LEDGER", "ledger"}, {"ONESHEET_STORE", "store"},
+    {"ONESHEET_MODEL", "model"}, {"ONESHEET_URL_TTL", "url_ttl"},
+    {"ONESHEET_MAX_RECEIVES", "max_receives"},
+    {"ONESHEET_VISIBILITY_TIMEOUT", "visibility_timeout"},
+    {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
+    {"ONESHEET_API_KEYS", "api_keys"},
+    {"ONESHEET_MODELS", "models"},
+    {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
+    {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
+    {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
+    {"ONESHEET_PUBLIC_URL", "public_url"},
+    {"ONESHEET_QUOTA_RPM", "quota_rpm"},
+    {"ONESHEET_CHECKSUM", "checksum"},
+};
+#define N_ENVMAP (sizeof envmap / sizeof envmap[0])
+
+const char *config_key(size_t i, const char **env)
+{
+    if (i >= N_ENVMAP)
+        return NULL;
+    if (env)
+        *env = envmap[i].env;
+    return envmap[i].key;
+}
+
 err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t *err)
 {
-    static const struct { const char *env, *key; } envmap[] = {
-        {"ONESHEET_STATE_DIR", "state_dir"}, {"ONESHEET_QUEUE", "queue"},
-        {"ONESHEET_LEDGER", "ledger"}, {"ONESHEET_STORE", "store"},
-        {"ONESHEET_MODEL", "model"}, {"ONESHEET_URL_TTL", "url_ttl"},
-        {"ONESHEET_MAX_RECEIVES", "max_receives"},
-        {"ONESHEET_VISIBILITY_TIMEOUT", "visibility_timeout"},
-        {"ONESHEET_LOG_LEVEL", "log_level"}, {"ONESHEET_LOG_JSON", "log_json"},
-        {"ONESHEET_API_KEYS", "api_keys"},
-        {"ONESHEET_MODELS", "models"},
-        {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
-        {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
-        {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
-        {"ONESHEET_PUBLIC_URL", "public_url"},
-        {"ONESHEET_QUOTA_RPM", "quota_rpm"},
-        {"ONESHEET_CHECKSUM", "checksum"},
-    };
     const char *home, *v;
     char *def = NULL;
     err_code_t rc;

@@ -12,6 +12,7 @@
 #include "base/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef const char *(*config_getenv_fn)(const char *name);
 
@@ -78,5 +79,9 @@ void config_free(config_t *c);
 /* The shared quota for model, calls a minute: its quota_rpm.MODEL line,
  * else quota_rpm; 0 when there is none. */
 double config_quota_rpm(const config_t *c, const char *model);
+/* The i-th key a config file may set (NULL past the last), and in *env
+ * (when env is not NULL) the environment variable that sets it.  The
+ * strings are static. */
+const char *config_key(size_t i, const char **env);
 
 #endif

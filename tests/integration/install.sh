@@ -5,9 +5,15 @@ source "$(dirname "$0")/lib.sh"
 make -s -C "$ROOT" install PREFIX=/opt/onesheet DESTDIR="$T/root" SANITIZE="${SANITIZE:-}" >/dev/null
 p=$T/root/opt/onesheet
 for f in bin/onesheet bin/onesheet-worker share/onesheet/schema/sqlite/001_init.sql \
-         share/doc/onesheet/examples/prompts.txt share/doc/onesheet/README.md; do
+         share/doc/onesheet/examples/prompts.txt share/doc/onesheet/README.md \
+         share/man/man1/onesheet.1 share/man/man5/onesheet.conf.5 share/man/man8/onesheet-worker.8 \
+         share/bash-completion/completions/onesheet share/bash-completion/completions/onesheet-worker \
+         share/zsh/site-functions/_onesheet; do
     [ -e "$p/$f" ] || fail "missing $f"
 done
 [ -x "$p/bin/onesheet" ] || fail "onesheet not executable"
 "$p/bin/onesheet" --version | grep -q '^onesheet ' || fail "installed binary runs"
-ok "make install with PREFIX and DESTDIR"
+MANPATH=$p/share/man man -w onesheet.conf >/dev/null 2>&1 || fail "man finds onesheet.conf(5) under PREFIX"
+"$p/bin/onesheet" campaign install "$ROOT/examples/campaign.json" --system --dry-run |
+    grep -q '^ExecStart=/opt/onesheet/bin/onesheet campaign run ' || fail "campaign units run PREFIX/bin/onesheet"
+ok "make install with PREFIX and DESTDIR (manual pages, completions)"

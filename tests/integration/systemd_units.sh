@@ -29,23 +29,57 @@ level=$(echo "$sec" | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || fail "worker exposure $level > 2.0"
 ok "worker exposure $level <= 2.0"
 
-# campaign install writes a timer and a service that verify accepts.
+# campaign install --system writes a timer and a service that verify
+# accepts; the service runs the given binary on a copy of the campaign.
 cp "$ROOT/examples/campaign.json" "$T/weekly.json"
-"$BIN/onesheet" campaign install "$T/weekly.json" --dir "$T/units" >"$T/out" 2>"$T/err" ||
+"$BIN/onesheet" campaign install "$T/weekly.json" --system --dir "$T/units" \
+    --campaigns "$T/camps" --bin "$BIN/onesheet" >"$T/out" 2>"$T/err" ||
     { cat "$T/err"; fail "campaign install"; }
 timer="$T/units/onesheet-campaign@weekly-releases.timer"
 service="$T/units/onesheet-campaign@weekly-releases.service"
 [ -f "$timer" ] && [ -f "$service" ] || fail "install did not write both units"
+cmp -s "$T/weekly.json" "$T/camps/weekly-releases.json" || fail "the campaign was not copied"
 grep -qx 'OnCalendar=Mon \*-\*-\* 09:00:00 UTC' "$timer" || fail "timer OnCalendar"
 grep -qx 'Persistent=true' "$timer" || fail "timer Persistent"
 grep -qx 'RandomizedDelaySec=300' "$timer" || fail "timer RandomizedDelaySec"
-grep -q "^ExecStart=.*/onesheet campaign run $T/weekly.json\$" "$service" || fail "ExecStart"
+grep -qx "ExecStart=$BIN/onesheet campaign run $T/camps/weekly-releases.json" "$service" ||
+    fail "ExecStart: $(grep ExecStart "$service")"
+grep -qx 'User=onesheet' "$service" || fail "system service runs as onesheet"
 for u in "$timer" "$service"; do
     out=$(cd "$T/units" && systemd-analyze verify "$u" 2>&1) || fail "verify $(basename "$u"): $out"
     [ -z "$out" ] || fail "verify $(basename "$u") warned: $out"
 done
 expect_status 66 "$BIN/onesheet" campaign install "$T/missing.json" --dir "$T/units"
-ok "campaign install writes verified units"
+ok "campaign install --system writes verified units running a copy of the campaign"
+
+# Without --system: this user's systemd, under HOME, no User=; the default
+# binary is the installed one ($PREFIX/bin/onesheet, PREFIX of the build).
+mkdir -p "$T/home"
+HOME=$T/home XDG_CONFIG_HOME= "$BIN/onesheet" campaign install "$T/weekly.json" >"$T/out" 2>"$T/err" ||
+    { cat "$T/err"; fail "campaign install for the user"; }
+us="$T/home/.config/systemd/user/onesheet-campaign@weekly-releases.service"
+[ -f "$us" ] && [ -f "${us%.service}.timer" ] || fail "user units not in ~/.config/systemd/user"
+[ -f "$T/home/.config/onesheet/campaigns/weekly-releases.json" ] || fail "user copy of the campaign"
+grep -q '^User=' "$us" && fail "a user unit names User="
+grep -qx "ExecStart=/.*/bin/onesheet campaign run $T/home/.config/onesheet/campaigns/weekly-releases.json" "$us" ||
+    fail "user ExecStart: $(grep ExecStart "$us")"
+grep -q 'systemctl --user' "$T/err" || fail "user install says systemctl --user"
+sed "s|^ExecStart=/[^ ]*/bin/onesheet |ExecStart=$BIN/onesheet |" "$us" >"$T/units/u.service"
+out=$(cd "$T/units" && systemd-analyze verify "$T/units/u.service" 2>&1) || fail "verify user service: $out"
+[ -z "$out" ] || fail "verify user service warned: $out"
+ok "campaign install without --system: the user's unit directory, a verified unit"
+
+# A missing --dir is refused, naming it, with nothing written; --dry-run
+# prints the units and writes nothing.
+expect_status 64 "$BIN/onesheet" campaign install "$T/weekly.json" --dir "$T/nowhere" --campaigns "$T/c2"
+grep -q -- "--dir $T/nowhere: no such directory" "$T/err" || fail "missing --dir message: $(cat "$T/err")"
+[ ! -e "$T/c2" ] && [ ! -e "$T/nowhere" ] || fail "a refused install wrote something"
+HOME=$T/home2 expect_status 0 "$BIN/onesheet" campaign install "$T/weekly.json" --dry-run --system
+grep -q '^ExecStart=/.*/bin/onesheet campaign run /etc/onesheet/campaigns/weekly-releases.json$' "$T/out" ||
+    fail "dry run: $(cat "$T/out")"
+grep -q '^OnCalendar=' "$T/out" || fail "dry run prints the timer"
+[ ! -e "$T/home2" ] || fail "--dry-run wrote something"
+ok "a missing --dir is refused (64, nothing written); --dry-run prints the units"
 
 # OnCalendar: the next five firings agree with systemd's.
 base_iso=2026-01-01T00:00:00Z base_sd='2026-01-01 00:00:00 UTC'
