@@ -8,12 +8,15 @@
  * is repaired by simply submitting again (pending jobs are re-sent; a
  * duplicate message is harmless because processing is idempotent).
  *
- * cmd_submit runs three steps in order: submit_parse (argv → options),
+ * cmd_submit runs three steps in order (for a FILE without --dry-run,
+ * submit_streamed() of cmd_submit_stream.c does the same in two passes): submit_parse (argv → options),
  * submit_validate (read and check the input, models included, and its cost
  * against --budget) and submit_enqueue (or submit_dry_run, which reads the
  * ledger, when there is one, to tell new jobs from submitted ones), then
  * maps what they say to an exit status. */
 #include "cli.h"
+#include "cmd_submit.h"
+#include "base/sqlite_util.h"
 #include "base/termesc.h"
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
@@ -27,19 +30,6 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-/* What `onesheet submit` was asked to do.  Every string is borrowed from
- * argv, so it lives as long as the command. */
-struct submit_opts {
-    const char *prompt;     /* --prompt TEXT, or NULL when reading a file */
-    const char *source;     /* FILE, "-" or "--prompt": for messages and the ledger */
-    const char *output;     /* --output: the manifest --wait writes */
-    const char *webhook;    /* --webhook URL: signed batch and job events */
-    int fmt;                /* bulk_format_t from --format; BULK_AUTO */
-    bool skip_invalid, dry, wait, json;
-    double budget;          /* --budget in USD; -1 when not given */
-    job_defaults_t d;       /* --model, --aspect, --seed, --title */
-};
 
 /* The options; submit_parse() says what each sets.  Those taking a number
  * have a row in submit_ranges. */
@@ -329,7 +319,7 @@ static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
  * "--model: unknown model ... (did you mean ...?)"), before any input is
  * read; warns once when the configured default is unknown, since then
  * every entry naming no model is invalid.  Returns 0 or EX_DATAERR. */
-static int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
+int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
 {
     err_t e;
 
@@ -551,6 +541,10 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
     case SUBMIT_USAGE: return EX_USAGE;
     case SUBMIT_RUN: break;
     }
+    /* A file is written in chunks, so a big SQLite page cache buys little
+     * there and would be most of the memory a big batch takes. */
+    if (!o.prompt && !o.dry)
+        sqlite_util_set_cache_kib(SUBMIT_STREAM_CACHE_KIB);
     /* A dry run sends nothing and only reads the ledger: it opens the
      * queue not at all, and the ledger only when it already exists. */
     if ((rc = cli_open(cli, o.dry ? CLI_LEDGER_IF_EXISTS : CLI_QUEUE | CLI_LEDGER)) != 0)
@@ -561,6 +555,10 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
                 "random bytes); nothing enqueued\n", cli->prog, WEBHOOK_KEY_MIN);
         return EX_CONFIG;
     }
+    /* A file is read twice from a spool, in bounded memory; a dry run
+     * (which lists every job) and --prompt read it whole. */
+    if (!o.prompt && !o.dry)
+        return submit_streamed(cli, &o);
     bulk_init(&b);
     if ((rc = submit_validate(cli, &o, &b)) == 0)
         rc = o.dry ? submit_dry_run(cli, &o, &b) : submit_enqueue(cli, &o, &b);

@@ -616,7 +616,7 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
                           size_t *n, err_t *err)
 {
     sqlite3_stmt *st = NULL;
-    char sql[1024];
+    char sql[2048];
     const char *after_batch = f->after_batch_id ? f->after_batch_id : f->batch_id;
     err_code_t rc = ERR_OK;
 
@@ -626,9 +626,13 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
         return err_set(err, ERR_INVALID, "ledger list: bad state %d", f->state);
     if (f->after_job_id && !after_batch)
         return err_set(err, ERR_INVALID, "ledger list: a page cursor needs its batch");
+    /* Within one batch the cursor is also a range of the (batch_id, line,
+     * job_id) index, which the planner uses only when told: without it each
+     * page of a big batch scanned every row before the cursor again. */
+    bool in_batch = f->after_job_id && f->batch_id && !strcmp(after_batch, f->batch_id);
     int len = snprintf(sql, sizeof sql,
         "SELECT " JOB_COLS " FROM ledger_jobs j JOIN ledger_batches b ON"
-        " b.batch_id = j.batch_id WHERE 1%s%s%s%s ORDER BY b.created_ms, j.batch_id,"
+        " b.batch_id = j.batch_id WHERE 1%s%s%s%s%s ORDER BY b.created_ms, j.batch_id,"
         " j.line, j.job_id LIMIT :limit",
         f->batch_id ? " AND j.batch_id = :batch" : "",
         f->state >= 0 ? " AND j.state = :state" : "",
@@ -637,7 +641,9 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
                           " (SELECT cb.created_ms, cj.batch_id, cj.line, cj.job_id FROM"
                           " ledger_jobs cj JOIN ledger_batches cb ON cb.batch_id ="
                           " cj.batch_id WHERE cj.job_id = :c_job AND"
-                          " cj.batch_id = :c_batch)" : "");
+                          " cj.batch_id = :c_batch)" : "",
+        in_batch ? " AND (j.line, j.job_id) > (SELECT cj.line, cj.job_id FROM ledger_jobs"
+                   " cj WHERE cj.job_id = :c_job AND cj.batch_id = :c_batch)" : "");
     if (len < 0 || (size_t)len >= sizeof sql)
         rc = err_set(err, ERR_INTERNAL, "ledger list: query too long");
     if (rc == ERR_OK)
