@@ -5,7 +5,7 @@
  * user sees every problem of a 100,000-line file in one run.  Duplicates are
  * found with open-addressing hash sets so big files stay linear. */
 #include "jobs/job.h"
-#include "jobs/bulk_stream.h"
+#include "jobs/bulk_sink.h"
 #include "base/csv.h"
 #include "base/utf8.h"
 
