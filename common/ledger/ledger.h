@@ -62,6 +62,10 @@ typedef struct {
     int run;
     ledger_attempt_t *history;
     size_t nhistory;
+    /* The worker (lease owner) whose succeed or fail finished the current
+     * run; NULL while it is live, and for jobs cancelled or dead-lettered.
+     * A finished job has no lease_owner. */
+    char *finished_by;
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);

@@ -47,6 +47,7 @@ err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err)
     S("store_key", store_key, false);
     S("sha256", sha256, false);
     S("model", model, false);
+    S("finished_by", finished_by, false);
     N("lease_expires_ms", lease_expires);
     N("bytes", bytes);
     N("seed", seed);

@@ -2,8 +2,9 @@
  * cmocka tests any back-end's test program runs: idempotent submits,
  * conditional claims and completions under leases, cancellation, lookups,
  * counts, listing and pagination, campaign spend (ledger_conformance_spend.c),
- * the worker registry (ledger_conformance_workers.c) and the webhook outbox
- * (ledger_conformance_outbox.c).
+ * the worker registry (ledger_conformance_workers.c), the webhook outbox
+ * (ledger_conformance_outbox.c) and what a finish records
+ * (ledger_conformance_finish.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -92,7 +93,8 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(outbox_takes_with_a_lease_and_records_attempts, arg) \
     X(taken_events_come_back_one_lease_apart, arg) \
     X(a_batch_that_grows_completes_again, arg) \
-    X(a_retried_run_sends_its_own_events, arg)
+    X(a_retried_run_sends_its_own_events, arg) \
+    X(a_finished_job_names_its_worker_not_a_lease, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)
