@@ -19,7 +19,7 @@
 #include "queue/queue.h"
 
 /* Jobs a ledger write, and a page of pending jobs read back and sent. */
-#define SUBMIT_STREAM_CHUNK 5000
+#define SUBMIT_STREAM_CHUNK 10000
 
 /* Records the kept jobs of s (after bulk_stream_scan(), with sum its
  * answer) as batch sum->batch_id with source named `source`, then sends its
