@@ -8,8 +8,9 @@
  * is repaired by simply submitting again (pending jobs are re-sent; a
  * duplicate message is harmless because processing is idempotent).
  *
- * cmd_submit runs three steps in order (for a FILE without --dry-run,
- * submit_streamed() of cmd_submit_stream.c does the same in two passes): submit_parse (argv → options),
+ * cmd_submit runs three steps in order (for a FILE, dry run or not,
+ * submit_streamed() of cmd_submit_stream.c does the same in passes over a
+ * spool; these in-memory steps serve --prompt): submit_parse (argv → options),
  * submit_validate (read and check the input, models included, and its cost
  * against --budget) and submit_enqueue (or submit_dry_run, which reads the
  * ledger, when there is one, to tell new jobs from submitted ones), then
@@ -543,7 +544,7 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
     }
     /* A file is written in chunks, so a big SQLite page cache buys little
      * there and would be most of the memory a big batch takes. */
-    if (!o.prompt && !o.dry)
+    if (!o.prompt)
         sqlite_util_set_cache_kib(SUBMIT_STREAM_CACHE_KIB);
     /* A dry run sends nothing and only reads the ledger: it opens the
      * queue not at all, and the ledger only when it already exists. */
@@ -555,9 +556,8 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
                 "random bytes); nothing enqueued\n", cli->prog, WEBHOOK_KEY_MIN);
         return EX_CONFIG;
     }
-    /* A file is read twice from a spool, in bounded memory; a dry run
-     * (which lists every job) and --prompt read it whole. */
-    if (!o.prompt && !o.dry)
+    /* A file is read from a spool, in bounded memory; --prompt is one job. */
+    if (!o.prompt)
         return submit_streamed(cli, &o);
     bulk_init(&b);
     if ((rc = submit_validate(cli, &o, &b)) == 0)

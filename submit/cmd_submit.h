@@ -29,13 +29,16 @@ struct submit_opts {
  * every entry naming no model is invalid.  Returns 0 or EX_DATAERR. */
 int submit_check_default_model(const cli_t *cli, const struct submit_opts *o);
 
-/* `onesheet submit FILE|-` without --dry-run, in memory bounded whatever
- * the input's size (bulk_stream.h, submit_stream.h), with the answers,
- * messages and exit statuses of the in-memory path: the input spooled and
- * validated in full (every error reported, nothing written when one entry
- * is invalid without --skip-invalid), the estimate checked against
- * --budget, then the webhook, the ledger and the queue, then --wait.
- * Needs cli_open() done with the queue and ledger.  Returns the exit
+/* `onesheet submit FILE|-`, in memory bounded whatever the input's size
+ * (bulk_stream.h, submit_stream.h), with the answers, messages and exit
+ * statuses of the in-memory path: the input spooled and validated in full
+ * (every error reported, nothing written when one entry is invalid without
+ * --skip-invalid), the estimate checked against --budget, then the
+ * webhook, the ledger and the queue, then --wait.  With --dry-run: which
+ * jobs are new (the stream merged with the batch's ledger pages), their
+ * estimate, then every job, one a line, and the summary.
+ * Needs cli_open() done with the queue and ledger (a dry run: the ledger
+ * if it exists).  Returns the exit
  * status: 0, EX_NOINPUT, EX_DATAERR (bad or too big input, unknown model,
  * over budget), EX_IOERR (the input cannot be read or spooled), EX_OSERR
  * (out of memory), cli_fail()'s, or cli_wait_batch()'s with --wait. */

@@ -4,7 +4,7 @@
  * checked, duplicates folded, the batch id and the cost estimate summed),
  * and only then, when nothing refuses it, recorded and sent
  * (submit_stream).  The messages and exit statuses are those of the
- * in-memory path in cmd_submit.c, which --dry-run and --prompt still use. */
+ * in-memory path in cmd_submit.c, which --prompt still uses. */
 #include "cli.h"
 #include "cmd_submit.h"
 #include "base/termesc.h"
@@ -27,6 +27,7 @@ typedef struct {
     size_t priced;
     err_t price_err;        /* the first model without a price */
     bool unpriced;
+    bool pricing;           /* false: judge models only */
 } tally_t;
 
 /* bulk_check_fn: an unknown or retired model makes the entry invalid
@@ -38,7 +39,7 @@ static err_code_t check_spec(void *ud, const job_spec_t *spec, err_t *err)
 
     if (engine_model_check(spec->model, NULL, 0, err) != ERR_OK)
         return err_prefix(err, "model");
-    if (!t->prices || t->unpriced)
+    if (!t->prices || !t->pricing || t->unpriced)
         return ERR_OK;
     if (cost_price(t->prices, spec->model ? spec->model : "draft", &p, &t->price_err) !=
         ERR_OK) {
@@ -177,6 +178,160 @@ static int enqueue(cli_t *cli, const struct submit_opts *o, bulk_stream_t *s,
     return o->wait ? cli_wait_batch(cli, sum->batch_id, o->output, 0, false) : 0;
 }
 
+/* ---- --dry-run ---- */
+
+/* The batch's jobs as the ledger holds them, read a page at a time in
+ * their order (line, job id), which is the order a scan keeps them in: a
+ * batch id is the hash of its specs in order, so the same batch holds the
+ * same jobs in the same order (or a prefix of them, after a submit killed
+ * while recording). */
+typedef struct {
+    ledger_t *l;                  /* NULL: no ledger, every job is new */
+    const char *batch_id;
+    ledger_job_t *page;
+    size_t n, at;
+    bool more;
+    char cursor[JOB_ID_MAX + 1];
+    tally_t *t;                   /* the new jobs' estimate */
+    const struct submit_opts *o;
+    size_t nnew, pass;            /* pass 1 counts and prices, 2 prints */
+} dry_t;
+
+static void dry_rewind(dry_t *r)
+{
+    ledger_jobs_free(r->page, r->n);
+    r->page = NULL;
+    r->n = r->at = 0;
+    r->more = r->l != NULL;
+    r->cursor[0] = '\0';
+}
+
+/* Whether the job a submit would send: not in the ledger, or recorded and
+ * never sent.  Moves past the ledger's entry when it is this job. */
+static err_code_t dry_is_new(dry_t *r, const char *job_id, bool *is_new, err_t *err)
+{
+    if (r->at == r->n && r->more) {
+        ledger_filter_t f = {.batch_id = r->batch_id, .state = -1, .limit = SUBMIT_STREAM_CHUNK,
+                             .after_job_id = r->cursor[0] ? r->cursor : NULL};
+        err_code_t rc;
+        ledger_jobs_free(r->page, r->n);
+        r->page = NULL;
+        r->n = r->at = 0;
+        if ((rc = ledger_list(r->l, &f, &r->page, &r->n, err)) != ERR_OK)
+            return rc;
+        r->more = r->n == SUBMIT_STREAM_CHUNK;
+        if (r->n)
+            snprintf(r->cursor, sizeof r->cursor, "%s", r->page[r->n - 1].job_id);
+    }
+    *is_new = true;
+    if (r->at < r->n && strcmp(r->page[r->at].job_id, job_id) == 0) {
+        const ledger_job_t *j = &r->page[r->at++];
+        *is_new = j->state == JOB_QUEUED && j->enqueued_ms == 0;
+    }
+    return ERR_OK;
+}
+
+/* bulk_item_fn: pass 1 counts and prices the new jobs; pass 2 prints each
+ * job as submit_dry_run() does. */
+static err_code_t dry_item(void *ud, const bulk_item_t *it, err_t *err)
+{
+    dry_t *r = ud;
+    bool is_new;
+    err_code_t rc = dry_is_new(r, it->job_id, &is_new, err);
+
+    if (rc != ERR_OK)
+        return rc;
+    if (r->pass == 1) {
+        r->nnew += is_new;
+        return is_new ? check_spec(r->t, &it->spec, err) : ERR_OK;
+    }
+    if (r->o->json) {
+        buf_t spec = BUF_INIT;
+        if (job_spec_to_json_with_id(&it->spec, &spec) != ERR_OK) {
+            buf_free(&spec);
+            return err_set(err, ERR_NOMEM, "out of memory");
+        }
+        printf("{\"batch\":\"%s\",\"id\":\"%s\",\"line\":%zu,\"new\":%s,\"spec\":%s}\n",
+               r->batch_id, it->job_id, it->line, is_new ? "true" : "false",
+               (char *)spec.data);
+        buf_free(&spec);
+    } else {
+        char shortp[200];
+        printf("%-24s line %-6zu %-9s %s\n", it->job_id, it->line,
+               is_new ? "new" : "submitted",
+               cli_ellipsize(it->spec.prompt, 60, shortp, sizeof shortp));
+    }
+    return ERR_OK;
+}
+
+/* The estimate for the new jobs, as cli_cost_check_some() words it with
+ * dry set.  Returns 0 or EX_DATAERR (over --budget, or no price with one). */
+static int dry_estimate(const cli_t *cli, const struct submit_opts *o, const tally_t *t,
+                        size_t skipped)
+{
+    char money[32], limit[32], note[64] = "";
+
+    if (t->unpriced) {
+        if (o->budget >= 0) {
+            fprintf(stderr, "%s: --budget: cannot estimate the cost: %s; nothing enqueued\n",
+                    cli->prog, t->price_err.msg);
+            return EX_DATAERR;
+        }
+        fprintf(stderr, "%s: estimated cost: unknown (%s)\n", cli->prog, t->price_err.msg);
+        return 0;
+    }
+    cost_format(t->usd, money, sizeof money);
+    if (skipped)
+        snprintf(note, sizeof note, "%zu already submitted, not counted; ", skipped);
+    fprintf(stderr, "%s: estimated cost: %s for %zu %s%s (%sprices: %s)\n", cli->prog, money,
+            t->priced, skipped ? "new " : "", t->priced == 1 ? "job" : "jobs", note,
+            cost_table_source(t->prices));
+    if (o->budget >= 0 && t->usd > o->budget + 1e-9) {
+        snprintf(limit, sizeof limit, "$%.2f", o->budget);
+        fprintf(stderr, "%s: over budget: %zu %s%s would cost about %s, over --budget %s; "
+                "nothing enqueued\n", cli->prog, t->priced, skipped ? "new " : "",
+                t->priced == 1 ? "job" : "jobs", money, limit);
+        return EX_DATAERR;
+    }
+    return 0;
+}
+
+/* The dry run over a scanned stream: which jobs are new (a pass merging
+ * the stream with the ledger's pages), their estimate against --budget,
+ * then every job and the summary, as submit_dry_run() prints them. */
+static int dry_run(cli_t *cli, const struct submit_opts *o, bulk_stream_t *s,
+                   const bulk_summary_t *sum, tally_t *t)
+{
+    dry_t r = {.l = cli->ledger, .batch_id = sum->batch_id, .t = t, .o = o, .pass = 1};
+    err_t e;
+    int rc = 0;
+
+    err_clear(&e);
+    dry_rewind(&r);
+    if (bulk_stream_each(s, dry_item, &r, &e) != ERR_OK) {
+        rc = cli_fail(cli, &e);
+        goto out;
+    }
+    if ((rc = dry_estimate(cli, o, t, sum->nitems - r.nnew)) != 0)
+        goto out;
+    dry_rewind(&r);
+    r.pass = 2;
+    if (bulk_stream_each(s, dry_item, &r, &e) != ERR_OK) {
+        rc = cli_fail(cli, &e);
+        goto out;
+    }
+    if (o->json)
+        printf("{\"batch\":\"%s\",\"dry_run\":true,\"jobs\":%zu,\"new\":%zu,"
+               "\"submitted\":%zu,\"invalid\":%zu}\n",
+               sum->batch_id, sum->nitems, r.nnew, sum->nitems - r.nnew, sum->nerrors);
+    fprintf(stderr, "%s: dry run: would enqueue %zu %s in batch %s (%zu already submitted, "
+            "%zu skipped as invalid)\n", cli->prog, r.nnew, r.nnew == 1 ? "job" : "jobs",
+            sum->batch_id, sum->nitems - r.nnew, sum->nerrors);
+out:
+    ledger_jobs_free(r.page, r.n);
+    return rc;
+}
+
 int submit_streamed(cli_t *cli, const struct submit_opts *o)
 {
     job_defaults_t d = o->d;
@@ -192,10 +347,12 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
         d.model = cli->cfg.model;
     err_clear(&e);
     err_clear(&t.price_err);
-    if (o->budget >= 0 && cost_table_default(NULL, &t.prices, &e) != ERR_OK)
+    if ((o->budget >= 0 || o->dry) && cost_table_default(NULL, &t.prices, &e) != ERR_OK)
         return cli_fail(cli, &e);
     if ((rc = open_input(cli, o, &d, &s)) != 0)
         goto out;
+    /* A dry run prices only the new jobs, once it knows which they are. */
+    t.pricing = !o->dry;
     if (bulk_stream_scan(s, check_spec, &t, &sum, &e) != ERR_OK) {
         rc = cli_fail(cli, &e);
         goto out;
@@ -205,8 +362,12 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
     if (sum->nduplicates)
         fprintf(stderr, "%s: %zu duplicate %s folded into one job each\n", cli->prog,
                 sum->nduplicates, sum->nduplicates == 1 ? "entry" : "entries");
-    if ((rc = check_budget(cli, o, &t)) == 0)
+    if (o->dry) {
+        t.pricing = true;
+        rc = dry_run(cli, o, s, sum, &t);
+    } else if ((rc = check_budget(cli, o, &t)) == 0) {
         rc = enqueue(cli, o, s, sum);
+    }
 out:
     bulk_stream_close(s);
     cost_table_free(t.prices);

@@ -3,9 +3,10 @@
 # 200,000-line submit (a generous regression bound, not a timing), that a
 # bad line at the END of a big file still enqueues nothing, that stdin,
 # JSONL and CSV (a quoted field spanning lines) give the batch and job ids
-# the in-memory path (--dry-run) gives, that duplicates and --skip-invalid
-# behave as before, that jobs a killed submit left pending are sent by the
-# next one, and that the spool leaves nothing behind.  Local files only.
+# --dry-run shows (test_bulk_stream checks both against the in-memory
+# reader), that duplicates and --skip-invalid behave as before, that jobs a
+# killed submit left pending are new to --dry-run and sent by the next
+# submit, and that the spool leaves nothing behind.  Local files only.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -70,11 +71,29 @@ ok "stdin gives the file's batch; resubmitting is a no-op"
 # the next submit of the same input, and only they.
 db "delete from queue_messages where id in (select id from queue_messages limit 12345);
     update ledger_jobs set enqueued_ms = 0 where rowid in (select rowid from ledger_jobs limit 12345)"
+# The dry run streams too, and tells those jobs (new) from the others.
+/usr/bin/time -v "$BIN/onesheet" submit --dry-run --json "$T/200k.txt" >"$T/dry" 2>"$T/err" ||
+    { cat "$T/err" >&2; fail "dry run"; }
+python3 - "$T/dry" <<'PY' || fail "dry run: $(tail -n 1 "$T/dry")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+last, jobs = rows[-1], rows[:-1]
+assert (last["jobs"], last["new"], last["submitted"]) == (200000, 12345, 187655), last
+assert len(jobs) == 200000 and sum(j["new"] for j in jobs) == 12345
+assert [j["line"] for j in jobs] == list(range(1, 200001))
+PY
+grep -q "estimated cost: \$0.00 for 12345 new jobs (187655 already submitted, not counted" "$T/err" ||
+    { cat "$T/err"; fail "dry run estimate"; }
+rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/err")
+if [[ "$(ldd "$BIN/onesheet" 2>/dev/null || true)" != *libasan* ]]; then
+    [ -n "$rss" ] && [ "$rss" -lt 131072 ] || fail "200k dry run: peak RSS ${rss:-?} KB"
+fi
+[ "$(db "select count(*) from ledger_jobs where enqueued_ms = 0")" = 12345 ] || fail "the dry run sent"
 expect_status 0 "$BIN/onesheet" submit --json "$T/200k.txt"
 python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["enqueued"]==12345 and o["new"]==0 and o["jobs"]==200000, o' "$T/out" ||
     fail "pending re-sent: $(cat "$T/out")"
 [ "$(db "select count(*) from ledger_jobs where enqueued_ms = 0")" = 0 ] || fail "still pending"
-ok "jobs left pending are sent by the next submit (12,345 of 200,000)"
+ok "jobs left pending: --dry-run (peak RSS $((rss / 1024)) MB) counts them new, the next submit sends them (12,345 of 200,000)"
 
 # One bad line at the very end of 100,001: nothing recorded, nothing sent.
 rm -rf "$ONESHEET_STATE_DIR"
