@@ -160,6 +160,11 @@ def main():
           f"{embedded['draft_posters_per_s_c2']}/s at --concurrency 2, "
           f"{embedded['draft_worker_cpu_ms_per_poster']} ms CPU/poster, "
           f"{embedded['draft_worker_peak_rss_mb']} MB peak RSS")
+    s1m = embedded.get("submit_1m") or {}
+    for f in ("txt", "jsonl"):
+        if s1m.get(f):
+            print(f"embedded: submit of {s1m['lines']:,} {f} lines {s1m[f]['s']:.1f} s, "
+                  f"peak RSS {s1m[f]['peak_rss_mb']:.0f} MB (streamed; target ≤ 64 MB)")
     fc = floor.get("contract", {})
     if fc.get("ms_per_job"):
         above = ""

@@ -40,6 +40,9 @@
 # failed jobs, the stand-in's 429 count, and the CPU every emulator, proxy
 # and the stand-in used meanwhile, plus load from anything else on the machine.
 #
+# Also the time and peak RSS of a 1,000,000-line submit, txt and JSONL
+# (bench/submit_memory.sh; BENCH_SUBMIT_1M=0 skips it).
+#
 # Knobs (environment): BENCH_AWS=0 skips AWS mode; BENCH_N_A (480),
 # BENCH_C (16), BENCH_N_QUOTA (120), BENCH_N_BASE (200), BENCH_FULL=0 skips
 # (c'), BENCH_PYTHON (the interpreter for the baseline; default: see
@@ -150,8 +153,15 @@ out['cpu_ms_runs'] = [r['cpu_ms_median'] for r in runs]
 out['cpu_ms_min'] = min(r['cpu_ms_min'] for r in runs)
 print(json.dumps(out))" 2>/dev/null || echo '{}')
 fi
+# A 1,000,000-line submit's time and peak RSS (bench/submit_memory.sh).
+submit_1m=null
+if [ "${BENCH_SUBMIT_1M:-1}" != 0 ]; then
+    echo "embedded: submit of 1,000,000 lines (txt, jsonl)" >&2
+    submit_1m=$(BIN=$BIN "$ROOT/bench/submit_memory.sh") || submit_1m=null
+fi
 cat > "$T/embedded.json" <<JSON
 {"submit_100k_lines_s": $(printf %.3f "$submit_s"),
+ "submit_1m": $submit_1m,
  "submit_lines_per_s": $(printf %.0f "$(echo "100000 / $submit_s" | bc -l)"),
  "draft_posters_per_s_c2": $(printf %.2f "$per_s"),
  "draft_worker_cpu_ms_per_poster": $(printf %.1f "$cpu_ms"),

@@ -96,6 +96,7 @@ json_t *cli_job_json(const ledger_job_t *j)
         json_object_set_new(o, "started_ms", json_integer(j->started_ms));
     if (j->finished_ms)
         json_object_set_new(o, "finished_ms", json_integer(j->finished_ms));
+    set_str(o, "finished_by", j->finished_by);
     /* Retry (issue 17): the current run, and every run when there was more
      * than one (the history is read by get_jobs, not by list). */
     json_object_set_new(o, "run", json_integer(j->run > 0 ? j->run : 1));

@@ -8,12 +8,16 @@
  * is repaired by simply submitting again (pending jobs are re-sent; a
  * duplicate message is harmless because processing is idempotent).
  *
- * cmd_submit runs three steps in order: submit_parse (argv → options),
+ * cmd_submit runs three steps in order (for a FILE, dry run or not,
+ * submit_streamed() of cmd_submit_stream.c does the same in passes over a
+ * spool; these in-memory steps serve --prompt): submit_parse (argv → options),
  * submit_validate (read and check the input, models included, and its cost
  * against --budget) and submit_enqueue (or submit_dry_run, which reads the
  * ledger, when there is one, to tell new jobs from submitted ones), then
  * maps what they say to an exit status. */
 #include "cli.h"
+#include "cmd_submit.h"
+#include "base/sqlite_util.h"
 #include "base/termesc.h"
 #include "engine/engine_backends.h"
 #include "jobs/job.h"
@@ -28,20 +32,6 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-/* What `onesheet submit` was asked to do.  Every string is borrowed from
- * argv, so it lives as long as the command. */
-struct submit_opts {
-    const char *prompt;     /* --prompt TEXT, or NULL when reading a file */
-    const char *source;     /* FILE, "-" or "--prompt": for messages and the ledger */
-    const char *output;     /* --output: the manifest --wait writes */
-    const char *webhook;    /* --webhook URL: signed batch and job events */
-    int fmt;                /* bulk_format_t from --format; BULK_AUTO */
-    bool skip_invalid, dry, wait, json;
-    double budget;          /* --budget in USD; -1 when not given */
-    job_defaults_t d;       /* --model, --aspect, --seed, --title, --renditions */
-    int variants;           /* --variants N for entries naming none; 0 when not given */
-};
 
 /* The options; submit_parse() says what each sets.  Those taking a number
  * have a row in submit_ranges. */
@@ -275,11 +265,11 @@ static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
         *parsed = single_prompt(o->prompt, d, b, e);
         return *parsed == ERR_OK ? 0 : cli_fail(cli, e);
     }
-    FILE *fp = is_stdin ? stdin : fopen(name, "rb");
+    FILE *fp = o->in ? o->in : is_stdin ? stdin : fopen(name, "rb");
     char *shown = term_escape_dup(name);
     int got;
     if (!shown) {
-        if (fp && fp != stdin)
+        if (fp && fp != stdin && fp != o->in)
             fclose(fp);
         fprintf(stderr, "%s: out of memory\n", cli->prog);
         return EX_OSERR;
@@ -302,13 +292,13 @@ static int submit_read_input(const cli_t *cli, const struct submit_opts *o,
         else
             fprintf(stderr, "%s: %s: cannot read: %s; nothing enqueued\n", cli->prog, shown,
                     strerror(saved));
-        if (fp != stdin)
+        if (fp != stdin && fp != o->in)
             fclose(fp);
         free(shown);
         return got > 0 ? EX_DATAERR : saved == ENOMEM ? EX_OSERR : EX_IOERR;
     }
     free(shown);
-    if (fp != stdin)
+    if (fp != stdin && fp != o->in)
         fclose(fp);
     if (fmt == BULK_AUTO && is_stdin)
         fmt = BULK_TXT;
@@ -350,7 +340,7 @@ static int submit_report_invalid(const cli_t *cli, const struct submit_opts *o,
  * "--model: unknown model ... (did you mean ...?)"), before any input is
  * read; warns once when the configured default is unknown, since then
  * every entry naming no model is invalid.  Returns 0 or EX_DATAERR. */
-static int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
+int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
 {
     err_t e;
 
@@ -572,7 +562,6 @@ static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t 
 int cmd_submit(cli_t *cli, int argc, char **argv)
 {
     struct submit_opts o;
-    bulk_t b;
     int rc;
 
     switch (submit_parse(cli, argc, argv, &o)) {
@@ -580,6 +569,10 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
     case SUBMIT_USAGE: return EX_USAGE;
     case SUBMIT_RUN: break;
     }
+    /* A file is written in chunks, so a big SQLite page cache buys little
+     * there and would be most of the memory a big batch takes. */
+    if (!o.prompt)
+        sqlite_util_set_cache_kib(SUBMIT_STREAM_CACHE_KIB);
     /* A dry run sends nothing and only reads the ledger: it opens the
      * queue not at all, and the ledger only when it already exists. */
     if ((rc = cli_open(cli, o.dry ? CLI_LEDGER_IF_EXISTS : CLI_QUEUE | CLI_LEDGER)) != 0)
@@ -590,9 +583,20 @@ int cmd_submit(cli_t *cli, int argc, char **argv)
                 "random bytes); nothing enqueued\n", cli->prog, WEBHOOK_KEY_MIN);
         return EX_CONFIG;
     }
+    /* A file is read from a spool, in bounded memory; --prompt is one job,
+     * and variants make several jobs of one entry (submit_in_memory). */
+    if (!o.prompt && o.variants <= 1)
+        return submit_streamed(cli, &o);
+    return submit_in_memory(cli, &o);
+}
+
+int submit_in_memory(cli_t *cli, const struct submit_opts *o)
+{
+    bulk_t b;
+    int rc;
     bulk_init(&b);
-    if ((rc = submit_validate(cli, &o, &b)) == 0)
-        rc = o.dry ? submit_dry_run(cli, &o, &b) : submit_enqueue(cli, &o, &b);
+    if ((rc = submit_validate(cli, o, &b)) == 0)
+        rc = o->dry ? submit_dry_run(cli, o, &b) : submit_enqueue(cli, o, &b);
     bulk_free(&b);
     return rc;
 }

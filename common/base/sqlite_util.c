@@ -23,6 +23,8 @@ static _Atomic int busy_timeout_ms = 5000;
 
 void sqlite_util_set_clock_offset_ms(int64_t ms) { clock_offset_ms = ms; }
 void sqlite_util_set_busy_timeout_ms(int ms) { busy_timeout_ms = ms; }
+static _Atomic int cache_kib = 65536;
+void sqlite_util_set_cache_kib(int kib) { cache_kib = kib > 0 ? kib : 65536; }
 
 int64_t sqlite_util_now_ms(void)
 {
@@ -334,9 +336,10 @@ static err_code_t configure(sqlite3 *db, const char *path, err_t *err)
      * touches tens of MB of table and index pages in one transaction, and
      * with the small cache re-reads them from the OS again and again.  The
      * cache only grows as pages are used. */
-    rc = sqlite_util_exec(db, "PRAGMA synchronous = FULL; "
-                              "PRAGMA foreign_keys = ON; "
-                              "PRAGMA cache_size = -65536", err);
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+             "PRAGMA cache_size = -%d", (int)cache_kib);
+    rc = sqlite_util_exec(db, sql, err);
     return rc == ERR_OK ? migrate(db, path, err) : rc;
 }
 

@@ -73,4 +73,9 @@ int64_t sqlite_util_now_ms(void);
 void sqlite_util_set_clock_offset_ms(int64_t ms);
 void sqlite_util_set_busy_timeout_ms(int ms);
 
+/* The page cache each connection opened afterwards may grow to, in KiB
+ * (process-wide; default 65536).  `onesheet submit` of a file lowers it so
+ * that its memory stays small whatever the batch's size. */
+void sqlite_util_set_cache_kib(int kib);
+
 #endif

@@ -5,7 +5,7 @@
  * user sees every problem of a 100,000-line file in one run.  Duplicates are
  * found with open-addressing hash sets so big files stay linear. */
 #include "jobs/job.h"
-#include "base/crypto.h"
+#include "jobs/bulk_sink.h"
 #include "base/csv.h"
 #include "base/utf8.h"
 
@@ -38,6 +38,7 @@ typedef struct {
     hset_t ids, specs;
     buf_t canon, scratch;
     bool nomem;
+    const bulk_sink_t *sink; /* bulk_parse_sink(): specs and errors go here */
 } ctx_t;
 
 static uint64_t fnv1a(const char *s, size_t len)
@@ -113,11 +114,11 @@ static void add_error(ctx_t *c, size_t line, const char *fmt, ...)
 static void add_error(ctx_t *c, size_t line, const char *fmt, ...)
 {
     bulk_t *b = c->b;
-    bulk_error_t *e;
+    bulk_error_t *e, one;
     char msg[sizeof e->msg];
     va_list ap;
 
-    if (b->nerrors == c->errors_cap) {
+    if (!c->sink && b->nerrors == c->errors_cap) {
         size_t cap = c->errors_cap ? c->errors_cap * 2 : 16;
         bulk_error_t *p = realloc(b->errors, cap * sizeof *p);
         if (!p) {
@@ -127,7 +128,7 @@ static void add_error(ctx_t *c, size_t line, const char *fmt, ...)
         b->errors = p;
         c->errors_cap = cap;
     }
-    e = &b->errors[b->nerrors++];
+    e = c->sink ? &one : &b->errors[b->nerrors++];
     e->line = line;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -140,6 +141,8 @@ static void add_error(ctx_t *c, size_t line, const char *fmt, ...)
     for (char *p = e->msg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7F)
             *p = '?';
+    if (c->sink && !c->sink->error(c->sink->ud, e))
+        c->nomem = true;
 }
 
 /* Normalises spec (taking ownership), drops duplicates and appends it. */
@@ -159,6 +162,11 @@ static void accept(ctx_t *c, size_t line, job_spec_t *spec)
             c->nomem = true;
         add_error(c, line, "%s", e.msg);
         goto drop;
+    }
+    if (c->sink) { /* the sink owns the spec from here, and folds duplicates */
+        if (!c->sink->spec(c->sink->ud, line, spec))
+            c->nomem = true;
+        return;
     }
     /* Client ids must be unique; specs without one fold when identical. */
     h = spec->id ? &c->ids : &c->specs;
@@ -222,6 +230,8 @@ static void each_line(ctx_t *c, const char *data, size_t len,
         const char *start = data + pos;
         const char *nl = memchr(start, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - start) : len - pos;
+        if (c->sink && c->sink->progress)
+            c->sink->progress(c->sink->ud, pos);
         pos += n + (nl ? 1 : 0);
         line++;
         if (n > 0 && start[n - 1] == '\r')
@@ -428,8 +438,12 @@ static void parse_csv(ctx_t *c, const char *data, size_t len)
     csv_reader_init(&r, data, len);
     csv_record_init(&rec);
     err_clear(&e);
-    while (!c->nomem && (rc = csv_next(&r, &rec, &e)) != ERR_NOTFOUND) {
+    for (;;) {
         bool bad = false;
+        if (c->sink && c->sink->progress)
+            c->sink->progress(c->sink->ud, r.pos);
+        if (c->nomem || (rc = csv_next(&r, &rec, &e)) == ERR_NOTFOUND)
+            break;
         if (rc == ERR_NOMEM) {
             c->nomem = true;
             break;
@@ -469,21 +483,6 @@ static void parse_csv(ctx_t *c, const char *data, size_t len)
 }
 
 /* ---- entry points ---- */
-
-int bulk_format_parse(const char *s)
-{
-    if (!s)
-        return -1;
-    if (!strcmp(s, "auto"))
-        return BULK_AUTO;
-    if (!strcmp(s, "txt"))
-        return BULK_TXT;
-    if (!strcmp(s, "jsonl"))
-        return BULK_JSONL;
-    if (!strcmp(s, "csv"))
-        return BULK_CSV;
-    return -1;
-}
 
 static bulk_format_t format_from_name(const char *name)
 {
@@ -532,6 +531,29 @@ static err_code_t presize(ctx_t *c, const char *data, size_t len)
     return ERR_OK;
 }
 
+/* What bulk_parse() and bulk_parse_sink() share: the BOM, the format, the
+ * reader.  Returns ERR_NOMEM or ERR_OK (errors went to add_error). */
+static err_code_t parse_any(ctx_t *c, const char *data, size_t len, bulk_format_t fmt)
+{
+    if (!data) {
+        data = "";
+        len = 0;
+    }
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        data += 3;
+        len -= 3;
+    }
+    if (fmt == BULK_AUTO)
+        fmt = format_from_name(c->name);
+    if (!c->sink && presize(c, data, len) != ERR_OK)
+        return ERR_NOMEM;
+    if (fmt == BULK_CSV)
+        parse_csv(c, data, len);
+    else
+        each_line(c, data, len, fmt == BULK_JSONL ? jsonl_line : txt_line);
+    return c->nomem ? ERR_NOMEM : ERR_OK;
+}
+
 err_code_t bulk_parse(const char *name, const char *data, size_t len,
                       bulk_format_t fmt, const job_defaults_t *d, bulk_t *b,
                       err_t *err)
@@ -545,22 +567,7 @@ err_code_t bulk_parse(const char *name, const char *data, size_t len,
     c.items_cap = b->nitems;
     c.errors_cap = b->nerrors;
     c.ids.by_id = true;
-    if (!data) {
-        data = "";
-        len = 0;
-    }
-    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
-        data += 3;
-        len -= 3;
-    }
-    if (fmt == BULK_AUTO)
-        fmt = format_from_name(c.name);
-    if (presize(&c, data, len) != ERR_OK)
-        return err_set(err, ERR_NOMEM, "%s: out of memory", c.name);
-    if (fmt == BULK_CSV)
-        parse_csv(&c, data, len);
-    else
-        each_line(&c, data, len, fmt == BULK_JSONL ? jsonl_line : txt_line);
+    parse_any(&c, data, len, fmt);
     if (!c.nomem && b->nitems == 0 && b->nerrors == 0)
         add_error(&c, 0, "no prompts found");
     free(c.ids.slots);
@@ -577,29 +584,22 @@ err_code_t bulk_parse(const char *name, const char *data, size_t len,
     return ERR_OK;
 }
 
-err_code_t bulk_assign_ids(bulk_t *b)
+err_code_t bulk_parse_sink(const char *name, const char *data, size_t len,
+                           bulk_format_t fmt, const job_defaults_t *d,
+                           const bulk_sink_t *sink, err_t *err)
 {
-    crypto_sha256_ctx *h = crypto_sha256_new();
-    uint8_t d[SHA256_LEN];
-    buf_t j = BUF_INIT;
-    err_code_t rc = h ? ERR_OK : ERR_NOMEM;
+    bulk_t none;
+    ctx_t c;
+    err_code_t rc;
 
-    for (size_t i = 0; i < b->nitems && rc == ERR_OK; i++) {
-        buf_reset(&j);
-        if ((rc = job_spec_to_json_with_id(&b->items[i].spec, &j)) == ERR_OK &&
-            (rc = buf_append(&j, "\n", 1)) == ERR_OK)
-            rc = crypto_sha256_update(h, j.data, j.len);
-    }
-    buf_free(&j);
-    if (rc != ERR_OK) {
-        crypto_sha256_free(h);
-        return rc;
-    }
-    if ((rc = crypto_sha256_final(h, d)) != ERR_OK)
-        return rc;
-    b->batch_id[0] = 'b';
-    hex_encode(d, 8, b->batch_id + 1);
-    for (size_t i = 0; i < b->nitems && rc == ERR_OK; i++)
-        rc = job_id_for(b->batch_id, &b->items[i].spec, b->items[i].job_id);
-    return rc;
+    bulk_init(&none);
+    memset(&c, 0, sizeof c);
+    c.name = name ? name : "-";
+    c.d = d;
+    c.b = &none;
+    c.sink = sink;
+    rc = parse_any(&c, data, len, fmt);
+    buf_free(&c.canon);
+    buf_free(&c.scratch);
+    return rc == ERR_OK ? ERR_OK : err_set(err, ERR_NOMEM, "%s: out of memory", c.name);
 }

@@ -103,6 +103,7 @@ void ledger_job_free(ledger_job_t *j)
     free(j->job_id);
     free(j->spec_json);
     free(j->lease_owner);
+    free(j->finished_by);
     free(j->error_code);
     free(j->error_message);
     free(j->url);

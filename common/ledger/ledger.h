@@ -69,6 +69,10 @@ typedef struct {
      * finished before these were recorded (their art is BATCH/JOB.raw.EXT
      * and sha256 their checksum). */
     char *checksum_alg, *checksum, *art_key;
+    /* The worker (lease owner) whose succeed or fail finished the current
+     * run; NULL while it is live, and for jobs cancelled or dead-lettered.
+     * A finished job has no lease_owner. */
+    char *finished_by;
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);

@@ -220,15 +220,19 @@ static err_code_t dl_release(ledger_t *l, const char *batch_id, const char *job_
 
 /* A retried request whose first attempt did land finds the job already in
  * the state it asked for, by the same owner: that is success, not a
- * conflict.  Only a finished job with this owner and this outcome counts. */
+ * conflict.  Only a job finished by this owner (finished_by; lease_owner on
+ * items finished before finished_by existed) with this outcome counts. */
 static bool already_done(const json_t *seen, job_state_t state, const char *owner,
                          const char *attr, const char *value)
 {
-    return seen && item_state(seen) == (int)state &&
-           item_is(seen, "lease_owner", owner) && item_is(seen, attr, value);
+    if (!seen || item_state(seen) != (int)state || !item_is(seen, attr, value))
+        return false;
+    return item_is(seen, "finished_by", owner) ||
+           (item_is(seen, "finished_by", NULL) && item_is(seen, "lease_owner", owner));
 }
 
-/* The owner stays recorded on the finished job: it says which worker did it. */
+/* The lease ends with the run: the owner moves to finished_by, which says
+ * which worker did it. */
 static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_id,
                              const char *owner, const ledger_result_t *r, err_t *err)
 {
@@ -263,6 +267,8 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
     ddb_expr_set(&x, "checksum_alg", ddb_s(r->checksum_alg));
     ddb_expr_set(&x, "checksum", ddb_s(r->checksum));
     ddb_expr_set(&x, "art_key", ddb_s(r->art_key));
+    ddb_expr_set(&x, "finished_by", ddb_s(owner));
+    ddb_expr_set(&x, "lease_owner", NULL);
     if (rc != ERR_OK) {
         ddb_expr_free(&x);
         return rc;
@@ -304,6 +310,9 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     ddb_expr_set(&x, "error_code", ddb_s(code));
     ddb_expr_set(&x, "error_message", ddb_s(msg));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
+    if (owner)
+        ddb_expr_set(&x, "finished_by", ddb_s(owner));
+    ddb_expr_set(&x, "lease_owner", NULL);
     char dead_cond[300] = "";
     if (!owner) {
         ddb_expr_value(&x, ":queued", ddb_s("queued"));

@@ -50,6 +50,7 @@ err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err)
     S("checksum_alg", checksum_alg, false);
     S("checksum", checksum, false);
     S("art_key", art_key, false);
+    S("finished_by", finished_by, false);
     N("lease_expires_ms", lease_expires);
     N("bytes", bytes);
     N("seed", seed);

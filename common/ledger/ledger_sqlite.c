@@ -34,7 +34,7 @@ typedef struct {
     "j.lease_owner, j.lease_expires_ms, j.error_code, j.error_message, j.url, " \
     "j.store_key, j.sha256, j.bytes, j.seed, j.model, j.cost_usd, j.created_ms, " \
     "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms, j.run, " \
-    "j.checksum_alg, j.checksum, j.art_key"
+    "j.checksum_alg, j.checksum, j.art_key, j.finished_by"
 #define LIVE "('queued', 'running')"
 
 static err_code_t nomem(err_t *err) { return err_set(err, ERR_NOMEM, "out of memory"); }
@@ -76,6 +76,7 @@ static err_code_t read_job(sqlite3_stmt *st, ledger_job_t *j, err_t *err)
     j->checksum_alg = sqlite_util_column_strdup(st, 23, &oom);
     j->checksum = sqlite_util_column_strdup(st, 24, &oom);
     j->art_key = sqlite_util_column_strdup(st, 25, &oom);
+    j->finished_by = sqlite_util_column_strdup(st, 26, &oom);
     if (oom)
         return nomem(err);
     if (state < 0)
@@ -365,7 +366,38 @@ static err_code_t sl_release(ledger_t *l, const char *batch_id, const char *job_
     return cond_update(DB(l), st, batch_id, job_id, "ledger release", NULL, err);
 }
 
-/* The owner stays recorded on the finished job: it says which worker did it. */
+/* After a refused succeed or fail by owner: whether the job is already
+ * finished the way it asked (state, and value in column col, NULL
+ * matching NULL), by owner, the answer to a retried request whose first
+ * attempt landed.  Then the refusal is no error. */
+static err_code_t done_by(sqlite3 *db, const char *batch, const char *job,
+                          const char *owner, job_state_t state, const char *col,
+                          const char *value, err_code_t rc, err_t *err)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[200];
+
+    if (rc != ERR_CONFLICT)
+        return rc;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM ledger_jobs WHERE batch_id = ?1 AND job_id ="
+             " ?2 AND finished_by = ?3 AND state = ?4 AND %s IS ?5", col);
+    if (sqlite_util_prepare(db, sql, &st, NULL) != ERR_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, batch, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, job_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, value, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        err_clear(err);
+        rc = ERR_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The lease ends with the run: the owner moves to finished_by, which says
+ * which worker did it. */
 static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_id,
                              const char *owner, const ledger_result_t *r, err_t *err)
 {
@@ -373,6 +405,7 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
     err_code_t rc = need(owner, "lease owner", err);
     if (rc == ERR_OK)
         rc = prep_job(DB(l), "UPDATE ledger_jobs SET state = 'succeeded',"
+                      " lease_owner = NULL, finished_by = ?3,"
                       " lease_expires_ms = 0, error_code = NULL, error_message = NULL,"
                       " url = ?5, store_key = ?6, sha256 = ?7, model = ?8, bytes = ?9,"
                       " seed = ?10, cost_usd = ?11, finished_ms = ?4, updated_ms = ?4,"
@@ -392,7 +425,8 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
     sqlite3_bind_text(st, 12, r->checksum_alg, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 13, r->checksum, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 14, r->art_key, -1, SQLITE_STATIC);
-    return cond_update(DB(l), st, batch_id, job_id, "ledger succeed", NULL, err);
+    rc = cond_update(DB(l), st, batch_id, job_id, "ledger succeed", NULL, err);
+    return done_by(DB(l), batch_id, job_id, owner, JOB_SUCCEEDED, "url", r->url, rc, err);
 }
 
 /* With owner NULL (a dead-lettered message) any live job is marked; one
@@ -409,11 +443,12 @@ static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
                        "filtered", job_state_name(state));
     rc = prep_job(DB(l), owner
                   ? "UPDATE ledger_jobs SET state = ?5, lease_expires_ms = 0,"
+                    " lease_owner = NULL, finished_by = ?3,"
                     " error_code = ?6, error_message = ?7, finished_ms = ?4,"
                     " updated_ms = ?4 WHERE batch_id = ?1 AND job_id = ?2 AND"
                     " state = 'running' AND lease_owner = ?3"
                   : "UPDATE ledger_jobs SET state = ?5, lease_expires_ms = 0,"
-                    " error_code = ?6, error_message = ?7, finished_ms = ?4,"
+                    " lease_owner = NULL, error_code = ?6, error_message = ?7, finished_ms = ?4,"
                     " updated_ms = ?4 WHERE batch_id = ?1 AND job_id = ?2 AND"
                     " state IN " LIVE " AND run = ?8",
                   batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
@@ -424,7 +459,9 @@ static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     sqlite3_bind_text(st, 5, job_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, msg, -1, SQLITE_STATIC);
-    return cond_update(DB(l), st, batch_id, job_id, "ledger fail", NULL, err);
+    rc = cond_update(DB(l), st, batch_id, job_id, "ledger fail", NULL, err);
+    return owner ? done_by(DB(l), batch_id, job_id, owner, state, "error_code", code, rc, err)
+                 : rc;
 }
 
 /* A job already finished is not an error (*n stays 0); an unknown job or
@@ -626,7 +663,7 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
                           size_t *n, err_t *err)
 {
     sqlite3_stmt *st = NULL;
-    char sql[1024];
+    char sql[2048];
     const char *after_batch = f->after_batch_id ? f->after_batch_id : f->batch_id;
     err_code_t rc = ERR_OK;
 
@@ -636,9 +673,13 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
         return err_set(err, ERR_INVALID, "ledger list: bad state %d", f->state);
     if (f->after_job_id && !after_batch)
         return err_set(err, ERR_INVALID, "ledger list: a page cursor needs its batch");
+    /* Within one batch the cursor is also a range of the (batch_id, line,
+     * job_id) index, which the planner uses only when told: without it each
+     * page of a big batch scanned every row before the cursor again. */
+    bool in_batch = f->after_job_id && f->batch_id && !strcmp(after_batch, f->batch_id);
     int len = snprintf(sql, sizeof sql,
         "SELECT " JOB_COLS " FROM ledger_jobs j JOIN ledger_batches b ON"
-        " b.batch_id = j.batch_id WHERE 1%s%s%s%s ORDER BY b.created_ms, j.batch_id,"
+        " b.batch_id = j.batch_id WHERE 1%s%s%s%s%s ORDER BY b.created_ms, j.batch_id,"
         " j.line, j.job_id LIMIT :limit",
         f->batch_id ? " AND j.batch_id = :batch" : "",
         f->state >= 0 ? " AND j.state = :state" : "",
@@ -647,7 +688,9 @@ static err_code_t sl_list(ledger_t *l, const ledger_filter_t *f, ledger_job_t **
                           " (SELECT cb.created_ms, cj.batch_id, cj.line, cj.job_id FROM"
                           " ledger_jobs cj JOIN ledger_batches cb ON cb.batch_id ="
                           " cj.batch_id WHERE cj.job_id = :c_job AND"
-                          " cj.batch_id = :c_batch)" : "");
+                          " cj.batch_id = :c_batch)" : "",
+        in_batch ? " AND (j.line, j.job_id) > (SELECT cj.line, cj.job_id FROM ledger_jobs"
+                   " cj WHERE cj.job_id = :c_job AND cj.batch_id = :c_batch)" : "");
     if (len < 0 || (size_t)len >= sizeof sql)
         rc = err_set(err, ERR_INTERNAL, "ledger list: query too long");
     if (rc == ERR_OK)

@@ -92,7 +92,7 @@ err_code_t ledger_sqlite_retry(sqlite3 *db, const char *batch_id, const char *jo
     if (rc == ERR_OK)
         rc = sqlite_util_prepare(db,
             "UPDATE ledger_jobs AS j SET state = 'queued', run = run + 1, enqueued_ms = 0,"
-            " lease_owner = NULL, lease_expires_ms = 0, error_code = NULL,"
+            " lease_owner = NULL, finished_by = NULL, lease_expires_ms = 0, error_code = NULL,"
             " error_message = NULL, url = NULL, store_key = NULL, sha256 = NULL,"
             " bytes = 0, seed = 0, model = NULL, cost_usd = 0, started_ms = 0,"
             " finished_ms = 0, updated_ms = ?7, checksum_alg = NULL, checksum = NULL,"

@@ -64,7 +64,10 @@ ok "one valid PNG per job, checksums match"
 [ "$(grep -c ' succeeded ' "$T/st1")" -ge "$n1" ] || fail "status BATCH shows jobs"
 j=$(db "select job_id from ledger_jobs where batch_id='$b2' limit 1")
 "$BIN/onesheet" status "$j" --json >"$T/sj"
-python3 -c "import json,sys; d=json.load(open('$T/sj')); assert d['state']=='succeeded' and d['url'].startswith('file://'), d"
+python3 -c "import json,sys; d=json.load(open('$T/sj')); assert d['state']=='succeeded' and d['url'].startswith('file://') and d['finished_by'], d"
+# A finished job names its worker and holds no lease.
+[ "$(db "select count(*) from ledger_jobs where state = 'succeeded' and (lease_owner is not null or finished_by is null)")" = 0 ] ||
+    fail "succeeded jobs still hold a lease or name no worker"
 "$BIN/onesheet" status --json | python3 -c "
 import json,sys
 rows=[json.loads(l) for l in sys.stdin]
