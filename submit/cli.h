@@ -140,5 +140,6 @@ int cmd_workers(cli_t *cli, int argc, char **argv);
 int cmd_approve(cli_t *cli, int argc, char **argv);
 int cmd_reject(cli_t *cli, int argc, char **argv);
 int cmd_promote(cli_t *cli, int argc, char **argv);
+int cmd_models(cli_t *cli, int argc, char **argv);
 
 #endif

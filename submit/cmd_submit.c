@@ -20,6 +20,7 @@
 #include "jobs/submit.h"
 #include "jobs/variants.h"
 #include "jobs/webhook.h"
+#include "cli_models.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +42,7 @@ struct submit_opts {
     double budget;          /* --budget in USD; -1 when not given */
     job_defaults_t d;       /* --model, --aspect, --seed, --title, --renditions */
     int variants;           /* --variants N for entries naming none; 0 when not given */
+    bool force;             /* --force: submit to a model Bedrock no longer lists */
 };
 
 /* The options; submit_parse() says what each sets.  Those taking a number
@@ -56,6 +58,7 @@ static const struct option submit_options[] = {
     {"webhook", required_argument, NULL, 'W'},
     {"renditions", required_argument, NULL, 'R'},
     {"variants", required_argument, NULL, 'V'},
+    {"force", no_argument, NULL, 'F'},
     {NULL, 0, NULL, 0},
 };
 
@@ -102,7 +105,8 @@ static void usage(FILE *fp)
             "  --renditions R,R,...     posters of these aspect ratios from one generation\n"
             "                           for specs naming none (e.g. 2:3,16:9,1:1)\n"
             "  --variants N             N jobs a prompt (1-16), each with its own seed, for\n"
-            "                           entries whose spec names no \"variants\"\n");
+            "                           entries whose spec names no \"variants\"\n"
+            "  --force                  submit even to a model Bedrock no longer lists\n");
 }
 
 /* Reads s as r's value into *out.  Returns true, or false after printing
@@ -198,6 +202,7 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
             }
             break;
         case 'R': o->d.renditions = optarg; break;
+        case 'F': o->force = true; break;
         case 'V': {
             double v;
             if (!opt_range_parse(cli, &submit_ranges[RANGE_VARIANTS], optarg, &v))
@@ -357,15 +362,17 @@ static int submit_check_default_model(const cli_t *cli, const struct submit_opts
     err_clear(&e);
     if (o->d.model) {
         if (engine_model_check(o->d.model, NULL, 0, &e) == ERR_OK)
-            return 0;
+            return cli_model_lifecycle(cli, o->d.model, "--model", o->force);
         fprintf(stderr, "%s: --model: %s; nothing enqueued\n", cli->prog,
                 CLI_SHOWN(e.msg));
         return EX_DATAERR;
     }
-    if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK)
+    if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK) {
         fprintf(stderr, "%s: the configured model: %s; entries naming no model are invalid\n",
                 cli->prog, CLI_SHOWN(e.msg));
-    return 0;
+        return 0;
+    }
+    return cli_model_lifecycle(cli, NULL, "the configured model", o->force);
 }
 
 /* Moves b's entries naming an unknown model to its errors (see

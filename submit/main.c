@@ -28,6 +28,7 @@ static const struct {
     {"approve", cmd_approve, "approve JOB ... | --all BATCH   mark proofs approved (who and when)"},
     {"reject", cmd_reject, "reject JOB ... | --all BATCH    mark proofs rejected"},
     {"promote", cmd_promote, "promote BATCH --model M         generate the approved proofs on a paid model"},
+    {"models", cmd_models, "models [--json] [--refresh]     Bedrock's image models: lifecycle, access, price"},
 };
 
 static void usage(FILE *fp)

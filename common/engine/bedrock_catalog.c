@@ -232,7 +232,10 @@ const char *bedrock_catalog_base_id(const char *id)
 const bedrock_listed_t *bedrock_catalog_find(const bedrock_catalog_t *c, const char *id)
 {
     const char *base = bedrock_catalog_base_id(id);
-    for (size_t i = 0; base && i < c->n; i++)
+    for (size_t i = 0; id && i < c->n; i++)    /* as listed first */
+        if (strcmp(c->models[i].id, id) == 0)
+            return &c->models[i];
+    for (size_t i = 0; base && base != id && i < c->n; i++)
         if (strcmp(c->models[i].id, base) == 0)
             return &c->models[i];
     return NULL;

@@ -173,13 +173,17 @@ err_code_t bedrock_catalog_load(aws_env_t *env, const bedrock_catalog_opts_t *o,
         return err_set(err, ERR_NOMEM, "out of memory");
     const char *region = aws_env_region(env);
     bool cached = cache_read(path, region, url, &reply, &at);
-    if (cached && !o->refresh && at <= now && now - at < max_age && !o->access) {
+    err_clear(&e);
+    if (cached && !o->refresh && at <= now && now - at < max_age) {
         rc = from_reply(reply, at, out, &e);
-        if (rc == ERR_OK)
+        if (rc == ERR_OK) {
+            if (o->access && (cl = aws_client_new_url(env, ENDPOINT_BEDROCK_RUNTIME, url,
+                                                      NULL, &e)) != NULL)
+                fill_access(cl, tmo, out);
             goto done;
+        }
         bedrock_catalog_free(out);
     }
-    err_clear(&e);
     cl = aws_client_new_url(env, ENDPOINT_BEDROCK_RUNTIME, url, NULL, &e);
     json_t *fresh = NULL;
     if (cl && list_call(cl, tmo, &fresh, &e) == ERR_OK) {

@@ -21,7 +21,8 @@ typedef struct {
     long max_age_s;              /* 0: BEDROCK_CATALOG_MAX_AGE_S */
     bool refresh;                /* ignore a fresh cache (--refresh) */
     bool access;                 /* also ask GetFoundationModelAvailability for
-                                    each listed model onesheet can drive */
+                                    each listed model onesheet can drive (live,
+                                    never cached) */
     long timeout_ms;             /* per call; 0: 5000 */
     int64_t now;                 /* 0: time(NULL) */
 } bedrock_catalog_opts_t;

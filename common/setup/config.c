@@ -179,6 +179,19 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
         c->max_input_bytes = n;
         return ERR_OK;
     }
+    if (strcmp(key, "model_lifecycle") == 0) {
+        if (strcmp(value, "on") && strcmp(value, "off"))
+            return err_set(err, ERR_CONFIG, "%s: model_lifecycle: expected on or off, got "
+                           "\"%s\"", origin, value);
+        c->model_lifecycle_off = strcmp(value, "off") == 0;
+        return ERR_OK;
+    }
+    if (strcmp(key, "model_list_ttl") == 0) {
+        if (parse_long(value, 60, 604800, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->model_list_ttl = v;
+        return ERR_OK;
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -305,6 +318,8 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
         {"ONESHEET_WEBHOOK_SECRET", "webhook_secret"},
         {"ONESHEET_WEBHOOK_RETRY_FOR", "webhook_retry_for"},
         {"ONESHEET_MAX_INPUT_BYTES", "max_input_bytes"},
+        {"ONESHEET_MODEL_LIFECYCLE", "model_lifecycle"},
+        {"ONESHEET_MODEL_LIST_TTL", "model_list_ttl"},
     };
     const char *home, *v;
     char *def = NULL;
@@ -318,6 +333,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
     c->visibility_timeout = 60;
     c->webhook_retry_for = 86400;
     c->max_input_bytes = CONFIG_MAX_INPUT_BYTES_DEFAULT;
+    c->model_list_ttl = 86400;
     home = env_or_null(ge, "HOME");
 
     if (!path)

@@ -38,6 +38,10 @@ typedef struct {
     /* input limits */
     long long max_input_bytes; /* `onesheet submit`: bytes of input read at most,
                                 * 1..CONFIG_MAX_INPUT_BYTES_MAX; default 1 GiB */
+    /* model lifecycle (issue 23) */
+    bool model_lifecycle_off; /* model_lifecycle = off: never ask Bedrock's
+                               * control plane which models are live */
+    long model_list_ttl;  /* seconds the cached model list is used, 60..604800 */
 } config_t;
 
 #define CONFIG_MAX_INPUT_BYTES_DEFAULT (1LL << 30)
