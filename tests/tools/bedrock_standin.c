@@ -40,7 +40,7 @@
  * the switches --legacy SPEC, --remove ID, --deny ID (repeatable) and
  * --list-mode MODE.  A removed model's InvokeModel is 404
  * ResourceNotFoundException "This model version has reached the end of its
- * life."
+ * life."  Stats count them as "list_calls" and "availability_calls".
  *
  * Unit tests include this file with BEDROCK_STANDIN_NO_MAIN defined to run
  * the stand-in inside their own process (standin_start/standin_stop). */
@@ -781,6 +781,10 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
         return;
     }
     if (strcmp(req->method, "GET") == 0 && strncmp(req->path, "/foundation-model", 17) == 0) {
+        pthread_mutex_lock(&s->mu);
+        bump(s, "", strcmp(req->path, "/foundation-models") == 0 ? "list_calls"
+                                                                 : "availability_calls");
+        pthread_mutex_unlock(&s->mu);
         if (!refuse_signature(s, req, resp) && !standin_control_handle(s->control, req, resp))
             aws_error(resp, 404, "UnknownOperationException", "Unknown operation");
         return;
