@@ -169,7 +169,7 @@ static void print_table(json_t *list)
 {
     size_t i;
     json_t *r;
-    char id[40], name[28];
+    char id[160], name[120];
     printf("%-38s %-26s %-7s %-10s %-10s %-9s %-7s %s\n", "MODEL", "NAME", "STATUS",
            "LEGACY", "END-OF-LIFE", "SUPPORTED", "ACCESS", "USD/IMAGE");
     json_array_foreach(list, i, r) {

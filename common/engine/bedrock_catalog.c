@@ -301,6 +301,7 @@ err_code_t bedrock_catalog_check(const bedrock_catalog_t *c, const char *model, 
                     bedrock_catalog_date(m->extended_time, d2, sizeof d2));
     const char *alt = nearest_active(c, m->id);
     if (alt)
-        buf_appendf(warning, "; consider \"%s\"", alt);
+        buf_appendf(warning, "; consider \"%.*s%s\"",
+                    (int)(bedrock_catalog_base_id(model) - model), model, alt);
     return ERR_OK;
 }
