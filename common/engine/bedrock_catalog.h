@@ -49,7 +49,7 @@ typedef struct {
     bedrock_access_t access;
 } bedrock_listed_t;
 
-typedef struct {
+typedef struct bedrock_catalog_s {
     bedrock_listed_t *models;
     size_t n;
     int64_t fetched_at;          /* unix seconds the list was fetched */

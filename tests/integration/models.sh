@@ -5,7 +5,8 @@
 # a model the region no longer lists (65, nearest active model named)
 # unless --force, and warns on a Legacy one ("legacy", its end-of-life date,
 # higher prices); promote refuses and campaign plan flags; the worker ends a
-# job whose model is gone `failed` with code model_retired after one call;
+# job whose model is gone `failed` with code model_retired after one call
+# and logs each job's model lifecycle;
 # a 403 or a bad list falls back to the compiled table, said once; the
 # draft default never calls the control plane.  The stand-in's list is also
 # read by botocore, the AWS SDK for Python, when it is installed.
@@ -87,7 +88,12 @@ row=$(db "select state || ' ' || attempts || ' ' || error_code from ledger_jobs 
 [ "$(stat_of rejected.retired)" = 1 ] || fail "the gone model was called $(stat_of rejected.retired) times"
 [ "$(db "select state from ledger_jobs where batch_id='$batch'")" = succeeded ] ||
     fail "the legacy job did not succeed"
-ok "a job whose model is gone fails once with code model_retired; the legacy job succeeds"
+grep -q "event=model_lifecycle model=$core status=LEGACY end_of_life=$eol" "$T/worker.log" &&
+    grep -q "event=model_lifecycle model=$sd35 status=unlisted" "$T/worker.log" &&
+    grep -q "event=job_succeeded batch=$batch .* lifecycle=LEGACY end_of_life=$eol" "$T/worker.log" &&
+    grep -q "event=job_failed batch=$gone .*code=model_retired lifecycle=unlisted" "$T/worker.log" ||
+    { cat "$T/worker.log"; fail "the worker did not record the models' lifecycle"; }
+ok "a job whose model is gone fails once with code model_retired; the legacy job succeeds; each job logs its lifecycle"
 
 # ---- campaign plan flags an end of life before a planned firing ----
 cat >"$T/camp.json" <<EOF
