@@ -199,6 +199,12 @@ err_code_t bedrock_catalog_parse(const char *text, size_t len, bedrock_catalog_t
         return err_set(err, ERR_INVALID, "ListFoundationModels reply: modelSummaries: "
                        "missing or not an array");
     }
+    if (json_array_size(list) > BEDROCK_CATALOG_MAX_MODELS) {
+        json_decref(root);
+        return err_set(err, ERR_INVALID, "ListFoundationModels reply: modelSummaries: %zu "
+                       "models, more than %d", json_array_size(list),
+                       BEDROCK_CATALOG_MAX_MODELS);
+    }
     bedrock_catalog_init(&c);
     if (json_array_size(list) &&
         !(c.models = calloc(json_array_size(list), sizeof *c.models))) {
@@ -208,8 +214,14 @@ err_code_t bedrock_catalog_parse(const char *text, size_t len, bedrock_catalog_t
     for (size_t i = 0; i < json_array_size(list) && rc == ERR_OK; i++) {
         bool skip;
         rc = parse_one(json_array_get(list, i), i, &c.models[c.n], &skip, err);
-        if (rc == ERR_OK && !skip)
+        if (rc == ERR_OK && !skip && bedrock_catalog_find(&c, c.models[c.n].id)) {
+            /* Two lifecycles for one model: which one holds is unknowable. */
+            rc = err_set(err, ERR_INVALID, "modelSummaries[%zu].modelId: %.200s is listed "
+                         "twice", i, c.models[c.n].id);
+            c.n++;            /* freed with the rest */
+        } else if (rc == ERR_OK && !skip) {
             c.n++;
+        }
     }
     json_decref(root);
     if (rc != ERR_OK) {

@@ -24,6 +24,8 @@
 
 /* Largest ListFoundationModels reply accepted (the real one is ~100 KB). */
 #define BEDROCK_CATALOG_MAX_REPLY ((size_t)4 * 1024 * 1024)
+/* Most summaries accepted in one reply (the real list has about 100). */
+#define BEDROCK_CATALOG_MAX_MODELS 2000
 
 typedef enum {
     BEDROCK_LIFE_ACTIVE,
@@ -75,7 +77,8 @@ void bedrock_catalog_free(bedrock_catalog_t *c);
  * ERR_INVALID (out left empty) for anything else: not JSON (the message
  * says where it stopped, e.g. a truncated reply), no modelSummaries array,
  * a summary without a string modelId, a status other than ACTIVE or LEGACY,
- * a timestamp that does not parse; the message names the field and the
+ * a timestamp that does not parse, a model listed twice, more than
+ * BEDROCK_CATALOG_MAX_MODELS summaries; the message names the field and the
  * model ("modelSummaries[3].modelLifecycle.status: unknown \"RETIRING\" for
  * stability.x").  ERR_TOOBIG over BEDROCK_CATALOG_MAX_REPLY. */
 err_code_t bedrock_catalog_parse(const char *text, size_t len, bedrock_catalog_t *out,

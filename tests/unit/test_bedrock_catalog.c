@@ -88,6 +88,9 @@ static void bad_replies_are_named_and_leave_nothing(void **state)
         {"{\"modelSummaries\":[{\"modelId\":\"a.b\",\"outputModalities\":\"IMAGE\","
          "\"modelLifecycle\":{\"status\":\"ACTIVE\"}}]}", "outputModalities: not an array"},
         {"{\"modelSummaries\":[],\"modelSummaries\":[]}", "not JSON"},
+        {"{\"modelSummaries\":[{\"modelId\":\"a.b\",\"modelLifecycle\":{\"status\":"
+         "\"ACTIVE\"}},{\"modelId\":\"a.b\",\"modelLifecycle\":{\"status\":\"LEGACY\"}}]}",
+         "modelSummaries[1].modelId: a.b is listed twice"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         bedrock_catalog_t c;
