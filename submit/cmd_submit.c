@@ -375,6 +375,35 @@ static int submit_check_default_model(const cli_t *cli, const struct submit_opts
     return cli_model_lifecycle(cli, NULL, "the configured model", o->force);
 }
 
+/* Judges each other Bedrock model b's entries name (the default was judged
+ * by submit_check_default_model) against the live list, as
+ * cli_model_lifecycle does: a Legacy one warned about once, an unlisted
+ * one refusing the whole submit (EX_DATAERR) unless --force.  Only the
+ * first 32 distinct models are judged: a file naming more is not a poster
+ * batch anyone writes by hand.  Returns 0 or the exit status. */
+static int submit_check_lifecycles(const cli_t *cli, const struct submit_opts *o,
+                                   const bulk_t *b, const char *dflt)
+{
+    const char *seen[32];
+    size_t nseen = 0;
+    char what[64];
+    int rc;
+
+    for (size_t i = 0; i < b->nitems && nseen < 32; i++) {
+        const char *m = b->items[i].spec.model;
+        bool known = !m || (dflt && strcmp(m, dflt) == 0);
+        for (size_t k = 0; !known && k < nseen; k++)
+            known = strcmp(seen[k], m) == 0;
+        if (known)
+            continue;
+        seen[nseen++] = m;
+        snprintf(what, sizeof what, "entry %zu: model", i + 1);
+        if ((rc = cli_model_lifecycle(cli, m, what, o->force)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Moves b's entries naming an unknown model to its errors (see
  * engine_bulk_check_models), updating *parsed and e as bulk_parse() would
  * have.  Returns 0, or cli_fail()'s status when memory runs out. */
@@ -421,6 +450,8 @@ static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
     if ((rc = submit_read_input(cli, o, &d, b, &e, &parsed)) != 0)
         return rc;
     if ((rc = submit_check_models(cli, o, b, &e, &parsed)) != 0)
+        return rc;
+    if ((rc = submit_check_lifecycles(cli, o, b, d.model)) != 0)
         return rc;
     if ((rc = submit_report_invalid(cli, o, b, parsed, &e)) != 0)
         return rc;

@@ -74,10 +74,16 @@ grep -q "us.$sd35" "$T/err" && grep -q "does not offer it" "$T/err" &&
 [ "$(db "select count(*) from ledger_jobs")" = "$before" ] || fail "a refused submit enqueued"
 expect_status 65 "$BIN/onesheet" promote no-such-batch --model "$sd35"
 grep -q "does not offer it" "$T/err" || { cat "$T/err"; fail "promote"; }
+printf '{"prompt": "A file owl", "model": "%s"}\n{"prompt": "A file fox", "model": "us.%s"}\n' \
+    "$core" "$sd35" >"$T/rows.jsonl"
+expect_status 65 "$BIN/onesheet" submit "$T/rows.jsonl"
+grep -q "entry 2: model: model \"us.$sd35\": Bedrock does not offer it" "$T/err" &&
+    grep -q "is legacy on Bedrock" "$T/err" || { cat "$T/err"; fail "a file's own models were not judged"; }
+[ "$(db "select count(*) from ledger_jobs")" = "$before" ] || fail "a refused file enqueued"
 gone=$("$BIN/onesheet" submit --force --model "$sd35" --prompt "A forced fox" 2>"$T/force.err") ||
     { cat "$T/force.err"; fail "--force refused"; }
 grep -q "going ahead (--force)" "$T/force.err" || fail "--force gave no warning"
-ok "a removed model is refused at submit (65, nearest active named) and by promote; --force submits"
+ok "a removed model is refused at submit (--model or a file's entry; 65, nearest active named) and by promote; --force submits"
 
 "$BIN/onesheet-worker" --drain --handback-delay 1 2>"$T/draft.log" || { tail "$T/draft.log"; fail "draft worker"; }
 sleep 1.2   # the handed-back Bedrock jobs become visible
