@@ -17,6 +17,7 @@
 #include "aws/aws.h"
 #include "engine/bedrock_catalog.h"
 #include "engine/bedrock_catalog_fetch.h"
+#include "engine/bedrock_models.h"
 #include "fakeaws.h"
 #include "testutil.h"
 
@@ -291,6 +292,58 @@ static void a_bad_list_falls_back_and_is_never_cached(void **state)
     bedrock_catalog_free(&c);
 }
 
+static void an_old_cache_or_another_regions_is_fetched_again(void **state)
+{
+    fx_t *f = *state;
+    bedrock_catalog_t c;
+    err_t e;
+    load(f, false, &c);
+    bedrock_catalog_free(&c);
+    assert_int_equal(list_calls(f), 1);
+    /* A day and a bit later. */
+    bedrock_catalog_opts_t o = {.state_dir = f->dir, .timeout_ms = 3000,
+                                .now = (int64_t)time(NULL) + BEDROCK_CATALOG_MAX_AGE_S + 60};
+    bedrock_catalog_init(&c);
+    assert_int_equal(bedrock_catalog_load(f->a.aws, &o, &c, &e), ERR_OK);
+    assert_false(c.fallback);
+    bedrock_catalog_free(&c);
+    assert_int_equal(list_calls(f), 2);
+    /* Another region's cache is not this one's list: a call is made (which
+     * the stand-in, signing for us-east-1 only, refuses). */
+    fakeenv_set(&f->a.env, "AWS_REGION", "eu-west-1");
+    if (fakeaws_open(&f->a, NULL, &e) != ERR_OK)
+        fail_msg("aws: %s", e.msg);
+    load(f, false, &c);
+    bedrock_catalog_free(&c);
+    assert_int_equal(list_calls(f), 3);
+}
+
+static void a_gone_model_is_model_retired_not_retried(void **state)
+{
+    const bedrock_model_t *m = bedrock_model_lookup("stability.sd3-5-large-v1:0");
+    err_t e;
+    err_set(&e, ERR_PERMANENT, "HTTP 404 ResourceNotFoundException: This model version has "
+            "reached the end of its life.");
+    e.http_status = 404;
+    snprintf(e.service_code, sizeof e.service_code, "ResourceNotFoundException");
+    assert_int_equal(bedrock_refine_error(m, &e), ERR_PERMANENT);
+    assert_string_equal(e.service_code, "model_retired");
+    assert_non_null(strstr(e.msg, "stability.sd3-5-large-v1:0 is no longer served"));
+    assert_false(err_is_retryable(&e));
+    /* A 400 saying end of life too; an ordinary 400 stays what it was. */
+    err_set(&e, ERR_PERMANENT, "HTTP 400 ValidationException: The model has reached end of "
+            "life");
+    e.http_status = 400;
+    snprintf(e.service_code, sizeof e.service_code, "ValidationException");
+    bedrock_refine_error(m, &e);
+    assert_string_equal(e.service_code, "model_retired");
+    err_set(&e, ERR_PERMANENT, "HTTP 400 ValidationException: seed out of range");
+    e.http_status = 400;
+    snprintf(e.service_code, sizeof e.service_code, "ValidationException");
+    bedrock_refine_error(m, &e);
+    assert_string_equal(e.service_code, "ValidationException");
+}
+
 static void no_network_and_no_env_fall_back(void **state)
 {
     fx_t *f = *state;
@@ -331,9 +384,11 @@ int main(void)
         cmocka_unit_test(bad_replies_are_named_and_leave_nothing),
         cmocka_unit_test(iso_times_parse_strictly),
         cmocka_unit_test(a_model_is_judged_active_legacy_or_unlisted),
+        cmocka_unit_test(a_gone_model_is_model_retired_not_retried),
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(the_list_is_fetched_signed_cached_and_refreshed),
         T(a_bad_list_falls_back_and_is_never_cached),
+        T(an_old_cache_or_another_regions_is_fetched_again),
         T(no_network_and_no_env_fall_back),
         T(access_is_asked_per_model),
     };
