@@ -168,5 +168,6 @@ int cmd_promote(cli_t *cli, int argc, char **argv);
 /* cmd_workers_quota.c: prints the shared quota's buckets, one line (or JSON
  * object) each; nothing when the ledger keeps none. */
 void cli_print_quotas(cli_t *cli, bool json, int64_t now);
+int cmd_models(cli_t *cli, int argc, char **argv);
 
 #endif

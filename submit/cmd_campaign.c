@@ -3,6 +3,7 @@
  * `install` writes the systemd timer (cmd_campaign_install.c). */
 #include "campaign/campaign.h"
 #include "cli.h"
+#include "cli_models.h"
 #include "engine/engine_backends.h"
 #include "jobs/cost.h"
 
@@ -118,6 +119,10 @@ static int load(cli_t *cli, const char *path, const opts_t *o, bool next, campai
         err_prefix(&e, "%s: model", c->path);
         return cli_fail(cli, &e);
     }
+    /* Unlisted on Bedrock: refused by run (unless --force), flagged by plan. */
+    int lrc = cli_model_lifecycle(cli, c->model, c->path, next || o->force);
+    if (lrc)
+        return lrc;
     if (o->slot_s) {
         if (oncalendar_parse_iso(o->slot_s, slot, &e) != ERR_OK) {
             fprintf(stderr, "%s: --slot: %s\n", cli->prog, CLI_SHOWN(e.msg));
@@ -163,6 +168,18 @@ static int plan(cli_t *cli, int argc, char **argv)
         goto out;
     }
     bool priced = cost_estimate(&b, NULL, prices, &usd, NULL, &e) == ERR_OK;
+    /* A Legacy model's end of life before a planned firing: every firing
+     * from then on would fail. */
+    int64_t eol = cli_model_end_of_life(cli, c.model), after_eol = 0;
+    char eol_s[16], after_s[32];
+    if (eol && oncalendar_next(&c.cal, eol - 1, &after_eol, NULL) != ERR_OK)
+        after_eol = 0;
+    if (after_eol)
+        fprintf(stderr, "%s: warning: %s: model %s reaches its end of life on %s, before the "
+                "firing at %s; move the campaign to an active model\n", cli->prog, c.path,
+                c.model ? c.model : cli->cfg.model, bedrock_catalog_date(eol, eol_s,
+                                                                          sizeof eol_s),
+                oncalendar_iso(after_eol, after_s, sizeof after_s));
     if (o.json) {
         json_t *next = json_array(), *prompts = json_array();
         t = (int64_t)time(NULL);
@@ -182,6 +199,13 @@ static int plan(cli_t *cli, int argc, char **argv)
                                                            : json_null(),
                                   "per_month_usd", c.budget_month_usd >= 0
                                       ? json_real(c.budget_month_usd) : json_null()));
+        json_object_set_new(v, "model_end_of_life",
+                            eol ? json_string(bedrock_catalog_date(eol, eol_s, sizeof eol_s))
+                                : json_null());
+        json_object_set_new(v, "first_firing_after_end_of_life",
+                            after_eol ? json_string(oncalendar_iso(after_eol, after_s,
+                                                                   sizeof after_s))
+                                      : json_null());
         cli_print_json(v);
         json_decref(v);
         goto out;

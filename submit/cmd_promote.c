@@ -3,6 +3,7 @@
  * job's spec and seed with the model replaced.  See review/promote.h. */
 #include "cli.h"
 #include "review/promote.h"
+#include "cli_models.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -114,6 +115,9 @@ int cmd_promote(cli_t *cli, int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     if ((rc = cli_open(cli, a.dry ? CLI_LEDGER : CLI_QUEUE | CLI_LEDGER)) != 0)
+        return rc;
+    /* A known model Bedrock no longer lists would only fail in the worker. */
+    if (a.o.model && (rc = cli_model_lifecycle(cli, a.o.model, "--model", false)) != 0)
         return rc;
     err_clear(&e);
     if (cost_table_default(NULL, &prices, &e) != ERR_OK)

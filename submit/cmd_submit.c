@@ -24,6 +24,7 @@
 #include "jobs/submit.h"
 #include "jobs/variants.h"
 #include "jobs/webhook.h"
+#include "cli_models.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +47,7 @@ static const struct option submit_options[] = {
     {"webhook", required_argument, NULL, 'W'},
     {"renditions", required_argument, NULL, 'R'},
     {"variants", required_argument, NULL, 'V'},
+    {"force", no_argument, NULL, 'F'},
     {NULL, 0, NULL, 0},
 };
 
@@ -92,7 +94,8 @@ static void usage(FILE *fp)
             "  --renditions R,R,...     posters of these aspect ratios from one generation\n"
             "                           for specs naming none (e.g. 2:3,16:9,1:1)\n"
             "  --variants N             N jobs a prompt (1-16), each with its own seed, for\n"
-            "                           entries whose spec names no \"variants\"\n");
+            "                           entries whose spec names no \"variants\"\n"
+            "  --force                  submit even to a model Bedrock no longer lists\n");
 }
 
 /* Reads s as r's value into *out.  Returns true, or false after printing
@@ -188,6 +191,7 @@ static enum submit_parsed submit_parse(const cli_t *cli, int argc, char **argv,
             }
             break;
         case 'R': o->d.renditions = optarg; break;
+        case 'F': o->force = true; break;
         case 'V': {
             double v;
             if (!opt_range_parse(cli, &submit_ranges[RANGE_VARIANTS], optarg, &v))
@@ -347,14 +351,45 @@ int submit_check_default_model(const cli_t *cli, const struct submit_opts *o)
     err_clear(&e);
     if (o->d.model) {
         if (engine_model_check(o->d.model, NULL, 0, &e) == ERR_OK)
-            return 0;
+            return cli_model_lifecycle(cli, o->d.model, "--model", o->force);
         fprintf(stderr, "%s: --model: %s; nothing enqueued\n", cli->prog,
                 CLI_SHOWN(e.msg));
         return EX_DATAERR;
     }
-    if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK)
+    if (engine_model_check(cli->cfg.model, NULL, 0, &e) != ERR_OK) {
         fprintf(stderr, "%s: the configured model: %s; entries naming no model are invalid\n",
                 cli->prog, CLI_SHOWN(e.msg));
+        return 0;
+    }
+    return cli_model_lifecycle(cli, NULL, "the configured model", o->force);
+}
+
+/* Judges each other Bedrock model b's entries name (the default was judged
+ * by submit_check_default_model) against the live list, as
+ * cli_model_lifecycle does: a Legacy one warned about once, an unlisted
+ * one refusing the whole submit (EX_DATAERR) unless --force.  Only the
+ * first 32 distinct models are judged: a file naming more is not a poster
+ * batch anyone writes by hand.  Returns 0 or the exit status. */
+static int submit_check_lifecycles(const cli_t *cli, const struct submit_opts *o,
+                                   const bulk_t *b, const char *dflt)
+{
+    const char *seen[32];
+    size_t nseen = 0;
+    char what[64];
+    int rc;
+
+    for (size_t i = 0; i < b->nitems && nseen < 32; i++) {
+        const char *m = b->items[i].spec.model;
+        bool known = !m || (dflt && strcmp(m, dflt) == 0);
+        for (size_t k = 0; !known && k < nseen; k++)
+            known = strcmp(seen[k], m) == 0;
+        if (known)
+            continue;
+        seen[nseen++] = m;
+        snprintf(what, sizeof what, "entry %zu: model", i + 1);
+        if ((rc = cli_model_lifecycle(cli, m, what, o->force)) != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -404,6 +439,8 @@ static int submit_validate(cli_t *cli, const struct submit_opts *o, bulk_t *b)
     if ((rc = submit_read_input(cli, o, &d, b, &e, &parsed)) != 0)
         return rc;
     if ((rc = submit_check_models(cli, o, b, &e, &parsed)) != 0)
+        return rc;
+    if ((rc = submit_check_lifecycles(cli, o, b, d.model)) != 0)
         return rc;
     if ((rc = submit_report_invalid(cli, o, b, parsed, &e)) != 0)
         return rc;

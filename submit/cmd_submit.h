@@ -23,6 +23,7 @@ struct submit_opts {
     job_defaults_t d;       /* --model, --aspect, --seed, --title, --renditions */
     int variants;           /* --variants N for entries naming none; 0 when not given */
     FILE *in;               /* the input already open (a spool), or NULL: open source */
+    bool force;             /* --force: submit to a model Bedrock no longer lists */
 };
 
 /* `onesheet submit` of o's input held in memory: the path of --prompt and

@@ -7,6 +7,7 @@
  * in-memory path in cmd_submit.c, which --prompt still uses. */
 #include "cli.h"
 #include "cmd_submit.h"
+#include "cli_models.h"
 #include "base/termesc.h"
 #include "engine/engine_backends.h"
 #include "jobs/bulk_stream.h"
@@ -30,6 +31,9 @@ typedef struct {
     bool pricing;           /* false: judge models only */
     bool variants;          /* an entry asks for several variants */
     size_t posters;         /* priced jobs' posters: renditions are one generation */
+    const char *dflt;       /* the default model (borrowed) */
+    char *models[32];       /* other models the entries name, judged after the scan */
+    size_t nmodels;
 } tally_t;
 
 /* bulk_check_fn: an unknown or retired model makes the entry invalid
@@ -42,6 +46,13 @@ static err_code_t check_spec(void *ud, const job_spec_t *spec, err_t *err)
     if (engine_model_check(spec->model, NULL, 0, err) != ERR_OK)
         return err_prefix(err, "model");
     t->variants |= spec->variants > 1;
+    if (spec->model && !(t->dflt && strcmp(spec->model, t->dflt) == 0) && t->nmodels < 32) {
+        bool seen = false;
+        for (size_t k = 0; !seen && k < t->nmodels; k++)
+            seen = strcmp(t->models[k], spec->model) == 0;
+        if (!seen && !(t->models[t->nmodels++] = strdup(spec->model)))
+            return err_set(err, ERR_NOMEM, "out of memory");
+    }
     if (t->pricing)
         t->posters += spec->nrenditions ? spec->nrenditions : 1;
     if (!t->prices || !t->pricing || t->unpriced)
@@ -353,6 +364,7 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
         return rc;
     if (!d.model)
         d.model = cli->cfg.model;
+    t.dflt = d.model;
     err_clear(&e);
     err_clear(&t.price_err);
     if ((o->budget >= 0 || o->dry) && cost_table_default(NULL, &t.prices, &e) != ERR_OK)
@@ -364,6 +376,14 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
     if (bulk_stream_scan(s, check_spec, &t, &sum, &e) != ERR_OK) {
         rc = cli_fail(cli, &e);
         goto out;
+    }
+    /* The models the entries name, against Bedrock's live list (the
+     * default was judged before the input was read). */
+    for (size_t k = 0; k < t.nmodels; k++) {
+        char what[300];
+        snprintf(what, sizeof what, "model %s", t.models[k]);
+        if ((rc = cli_model_lifecycle(cli, t.models[k], what, o->force)) != 0)
+            goto out;
     }
     if (t.variants) {
         /* One entry makes several jobs: the in-memory path expands them,
@@ -391,6 +411,8 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
         rc = enqueue(cli, o, s, sum);
     }
 out:
+    for (size_t k = 0; k < t.nmodels; k++)
+        free(t.models[k]);
     bulk_stream_close(s);
     cost_table_free(t.prices);
     return rc;

@@ -36,6 +36,7 @@ static const struct {
     {"reject", cmd_reject, "reject JOB ... | --all BATCH    mark proofs rejected"},
     {"promote", cmd_promote, "promote BATCH --model M         generate the approved proofs on a paid model"},
     {"help", cmd_help, "help [COMMAND]                  this list, or a command's options"},
+    {"models", cmd_models, "models [--json] [--refresh]     Bedrock's image models: lifecycle, access, price"},
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 

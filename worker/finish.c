@@ -295,8 +295,10 @@ static void fail_for_good(finish_t *f)
     if (ledger_fail(f->t->ledger, s->batch_id, s->job_id, s->run, s->owner, f->fail_state,
                     code, f->e.msg, &e) == ERR_OK)
         atomic_fetch_add(filtered ? &w->n_filtered : &w->n_failed, 1);
-    log_error(filtered ? "job_filtered" : "job_failed", "batch=%s job=%s code=%s",
-              s->batch_id, s->job_id, code);
+    char life[96];
+    log_error(filtered ? "job_filtered" : "job_failed", "batch=%s job=%s code=%s%s",
+              s->batch_id, s->job_id, code,
+              worker_lifecycle_of(w, s->spec.model, life, sizeof life));
     worker_delete(f->t, s->msg.receipt, s->job_id);
 }
 
@@ -342,14 +344,17 @@ static void settle(finish_t *f, outcome_t o)
                   f->e.msg);
         worker_retry_later(f->t, s, &f->e);
         break;
-    case OUT_SUCCEEDED:
+    case OUT_SUCCEEDED: {
+        char life[96];
         atomic_fetch_add(&w->n_succeeded, 1);
-        log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld", s->batch_id, s->job_id,
-                 f->out->len, (long long)(worker_now_ms() - s->t0_ms));
+        log_info("job_succeeded", "batch=%s job=%s bytes=%zu ms=%lld%s", s->batch_id,
+                 s->job_id, f->out->len, (long long)(worker_now_ms() - s->t0_ms),
+                 worker_lifecycle_of(w, s->spec.model, life, sizeof life));
         /* (7) only now is the message done with */
         worker_delete(f->t, s->msg.receipt, s->job_id);
         worker_outbox_kick(w);      /* its webhook event, if any, is due now */
         break;
+    }
     case OUT_SUPERSEDED:
         superseded(f);
         break;

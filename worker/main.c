@@ -476,6 +476,7 @@ static void teardown(void)
     worker_driver_close(&W);
     worker_quota_close(&W);
     ratelimit_free(W.rl);
+    worker_lifecycle_free(&W);
     config_free(&W.cfg);
     free(W.models);
     W.models = NULL;
@@ -648,6 +649,7 @@ int main(int argc, char **argv)
              "visibility_s=%d drain=%d grace_s=%d rpm=%g owner=%s worker=%s models=%s",
              W.concurrency, W.prefetch, W.threads, W.async ? "network" : "local", W.cfg.model,
              W.visibility_s, W.drain, W.grace_s, W.rpm, W.owner_base, W.reg.id, W.models);
+    worker_lifecycle_start(&W);
     /* Registered before the first job, so `onesheet workers` shows it at once. */
     worker_registry_beat(&W, W.stage[0].ledger, worker_now_ms(), true);
     worker_notify_ready(&W);

@@ -240,7 +240,20 @@ struct worker {
         int n;
         quota_shared_t *q[WORKER_QUOTA_MAX];
     } quota;
+    /* Bedrock's model list as the worker started (issue 23; lifecycle.c):
+     * NULL for local engines or model_lifecycle = off.  Read-only once
+     * set, so any thread may read it. */
+    struct bedrock_catalog_s *catalog;
 };
+
+/* lifecycle.c: loads Bedrock's model list (the cache in the state
+ * directory, else one call) for a network engine and logs each served
+ * model's lifecycle (event=model_lifecycle); never fails the worker. */
+void worker_lifecycle_start(worker_t *w);
+/* " lifecycle=ACTIVE", " lifecycle=LEGACY end_of_life=YYYY-MM-DD",
+ * " lifecycle=unlisted", or "" (no list) for model, into out; returns out. */
+const char *worker_lifecycle_of(const worker_t *w, const char *model, char *out, size_t cap);
+void worker_lifecycle_free(worker_t *w);
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.
  * Asserts that from -> to is in the table of allowed transitions (a

@@ -126,7 +126,10 @@ err_code_t bedrock_parse_reply(const bedrock_model_t *m, buf_t *body,
 /* Refines an error from a non-2xx InvokeModel reply (err as filled by
  * http_error_from_aws): a 400 ValidationException whose message says a
  * content filter blocked the request becomes ERR_FILTERED (status and
- * service code kept).  Returns err->code. */
+ * service code kept).  A reply saying the model is gone (404
+ * ResourceNotFoundException: end of life, or Legacy without access) becomes
+ * ERR_PERMANENT with service code "model_retired" (never retried).
+ * Returns err->code. */
 err_code_t bedrock_refine_error(const bedrock_model_t *m, err_t *err);
 
 /* True when text (a service message or finish reason) says a content filter

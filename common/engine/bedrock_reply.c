@@ -32,15 +32,35 @@ bool bedrock_is_filter_message(const char *text)
     return false;
 }
 
+/* Whether a non-2xx InvokeModel reply says the model itself is gone: a 404
+ * ResourceNotFoundException ("This model version has reached the end of
+ * its life", "This Model is marked by provider as Legacy and you have not
+ * been actively using the model ..."), or a 400 saying end of life. */
+static bool model_gone(const err_t *err)
+{
+    if (err->http_status == 404 && strcmp(err->service_code, "ResourceNotFoundException") == 0)
+        return true;
+    return err->http_status == 400 &&
+           (strstr(err->msg, "end of its life") || strstr(err->msg, "end of life") ||
+            strstr(err->msg, "marked by provider as Legacy"));
+}
+
 err_code_t bedrock_refine_error(const bedrock_model_t *m, err_t *err)
 {
-    (void)m;
     if (!err)
         return ERR_OK;
     if (err->code != ERR_OK && err->http_status == 400 &&
         strcmp(err->service_code, "ValidationException") == 0 &&
         bedrock_is_filter_message(err->msg))
         err->code = ERR_FILTERED;
+    else if (err->code != ERR_OK && model_gone(err)) {
+        /* Not retried: every attempt would get the same answer (issue 23).
+         * The job's error code says why; the message keeps Bedrock's. */
+        err->code = ERR_PERMANENT;
+        snprintf(err->service_code, sizeof err->service_code, "model_retired");
+        err_prefix(err, "model %s is no longer served by Bedrock (past its end of life or "
+                   "Legacy without access)", m ? m->id : "?");
+    }
     return err->code;
 }
 

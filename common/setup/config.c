@@ -269,6 +269,19 @@ err_code_t config_set(config_t *c, const char *key, const char *value,
         return parse_quota(value, key, origin, &c->quota_rpm, err);
     if (strncmp(key, "quota_rpm.", 10) == 0)
         return set_model_quota(c, key, value, origin, err);
+    if (strcmp(key, "model_lifecycle") == 0) {
+        if (strcmp(value, "on") && strcmp(value, "off"))
+            return err_set(err, ERR_CONFIG, "%s: model_lifecycle: expected on or off, got "
+                           "\"%s\"", origin, value);
+        c->model_lifecycle_off = strcmp(value, "off") == 0;
+        return ERR_OK;
+    }
+    if (strcmp(key, "model_list_ttl") == 0) {
+        if (parse_long(value, 60, 604800, &v, key, origin, err))
+            return ERR_CONFIG;
+        c->model_list_ttl = v;
+        return ERR_OK;
+    }
     return err_set(err, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
 }
 
@@ -398,6 +411,8 @@ static const struct { const char *env, *key; } envmap[] = {
     {"ONESHEET_PUBLIC_URL", "public_url"},
     {"ONESHEET_QUOTA_RPM", "quota_rpm"},
     {"ONESHEET_CHECKSUM", "checksum"},
+    {"ONESHEET_MODEL_LIFECYCLE", "model_lifecycle"},
+    {"ONESHEET_MODEL_LIST_TTL", "model_list_ttl"},
 };
 #define N_ENVMAP (sizeof envmap / sizeof envmap[0])
 
@@ -425,6 +440,7 @@ err_code_t config_load(config_t *c, const char *path, config_getenv_fn ge, err_t
     c->webhook_retry_for = 86400;
     c->max_input_bytes = CONFIG_MAX_INPUT_BYTES_DEFAULT;
     c->checksum = STORE_SUM_CRC64NVME;
+    c->model_list_ttl = 86400;
     home = env_or_null(ge, "HOME");
 
     if (!path)

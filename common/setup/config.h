@@ -50,6 +50,10 @@ typedef struct {
     /* the checksum posters are stored with: a store_sum_alg_t (store.h),
      * STORE_SUM_CRC64NVME (the default, S3's own) or STORE_SUM_SHA256 */
     int checksum;
+    /* model lifecycle (issue 23) */
+    bool model_lifecycle_off; /* model_lifecycle = off: never ask Bedrock's
+                               * control plane which models are live */
+    long model_list_ttl;  /* seconds the cached model list is used, 60..604800 */
 } config_t;
 
 #define CONFIG_QUOTA_RPM_MAX 1e6

@@ -7,6 +7,10 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/onesheet-it-XXXXXX")
 export ONESHEET_STATE_DIR=$T/state
 export ONESHEET_CONFIG=/dev/null
+# Scripts that name Bedrock models against a runtime-only stand-in must not
+# ask the real control plane which models are live (issue 23); models.sh
+# turns it on against the stand-in's.
+export ONESHEET_MODEL_LIFECYCLE=off
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done

@@ -36,12 +36,20 @@
  * "prompts":{sha256-hex of prompt: calls},"prompts_ok":{...}} so tests can
  * assert that a job made no second call.  POST /__standin/reset zeroes it.
  *
+ * The control plane (issue 23; standin_control.h): GET /foundation-models,
+ * GET /foundation-model-availability/{id}, POST /__standin/lifecycle, and
+ * the switches --legacy SPEC, --remove ID, --deny ID (repeatable) and
+ * --list-mode MODE.  A removed model's InvokeModel is 404
+ * ResourceNotFoundException "This model version has reached the end of its
+ * life."  Stats count them as "list_calls" and "availability_calls".
+ *
  * Unit tests include this file with BEDROCK_STANDIN_NO_MAIN defined to run
  * the stand-in inside their own process (standin_start/standin_stop). */
 #include "engine/bedrock_models.h"
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "fakeserver.h"
+#include "standin_control.h"
 #include "aws/sigv4.h"
 #include "testutil.h"
 #include "base/utf8.h"
@@ -65,6 +73,8 @@ typedef struct {
     double fail_rate;
     size_t image_bytes;
     const char *log_path;
+    standin_control_t *control;  /* switches set before start (NULL: none);
+                                    the stand-in takes it over */
 } standin_opts_t;
 
 typedef struct {
@@ -76,6 +86,7 @@ typedef struct {
     int64_t *admits;                 /* ring of --rpm admission times (ms) */
     int nadmits, head, quota;        /* quota: calls admitted per window */
     json_t *stats;                   /* what GET /__standin/stats shows */
+    standin_control_t *control;      /* the control plane (own locking) */
 } standin_t;
 
 /* ---- small helpers ---- */
@@ -702,6 +713,15 @@ static void handle_invoke(standin_t *s, const fake_request_t *req, fake_response
         sigv4_uri_decode(p, (size_t)(end - p), &id, &e) != ERR_OK || !id.data ||
         id.len >= sizeof c->id || !(c->m = bedrock_model_lookup((const char *)id.data))) {
         bad = "The provided model identifier is invalid.";
+    } else if (standin_control_removed(s->control, (const char *)id.data)) {
+        buf_free(&id);
+        aws_error(resp, 404, "ResourceNotFoundException",
+                  "This model version has reached the end of its life. Please refer to "
+                  "the AWS documentation for more details.");
+        pthread_mutex_lock(&s->mu);
+        bump(s, "rejected", "retired");
+        pthread_mutex_unlock(&s->mu);
+        return;
     } else {
         snprintf(c->id, sizeof c->id, "%s", (const char *)id.data);
         body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
@@ -776,6 +796,19 @@ static void handler(const fake_request_t *req, fake_response_t *resp, void *ud)
         fake_response_json(resp, 200, "{}");
         return;
     }
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/__standin/lifecycle") == 0) {
+        standin_control_post(s->control, req, resp);
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 && strncmp(req->path, "/foundation-model", 17) == 0) {
+        pthread_mutex_lock(&s->mu);
+        bump(s, "", strcmp(req->path, "/foundation-models") == 0 ? "list_calls"
+                                                                 : "availability_calls");
+        pthread_mutex_unlock(&s->mu);
+        if (!refuse_signature(s, req, resp) && !standin_control_handle(s->control, req, resp))
+            aws_error(resp, 404, "UnknownOperationException", "Unknown operation");
+        return;
+    }
     if (strcmp(req->method, "POST") != 0 || strncmp(req->path, "/model/", 7) != 0) {
         aws_error(resp, 404, "UnknownOperationException", "Unknown operation");
         return;
@@ -803,6 +836,12 @@ STANDIN_API standin_t *standin_start(const standin_opts_t *o, char *errbuf, size
         return NULL;
     }
     s->o = *o;
+    s->control = o->control ? o->control : standin_control_new();
+    if (!s->control) {
+        snprintf(errbuf, cap, "out of memory");
+        free(s);
+        return NULL;
+    }
     if (!s->o.image_bytes)
         s->o.image_bytes = 100 * 1024;
     s->rng = 0x5eed;
@@ -833,6 +872,7 @@ fail:
         fclose(s->log);
     free(s->admits);
     json_decref(s->stats);
+    standin_control_free(s->control);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return NULL;
@@ -848,6 +888,7 @@ STANDIN_API void standin_stop(standin_t *s)
         fclose(s->log);
     free(s->admits);
     json_decref(s->stats);
+    standin_control_free(s->control);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -868,7 +909,9 @@ static int usage(const char *why)
             "--secret S [--token T]\n"
             "       --region R [--latency-ms N] [--jitter-ms N] [--rpm N] "
             "[--rpm-window-ms W] [--fail-rate P]\n"
-            "       [--stall-ms N] [--image-bytes N] [--log FILE]\n", why);
+            "       [--stall-ms N] [--image-bytes N] [--log FILE]\n"
+            "       [--legacy ID[=LEGACY,EXTENDED,EOL]] [--remove ID] [--deny ID] "
+            "[--list-mode MODE]\n", why);
     return 64;
 }
 
@@ -879,6 +922,8 @@ int main(int argc, char **argv)
     long n;
     char err[256];
 
+    if (!(o.control = standin_control_new()))
+        return 70;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -891,6 +936,19 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--token") == 0) o.token = v;
         else if (strcmp(a, "--region") == 0) o.region = v;
         else if (strcmp(a, "--log") == 0) o.log_path = v;
+        else if (strcmp(a, "--legacy") == 0) {
+            if (!standin_control_legacy(o.control, v))
+                return usage("--legacy takes ID or ID=LEGACY,EXTENDED,EOL (YYYY-MM-DD or +Nd/-Nd)");
+        } else if (strcmp(a, "--remove") == 0) {
+            if (!standin_control_remove(o.control, v))
+                return usage("--remove takes a model id");
+        } else if (strcmp(a, "--deny") == 0) {
+            if (!standin_control_deny(o.control, v))
+                return usage("--deny takes a model id");
+        } else if (strcmp(a, "--list-mode") == 0) {
+            if (!standin_control_list_mode(o.control, v))
+                return usage("--list-mode: ok, 403, 500, garbage, truncated, badstatus or baddate");
+        }
         else if (strcmp(a, "--latency-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.latency_ms = n;
         else if (strcmp(a, "--jitter-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.jitter_ms = n;
         else if (strcmp(a, "--stall-ms") == 0 && tu_parse_long(v, 0, 3600000, &n)) o.stall_ms = n;
