@@ -379,12 +379,9 @@ int submit_streamed(cli_t *cli, const struct submit_opts *o)
     }
     /* The models the entries name, against Bedrock's live list (the
      * default was judged before the input was read). */
-    for (size_t k = 0; k < t.nmodels; k++) {
-        char what[300];
-        snprintf(what, sizeof what, "model %s", t.models[k]);
-        if ((rc = cli_model_lifecycle(cli, t.models[k], what, o->force)) != 0)
+    for (size_t k = 0; k < t.nmodels; k++)
+        if ((rc = cli_model_lifecycle(cli, t.models[k], "an entry's model", o->force)) != 0)
             goto out;
-    }
     if (t.variants) {
         /* One entry makes several jobs: the in-memory path expands them,
          * reading the spool (stdin is read once). */

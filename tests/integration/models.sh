@@ -77,7 +77,7 @@ grep -q "does not offer it" "$T/err" || { cat "$T/err"; fail "promote"; }
 printf '{"prompt": "A file owl", "model": "%s"}\n{"prompt": "A file fox", "model": "us.%s"}\n' \
     "$core" "$sd35" >"$T/rows.jsonl"
 expect_status 65 "$BIN/onesheet" submit "$T/rows.jsonl"
-grep -q "entry 2: model: model \"us.$sd35\": Bedrock does not offer it" "$T/err" &&
+grep -q "model: model \"us.$sd35\": Bedrock does not offer it" "$T/err" &&
     grep -q "is legacy on Bedrock" "$T/err" || { cat "$T/err"; fail "a file's own models were not judged"; }
 [ "$(db "select count(*) from ledger_jobs")" = "$before" ] || fail "a refused file enqueued"
 gone=$("$BIN/onesheet" submit --force --model "$sd35" --prompt "A forced fox" 2>"$T/force.err") ||
