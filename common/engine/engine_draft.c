@@ -119,23 +119,7 @@ static PangoLayout *fit_text(PangoContext *ctx, const font_t *f, const char *tex
 static void draw_band(cairo_t *cr, PangoContext *ctx, double y, double bh, int w,
                       const char *family, const char *text)
 {
-    double ends = bh * 1.6;
-    cairo_save(cr);
-    cairo_rectangle(cr, 0, y, w, bh);
-    cairo_clip(cr);
-    cairo_set_source_rgb(cr, 0.06, 0.06, 0.06);
-    cairo_paint(cr);
-    cairo_set_source_rgb(cr, 1.0, 0.835, 0.0);
-    for (double x = -bh; x < w + bh; x += bh * 0.7) {
-        cairo_move_to(cr, x, y + bh);
-        cairo_rel_line_to(cr, bh * 0.35, 0);
-        cairo_rel_line_to(cr, bh, -bh);
-        cairo_rel_line_to(cr, -bh * 0.35, 0);
-        cairo_close_path(cr);
-    }
-    cairo_fill(cr);
-    cairo_rectangle(cr, ends, y, w - 2 * ends, bh);
-    cairo_fill(cr);
+    double ends = poster_draft_band(cr, y, bh, w);
     cairo_restore(cr);
 
     font_t f = {family, PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL, PANGO_ALIGN_CENTER,

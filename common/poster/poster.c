@@ -60,6 +60,28 @@ void poster_close(poster_t *p)
     g_free(p);
 }
 
+double poster_draft_band(cairo_t *cr, double y, double bh, int w)
+{
+    double ends = bh * 1.6;
+    cairo_save(cr);
+    cairo_rectangle(cr, 0, y, w, bh);
+    cairo_clip(cr);
+    cairo_set_source_rgb(cr, 0.06, 0.06, 0.06);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 1.0, 0.835, 0.0);
+    for (double x = -bh; x < w + bh; x += bh * 0.7) {
+        cairo_move_to(cr, x, y + bh);
+        cairo_rel_line_to(cr, bh * 0.35, 0);
+        cairo_rel_line_to(cr, bh, -bh);
+        cairo_rel_line_to(cr, -bh * 0.35, 0);
+        cairo_close_path(cr);
+    }
+    cairo_fill(cr);
+    cairo_rectangle(cr, ends, y, w - 2 * ends, bh);
+    cairo_fill(cr);
+    return ends;
+}
+
 void poster_draft_bands(int w, int h, double *top_px, double *bottom_px)
 {
     double u = fmin(w, h);

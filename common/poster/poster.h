@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct _cairo cairo_t;   /* as cairo.h declares it */
+
 #define POSTER_MIN_CONTRAST 4.5 /* WCAG AA for normal text */
 #define POSTER_SIDE_MAX 16384       /* px: art wider or taller is refused */
 #define POSTER_PIXELS_MAX 64000000  /* px: art with more pixels is refused */
@@ -170,5 +172,10 @@ double poster_contrast_ratio(double l1, double l2);
  * band of top_px at the head, one of bottom_px with footer at the foot.
  * poster_draft_bands() gives the band heights for a w x h proof. */
 void poster_draft_bands(int w, int h, double *top_px, double *bottom_px);
+/* Paints one such band, bh high at y across a w wide surface: hazard
+ * stripes on near-black, the signal yellow between them.  Leaves cr saved
+ * and clipped to the band (the caller sets its text, then restores);
+ * returns the width of the striped ends. */
+double poster_draft_band(cairo_t *cr, double y, double bh, int w);
 
 #endif

@@ -264,23 +264,7 @@ static cairo_surface_t *reframe_surface(cairo_surface_t *src, int w, int h, bool
 static void paint_band(poster_t *p, cairo_t *cr, double y, double bh, int w,
                        const char *family, const char *text)
 {
-    double ends = bh * 1.6;
-    cairo_save(cr);
-    cairo_rectangle(cr, 0, y, w, bh);
-    cairo_clip(cr);
-    cairo_set_source_rgb(cr, 0.06, 0.06, 0.06);
-    cairo_paint(cr);
-    cairo_set_source_rgb(cr, 1.0, 0.835, 0.0);
-    for (double x = -bh; x < w + bh; x += bh * 0.7) {
-        cairo_move_to(cr, x, y + bh);
-        cairo_rel_line_to(cr, bh * 0.35, 0);
-        cairo_rel_line_to(cr, bh, -bh);
-        cairo_rel_line_to(cr, -bh * 0.35, 0);
-        cairo_close_path(cr);
-    }
-    cairo_fill(cr);
-    cairo_rectangle(cr, ends, y, w - 2 * ends, bh);
-    cairo_fill(cr);
+    double ends = poster_draft_band(cr, y, bh, w);
 
     poster_font_t f = {family, PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL, bh * 0.5, bh * 0.22,
                        1, 0.03, 0, 0};
