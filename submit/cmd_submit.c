@@ -564,14 +564,12 @@ static int submit_dry_run(cli_t *cli, const struct submit_opts *o, const bulk_t 
  * --wait waits for the batch.  Borrows b; needs the queue and ledger open.
  * Returns 0, cli_fail()'s status when the ledger or queue fails (e.g. 69 or
  * 75), or with --wait cli_wait_batch()'s (1 some jobs did not succeed). */
-static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+int submit_webhook(cli_t *cli, const struct submit_opts *o, const char *batch_id)
 {
-    submit_result_t res;
     err_t e;
 
     err_clear(&e);
-    /* The webhook is recorded before the jobs, so none can finish unseen. */
-    if (o->webhook && webhook_register(cli->ledger, b->batch_id, o->webhook,
+    if (o->webhook && webhook_register(cli->ledger, batch_id, o->webhook,
                                        cli->cfg.webhook_secret, "--webhook", &e) != ERR_OK) {
         if (e.code != ERR_CONFLICT)
             return cli_fail(cli, &e);
@@ -579,21 +577,40 @@ static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t 
                 CLI_SHOWN(e.msg));
         return EX_DATAERR;
     }
-    if (submit_batch(cli->queue, cli->ledger, b, o->source, &res, &e) != ERR_OK)
-        return cli_fail(cli, &e);
+    return 0;
+}
+
+int submit_report(cli_t *cli, const struct submit_opts *o, const char *batch_id,
+                  size_t njobs, size_t nerrors, const submit_result_t *res)
+{
     if (o->json)
         printf("{\"batch\":\"%s\",\"jobs\":%zu,\"new\":%zu,\"enqueued\":%zu,\"invalid\":%zu}\n",
-               b->batch_id, b->nitems, res.added, res.sent, b->nerrors);
+               batch_id, njobs, res->added, res->sent, nerrors);
     else
-        printf("%s\n", b->batch_id);
-    if (res.sent == 0)
+        printf("%s\n", batch_id);
+    if (res->sent == 0)
         fprintf(stderr, "%s: batch %s already submitted: nothing new to enqueue (%zu jobs)\n",
-                cli->prog, b->batch_id, b->nitems);
+                cli->prog, batch_id, njobs);
     else
-        fprintf(stderr, "%s: batch %s: enqueued %zu of %zu %s%s%s\n", cli->prog, b->batch_id,
-                res.sent, b->nitems, b->nitems == 1 ? "job" : "jobs",
-                b->nerrors ? ", skipped invalid: " : "", b->nerrors ? "see above" : "");
-    return o->wait ? cli_wait_batch(cli, b->batch_id, o->output, 0, false) : 0;
+        fprintf(stderr, "%s: batch %s: enqueued %zu of %zu %s%s%s\n", cli->prog, batch_id,
+                res->sent, njobs, njobs == 1 ? "job" : "jobs",
+                nerrors ? ", skipped invalid: " : "", nerrors ? "see above" : "");
+    return o->wait ? cli_wait_batch(cli, batch_id, o->output, 0, false) : 0;
+}
+
+static int submit_enqueue(cli_t *cli, const struct submit_opts *o, const bulk_t *b)
+{
+    submit_result_t res;
+    err_t e;
+    int rc;
+
+    /* The webhook is recorded before the jobs, so none can finish unseen. */
+    if ((rc = submit_webhook(cli, o, b->batch_id)) != 0)
+        return rc;
+    err_clear(&e);
+    if (submit_batch(cli->queue, cli->ledger, b, o->source, &res, &e) != ERR_OK)
+        return cli_fail(cli, &e);
+    return submit_report(cli, o, b->batch_id, b->nitems, b->nerrors, &res);
 }
 
 int cmd_submit(cli_t *cli, int argc, char **argv)

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "jobs/job.h"
+#include "jobs/submit.h"
 
 #include <stdbool.h>
 
@@ -32,6 +33,18 @@ struct submit_opts {
  * Reads o->in when set (not closed), else o->source.  Needs cli_open() done
  * as submit_streamed() does.  Returns the exit status as cmd_submit(). */
 int submit_in_memory(cli_t *cli, const struct submit_opts *o);
+
+/* Registers --webhook URL as batch_id's webhook, before its jobs are
+ * recorded so none can finish unseen.  Returns 0, or the exit status after
+ * saying why (another URL already set: EX_DATAERR, nothing enqueued). */
+int submit_webhook(cli_t *cli, const struct submit_opts *o, const char *batch_id);
+
+/* What a submit prints once its jobs are recorded and sent (res): the batch
+ * id (the JSON summary with --json) and what was enqueued of njobs (nerrors
+ * invalid entries skipped); then --wait.  Returns 0 or cli_wait_batch()'s
+ * status. */
+int submit_report(cli_t *cli, const struct submit_opts *o, const char *batch_id,
+                  size_t njobs, size_t nerrors, const submit_result_t *res);
 
 /* Refuses --model naming no known model (EX_DATAERR, after printing
  * "--model: unknown model ... (did you mean ...?)"), before any input is

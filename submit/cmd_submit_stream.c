@@ -167,31 +167,14 @@ static int enqueue(cli_t *cli, const struct submit_opts *o, bulk_stream_t *s,
 {
     submit_result_t res;
     err_t e;
+    int rc;
 
+    if ((rc = submit_webhook(cli, o, sum->batch_id)) != 0)
+        return rc;
     err_clear(&e);
-    if (o->webhook && webhook_register(cli->ledger, sum->batch_id, o->webhook,
-                                       cli->cfg.webhook_secret, "--webhook", &e) != ERR_OK) {
-        if (e.code != ERR_CONFLICT)
-            return cli_fail(cli, &e);
-        fprintf(stderr, "%s: --webhook: %s; nothing enqueued\n", cli->prog,
-                CLI_SHOWN(e.msg));
-        return EX_DATAERR;
-    }
     if (submit_stream(cli->queue, cli->ledger, s, sum, o->source, &res, &e) != ERR_OK)
         return cli_fail(cli, &e);
-    if (o->json)
-        printf("{\"batch\":\"%s\",\"jobs\":%zu,\"new\":%zu,\"enqueued\":%zu,\"invalid\":%zu}\n",
-               sum->batch_id, sum->nitems, res.added, res.sent, sum->nerrors);
-    else
-        printf("%s\n", sum->batch_id);
-    if (res.sent == 0)
-        fprintf(stderr, "%s: batch %s already submitted: nothing new to enqueue (%zu jobs)\n",
-                cli->prog, sum->batch_id, sum->nitems);
-    else
-        fprintf(stderr, "%s: batch %s: enqueued %zu of %zu %s%s%s\n", cli->prog,
-                sum->batch_id, res.sent, sum->nitems, sum->nitems == 1 ? "job" : "jobs",
-                sum->nerrors ? ", skipped invalid: " : "", sum->nerrors ? "see above" : "");
-    return o->wait ? cli_wait_batch(cli, sum->batch_id, o->output, 0, false) : 0;
+    return submit_report(cli, o, sum->batch_id, sum->nitems, sum->nerrors, &res);
 }
 
 /* ---- --dry-run ---- */
