@@ -143,26 +143,6 @@ static err_code_t find_job(api_backends_t *be, const char *id, ledger_job_t *out
     return ERR_OK;
 }
 
-static bool borrow(api_t *a, api_response_t *resp, api_backends_t **be)
-{
-    err_t e;
-    err_clear(&e);
-    if (api_pool_acquire(a->pool, be, &e) != ERR_OK) {
-        if (e.code == ERR_THROTTLED) {
-            /* Every handle set is lent out (waiting requests): bounded. */
-            api_error(resp, 503, "busy", "the server is busy; retry shortly");
-            snprintf(resp->detail, sizeof resp->detail, "%s", e.msg);
-            resp->retry_after = 1;
-            return false;
-        }
-        if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID || e.code == ERR_CONFLICT)
-            e.code = ERR_UNAVAILABLE;
-        api_backend_error(resp, &e);
-        return false;
-    }
-    return true;
-}
-
 /* Gives the handles back, closing them after an I/O-level failure. */
 static void give_back(api_t *a, api_backends_t *be, const api_response_t *resp)
 {
@@ -289,7 +269,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
         api_error(resp, e.code == ERR_NOMEM ? 500 : 400, "bad_request", "%s", e.msg);
         goto out;
     }
-    if (!borrow(a, resp, &be))
+    if (!api_borrow(a, resp, &be))
         goto out;
     if (!submit(a, be, &b, webhook, resp, &res))
         goto out;
@@ -463,7 +443,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                            "details", spec_errors(&b)));
         goto out;
     }
-    if (!borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
+    if (!api_borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
         goto out;
     json_t *jobs = json_array();
     for (size_t i = 0; i < b.nitems; i++)
@@ -491,7 +471,7 @@ void api_get_job(api_t *a, const api_request_t *req, const char *id, api_respons
     err_t e;
     err_clear(&e);
     memset(&job, 0, sizeof job);
-    if (!borrow(a, resp, &be))
+    if (!api_borrow(a, resp, &be))
         return;
     if (find_job(be, id, &job, &e) != ERR_OK)
         api_backend_error(resp, &e);
@@ -509,7 +489,7 @@ void api_delete_job(api_t *a, const api_request_t *req, const char *id, api_resp
     err_t e;
     err_clear(&e);
     memset(&job, 0, sizeof job);
-    if (!borrow(a, resp, &be))
+    if (!api_borrow(a, resp, &be))
         return;
     if (find_job(be, id, &job, &e) != ERR_OK)
         api_backend_error(resp, &e);
@@ -538,7 +518,7 @@ void api_get_batch(api_t *a, const api_request_t *req, const char *id, api_respo
     err_t e;
     err_clear(&e);
     memset(&b, 0, sizeof b);
-    if (!borrow(a, resp, &be))
+    if (!api_borrow(a, resp, &be))
         return;
     ledger_filter_t f = {.batch_id = id, .state = -1, .limit = BATCH_JOBS_MAX + 1};
     if (ledger_get_batch(be->ledger, id, &b, &e) != ERR_OK) {
@@ -582,7 +562,7 @@ void api_healthz(api_t *a, const api_request_t *req, api_response_t *resp)
     queue_stats_t st;
     err_t e;
     err_clear(&e);
-    if (!borrow(a, resp, &be))
+    if (!api_borrow(a, resp, &be))
         return;
     if (queue_stats(be->queue, &st, &e) != ERR_OK) {
         /* Whatever went wrong, the service is not healthy. */

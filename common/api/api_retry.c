@@ -136,10 +136,7 @@ static void retry(api_t *a, const api_request_t *req, const char *id, bool is_jo
         json_decref(names);
         return;
     }
-    if (api_pool_acquire(a->pool, &be, &e) != ERR_OK) {
-        if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID || e.code == ERR_CONFLICT)
-            e.code = ERR_UNAVAILABLE;
-        api_backend_error(resp, &e);
+    if (!api_borrow(a, resp, &be)) {
         json_decref(names);
         return;
     }

@@ -106,10 +106,8 @@ static void mark(api_t *a, const api_request_t *req, const char *id, const char 
             goto out;
         }
     }
-    if (api_pool_acquire(a->pool, &be, &e) != ERR_OK) {
-        api_backend_error(resp, &e);
+    if (!api_borrow(a, resp, &be))
         goto out;
-    }
     if (ledger_get_jobs(be->ledger, NULL, id, &jobs, &nj, &e) != ERR_OK) {
         api_backend_error(resp, &e);
         goto out;

@@ -32,10 +32,8 @@ void api_get_workers(api_t *a, const api_request_t *req, api_response_t *resp)
     (void)req;
 
     err_clear(&e);
-    if (api_pool_acquire(a->pool, &be, &e) != ERR_OK) {
-        api_backend_error(resp, &e);
+    if (!api_borrow(a, resp, &be))
         return;
-    }
     if (!list(be, now, &w, &n, &e)) {
         api_backend_error(resp, &e);
         api_pool_release(a->pool, be, resp->status >= 500);

@@ -35,19 +35,6 @@ void poster_test_fast_path(bool on)
     fast_off = !on;
 }
 
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
 /* The Paeth predictor, written so the compiler makes it branch-free. */
 static inline int paeth(int a, int b, int c)
 {
@@ -103,10 +90,10 @@ cairo_surface_t *poster_png_fast_decode(const void *data, size_t len)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     const unsigned char *d = data;
-    if (fast_off || !d || len < 45 || memcmp(d, sig, 8) != 0 || be32(d + 8) != 13 ||
+    if (fast_off || !d || len < 45 || memcmp(d, sig, 8) != 0 || poster_be32(d + 8) != 13 ||
         memcmp(d + 12, "IHDR", 4) != 0)
         return NULL;
-    uint32_t w = be32(d + 16), h = be32(d + 20);
+    uint32_t w = poster_be32(d + 16), h = poster_be32(d + 20);
     unsigned depth = d[24], type = d[25];
     if (w < 1 || h < 1 || w > POSTER_SIDE_MAX || h > POSTER_SIDE_MAX ||
         (uint64_t)w * h > POSTER_PIXELS_MAX || depth != 8 || (type != 2 && type != 6) ||
@@ -120,9 +107,9 @@ cairo_surface_t *poster_png_fast_decode(const void *data, size_t len)
     bool after_idat = false, ended = false;
     uint8_t *gathered = NULL;
     while (pos + 12 <= len && !ended) {
-        uint32_t n = be32(d + pos);
+        uint32_t n = poster_be32(d + pos);
         const unsigned char *t4 = d + pos + 4;
-        if (n > len - pos - 12 || libdeflate_crc32(0, t4, 4 + (size_t)n) != be32(d + pos + 8 + n))
+        if (n > len - pos - 12 || libdeflate_crc32(0, t4, 4 + (size_t)n) != poster_be32(d + pos + 8 + n))
             return NULL;
         if (memcmp(t4, "IDAT", 4) == 0) {
             if (after_idat)
@@ -146,10 +133,10 @@ cairo_surface_t *poster_png_fast_decode(const void *data, size_t len)
         if (!(gathered = malloc(idat_len)))
             return NULL;
         size_t at = 0;
-        for (pos = 8; at < idat_len; pos += 12 + (size_t)be32(d + pos))
+        for (pos = 8; at < idat_len; pos += 12 + (size_t)poster_be32(d + pos))
             if (memcmp(d + pos + 4, "IDAT", 4) == 0) {
-                memcpy(gathered + at, d + pos + 8, be32(d + pos));
-                at += be32(d + pos);
+                memcpy(gathered + at, d + pos + 8, poster_be32(d + pos));
+                at += poster_be32(d + pos);
             }
     }
     const uint8_t *z = gathered ? gathered : first;
@@ -217,9 +204,9 @@ cairo_surface_t *poster_png_fast_decode(const void *data, size_t len)
 static err_code_t chunk(buf_t *out, const char *type, const uint8_t *body, size_t n)
 {
     unsigned char head[8], crc[4];
-    put_be32(head, (uint32_t)n);
+    poster_put_be32(head, (uint32_t)n);
     memcpy(head + 4, type, 4);
-    put_be32(crc, libdeflate_crc32(libdeflate_crc32(0, head + 4, 4), body, n));
+    poster_put_be32(crc, libdeflate_crc32(libdeflate_crc32(0, head + 4, 4), body, n));
     if (buf_append(out, head, 8) != ERR_OK || buf_append(out, body, n) != ERR_OK ||
         buf_append(out, crc, 4) != ERR_OK)
         return ERR_NOMEM;
@@ -263,8 +250,8 @@ err_code_t poster_encode_photo(cairo_surface_t *s, const poster_input_t *in, buf
     }
     free(f);
     unsigned char ihdr[13];
-    put_be32(ihdr, (uint32_t)w);
-    put_be32(ihdr + 4, (uint32_t)h);
+    poster_put_be32(ihdr, (uint32_t)w);
+    poster_put_be32(ihdr + 4, (uint32_t)h);
     memcpy(ihdr + 8, "\x08\x02\x00\x00\x00", 5);
     if (rc == ERR_OK && (buf_reserve(out, z.len + z.len / IDAT_CHUNK * 12 + 4096) != ERR_OK ||
                          buf_append(out, sig, 8) != ERR_OK ||

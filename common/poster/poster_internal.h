@@ -138,4 +138,18 @@ err_code_t poster_encode_photo(cairo_surface_t *s, const poster_input_t *in, buf
  * NULL for NULL or empty.  Returns a new string (g_free). */
 char *poster_clean_text(const char *s, size_t max);
 
+/* PNG's big-endian 32-bit lengths and CRCs. */
+static inline uint32_t poster_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void poster_put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
 #endif

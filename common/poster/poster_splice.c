@@ -21,19 +21,6 @@
 static const unsigned char png_iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
                                            0xAE, 0x42, 0x60, 0x82};
 
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
 static bool is(const unsigned char *type, const char *name)
 {
     return memcmp(type, name, 4) == 0;
@@ -64,13 +51,13 @@ bool poster_png_spliceable(const void *art, size_t len, int *w, int *h)
     if ((uint64_t)info.width > POSTER_SIDE_MAX || (uint64_t)info.height > POSTER_SIDE_MAX ||
         (uint64_t)info.width * (uint64_t)info.height > POSTER_PIXELS_MAX)
         return false;
-    if (!ihdr_fields_ok(d + 24) || crc32(0, d + 12, 17) != be32(d + 29))
+    if (!ihdr_fields_ok(d + 24) || crc32(0, d + 12, 17) != poster_be32(d + 29))
         return false;
     bool palette = d[25] == 3, plte = false;
     int idat = 0; /* 0: none yet, 1: in the run, 2: after it */
     size_t pos = 8 + 25;
     while (len - pos >= 12) {
-        uint32_t n = be32(d + pos);
+        uint32_t n = poster_be32(d + pos);
         const unsigned char *type = d + pos + 4;
         if (n > 0x7fffffffu || n > len - pos - 12)
             return false;
@@ -113,13 +100,13 @@ static err_code_t put_chunk(buf_t *out, const char *type, const void *a, size_t 
     if (n > 0x7fffffffu)
         return err_set(err, ERR_TOOBIG, "poster: text chunk of %zu bytes", n);
     unsigned char head[8], crc[4];
-    put_be32(head, (uint32_t)n);
+    poster_put_be32(head, (uint32_t)n);
     memcpy(head + 4, type, 4);
     uLong c = crc32(0, head + 4, 4);
     c = crc32_z(c, a, alen);
     if (blen)
         c = crc32_z(c, b, blen);
-    put_be32(crc, (uint32_t)c);
+    poster_put_be32(crc, (uint32_t)c);
     if (buf_append(out, head, 8) != ERR_OK || buf_append(out, a, alen) != ERR_OK ||
         (blen && buf_append(out, b, blen) != ERR_OK) || buf_append(out, crc, 4) != ERR_OK)
         return err_set(err, ERR_NOMEM, "poster: out of memory");
