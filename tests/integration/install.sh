@@ -2,7 +2,14 @@
 # place, and the installed binary runs.
 source "$(dirname "$0")/lib.sh"
 
-make -s -C "$ROOT" install PREFIX=/opt/onesheet DESTDIR="$T/root" SANITIZE="${SANITIZE:-}" >/dev/null
+# On a copy of the build: PREFIX is compiled into campaign install's object,
+# so installing from the suite's own build would relink the binaries the
+# other tests are running with another PREFIX.
+mkdir -p "$T/build/bin"
+cp -a "$BUILD/." "$T/build/"
+cp -a "$BIN"/onesheet "$BIN"/onesheet-worker "$BIN"/onesheet-api "$T/build/bin/" 2>/dev/null || true
+make -s -C "$ROOT" install PREFIX=/opt/onesheet DESTDIR="$T/root" SANITIZE="${SANITIZE:-}" \
+    BUILD="$T/build" BIN="$T/build/bin" >/dev/null
 p=$T/root/opt/onesheet
 for f in bin/onesheet bin/onesheet-worker share/onesheet/schema/sqlite/001_init.sql \
          share/doc/onesheet/examples/prompts.txt share/doc/onesheet/README.md \
