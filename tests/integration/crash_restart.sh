@@ -25,8 +25,14 @@ done_before=$(db "select count(*) from ledger_jobs where state='succeeded'")
 [ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f | wc -l)" = 120 ] || {
     find "$ONESHEET_STATE_DIR/posters/$batch" -type f | grep -v '\.png$'; fail "two files per job, no temp files"; }
 [ "$(find "$ONESHEET_STATE_DIR/posters/$batch" -name '*.raw.png' | wc -l)" = 60 ] || fail "one raw art per job"
+# Each job is logged succeeded once at most; a kill -9 between the ledger's
+# mark and the log line loses the line (the ledger above has the job), so
+# up to one a kill may be missing.
 succ=$(grep -c 'event=job_succeeded' "$T/w.log")
-[ "$succ" = 60 ] || fail "job_succeeded logged $succ times for 60 jobs"
+uniq_succ=$(grep -o 'event=job_succeeded batch=[^ ]* job=[^ ]*' "$T/w.log" | sort -u | wc -l)
+[ "$succ" = "$uniq_succ" ] || fail "a job was logged succeeded twice ($succ lines, $uniq_succ jobs)"
+[ "$succ" -le 60 ] && [ "$succ" -ge $((60 - kills)) ] ||
+    fail "job_succeeded logged $succ times for 60 jobs"
 extra=$(( $(grep -c 'event=job_started' "$T/w.log") - 60 ))
 [ "$extra" -le $((kills * 2)) ] || fail "extra generations $extra > kills*concurrency"
 ok "$kills kills mid-batch ($done_before done before restart): 60/60 succeeded once, $extra extra generations"
