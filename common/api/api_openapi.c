@@ -135,6 +135,7 @@ const char api_openapi_json[] =
     "          \"bytes\": {\"type\": \"integer\"},\n"
     "          \"seed\": {\"type\": \"integer\"},\n"
     "          \"model\": {\"type\": \"string\"},\n"
+    "          \"model_lifecycle\": {\"type\": \"string\", \"pattern\": \"^(ACTIVE|LEGACY:[0-9]{4}-[0-9]{2}-[0-9]{2}|unlisted)$\", \"description\": \"the lifecycle of the job's model as Bedrock listed it when the job finished: ACTIVE, LEGACY:YYYY-MM-DD (its end of life) or unlisted; absent when not known (draft engine, no model list)\"},\n"
     "          \"error\": {\"type\": \"object\", \"properties\": {\"code\": {\"type\": \"string\"}, \"message\": {\"type\": \"string\"}}},\n"
     "          \"created_at\": {\"type\": [\"string\", \"null\"], \"format\": \"date-time\"},\n"
     "          \"started_at\": {\"type\": [\"string\", \"null\"], \"format\": \"date-time\"},\n"
