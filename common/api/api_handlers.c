@@ -225,15 +225,6 @@ static err_code_t check_model(const job_spec_t *s, err_t *e)
     return ERR_OK;
 }
 
-/* Sets o's "warnings" to warnings when there are any (issue 23: a Legacy
- * model); returns o. */
-static json_t *warned(json_t *o, json_t *warnings)
-{
-    if (o && json_array_size(warnings))
-        json_object_set(o, "warnings", warnings);
-    return o;
-}
-
 void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *resp)
 {
     job_defaults_t d = {.model = a->o.cfg->model, .seed = JOB_SEED_UNSET};
@@ -329,7 +320,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
         int64_t expires;
         fresh_url(a, be, req, &job, &url, &expires);
         api_json(resp, 200,
-                 warned(json_pack("{s:s?,s:s,s:o,s:s,s:o}", "url", url, "job_id", job.job_id,
+                 api_warned(json_pack("{s:s?,s:s,s:o,s:s,s:o}", "url", url, "job_id", job.job_id,
                                   "expires_at", time_json(expires * 1000), "batch_id",
                                   job.batch_id, "status_url",
                                   status_url(req, "jobs", job.job_id)), warnings));
@@ -337,7 +328,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     } else if (job_state_terminal(job.state) && job.state != JOB_SUCCEEDED) {
         int status = job.state == JOB_FILTERED ? 422 : job.state == JOB_CANCELLED ? 409 : 502;
         api_json(resp, status,
-                 warned(json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code",
+                 api_warned(json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code",
                            job.error_code ? job.error_code : job_state_name(job.state),
                            "message", job.error_message ? job.error_message : "the job did not succeed",
                            "job_id", job.job_id, "status_url",
@@ -355,7 +346,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
                                              : "none seen", m));
             json_object_set_new(pending, "worker_last_seen", time_json(seen));
         }
-        api_json(resp, 202, warned(pending, warnings));
+        api_json(resp, 202, api_warned(pending, warnings));
     }
 out:
     if (be)
@@ -459,15 +450,8 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                            "details", spec_errors(&b)));
         goto out;
     }
-    /* Issue 23: each model as `onesheet submit` judges it, before anything
-     * is enqueued. */
-    for (size_t i = 0; i < b.nitems; i++) {
-        char where[48];
-        snprintf(where, sizeof where, "jobs[%zu].model", i);
-        if (!api_models_check(a, b.items[i].spec.model, where, &warnings, resp))
-            goto out;
-    }
-    if (!api_borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
+    if (!api_models_check_bulk(a, &b, &warnings, resp) ||   /* issue 23 */
+        !api_borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
         goto out;
     json_t *jobs = json_array();
     for (size_t i = 0; i < b.nitems; i++)
@@ -475,7 +459,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                                               "status_url",
                                               status_url(req, "jobs", b.items[i].job_id)));
     api_json(resp, 202,
-             warned(json_pack("{s:s,s:o,s:I,s:I,s:I,s:o}", "batch_id", b.batch_id,
+             api_warned(json_pack("{s:s,s:o,s:I,s:I,s:I,s:o}", "batch_id", b.batch_id,
                               "status_url", status_url(req, "batches", b.batch_id),
                               "jobs_total", (json_int_t)b.nitems, "new",
                               (json_int_t)res.added, "enqueued", (json_int_t)res.sent,

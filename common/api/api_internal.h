@@ -5,6 +5,7 @@
 #define ONESHEET_API_INTERNAL_H
 
 #include "api/api.h"
+#include "jobs/job.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -48,6 +49,13 @@ void api_models_free(api_models_t *m);
  * table are always fine and never load the list. */
 bool api_models_check(api_t *a, const char *model, const char *where, json_t **warnings,
                       api_response_t *resp);
+/* api_models_check for every job of b ("jobs[I].model" in a refusal);
+ * stops at the first refused. */
+bool api_models_check_bulk(api_t *a, const bulk_t *b, json_t **warnings,
+                           api_response_t *resp);
+/* Sets o's "warnings" to warnings (a new reference) when it has any;
+ * returns o (NULL stays NULL). */
+json_t *api_warned(json_t *o, json_t *warnings);
 /* How many times the list has been loaded (tests: once per TTL). */
 long api_models_loads(api_t *a);
 

@@ -16,6 +16,7 @@
 #include "engine/bedrock_catalog.h"
 #include "engine/bedrock_catalog_fetch.h"
 #include "engine/bedrock_models.h"
+#include "jobs/job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,4 +152,23 @@ bool api_models_check(api_t *a, const char *model, const char *where, json_t **w
     if (!ok)
         api_error(resp, 500, "internal", "out of memory");
     return ok;
+}
+
+bool api_models_check_bulk(api_t *a, const bulk_t *b, json_t **warnings,
+                           api_response_t *resp)
+{
+    for (size_t i = 0; i < b->nitems; i++) {
+        char where[48];
+        snprintf(where, sizeof where, "jobs[%zu].model", i);
+        if (!api_models_check(a, b->items[i].spec.model, where, warnings, resp))
+            return false;
+    }
+    return true;
+}
+
+json_t *api_warned(json_t *o, json_t *warnings)
+{
+    if (o && json_array_size(warnings))
+        json_object_set(o, "warnings", warnings);
+    return o;
 }
