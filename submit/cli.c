@@ -87,6 +87,7 @@ json_t *cli_job_json(const ledger_job_t *j)
     if (j->state == JOB_SUCCEEDED)
         json_object_set_new(o, "seed", json_integer(j->seed));
     set_str(o, "model", j->model);
+    set_str(o, "model_lifecycle", j->model_lifecycle);   /* issue 23 */
     json_t *err = ledger_job_error_json(j);
     if (err)
         json_object_set_new(o, "error", err);

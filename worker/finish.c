@@ -253,12 +253,14 @@ static outcome_t store_step(finish_t *f)
 static outcome_t record_step(finish_t *f)
 {
     slot_t *s = f->s;
+    char life[48];
     ledger_result_t r = {
         .url = f->url, .store_key = f->key, .model = s->res.model,
         .sha256 = f->alg == STORE_SUM_SHA256 ? f->sha_hex : NULL,
         .bytes = (int64_t)f->out->len, .seed = s->res.seed, .cost_usd = s->res.cost_usd,
         .checksum_alg = store_sum_alg_name(f->alg), .checksum = f->sum_b64,
         .art_key = f->raw_key[0] ? f->raw_key : f->key,
+        .model_lifecycle = worker_lifecycle_value(f->t->w, s->spec.model, life, sizeof life),
     };
     if (ledger_succeed(f->t->ledger, s->batch_id, s->job_id, s->owner, &r, &f->e) != ERR_OK)
         return OUT_SUPERSEDED;
@@ -291,9 +293,12 @@ static void fail_for_good(finish_t *f)
     const char *code = f->e.service_code[0] ? f->e.service_code : err_name(f->e.code);
     err_t e;
 
+    char lv[48];
     err_clear(&e);
-    if (ledger_fail(f->t->ledger, s->batch_id, s->job_id, s->run, s->owner, f->fail_state,
-                    code, f->e.msg, &e) == ERR_OK)
+    if (ledger_fail_lifecycle(f->t->ledger, s->batch_id, s->job_id, s->run, s->owner,
+                              f->fail_state, code, f->e.msg,
+                              worker_lifecycle_value(w, s->spec.model, lv, sizeof lv),
+                              &e) == ERR_OK)
         atomic_fetch_add(filtered ? &w->n_filtered : &w->n_failed, 1);
     char life[96];
     log_error(filtered ? "job_filtered" : "job_failed", "batch=%s job=%s code=%s%s",

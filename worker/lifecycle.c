@@ -55,20 +55,33 @@ void worker_lifecycle_start(worker_t *w)
     }
 }
 
-const char *worker_lifecycle_of(const worker_t *w, const char *model, char *out, size_t cap)
+const char *worker_lifecycle_value(const worker_t *w, const char *model, char *out,
+                                   size_t cap)
 {
     char d[16];
     const bedrock_listed_t *m;
-    out[0] = '\0';
     if (!w->catalog || !model || !bedrock_model_lookup(model))
-        return out;
+        return NULL;
     if (!(m = bedrock_catalog_find(w->catalog, model)))
-        snprintf(out, cap, " lifecycle=unlisted");
+        snprintf(out, cap, "unlisted");
     else if (m->status == BEDROCK_LIFE_LEGACY)
-        snprintf(out, cap, " lifecycle=LEGACY end_of_life=%s",
-                 bedrock_catalog_date(m->eol_time, d, sizeof d));
+        snprintf(out, cap, "LEGACY:%s", bedrock_catalog_date(m->eol_time, d, sizeof d));
     else
-        snprintf(out, cap, " lifecycle=ACTIVE");
+        snprintf(out, cap, "ACTIVE");
+    return out;
+}
+
+const char *worker_lifecycle_of(const worker_t *w, const char *model, char *out, size_t cap)
+{
+    char v[48];
+    const char *life = worker_lifecycle_value(w, model, v, sizeof v);
+    out[0] = '\0';
+    if (!life)
+        return out;
+    if (strncmp(life, "LEGACY:", 7) == 0)
+        snprintf(out, cap, " lifecycle=LEGACY end_of_life=%s", life + 7);
+    else
+        snprintf(out, cap, " lifecycle=%s", life);
     return out;
 }
 

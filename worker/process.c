@@ -129,11 +129,12 @@ void worker_retry_later(worker_thread_t *t, const slot_t *s, const err_t *cause)
 
     err_clear(&e);
     if (m->receive_count >= t->queue->max_receives) {
-        char msg[700];
+        char msg[700], lv[48];
         snprintf(msg, sizeof msg, "gave up after %d attempts: %s", m->receive_count,
                  cause->msg);
-        if (ledger_fail(t->ledger, batch, job, s->run, s->owner, JOB_FAILED, code,
-                                 msg, &e) == ERR_OK) {
+        if (ledger_fail_lifecycle(t->ledger, batch, job, s->run, s->owner, JOB_FAILED, code,
+                                  msg, worker_lifecycle_value(w, s->spec.model, lv, sizeof lv),
+                                  &e) == ERR_OK) {
             atomic_fetch_add(&w->n_failed, 1);
             log_error("job_failed", "batch=%s job=%s code=%s attempts=%d", batch, job,
                       code, m->receive_count);

@@ -253,6 +253,11 @@ void worker_lifecycle_start(worker_t *w);
 /* " lifecycle=ACTIVE", " lifecycle=LEGACY end_of_life=YYYY-MM-DD",
  * " lifecycle=unlisted", or "" (no list) for model, into out; returns out. */
 const char *worker_lifecycle_of(const worker_t *w, const char *model, char *out, size_t cap);
+/* The same as the ledger records it (ledger_job_t.model_lifecycle):
+ * "ACTIVE", "LEGACY:YYYY-MM-DD" or "unlisted" into out (cap >= 20),
+ * returning out; NULL when not known (no list, or not a Bedrock model). */
+const char *worker_lifecycle_value(const worker_t *w, const char *model, char *out,
+                                   size_t cap);
 void worker_lifecycle_free(worker_t *w);
 
 /* slot.c: the one place a slot's state changes.  Call with w->lock held.

@@ -103,6 +103,7 @@ static json_t *job_json(api_t *a, api_backends_t *be, const api_request_t *req,
         if (rd)
             json_object_set_new(o, "renditions", rd);
     }
+    set_str(o, "model_lifecycle", j->model_lifecycle);   /* issue 23 */
     json_t *err = ledger_job_error_json(j);
     if (err)
         json_object_set_new(o, "error", err);
@@ -232,6 +233,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
     ledger_job_t job;
     bulk_t b;
     char *webhook = NULL, *stripped = NULL;
+    json_t *warnings = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -269,6 +271,8 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
         api_error(resp, e.code == ERR_NOMEM ? 500 : 400, "bad_request", "%s", e.msg);
         goto out;
     }
+    if (!api_models_check(a, b.items[0].spec.model, "model", &warnings, resp))
+        goto out;
     if (!api_borrow(a, resp, &be))
         goto out;
     if (!submit(a, be, &b, webhook, resp, &res))
@@ -316,18 +320,19 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
         int64_t expires;
         fresh_url(a, be, req, &job, &url, &expires);
         api_json(resp, 200,
-                 json_pack("{s:s?,s:s,s:o,s:s,s:o}", "url", url, "job_id", job.job_id,
-                           "expires_at", time_json(expires * 1000), "batch_id", job.batch_id,
-                           "status_url", status_url(req, "jobs", job.job_id)));
+                 api_warned(json_pack("{s:s?,s:s,s:o,s:s,s:o}", "url", url, "job_id", job.job_id,
+                                  "expires_at", time_json(expires * 1000), "batch_id",
+                                  job.batch_id, "status_url",
+                                  status_url(req, "jobs", job.job_id)), warnings));
         free(url);
     } else if (job_state_terminal(job.state) && job.state != JOB_SUCCEEDED) {
         int status = job.state == JOB_FILTERED ? 422 : job.state == JOB_CANCELLED ? 409 : 502;
         api_json(resp, status,
-                 json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code",
+                 api_warned(json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code",
                            job.error_code ? job.error_code : job_state_name(job.state),
                            "message", job.error_message ? job.error_message : "the job did not succeed",
                            "job_id", job.job_id, "status_url",
-                           status_url(req, "jobs", job.job_id)));
+                           status_url(req, "jobs", job.job_id)), warnings));
     } else {
         json_t *pending = json_pack("{s:s,s:s,s:s,s:o}", "job_id", job.job_id, "batch_id",
                                  job.batch_id, "state", job_state_name(job.state),
@@ -341,7 +346,7 @@ void api_generate_poster(api_t *a, const api_request_t *req, api_response_t *res
                                              : "none seen", m));
             json_object_set_new(pending, "worker_last_seen", time_json(seen));
         }
-        api_json(resp, 202, pending);
+        api_json(resp, 202, api_warned(pending, warnings));
     }
 out:
     if (be)
@@ -350,6 +355,7 @@ out:
     bulk_free(&b);
     free(webhook);
     free(stripped);
+    json_decref(warnings);
 }
 
 /* Rewrites bulk_parse()'s "jobs:LINE: ..." as "jobs[INDEX]: ...". */
@@ -380,6 +386,7 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
     submit_result_t res;
     bulk_t b;
     char *webhook = NULL;
+    json_t *warnings = NULL;
     err_t e;
 
     bulk_init(&b);
@@ -443,7 +450,8 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                            "details", spec_errors(&b)));
         goto out;
     }
-    if (!api_borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
+    if (!api_models_check_bulk(a, &b, &warnings, resp) ||   /* issue 23 */
+        !api_borrow(a, resp, &be) || !submit(a, be, &b, webhook, resp, &res))
         goto out;
     json_t *jobs = json_array();
     for (size_t i = 0; i < b.nitems; i++)
@@ -451,10 +459,11 @@ void api_post_jobs(api_t *a, const api_request_t *req, api_response_t *resp)
                                               "status_url",
                                               status_url(req, "jobs", b.items[i].job_id)));
     api_json(resp, 202,
-             json_pack("{s:s,s:o,s:I,s:I,s:I,s:o}", "batch_id", b.batch_id, "status_url",
-                       status_url(req, "batches", b.batch_id), "jobs_total",
-                       (json_int_t)b.nitems, "new", (json_int_t)res.added, "enqueued",
-                       (json_int_t)res.sent, "jobs", jobs));
+             api_warned(json_pack("{s:s,s:o,s:I,s:I,s:I,s:o}", "batch_id", b.batch_id,
+                              "status_url", status_url(req, "batches", b.batch_id),
+                              "jobs_total", (json_int_t)b.nitems, "new",
+                              (json_int_t)res.added, "enqueued", (json_int_t)res.sent,
+                              "jobs", jobs), warnings));
 out:
     if (be)
         give_back(a, be, resp);
@@ -462,6 +471,7 @@ out:
     buf_free(&lines);
     bulk_free(&b);
     free(webhook);
+    json_decref(warnings);
 }
 
 void api_get_job(api_t *a, const api_request_t *req, const char *id, api_response_t *resp)

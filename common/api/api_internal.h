@@ -5,6 +5,7 @@
 #define ONESHEET_API_INTERNAL_H
 
 #include "api/api.h"
+#include "jobs/job.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -27,7 +28,36 @@ struct api {
     bool files_keyed;
     uint8_t files_key[32];
     struct api_ui_cache *ui;
+    struct api_models *models;   /* issue 23: Bedrock's model list (api_models.c) */
 };
+
+/* api_models.c (issue 23): the model lifecycle check of the submit routes.
+ * One per api, made by api_new (NULL when out of memory), freed by
+ * api_free. */
+typedef struct api_models api_models_t;
+api_models_t *api_models_new(void);
+void api_models_free(api_models_t *m);
+/* Judges model (NULL or "": the configured default) as `onesheet submit`
+ * does, against Bedrock's list (loaded on the first Bedrock model, again
+ * once model_list_ttl has passed).  true: go ahead, a Legacy model's
+ * warning (and, once per load, that the list could not be had) appended to
+ * *warnings (a JSON array, made when NULL; the caller owns it).  false
+ * with resp set: 400 {"error": {"code": "model_unavailable", "message",
+ * "model", "nearest"}} for a model the region does not list (where, e.g.
+ * "model" or "jobs[2].model", starts the message), 500 out of memory.
+ * "draft", model_lifecycle = off and models not in the compiled Bedrock
+ * table are always fine and never load the list. */
+bool api_models_check(api_t *a, const char *model, const char *where, json_t **warnings,
+                      api_response_t *resp);
+/* api_models_check for every job of b ("jobs[I].model" in a refusal);
+ * stops at the first refused. */
+bool api_models_check_bulk(api_t *a, const bulk_t *b, json_t **warnings,
+                           api_response_t *resp);
+/* Sets o's "warnings" to warnings (a new reference) when it has any;
+ * returns o (NULL stays NULL). */
+json_t *api_warned(json_t *o, json_t *warnings);
+/* How many times the list has been loaded (tests: once per TTL). */
+long api_models_loads(api_t *a);
 
 /* api_response.c: sets resp to the JSON error {"error": {"code", "message"}} with status. */
 void api_error(api_response_t *resp, int status, const char *code, const char *fmt, ...)

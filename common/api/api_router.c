@@ -69,7 +69,7 @@ api_t *api_new(const api_options_t *o, api_pool_t *pool, err_t *err)
     a->key_equal = crypto_equal;
     atomic_init(&a->stopping, false);
     pthread_mutex_init(&a->files_mu, NULL);
-    if (!(a->ui = api_ui_cache_new())) {
+    if (!(a->ui = api_ui_cache_new()) || !(a->models = api_models_new())) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -112,6 +112,7 @@ void api_free(api_t *a)
     api_ratelimit_free(a->auth_fails);
     free(a->keys);
     api_ui_cache_free(a->ui);
+    api_models_free(a->models);
     pthread_mutex_destroy(&a->files_mu);
     free(a);
 }

@@ -113,6 +113,7 @@ void ledger_job_free(ledger_job_t *j)
     free(j->checksum_alg);
     free(j->checksum);
     free(j->art_key);
+    free(j->model_lifecycle);
     for (size_t i = 0; i < j->nhistory; i++) {
         free(j->history[i].error_code);
         free(j->history[i].error_message);

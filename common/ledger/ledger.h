@@ -73,6 +73,11 @@ typedef struct {
      * run; NULL while it is live, and for jobs cancelled or dead-lettered.
      * A finished job has no lease_owner. */
     char *finished_by;
+    /* Issue 23: the lifecycle of the job's model as Bedrock listed it when
+     * the job finished: "ACTIVE", "LEGACY:YYYY-MM-DD" (its end of life),
+     * "unlisted"; NULL when not known (a local engine, no list, an older
+     * worker).  Cleared by retry with the rest of the run's result. */
+    char *model_lifecycle;
 } ledger_job_t;
 
 void ledger_job_free(ledger_job_t *j);
@@ -134,6 +139,8 @@ typedef struct {
     /* As ledger_job_t's (may be NULL: not recorded); sha256 is NULL when
      * the checksum is a CRC. */
     const char *checksum_alg, *checksum, *art_key;
+    /* As ledger_job_t's model_lifecycle (NULL: not known). */
+    const char *model_lifecycle;
 } ledger_result_t;
 
 typedef struct {
@@ -393,6 +400,14 @@ typedef struct {
     /* Every bucket, ordered by key.  *out: new array (ledger_quotas_free);
      * NULL when *n is 0. */
     err_code_t (*quota_list)(ledger_t *l, ledger_quota_t **out, size_t *n, err_t *err);
+    /* ---- model lifecycle (issue 23); optional ---- */
+    /* As fail, recording lifecycle (ledger_job_t.model_lifecycle; NULL: not
+     * known) in the same conditional update.  NULL when the back-end does
+     * not record it: ledger_fail_lifecycle then calls fail. */
+    err_code_t (*fail_lifecycle)(ledger_t *l, const char *batch_id, const char *job_id,
+                                 int run, const char *owner, job_state_t state,
+                                 const char *code, const char *msg,
+                                 const char *lifecycle, err_t *err);
 } ledger_ops_t;
 
 struct ledger {
@@ -446,6 +461,19 @@ static inline err_code_t ledger_fail(ledger_t *l, const char *batch_id,
                                      job_state_t state, const char *code,
                                      const char *msg, err_t *err)
 { return (l->ops->fail)(l, batch_id, job_id, run, owner, state, code, msg, err); }
+/* ledger_fail that also records the model's lifecycle (NULL: not known)
+ * where the back-end keeps it; the same errors as ledger_fail. */
+static inline err_code_t ledger_fail_lifecycle(ledger_t *l, const char *batch_id,
+                                               const char *job_id, int run,
+                                               const char *owner, job_state_t state,
+                                               const char *code, const char *msg,
+                                               const char *lifecycle, err_t *err)
+{
+    if (!l->ops->fail_lifecycle)
+        return (l->ops->fail)(l, batch_id, job_id, run, owner, state, code, msg, err);
+    return l->ops->fail_lifecycle(l, batch_id, job_id, run, owner, state, code, msg,
+                                  lifecycle, err);
+}
 /* job_id NULL: every non-terminal job of the batch; *n counts them. */
 static inline err_code_t ledger_cancel(ledger_t *l, const char *batch_id,
                                        const char *job_id, size_t *n, err_t *err)

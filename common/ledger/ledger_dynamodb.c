@@ -267,6 +267,7 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
     ddb_expr_set(&x, "checksum_alg", ddb_s(r->checksum_alg));
     ddb_expr_set(&x, "checksum", ddb_s(r->checksum));
     ddb_expr_set(&x, "art_key", ddb_s(r->art_key));
+    ddb_expr_set(&x, "model_lifecycle", ddb_s(r->model_lifecycle));
     ddb_expr_set(&x, "finished_by", ddb_s(owner));
     ddb_expr_set(&x, "lease_owner", NULL);
     if (rc != ERR_OK) {
@@ -284,9 +285,10 @@ static err_code_t dl_succeed(ledger_t *l, const char *batch_id, const char *job_
 
 /* With owner NULL (a dead-lettered message) any live job is marked; one
  * already finished is left alone and ERR_CONFLICT says so. */
-static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
-                          int run, const char *owner, job_state_t state, const char *code,
-                          const char *msg, err_t *err)
+static err_code_t dl_fail_lifecycle(ledger_t *l, const char *batch_id, const char *job_id,
+                                    int run, const char *owner, job_state_t state,
+                                    const char *code, const char *msg, const char *lifecycle,
+                                    err_t *err)
 {
     DDB_ERR_LOCAL(err);
     ddb_ledger_t *d = DDB(l);
@@ -310,6 +312,7 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     ddb_expr_set(&x, "error_code", ddb_s(code));
     ddb_expr_set(&x, "error_message", ddb_s(msg));
     ddb_expr_set(&x, "finished_ms", ddb_n(now));
+    ddb_expr_set(&x, "model_lifecycle", ddb_s(lifecycle));
     if (owner)
         ddb_expr_set(&x, "finished_by", ddb_s(owner));
     ddb_expr_set(&x, "lease_owner", NULL);
@@ -332,6 +335,13 @@ static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     }
     json_decref(seen);
     return rc;
+}
+
+static err_code_t dl_fail(ledger_t *l, const char *batch_id, const char *job_id,
+                          int run, const char *owner, job_state_t state, const char *code,
+                          const char *msg, err_t *err)
+{
+    return dl_fail_lifecycle(l, batch_id, job_id, run, owner, state, code, msg, NULL, err);
 }
 
 /* No explanation is read here: cancel decides itself what a refusal means
@@ -402,6 +412,7 @@ static const ledger_ops_t dl_ops = {
     .quota_get = ddb_quota_get,
     .quota_put = ddb_quota_put,
     .quota_list = ddb_quota_list,
+    .fail_lifecycle = dl_fail_lifecycle,
 };
 
 /* DynamoDB's own rule, checked here so a typo in the configuration is a

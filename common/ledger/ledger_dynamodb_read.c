@@ -51,6 +51,7 @@ err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err)
     S("checksum", checksum, false);
     S("art_key", art_key, false);
     S("finished_by", finished_by, false);
+    S("model_lifecycle", model_lifecycle, false);
     N("lease_expires_ms", lease_expires);
     N("bytes", bytes);
     N("seed", seed);

@@ -136,7 +136,7 @@ static err_code_t retry_one(aws_client_t *c, ddb_ledger_t *d, const ledger_job_t
     static const char *const cleared[] = {"lease_owner", "error_code", "error_message",
                                           "url", "store_key", "sha256", "model",
                                           "checksum_alg", "checksum", "art_key",
-                                          "finished_by"};
+                                          "finished_by", "model_lifecycle"};
     for (size_t i = 0; i < sizeof cleared / sizeof *cleared; i++)
         ddb_expr_set(&x, cleared[i], NULL);
     ddb_expr_append(&x, "history", history_entry(j));

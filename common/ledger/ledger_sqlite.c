@@ -34,7 +34,7 @@ typedef struct {
     "j.lease_owner, j.lease_expires_ms, j.error_code, j.error_message, j.url, " \
     "j.store_key, j.sha256, j.bytes, j.seed, j.model, j.cost_usd, j.created_ms, " \
     "j.enqueued_ms, j.started_ms, j.finished_ms, j.updated_ms, j.run, " \
-    "j.checksum_alg, j.checksum, j.art_key, j.finished_by"
+    "j.checksum_alg, j.checksum, j.art_key, j.finished_by, j.model_lifecycle"
 #define LIVE "('queued', 'running')"
 
 static err_code_t nomem(err_t *err) { return err_set(err, ERR_NOMEM, "out of memory"); }
@@ -77,6 +77,7 @@ static err_code_t read_job(sqlite3_stmt *st, ledger_job_t *j, err_t *err)
     j->checksum = sqlite_util_column_strdup(st, 24, &oom);
     j->art_key = sqlite_util_column_strdup(st, 25, &oom);
     j->finished_by = sqlite_util_column_strdup(st, 26, &oom);
+    j->model_lifecycle = sqlite_util_column_strdup(st, 27, &oom);
     if (oom)
         return nomem(err);
     if (state < 0)
@@ -409,7 +410,8 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
                       " lease_expires_ms = 0, error_code = NULL, error_message = NULL,"
                       " url = ?5, store_key = ?6, sha256 = ?7, model = ?8, bytes = ?9,"
                       " seed = ?10, cost_usd = ?11, finished_ms = ?4, updated_ms = ?4,"
-                      " checksum_alg = ?12, checksum = ?13, art_key = ?14"
+                      " checksum_alg = ?12, checksum = ?13, art_key = ?14,"
+                      " model_lifecycle = ?15"
                       " WHERE batch_id = ?1 AND job_id = ?2 AND state = 'running'"
                       " AND lease_owner = ?3",
                       batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
@@ -425,15 +427,17 @@ static err_code_t sl_succeed(ledger_t *l, const char *batch_id, const char *job_
     sqlite3_bind_text(st, 12, r->checksum_alg, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 13, r->checksum, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 14, r->art_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, r->model_lifecycle, -1, SQLITE_STATIC);
     rc = cond_update(DB(l), st, batch_id, job_id, "ledger succeed", NULL, err);
     return done_by(DB(l), batch_id, job_id, owner, JOB_SUCCEEDED, "url", r->url, rc, err);
 }
 
 /* With owner NULL (a dead-lettered message) any live job is marked; one
  * already finished is left alone and ERR_CONFLICT says so. */
-static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
-                          int run, const char *owner, job_state_t state, const char *code,
-                          const char *msg, err_t *err)
+static err_code_t sl_fail_lifecycle(ledger_t *l, const char *batch_id, const char *job_id,
+                                    int run, const char *owner, job_state_t state,
+                                    const char *code, const char *msg, const char *lifecycle,
+                                    err_t *err)
 {
     sqlite3_stmt *st;
     err_code_t rc;
@@ -445,11 +449,11 @@ static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
                   ? "UPDATE ledger_jobs SET state = ?5, lease_expires_ms = 0,"
                     " lease_owner = NULL, finished_by = ?3,"
                     " error_code = ?6, error_message = ?7, finished_ms = ?4,"
-                    " updated_ms = ?4 WHERE batch_id = ?1 AND job_id = ?2 AND"
-                    " state = 'running' AND lease_owner = ?3"
+                    " updated_ms = ?4, model_lifecycle = ?9 WHERE batch_id = ?1 AND"
+                    " job_id = ?2 AND state = 'running' AND lease_owner = ?3"
                   : "UPDATE ledger_jobs SET state = ?5, lease_expires_ms = 0,"
                     " lease_owner = NULL, error_code = ?6, error_message = ?7, finished_ms = ?4,"
-                    " updated_ms = ?4 WHERE batch_id = ?1 AND job_id = ?2 AND"
+                    " updated_ms = ?4, model_lifecycle = ?9 WHERE batch_id = ?1 AND job_id = ?2 AND"
                     " state IN " LIVE " AND run = ?8",
                   batch_id, job_id, owner, sqlite_util_now_ms(), &st, err);
     if (rc != ERR_OK)
@@ -459,9 +463,17 @@ static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
     sqlite3_bind_text(st, 5, job_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, msg, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, lifecycle, -1, SQLITE_STATIC);
     rc = cond_update(DB(l), st, batch_id, job_id, "ledger fail", NULL, err);
     return owner ? done_by(DB(l), batch_id, job_id, owner, state, "error_code", code, rc, err)
                  : rc;
+}
+
+static err_code_t sl_fail(ledger_t *l, const char *batch_id, const char *job_id,
+                          int run, const char *owner, job_state_t state, const char *code,
+                          const char *msg, err_t *err)
+{
+    return sl_fail_lifecycle(l, batch_id, job_id, run, owner, state, code, msg, NULL, err);
 }
 
 /* A job already finished is not an error (*n stays 0); an unknown job or
@@ -843,6 +855,7 @@ static const ledger_ops_t sl_ops = {
     .quota_get = sl_quota_get,
     .quota_put = sl_quota_put,
     .quota_list = sl_quota_list,
+    .fail_lifecycle = sl_fail_lifecycle,
 };
 
 /* Opens (creating and migrating when needed) the ledger in the SQLite file at

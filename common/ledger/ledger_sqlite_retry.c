@@ -96,7 +96,7 @@ err_code_t ledger_sqlite_retry(sqlite3 *db, const char *batch_id, const char *jo
             " error_message = NULL, url = NULL, store_key = NULL, sha256 = NULL,"
             " bytes = 0, seed = 0, model = NULL, cost_usd = 0, started_ms = 0,"
             " finished_ms = 0, updated_ms = ?7, checksum_alg = NULL, checksum = NULL,"
-            " art_key = NULL WHERE" SELECTED, &st, err);
+            " art_key = NULL, model_lifecycle = NULL WHERE" SELECTED, &st, err);
     if (rc == ERR_OK) {
         bind_selection(st, batch_id, job_id, states);
         sqlite3_bind_int64(st, 7, sqlite_util_now_ms());

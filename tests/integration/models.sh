@@ -6,7 +6,9 @@
 # unless --force, and warns on a Legacy one ("legacy", its end-of-life date,
 # higher prices); promote refuses and campaign plan flags; the worker ends a
 # job whose model is gone `failed` with code model_retired after one call
-# and logs each job's model lifecycle;
+# and logs each job's model lifecycle, which the ledger records with the
+# job (model_lifecycle, shown by status --json); onesheet-api's submit
+# routes refuse and warn as submit does, loading the list once;
 # a 403 or a bad list falls back to the compiled table, said once; the
 # draft default never calls the control plane.  The stand-in's list is also
 # read by botocore, the AWS SDK for Python, when it is installed.
@@ -100,6 +102,51 @@ grep -q "event=model_lifecycle model=$core status=LEGACY end_of_life=$eol" "$T/w
     grep -q "event=job_failed batch=$gone .*code=model_retired lifecycle=unlisted" "$T/worker.log" ||
     { cat "$T/worker.log"; fail "the worker did not record the models' lifecycle"; }
 ok "a job whose model is gone fails once with code model_retired; the legacy job succeeds; each job logs its lifecycle"
+
+# ---- the ledger keeps each finished job's model lifecycle ----
+[ "$(db "select model_lifecycle from ledger_jobs where batch_id='$batch'")" = "LEGACY:$eol" ] ||
+    fail "the legacy job's ledger row lacks LEGACY:$eol"
+[ "$(db "select model_lifecycle from ledger_jobs where batch_id='$gone'")" = unlisted ] ||
+    fail "the gone model's ledger row lacks unlisted"
+[ "$(db "select count(*) from ledger_jobs where model = 'draft' and model_lifecycle is not null")" = 0 ] ||
+    fail "a draft job has a model lifecycle"
+"$BIN/onesheet" status "$batch" --json | jq -se --arg l "LEGACY:$eol" 'any(.[]; .model_lifecycle == $l)' >/dev/null ||
+    fail "status --json does not show the legacy job's model_lifecycle"
+"$BIN/onesheet" status "$gone" --json | jq -se 'any(.[]; .model_lifecycle == "unlisted" and .error.code == "model_retired")' >/dev/null ||
+    fail "status --json does not show the gone job's model_lifecycle"
+ok "the ledger records each finished job's model lifecycle (LEGACY:$eol, unlisted; none for draft); status --json shows it"
+
+# ---- the API judges models as submit does, with the list loaded once ----
+if [ -x "$BIN/onesheet-api" ]; then
+    rm -f "$cache"
+    calls=$(stat_of list_calls)
+    "$BIN/onesheet-api" --listen 127.0.0.1:0 --port-file "$T/api.port" 2>"$T/api.log" &
+    api_pid=$!
+    PIDS+=("$api_pid")
+    for _ in $(seq 100); do [ -s "$T/api.port" ] && break; sleep 0.05; done
+    [ -s "$T/api.port" ] || { cat "$T/api.log"; fail "onesheet-api did not start"; }
+    api=http://127.0.0.1:$(cat "$T/api.port")
+    post() { curl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'content-type: application/json' -d "$2" "$api$1"; }
+    [ "$(post /jobs '{"prompt": "An API owl"}')" = 202 ] && ! jq -e 'has("warnings")' "$T/api.json" >/dev/null ||
+        { cat "$T/api.json"; fail "API: draft job"; }
+    [ "$(stat_of list_calls)" = "$calls" ] || fail "API: a draft job called the control plane"
+    before=$(db "select count(*) from ledger_jobs")
+    [ "$(post /jobs "{\"prompt\": \"An API fox\", \"model\": \"us.$sd35\"}")" = 400 ] &&
+        jq -e --arg m "us.$sd35" '.error.code == "model_unavailable" and .error.model == $m
+            and .error.nearest == "us.stability.stable-image-ultra-v1:1"
+            and (.error.message | contains("does not offer it"))' "$T/api.json" >/dev/null ||
+        { cat "$T/api.json"; fail "API: a removed model was not refused with model, why and nearest"; }
+    [ "$(post /generate-poster "{\"prompt\": \"An API fox\", \"model\": \"$sd35\"}")" = 400 ] ||
+        { cat "$T/api.json"; fail "API: generate-poster took a removed model"; }
+    [ "$(db "select count(*) from ledger_jobs")" = "$before" ] || fail "API: a refused model was enqueued"
+    [ "$(post /jobs "{\"prompt\": \"An API owl\", \"model\": \"us.$core\"}")" = 202 ] &&
+        jq -e --arg e "$eol" '.warnings | length == 1 and (.[0] | contains("legacy") and contains($e)
+            and contains("prices are higher"))' "$T/api.json" >/dev/null ||
+        { cat "$T/api.json"; fail "API: a Legacy model was not taken with a warning"; }
+    [ "$(stat_of list_calls)" = $((calls + 1)) ] || fail "API: $(( $(stat_of list_calls) - calls )) list calls, want 1"
+    kill -TERM "$api_pid"; wait "$api_pid" || fail "onesheet-api exited $? on SIGTERM"
+    ok "the API refuses a removed model (400 model_unavailable, nearest named, nothing enqueued) and warns on a Legacy one; one list call per server"
+fi
 
 # ---- campaign plan flags an end of life before a planned firing ----
 cat >"$T/camp.json" <<EOF

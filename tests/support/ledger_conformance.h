@@ -104,7 +104,8 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(bad_quota_writes_are_refused, arg) \
     X(two_clients_never_hold_the_same_token, arg) \
     X(success_records_the_checksum_and_the_art, arg) \
-    X(a_finished_job_names_its_worker_not_a_lease, arg)
+    X(a_finished_job_names_its_worker_not_a_lease, arg) \
+    X(a_finish_records_the_model_lifecycle, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)
