@@ -1,4 +1,4 @@
--- 010_checksum: what a succeeded job's poster was stored with (issue 21).
+-- 009_checksum: what a succeeded job's poster was stored with (issue 21).
 -- checksum_alg is 'crc64nvme' (S3's default) or 'sha256'; checksum is the
 -- value as S3 keeps it (base64 of the CRC's 8 big-endian bytes, or of the
 -- SHA-256's 32).  sha256 keeps the hex digest when the algorithm is

@@ -1,4 +1,4 @@
--- 009_model_lifecycle: the lifecycle of a finished job's model as Bedrock
+-- 010_model_lifecycle: the lifecycle of a finished job's model as Bedrock
 -- listed it when the job finished (issue 23): 'ACTIVE', 'LEGACY:YYYY-MM-DD'
 -- (the model's end of life), or 'unlisted' (the region no longer lists it).
 -- NULL when not known: a local engine, no model list (model_lifecycle =
