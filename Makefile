@@ -175,6 +175,16 @@ $(BUILD)/tools/onesheet-worker-faults: $(FAULT_OBJ) $(BUILD)/gen/commit.o $(BUIL
 
 tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN) $(BUILD)/tools/onesheet-worker-faults docs
 
+# Mutation testing (issue 24): each mutant of tests/mutants/mutants.txt is
+# applied to a scratch copy of the tree and its build, its killers rebuilt
+# and run; fails if one survives.  `make mutants ONLY=id1,id2` runs some.
+.PHONY: mutants mutants-integration-deps
+mutants: tests
+	@python3 tools/mutants.py --build $(BUILD) $(if $(CI),--make-var CI=1) \
+	    $(if $(filter 1,$(SANITIZE)),--make-var SANITIZE=1) $(if $(ONLY),--only $(ONLY))
+# What an integration killer needs rebuilt after a mutant (not the unit tests).
+mutants-integration-deps: $(PROGS) $(TOOL_BIN) $(LIVE_BIN) $(BUILD)/tools/onesheet-worker-faults
+
 # Manual pages and shell completions, generated from the binaries' own
 # command, option and config-key tables (tools/gen-docs.py); an option a
 # binary parses that its --help does not describe fails the build.
