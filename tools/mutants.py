@@ -45,8 +45,13 @@ class ListError(Exception):
 def parse(path, root):
     """The mutants of the list at path, checked against the tree at root."""
     mutants, cur = [], None
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as e:
+        raise ListError(f"{path}: not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        raise ListError(f"{path}: {e.strerror}")
     for no, raw in enumerate(lines, 1):
         line = raw.rstrip()
         if not line.strip() or line.lstrip().startswith("#"):
