@@ -6,6 +6,7 @@
  *   after_compose    the poster is composed, nothing stored
  *   after_store_raw  the raw art is stored, the poster not
  *   after_store      the poster is stored, no URL yet
+ *   after_rendition  the first extra rendition is stored, the rest not
  *   after_presign    the URL is made (and renditions stored), not marked
  *   after_mark       the ledger says succeeded (and its outbox event is
  *                    written with it), the message not deleted

@@ -7,7 +7,8 @@
 # queue, and the paid calls are what the point implies: a crash before the
 # engine is called costs nothing, one between the call and the mark costs
 # exactly one more call, and one after the mark none (the restarted worker's
-# claim answers "done" and only deletes the message).
+# claim answers "done" and only deletes the message).  A job with
+# renditions crashes between two rendition puts (embedded).
 source "$(dirname "$0")/lib.sh"
 TOOLS=${ONESHEET_TEST_TOOLS:-$BUILD/tools}
 FW=$TOOLS/onesheet-worker-faults
@@ -77,6 +78,28 @@ run_point() {
 t0=$SECONDS
 for p in $POINTS; do run_point embedded "$p" >/dev/null; done
 ok "embedded: a crash at each of $(echo $POINTS | wc -w) points, then a restart: each job succeeded once, stored, queue empty, generations as implied ($((SECONDS - t0)) s)"
+
+# Renditions (issue 20): a crash between two rendition puts, then a
+# restart, leaves the same files as a job that never crashed.
+"$BIN/onesheet" submit --prompt "Renditions control: a harbour" --renditions 2:3,16:9,1:1 \
+    >"$T/control" 2>/dev/null || fail "submit the control job"
+"$BIN/onesheet-worker" --concurrency 1 --drain 2>"$T/control.log" || fail "control worker"
+want=$(find "$ONESHEET_STATE_DIR/posters/$(cat "$T/control")" -type f | wc -l)
+[ "$want" -ge 4 ] || fail "the control job stored $want files"
+batch=$("$BIN/onesheet" submit --prompt "Renditions crash: a harbour" --renditions 2:3,16:9,1:1 \
+    2>/dev/null) || fail "submit the renditions job"
+rc=0; ONESHEET_CRASH_AT=after_rendition "$FW" --concurrency 1 --visibility 1 --drain \
+    2>"$T/rend.crash.log" || rc=$?
+[ "$rc" = 137 ] || fail "after_rendition: exit $rc"
+"$BIN/onesheet-worker" --concurrency 1 --visibility 1 --drain 2>"$T/rend.restart.log" ||
+    fail "after_rendition: restart"
+[ "$(db "select state from ledger_jobs where batch_id='$batch'")" = succeeded ] ||
+    fail "after_rendition: not succeeded"
+got=$(find "$ONESHEET_STATE_DIR/posters/$batch" -type f | wc -l)
+[ "$got" = "$want" ] || fail "after_rendition: $got files, a job without a crash stores $want"
+[ "$(cat "$T"/rend.*.log | grep -c 'event=job_succeeded')" = 1 ] || fail "after_rendition: successes"
+[ "$(db "select count(*) from queue_messages")" = 0 ] || fail "after_rendition: messages left"
+ok "embedded: a crash between two rendition puts, then a restart: the same $want files as without"
 
 t0=$SECONDS
 use_aws_stack
