@@ -161,7 +161,29 @@ $(BUILD)/live/%: $(BUILD)/tests/live/%.o $(BUILD)/libtestsupport.a $(BUILD)/libc
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
-tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN) docs
+# The worker with its crash points compiled in (worker/fault.h, issue 24),
+# for tests only: its objects are built apart, so bin/onesheet-worker has
+# none of them.
+FAULT_OBJ := $(patsubst %.c,$(BUILD)/faults/%.o,$(sort $(wildcard worker/*.c)))
+-include $(FAULT_OBJ:%.o=%.d)
+$(BUILD)/faults/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DONESHEET_FAULTS -MMD -MP -c $< -o $@
+$(BUILD)/tools/onesheet-worker-faults: $(FAULT_OBJ) $(BUILD)/gen/commit.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(LIVE_BIN) $(BUILD)/tools/onesheet-worker-faults docs
+
+# Mutation testing (issue 24): each mutant of tests/mutants/mutants.txt is
+# applied to a scratch copy of the tree and its build, its killers rebuilt
+# and run; fails if one survives.  `make mutants ONLY=id1,id2` runs some.
+.PHONY: mutants mutants-integration-deps
+mutants: tests
+	@python3 tools/mutants.py --build $(BUILD) $(if $(CI),--make-var CI=1) \
+	    $(if $(filter 1,$(SANITIZE)),--make-var SANITIZE=1) $(if $(ONLY),--only $(ONLY))
+# What an integration killer needs rebuilt after a mutant (not the unit tests).
+mutants-integration-deps: $(PROGS) $(TOOL_BIN) $(LIVE_BIN) $(BUILD)/tools/onesheet-worker-faults
 
 # Manual pages and shell completions, generated from the binaries' own
 # command, option and config-key tables (tools/gen-docs.py); an option a

@@ -21,6 +21,7 @@
  * After SIGTERM nothing new is retried: what fails then goes back to the
  * queue through the stage threads. */
 #include "worker.h"
+#include "fault.h"
 #include "quota.h"
 
 #include "base/log.h"
@@ -135,6 +136,7 @@ static void start(worker_t *w, CURLM *m, slot_t *s, int64_t now)
     err_clear(&s->err);
     engine_result_free(&s->res);
     s->attempts++;
+    WORKER_FAULT("after_quota");
     s->rc = engine_start(s->engine, &s->spec, s->job_id, &h, &s->err);
     if (s->rc != ERR_OK) {
         to_done(w, s);

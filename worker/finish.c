@@ -5,6 +5,7 @@
  * message.  Each step returns an outcome that worker_complete() switches
  * on; a failure on the way fails, filters or retries the job instead. */
 #include "worker.h"
+#include "fault.h"
 #include "outbox.h"
 #include "renditions.h"
 
@@ -208,6 +209,7 @@ static err_code_t put_raw(finish_t *f)
             (rc = store_put_sum(f->t->store, f->raw_key, s->res.image.data,
                                 s->res.image.len, &raw, s->res.content_type, &f->e)) != ERR_OK)
             return rc;
+        WORKER_FAULT("after_store_raw");
     }
     return f->in_place ? splice_in_place(&s->res.image, &f->chunks, &f->lay, &f->e) : ERR_OK;
 }
@@ -228,6 +230,7 @@ static err_code_t put_poster(finish_t *f)
     if ((rc = store_put_sum(f->t->store, f->key, f->out->data, f->out->len, &sum,
                             f->poster_type, &f->e)) != ERR_OK)
         return rc;
+    WORKER_FAULT("after_store");
     return store_url(f->t->store, f->key,
                      s->spec.url_ttl > 0 ? s->spec.url_ttl : f->t->w->cfg.url_ttl, &f->url,
                      &f->expires, &f->e);
@@ -240,8 +243,10 @@ static outcome_t store_step(finish_t *f)
 {
     err_clear(&f->e);
     if (put_raw(f) == ERR_OK && put_poster(f) == ERR_OK &&
-        worker_renditions_store(f->t, f->s, &f->e) == ERR_OK)
+        worker_renditions_store(f->t, f->s, &f->e) == ERR_OK) {
+        WORKER_FAULT("after_presign");
         return OUT_NEXT;
+    }
     if (f->e.code == ERR_OK)   /* store_key() and raw_key_for() say nothing */
         err_set(&f->e, ERR_INTERNAL, "store key too long");
     return OUT_STORE_FAILED;
@@ -264,6 +269,7 @@ static outcome_t record_step(finish_t *f)
     };
     if (ledger_succeed(f->t->ledger, s->batch_id, s->job_id, s->owner, &r, &f->e) != ERR_OK)
         return OUT_SUPERSEDED;
+    WORKER_FAULT("after_mark");
     return OUT_SUCCEEDED;
 }
 
@@ -357,6 +363,7 @@ static void settle(finish_t *f, outcome_t o)
                  worker_lifecycle_of(w, s->spec.model, life, sizeof life));
         /* (7) only now is the message done with */
         worker_delete(f->t, s->msg.receipt, s->job_id);
+        WORKER_FAULT("after_delete");
         worker_outbox_kick(w);      /* its webhook event, if any, is due now */
         break;
     }
@@ -382,7 +389,10 @@ void worker_complete(worker_thread_t *t, slot_t *s)
 
     finish_init(&f, t, s);
     if (!s->unstarted_at_stop) {
+        WORKER_FAULT("after_generate");
         o = compose_step(&f);
+        if (o == OUT_NEXT)
+            WORKER_FAULT("after_compose");
         if (w->test_delay_ms)
             usleep((useconds_t)w->test_delay_ms * 1000); /* tests: a slow model */
         if (o == OUT_NEXT)

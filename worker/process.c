@@ -14,6 +14,7 @@
  * image with no title, tagline or credits gets its metadata spliced in), so
  * every success stores BATCH/JOB.png and BATCH/JOB.raw.EXT. */
 #include "worker.h"
+#include "fault.h"
 #include "quota.h"
 
 #include "base/crypto.h"
@@ -301,6 +302,7 @@ bool worker_begin(worker_thread_t *t, slot_t *s)
                  : claim == CLAIM_STALE ? "stale" : "unknown");
         return false;
     }
+    WORKER_FAULT("after_claim");
     s->t0_ms = worker_now_ms();
     publish(w, s, batch, job);
     log_info("job_started", "batch=%s job=%s run=%d attempt=%d", batch, job, s->run,
@@ -334,6 +336,7 @@ void worker_generate_sync(worker_thread_t *t, slot_t *s)
             if (wait > 0)
                 usleep((useconds_t)(wait > 600000 ? 600000 : wait) * 1000);
         }
+        WORKER_FAULT("after_quota");
         int64_t t0 = worker_mono_ms();
         err_clear(&s->err);
         engine_result_free(&s->res);

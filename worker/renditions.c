@@ -1,5 +1,6 @@
 /* renditions — see renditions.h. */
 #include "renditions.h"
+#include "fault.h"
 
 #include "base/crypto.h"
 #include "base/log.h"
@@ -45,6 +46,7 @@ err_code_t worker_renditions_store(worker_thread_t *t, slot_t *s, err_t *e)
         buf_free(&png);
         if (rc != ERR_OK)
             return err_prefix(e, "rendition %s", ratio);
+        WORKER_FAULT("after_rendition");
     }
     if (s->spec.nrenditions > 1)
         log_info("renditions_stored", "batch=%s job=%s renditions=%zu bytes=%zu ms=%lld",

@@ -5,8 +5,9 @@
  * the worker registry (ledger_conformance_workers.c), the webhook outbox
  * (ledger_conformance_outbox.c), review marks and lineage
  * (ledger_conformance_review.c), the shared quota
- * (ledger_conformance_quota.c) and what a finish records
- * (ledger_conformance_finish.c).
+ * (ledger_conformance_quota.c), what a finish records
+ * (ledger_conformance_finish.c) and who wins when workers meet on a job
+ * (ledger_conformance_race.c).
  * tests/unit/test_ledger_sqlite.c runs them
  * on SQLite, tests/live/live_ledger_dynamodb.c on DynamoDB (dynalite); what
  * only one back-end shows stays in its own file.
@@ -105,7 +106,10 @@ ledger_job_t lc_get(ledger_t *l, const char *b, const char *j);
     X(two_clients_never_hold_the_same_token, arg) \
     X(success_records_the_checksum_and_the_art, arg) \
     X(a_finished_job_names_its_worker_not_a_lease, arg) \
-    X(a_finish_records_the_model_lifecycle, arg)
+    X(a_finish_records_the_model_lifecycle, arg) \
+    X(a_lease_passed_on_refuses_the_old_owner, arg) \
+    X(a_cancel_refuses_the_worker_holding_the_job, arg) \
+    X(a_release_hands_the_job_to_the_next_claim, arg)
 
 #define LC_DECLARE_(name, arg) void ledger_conformance_##name(void **state);
 LC_TESTS_(LC_DECLARE_, -)

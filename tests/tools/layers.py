@@ -194,7 +194,9 @@ def check_rebuilds(root, build, header):
             target = text.split(":", 1)[0]
             deps = text.split(":", 1)[1].split("\n\n")[0]
             if re.search(r"(^|\s)" + re.escape(header) + r"(\s|$)", deps):
-                dependants.add(os.path.relpath(target, build)[:-2] + ".c")
+                src = os.path.relpath(target, build)[:-2] + ".c"
+                # faults/worker/X.o (the crash-point build) is worker/X.c too.
+                dependants.add(src[len("faults/"):] if src.startswith("faults/") else src)
     env = dict(os.environ)
     args = ["make", "-n", "-C", root, "-W", header, f"BUILD={os.path.relpath(build, root)}",
             f"BIN={os.environ.get('BIN', 'bin')}"]
