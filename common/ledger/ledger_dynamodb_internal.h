@@ -55,6 +55,11 @@ err_code_t ddb_batch_key(int64_t created_ms, const char *batch, char *out, size_
 /* Reads a job item into j (owned copies); ERR_INVALID naming the attribute
  * when the item is malformed. */
 err_code_t ddb_job_from_item(const json_t *item, ledger_job_t *j, err_t *err);
+/* Every item of partition pk whose sort key begins with sk_prefix, read
+ * consistently, page after page, each handed to fn (ddb_query's).
+ * ERR_NOMEM, or ddb_query's error. */
+err_code_t ddb_query_prefix(ddb_ledger_t *d, const char *pk, const char *sk_prefix,
+                            ddb_item_fn fn, void *ud, err_t *err);
 
 /* Runs task(c, i, ud, err) for i in [0, n) on up to writers threads, each
  * with its own client (the ledger's own client when one thread does).  The

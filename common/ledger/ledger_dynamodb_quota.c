@@ -134,23 +134,10 @@ err_code_t ddb_quota_list(ledger_t *l, ledger_quota_t **out, size_t *n, err_t *e
     DDB_ERR_LOCAL(err);
     ddb_ledger_t *d = DDB(l);
     quotas_t qs = {0};
-    ddb_expr_t x;
-    json_t *req = json_pack("{s:s, s:b}", "TableName", d->table, "ConsistentRead", 1);
-    err_code_t rc;
 
     *out = NULL;
     *n = 0;
-    ddb_expr_init(&x);
-    ddb_expr_name(&x, "pk");
-    ddb_expr_name(&x, "sk");
-    ddb_expr_value(&x, ":p", ddb_s(QUOTA_PK));
-    ddb_expr_value(&x, ":q", ddb_s(QUOTA_SK));
-    rc = ddb_expr_finish(&x, req, "KeyConditionExpression",
-                         "#pk = :p AND begins_with(#sk, :q)", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_query(d->c, d->table, req, push_quota, &qs, NULL, err);
-    json_decref(req);
+    err_code_t rc = ddb_query_prefix(d, QUOTA_PK, QUOTA_SK, push_quota, &qs, err);
     if (rc != ERR_OK) {
         ledger_quotas_free(qs.v, qs.n);
         return err_prefix(err, "ledger: listing quota buckets");

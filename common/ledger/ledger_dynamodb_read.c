@@ -147,6 +147,29 @@ static err_code_t push_by_key(const json_t *key, void *ud, bool *stop, err_t *er
     return rc;
 }
 
+err_code_t ddb_query_prefix(ddb_ledger_t *d, const char *pk, const char *sk_prefix,
+                            ddb_item_fn fn, void *ud, err_t *err)
+{
+    json_t *req = json_pack("{s:s, s:b}", "TableName", d->table, "ConsistentRead", 1);
+    ddb_expr_t x;
+    err_code_t rc;
+
+    if (!req)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    ddb_expr_init(&x);
+    ddb_expr_name(&x, "pk");
+    ddb_expr_name(&x, "sk");
+    ddb_expr_value(&x, ":p", ddb_s(pk));
+    ddb_expr_value(&x, ":s", ddb_s(sk_prefix));
+    rc = ddb_expr_finish(&x, req, "KeyConditionExpression",
+                         "#pk = :p AND begins_with(#sk, :s)", err);
+    ddb_expr_free(&x);
+    if (rc == ERR_OK)
+        rc = ddb_query(d->c, d->table, req, fn, ud, NULL, err);
+    json_decref(req);
+    return rc;
+}
+
 err_code_t ddb_get_jobs(ledger_t *l, const char *batch_id, const char *job_id,
                         ledger_job_t **out, size_t *n, err_t *err)
 {

@@ -160,23 +160,10 @@ err_code_t ddb_workers_list(ledger_t *l, int64_t now_ms, ledger_worker_t **out, 
     DDB_ERR_LOCAL(err);
     ddb_ledger_t *d = DDB(l);
     workers_t ws = {0};
-    ddb_expr_t x;
-    json_t *req = json_pack("{s:s, s:b}", "TableName", d->table, "ConsistentRead", 1);
-    err_code_t rc;
 
     *out = NULL;
     *n = 0;
-    ddb_expr_init(&x);
-    ddb_expr_name(&x, "pk");
-    ddb_expr_name(&x, "sk");
-    ddb_expr_value(&x, ":p", ddb_s(WORKERS_PK));
-    ddb_expr_value(&x, ":w", ddb_s(WORKER_SK));
-    rc = ddb_expr_finish(&x, req, "KeyConditionExpression",
-                         "#pk = :p AND begins_with(#sk, :w)", err);
-    ddb_expr_free(&x);
-    if (rc == ERR_OK)
-        rc = ddb_query(d->c, d->table, req, push_worker, &ws, NULL, err);
-    json_decref(req);
+    err_code_t rc = ddb_query_prefix(d, WORKERS_PK, WORKER_SK, push_worker, &ws, err);
     if (rc != ERR_OK) {
         ledger_workers_free(ws.v, ws.n);
         return err_prefix(err, "ledger: listing workers");
