@@ -57,14 +57,15 @@ err_code_t poster_encode(cairo_surface_t *s, const poster_input_t *in, buf_t *ou
     return rc;
 }
 
-err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
-                            buf_t *out, int *out_w, int *out_h, err_t *err)
+/* img decoded and scaled to fit max_w x max_h (never enlarged) on white:
+ * a new RGB24 surface, or NULL with err set (the decoder's error, ERR_NOMEM
+ * or ERR_INTERNAL when cairo fails). */
+static cairo_surface_t *thumb_surface(const void *img, size_t len, int max_w, int max_h,
+                                      err_t *err)
 {
-    if (max_w < 1 || max_h < 1)
-        return err_set(err, ERR_INVALID, "thumbnail: size must be positive");
     cairo_surface_t *src = poster_decode(img, len, err);
     if (!src)
-        return err->code;
+        return NULL;
     int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
     double k = fmin(1.0, fmin((double)max_w / w, (double)max_h / h));
     int tw = (int)fmax(1, round(w * k)), th = (int)fmax(1, round(h * k));
@@ -81,15 +82,27 @@ err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     cairo_surface_destroy(src);
-    err_code_t rc;
     if (st != CAIRO_STATUS_SUCCESS) {
-        rc = err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
-                     "thumbnail: %s", cairo_status_to_string(st));
-    } else {
-        cairo_surface_flush(t);
-        rc = pngenc_rgb24(cairo_image_surface_get_data(t), tw, th,
-                          cairo_image_surface_get_stride(t), NULL, 0, out, err);
+        cairo_surface_destroy(t);
+        err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
+                "thumbnail: %s", cairo_status_to_string(st));
+        return NULL;
     }
+    cairo_surface_flush(t);
+    return t;
+}
+
+err_code_t poster_thumbnail(const void *img, size_t len, int max_w, int max_h,
+                            buf_t *out, int *out_w, int *out_h, err_t *err)
+{
+    if (max_w < 1 || max_h < 1)
+        return err_set(err, ERR_INVALID, "thumbnail: size must be positive");
+    cairo_surface_t *t = thumb_surface(img, len, max_w, max_h, err);
+    if (!t)
+        return err->code;
+    int tw = cairo_image_surface_get_width(t), th = cairo_image_surface_get_height(t);
+    err_code_t rc = pngenc_rgb24(cairo_image_surface_get_data(t), tw, th,
+                                 cairo_image_surface_get_stride(t), NULL, 0, out, err);
     cairo_surface_destroy(t);
     if (rc == ERR_OK) {
         if (out_w)
@@ -112,33 +125,16 @@ err_code_t poster_thumbnail_webp(const void *img, size_t len, int max_w, int max
         return err_set(err, ERR_INVALID, "thumbnail: size must be positive");
     if (!(quality >= 0 && quality <= 100))
         return err_set(err, ERR_INVALID, "thumbnail: quality must be 0..100");
-    cairo_surface_t *src = poster_decode(img, len, err);
-    if (!src)
+    cairo_surface_t *t = thumb_surface(img, len, max_w, max_h, err);
+    if (!t)
         return err->code;
-    int w = cairo_image_surface_get_width(src), h = cairo_image_surface_get_height(src);
-    double k = fmin(1.0, fmin((double)max_w / w, (double)max_h / h));
-    int tw = (int)fmax(1, round(w * k)), th = (int)fmax(1, round(h * k));
-    cairo_surface_t *t = cairo_image_surface_create(CAIRO_FORMAT_RGB24, tw, th);
-    cairo_t *cr = cairo_create(t);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_scale(cr, (double)tw / w, (double)th / h);
-    cairo_set_source_surface(cr, src, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
-    cairo_paint(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    cairo_surface_destroy(src);
+    int tw = cairo_image_surface_get_width(t), th = cairo_image_surface_get_height(t);
     err_code_t rc = ERR_OK;
     uint8_t *rgba = NULL, *webp = NULL;
     size_t n = 0;
-    if (st != CAIRO_STATUS_SUCCESS) {
-        rc = err_set(err, st == CAIRO_STATUS_NO_MEMORY ? ERR_NOMEM : ERR_INTERNAL,
-                     "thumbnail: %s", cairo_status_to_string(st));
-    } else if (!(rgba = malloc((size_t)tw * (size_t)th * 4))) {
+    if (!(rgba = malloc((size_t)tw * (size_t)th * 4))) {
         rc = err_set(err, ERR_NOMEM, "thumbnail: out of memory");
     } else {
-        cairo_surface_flush(t);
         const uint8_t *px = cairo_image_surface_get_data(t);
         size_t stride = (size_t)cairo_image_surface_get_stride(t);
         for (int y = 0; y < th; y++)
